@@ -1,0 +1,16 @@
+import type { ActivityDeps } from './deps';
+import { createNotificationActivities } from './notifications';
+import { createSupportAccessActivities } from './supportAccess';
+
+export type { ActivityDeps } from './deps';
+
+/** Every activity of the worker, bound to its dependencies. */
+export function createActivities(deps: ActivityDeps) {
+  const notifications = createNotificationActivities(deps);
+  return {
+    ...notifications,
+    ...createSupportAccessActivities(deps, notifications),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,50 @@
+/**
+ * Sends outbox messages. Idempotent per outbox key: a message already sent is not sent again, a
+ * message that failed for good stays failed. Transport errors are retried by Temporal with backoff;
+ * permanent ones are recorded on the row and raised as non-retryable.
+ * Failure messages name the key and the provider code only: addresses and numbers stay in the row.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { findByKey, recordAttempt } from '../db/repositories/outbox';
+import { isPermanentMailError } from '../lib/mailer';
+import { isPermanentSmsError } from '../lib/sms';
+import { FailureType } from '../workflows/shared/failures';
+import type { ActivityDeps } from './deps';
+
+const EMAIL_SHAPE = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
+const E164 = /^\+[1-9]\d{6,14}$/;
+
+export function createNotificationActivities({ db, mailer, sms }: ActivityDeps) {
+  async function deliverNotification({ key }: { key: string }): Promise<{ status: 'sent' }> {
+    const msg = await findByKey(db, key);
+    if (!msg) throw ApplicationFailure.nonRetryable(`no outbox message ${key}`, FailureType.NotFound);
+    if (msg.status === 'sent') return { status: 'sent' };
+    if (msg.status === 'failed') {
+      throw ApplicationFailure.nonRetryable(`outbox message ${key} failed permanently`, FailureType.PermanentDeliveryFailure);
+    }
+
+    const malformed = msg.channel === 'email' ? !EMAIL_SHAPE.test(msg.recipient) : !E164.test(msg.recipient);
+    if (malformed) {
+      await recordAttempt(db, key, { sent: false, error: `malformed ${msg.channel} recipient`, permanent: true });
+      throw ApplicationFailure.nonRetryable(`outbox message ${key}: malformed recipient`, FailureType.PermanentDeliveryFailure);
+    }
+
+    try {
+      const { providerMessageId } =
+        msg.channel === 'email'
+          ? await mailer.send({ to: msg.recipient, subject: msg.subject ?? '', text: msg.body, messageId: `<${encodeURIComponent(key)}@backoffice>` })
+          : await sms.send({ to: msg.recipient, body: msg.body });
+      await recordAttempt(db, key, { sent: true, providerMessageId });
+      return { status: 'sent' };
+    } catch (err) {
+      const permanent = msg.channel === 'email' ? isPermanentMailError(err) : isPermanentSmsError(err);
+      const e = err as { code?: unknown; responseCode?: unknown; status?: unknown; message?: string };
+      const summary = `${msg.channel} ${permanent ? 'rejected' : 'failed'} (code ${String(e.responseCode ?? e.code ?? e.status ?? 'n/a')})`;
+      await recordAttempt(db, key, { sent: false, error: `${summary}: ${e.message ?? String(err)}`, permanent });
+      if (permanent) throw ApplicationFailure.nonRetryable(`outbox message ${key}: ${summary}`, FailureType.PermanentDeliveryFailure);
+      throw ApplicationFailure.retryable(`outbox message ${key}: ${summary}`, 'TransientDeliveryFailure');
+    }
+  }
+
+  return { deliverNotification };
+}

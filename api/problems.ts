@@ -1,0 +1,60 @@
+/**
+ * RFC 9457 problem details. Every error the API returns is one of these types; the `type` URI is
+ * stable (clients may switch on it) and resolves to a description at GET /problems/:slug.
+ */
+import type { ErrorRequestHandler } from 'express';
+import type { Logger } from '../lib/logger';
+
+export const PROBLEM_TYPES = {
+  'validation-failed': { status: 400, title: 'The request is not valid' },
+  'malformed-json': { status: 400, title: 'The request body is not valid JSON' },
+  unauthenticated: { status: 401, title: 'Authentication is required' },
+  forbidden: { status: 403, title: 'You may not do this' },
+  'access-denied': { status: 403, title: 'Access to this resource is denied' },
+  'not-found': { status: 404, title: 'No such resource' },
+  'grant-not-active': { status: 409, title: 'The grant is no longer active' },
+  conflict: { status: 409, title: 'The request conflicts with the current state' },
+  'payload-too-large': { status: 413, title: 'The request body is too large' },
+  'unsupported-media-type': { status: 415, title: 'Only application/json is accepted' },
+  'unprocessable': { status: 422, title: 'The request cannot be processed' },
+  'rate-limited': { status: 429, title: 'Too many requests' },
+  internal: { status: 500, title: 'Something went wrong on our side' },
+  unavailable: { status: 503, title: 'A dependency is unavailable; try again' },
+} as const;
+export type ProblemSlug = keyof typeof PROBLEM_TYPES;
+
+export const problemTypeUri = (slug: ProblemSlug) => `/problems/${slug}`;
+
+export class Problem extends Error {
+  readonly status: number;
+  constructor(
+    readonly slug: ProblemSlug,
+    readonly detail?: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(detail ?? PROBLEM_TYPES[slug].title);
+    this.status = PROBLEM_TYPES[slug].status;
+  }
+  toJSON(instance?: string) {
+    return { type: problemTypeUri(this.slug), title: PROBLEM_TYPES[this.slug].title, status: this.status, detail: this.detail, instance, ...this.extensions };
+  }
+}
+
+/** Maps body-parser's errors (they carry `type`) and anything unexpected to problems. */
+export function problemHandler(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    let problem: Problem;
+    if (err instanceof Problem) problem = err;
+    else if (err?.type === 'entity.parse.failed') problem = new Problem('malformed-json');
+    else if (err?.type === 'entity.too.large') problem = new Problem('payload-too-large');
+    else if (err?.type === 'charset.unsupported' || err?.type === 'encoding.unsupported') problem = new Problem('unsupported-media-type');
+    else {
+      // Log the class and message only: request bodies may hold personal data.
+      log.error('unhandled error', { method: req.method, route: req.route?.path, error: err?.name, message: err?.message });
+      problem = new Problem('internal');
+    }
+    if (res.headersSent) return;
+    if (problem.extensions.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(problem.extensions.retryAfterSeconds));
+    res.status(problem.status).type('application/problem+json').json(problem.toJSON(req.originalUrl));
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * Routes are declared as data: the same zod schemas validate requests and generate /openapi.json,
+ * so the documentation cannot drift from what the API accepts.
+ */
+import type { Request, Response, Router } from 'express';
+import { z } from 'zod';
+import type { Principal, Role } from './auth';
+import { Problem } from './problems';
+
+type Method = 'get' | 'post' | 'put' | 'delete';
+type AnyObject = z.ZodObject<z.ZodRawShape>;
+
+export interface Reply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteDef<P extends AnyObject, Q extends AnyObject, B extends z.ZodType> {
+  method: Method;
+  /** Express syntax, e.g. /v1/support-access-grants/:id */
+  path: string;
+  summary: string;
+  tag: string;
+  /** Who may call it; anyone authenticated with another role gets 403. */
+  roles: readonly Role[];
+  params?: P;
+  query?: Q;
+  body?: B;
+  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  handler: (ctx: {
+    params: z.infer<P>;
+    query: z.infer<Q>;
+    body: z.infer<B>;
+    principal: Principal;
+    req: Request;
+  }) => Promise<Reply>;
+}
+
+export type AnyRoute = RouteDef<AnyObject, AnyObject, z.ZodType>;
+
+export function defineRoute<P extends AnyObject = AnyObject, Q extends AnyObject = AnyObject, B extends z.ZodType = z.ZodUndefined>(
+  def: RouteDef<P, Q, B>,
+): AnyRoute {
+  return def as unknown as AnyRoute;
+}
+
+function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, location: string): z.infer<T> {
+  if (!schema) return undefined as z.infer<T>;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new Problem('validation-failed', `The ${location} is not valid`, {
+    errors: result.error.issues.map((i) => ({ location, pointer: '/' + i.path.join('/'), message: i.message })),
+  });
+}
+
+export function mountRoutes(router: Router, routes: AnyRoute[]): void {
+  for (const route of routes) {
+    router[route.method](route.path, async (req: Request, res: Response) => {
+      const principal = req.principal;
+      if (!principal) throw new Problem('unauthenticated');
+      if (!route.roles.includes(principal.role)) {
+        throw new Problem('forbidden', `This operation is for ${route.roles.join(' or ')} tokens`);
+      }
+      if (route.body && !req.is('application/json')) {
+        throw new Problem('unsupported-media-type', 'Send the body as application/json');
+      }
+      const params = parse(route.params, req.params, 'path');
+      const query = parse(route.query, req.query, 'query');
+      const body = parse(route.body, req.body, 'body');
+      const reply = await route.handler({ params, query, body, principal, req });
+      for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+      res.status(reply.status).json(reply.body);
+    });
+  }
+}
+
+const toOpenApiPath = (path: string) => path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
+  z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
+
+export function openApiDocument(routes: AnyRoute[], info: { title: string; version: string; description: string }) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const parameters = [
+      ...Object.entries(route.params?.shape ?? {}).map(([name, schema]) => ({ name, in: 'path', required: true, schema: jsonSchema(schema as z.ZodType, 'input') })),
+      ...Object.entries(route.query?.shape ?? {}).map(([name, schema]) => ({
+        name,
+        in: 'query',
+        required: !(schema as z.ZodType).safeParse(undefined).success,
+        schema: jsonSchema(schema as z.ZodType, 'input'),
+      })),
+    ];
+    const responses: Record<string, unknown> = {};
+    for (const [status, r] of Object.entries(route.responses)) {
+      responses[status] = {
+        description: r.description,
+        ...(r.schema ? { content: { [Number(status) >= 400 ? 'application/problem+json' : 'application/json']: { schema: jsonSchema(r.schema, 'output') } } } : {}),
+      };
+    }
+    responses['401'] ??= { description: 'Missing or invalid bearer token', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+    responses['400'] ??= { description: 'Invalid request', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+    (paths[toOpenApiPath(route.path)] ??= {})[route.method] = {
+      summary: route.summary,
+      tags: [route.tag],
+      'x-roles': route.roles,
+      parameters,
+      ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info,
+    security: [{ bearer: [] }],
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: {
+        Problem: {
+          type: 'object',
+          description: 'RFC 9457 problem details',
+          properties: {
+            type: { type: 'string' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            detail: { type: 'string' },
+            instance: { type: 'string' },
+            errors: { type: 'array', items: { type: 'object' } },
+          },
+          required: ['type', 'title', 'status'],
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * `npm run bench`: grant starts through the whole API (auth, validation, PostgreSQL, workflow
+ * start, audit) against the baseline of bare workflow starts through a Temporal client, on the same
+ * embedded dev server in the same process. Prints figures and ratios; asserts nothing.
+ * BENCH_N (default 300) starts per path, BENCH_CONCURRENCY (default 16) in flight.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { issueToken } from '../api/auth';
+import { loadConfig } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { startStack } from '../scripts/stack';
+import { freePort, seedOrganization } from '../test/support/fixtures';
+import { supportAccessWorkflowId } from '../workflows/shared/supportAccess';
+
+const N = Number(process.env.BENCH_N ?? 300);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+
+async function measure(label: string, op: (i: number) => Promise<void>) {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < N) {
+        const i = next++;
+        const t = performance.now();
+        await op(i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
+  return { label, throughput: N / seconds, p50: pct(50), p99: pct(99) };
+}
+
+(async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'backoffice-bench-'));
+  const config = loadConfig({
+    ...process.env,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    TEMPORAL_DEV_PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: '0',
+    EMBEDDED_POSTGRES_PORT: String(await freePort()),
+    SMTP_CAPTURE_PORT: '0',
+    SMS_SINK_PORT: '0',
+    RATE_LIMIT_PER_MINUTE: String(N * 10),
+    TEMPORAL_ADDRESS: '',
+    DATABASE_URL: '',
+    SMTP_URL: '',
+    TWILIO_ACCOUNT_SID: '',
+    TWILIO_AUTH_TOKEN: '',
+    TWILIO_FROM: '',
+  });
+  const stack = await startStack({ config, log: createLogger('warn'), roles: { api: true, worker: true } });
+  try {
+    const seed = await seedOrganization(stack.db);
+    const token = await issueToken(stack.authSecret, { role: 'customer', sub: seed.legalRep.id });
+    const body = JSON.stringify({ organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'mail', resourceIds: ['info@shop.test'] });
+    const api = stack.urls['API']!;
+    const viaApi = async () => {
+      const res = await fetch(`${api}/v1/support-access-grants`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+      if (res.status !== 201) throw new Error(`API answered ${res.status}: ${await res.text()}`);
+    };
+    const viaClient = async () => {
+      await stack.client.workflow.start('supportAccess', { workflowId: supportAccessWorkflowId(randomUUID()), taskQueue: config.TEMPORAL_TASK_QUEUE, args: [{ grantId: randomUUID() }] });
+    };
+
+    // Warm both paths (connections, JIT) before measuring.
+    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? viaApi() : viaClient())));
+    const baseline = await measure('raw Temporal client start', viaClient);
+    const through = await measure('POST /v1/support-access-grants', viaApi);
+
+    console.log(`\n${N} starts per path, ${CONCURRENCY} in flight, embedded dev server + PostgreSQL, ${os.cpus().length} cores\n`);
+    const row = (r: typeof baseline) => `  ${r.label.padEnd(34)} ${r.throughput.toFixed(1).padStart(8)}/s   p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms`;
+    console.log(row(baseline));
+    console.log(row(through));
+    console.log(`\n  API / baseline: throughput ×${(through.throughput / baseline.throughput).toFixed(2)}, p50 ×${(through.p50 / baseline.p50).toFixed(2)}, p99 ×${(through.p99 / baseline.p99).toFixed(2)}\n`);
+  } finally {
+    await stack.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+})().catch((err: Error) => (console.error(err), process.exit(1)));

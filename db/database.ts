@@ -1,0 +1,23 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { AccountsTable } from './tables/accounts.table';
+import type { AgentsTable } from './tables/agents.table';
+import type { AuditLogTable } from './tables/auditLog.table';
+import type { MembershipsTable } from './tables/memberships.table';
+import type { NotificationOutboxTable } from './tables/notificationOutbox.table';
+import type { OrganizationsTable } from './tables/organizations.table';
+import type { SupportAccessGrantsTable } from './tables/supportAccessGrants.table';
+import type { SupportTicketsTable } from './tables/supportTickets.table';
+
+export interface Database {
+  accounts: AccountsTable;
+  agents: AgentsTable;
+  organizations: OrganizationsTable;
+  memberships: MembershipsTable;
+  support_tickets: SupportTicketsTable;
+  support_access_grants: SupportAccessGrantsTable;
+  notification_outbox: NotificationOutboxTable;
+  audit_log: AuditLogTable;
+}
+
+/** Repositories take either, so callers decide the transaction boundary. */
+export type Db = Kysely<Database> | Transaction<Database>;

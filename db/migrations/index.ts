@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as foundation from './20261123120000_foundation';
+
+/** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
+export const migrations: Record<string, Migration> = {
+  '20261123120000_foundation': foundation,
+};

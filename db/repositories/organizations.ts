@@ -1,0 +1,16 @@
+import type { Db } from '../database';
+import type { MembershipRole } from '../tables/memberships.table';
+
+export async function findMembership(db: Db, organizationId: string, accountId: string): Promise<{ role: MembershipRole } | undefined> {
+  return db
+    .selectFrom('memberships')
+    .select('role')
+    .where('organization_id', '=', organizationId)
+    .where('account_id', '=', accountId)
+    .executeTakeFirst();
+}
+
+export async function organizationIdsOf(db: Db, accountId: string): Promise<string[]> {
+  const rows = await db.selectFrom('memberships').select('organization_id').where('account_id', '=', accountId).execute();
+  return rows.map((r) => r.organization_id);
+}

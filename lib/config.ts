@@ -1,0 +1,96 @@
+/**
+ * The one place environment variables are read. Called by entry points only; nothing runs at import.
+ * Every embedded part (Temporal, PostgreSQL, SMTP, SMS) is used only when its variables are unset.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+const optionalUrl = (protocols: string[]) =>
+  optionalString.refine(
+    (v) => v === undefined || (URL.canParse(v) && protocols.includes(new URL(v).protocol)),
+    { message: `must be a URL with protocol ${protocols.join(' or ')}` },
+  );
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    DATA_DIR: z.string().default('.data'),
+
+    API_HOST: z.string().default('127.0.0.1'),
+    PORT: port.default(3000),
+    PUBLIC_URL: optionalUrl(['http:', 'https:']),
+    AUTH_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, {
+      message: 'must be at least 32 characters',
+    }),
+    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+
+    TEMPORAL_ADDRESS: optionalString,
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().min(1).default('backoffice'),
+    TEMPORAL_DEV_PORT: port.default(7233),
+    TEMPORAL_UI_PORT: port.default(8233),
+    PAYLOAD_ENCRYPTION_KEY: optionalString.refine(
+      (v) => v === undefined || Buffer.from(v, 'base64').length === 32,
+      { message: 'must be 32 bytes, base64-encoded' },
+    ),
+    PAYLOAD_ENCRYPTION_KEY_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('k1'),
+    /** Older keys kept for decryption after a rotation: "id=base64,id=base64". */
+    PAYLOAD_DECRYPTION_KEYS: optionalString.refine(
+      (v) => v === undefined || v.split(',').every((pair) => /^[A-Za-z0-9_.-]{1,64}=[A-Za-z0-9+/]{43}=$/.test(pair.trim())),
+      { message: 'must be a comma-separated list of id=<32 bytes base64>' },
+    ),
+
+    DATABASE_URL: optionalUrl(['postgres:', 'postgresql:']),
+    EMBEDDED_POSTGRES_PORT: port.default(54329),
+
+    SMTP_URL: optionalUrl(['smtp:', 'smtps:']),
+    SMTP_CAPTURE_PORT: port.default(2525),
+    MAIL_FROM: z.string().default('Backoffice <no-reply@backoffice.localhost>'),
+
+    TWILIO_ACCOUNT_SID: optionalString,
+    TWILIO_AUTH_TOKEN: optionalString,
+    TWILIO_FROM: optionalString,
+    /** Sends the twilio client's requests to another origin (a local peer in tests). */
+    TWILIO_API_URL: optionalUrl(['http:', 'https:']),
+    SMS_SINK_PORT: port.default(3090),
+  })
+  .superRefine((env, ctx) => {
+    const twilio = [env.TWILIO_ACCOUNT_SID, env.TWILIO_AUTH_TOKEN, env.TWILIO_FROM];
+    if (twilio.some((v) => v !== undefined) && twilio.some((v) => v === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TWILIO_ACCOUNT_SID'],
+        message: 'TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM go together',
+      });
+    }
+    if (env.NODE_ENV === 'production') {
+      for (const name of ['AUTH_SECRET', 'PAYLOAD_ENCRYPTION_KEY', 'TEMPORAL_ADDRESS', 'DATABASE_URL', 'SMTP_URL'] as const) {
+        if (env[name] === undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'is required in production' });
+      }
+    }
+  });
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '(env)'), message: issue.message })),
+    );
+  }
+  return parsed.data;
+}

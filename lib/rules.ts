@@ -1,0 +1,41 @@
+/**
+ * Durations and limits stated by the provider's help pages (../shared/PROCESSES.md, "Constants").
+ * One place, each named after the rule it enforces. Imported by workflows, so: pure values only.
+ */
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** P13: support access to customer content expires automatically after 7 days at most. [001] */
+export const SUPPORT_ACCESS_EXPIRY_MS = 7 * DAY;
+
+/** P1: a blocked order with no reaction is cancelled and refunded after 10 days. [000, 001, 004] */
+export const BLOCKED_ORDER_AUTO_CANCEL_MS = 10 * DAY;
+
+/** P2: documents of an unprocessed verification case are deleted after 72 hours. [001, 004] */
+export const VERIFICATION_DOCUMENTS_PURGE_MS = 72 * HOUR;
+
+/** P2: verification cases are answered within 2 business hours on average. [000, 001, 004] */
+export const VERIFICATION_ANSWER_TARGET_BUSINESS_HOURS = 2;
+
+/** P14: first automatic payment attempt, and its reminder, 14 days before the due date. [001, 002] */
+export const AUTO_RENEW_FIRST_ATTEMPT_BEFORE_DUE_MS = 14 * DAY;
+
+/** P14: renewal reminders start at most 2 months before the due date. [002] */
+export const RENEWAL_REMINDER_MAX_LEAD_MONTHS = 2;
+
+/** P8: an API token unused for a year is deactivated. [002] */
+export const IDLE_API_TOKEN_DEACTIVATION_MS = 365 * DAY;
+
+/** P11 / P9: invitation links stay valid 30 days. [001] */
+export const INVITATION_LINK_VALIDITY_MS = 30 * DAY;
+
+/** P6: number of 2FA backup codes handed out at activation. [001] */
+export const TWO_FACTOR_BACKUP_CODES = 10;
+
+/** P11: yearly volume a partner must manage under the program. [001] */
+export const PARTNER_MIN_YEARLY_VOLUME = { CHF: 2000, EUR: 1800 } as const;
+
+/** P14: a prepaid-account deposit lies between these bounds, in EUR or CHF. [001] */
+export const PREPAID_DEPOSIT_RANGE = { min: 0.1, max: 9999 } as const;

@@ -1,0 +1,33 @@
+/** Shared by the entry points: load config (exit 2 naming the variable), start, stop on signals. */
+import { ConfigError, loadConfig } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { startStack, type Stack } from './stack';
+
+export async function main(roles: { api: boolean; worker: boolean }, banner: (stack: Stack) => void): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.LOG_LEVEL);
+  const stack = await startStack({ config, log, roles });
+  banner(stack);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    stack.stop().then(
+      () => process.exit(0),
+      (err: Error) => (log.error('shutdown failed', { error: err.message }), process.exit(1)),
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}

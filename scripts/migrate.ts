@@ -1,0 +1,14 @@
+// `npm run migrate`: applies pending migrations to DATABASE_URL (or the embedded database).
+import { migrateToLatest } from '../db/connection';
+import { loadConfig } from '../lib/config';
+import { openDatabase } from './connect';
+
+(async () => {
+  const { db, close } = await openDatabase(loadConfig());
+  try {
+    const applied = await migrateToLatest(db);
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+  } finally {
+    await close();
+  }
+})().catch((err: Error) => (console.error(err.message), process.exit(1)));

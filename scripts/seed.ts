@@ -1,0 +1,55 @@
+/**
+ * `npm run seed`: demo data for trying the API by hand, and a token for each actor.
+ * Idempotent: fixed ids, so running it twice changes nothing.
+ */
+import { issueToken } from '../api/auth';
+import { migrateToLatest } from '../db/connection';
+import { loadConfig } from '../lib/config';
+import { loadAuthSecret } from '../temporal/keys';
+import { openDatabase } from './connect';
+
+export const DEMO = {
+  organization: { id: '0a000000-0000-4000-8000-000000000001', name: 'Demo Hosting SA' },
+  alice: { id: 'c0000000-0000-4000-8000-00000000a11c', login_email: 'alice@demo.example', display_name: 'Alice Martin', mobile_phone: '+41790000001', recovery_email: 'alice.recovery@demo.example' },
+  bob: { id: 'c0000000-0000-4000-8000-000000000b0b', login_email: 'bob@demo.example', display_name: 'Bob Keller', mobile_phone: '+41790000002', recovery_email: null },
+  agentAnna: { id: 'a9000000-0000-4000-8000-0000000a77a0', email: 'anna@support.example', display_name: 'Anna (support)', is_supervisor: true },
+  agentTom: { id: 'a9000000-0000-4000-8000-000000000700', email: 'tom@support.example', display_name: 'Tom (support)', is_supervisor: false },
+  ticket: { id: '71c00000-0000-4000-8000-000000000001', subject: 'Mails to our shop bounce since Monday' },
+} as const;
+
+(async () => {
+  const config = loadConfig();
+  const { db, close } = await openDatabase(config);
+  try {
+    await migrateToLatest(db);
+    await db.transaction().execute(async (tx) => {
+      await tx.insertInto('organizations').values(DEMO.organization).onConflict((oc) => oc.doNothing()).execute();
+      await tx.insertInto('accounts').values([DEMO.alice, DEMO.bob]).onConflict((oc) => oc.doNothing()).execute();
+      await tx.insertInto('agents').values([DEMO.agentAnna, DEMO.agentTom]).onConflict((oc) => oc.doNothing()).execute();
+      await tx
+        .insertInto('memberships')
+        .values([
+          { organization_id: DEMO.organization.id, account_id: DEMO.alice.id, role: 'legal_representative' },
+          { organization_id: DEMO.organization.id, account_id: DEMO.bob.id, role: 'collaborator' },
+        ])
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+      await tx
+        .insertInto('support_tickets')
+        .values({ ...DEMO.ticket, organization_id: DEMO.organization.id, opened_by: DEMO.alice.id, assigned_agent_id: DEMO.agentAnna.id })
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    });
+    const secret = loadAuthSecret(config);
+    const token = (role: 'customer' | 'agent' | 'system', sub: string) => issueToken(secret, { role, sub }, '30d');
+    console.log(`Seeded organization ${DEMO.organization.id} (${DEMO.organization.name}) and ticket ${DEMO.ticket.id}, assigned to Anna.\n`);
+    console.log(`export ALICE=${await token('customer', DEMO.alice.id)}   # customer, legal representative`);
+    console.log(`export BOB=${await token('customer', DEMO.bob.id)}   # customer, collaborator`);
+    console.log(`export ANNA=${await token('agent', DEMO.agentAnna.id)}   # agent, the ticket's assignee`);
+    console.log(`export TOM=${await token('agent', DEMO.agentTom.id)}   # agent, not assigned`);
+    console.log(`export SYSTEM=${await token('system', 'scheduler')}   # system`);
+    console.log(`export ORG=${DEMO.organization.id} TICKET=${DEMO.ticket.id}`);
+  } finally {
+    await close();
+  }
+})().catch((err: Error) => (console.error(err.message), process.exit(1)));

@@ -1,0 +1,166 @@
+/**
+ * Composition root. Starts what the configuration asks for and wires it together; every embedded
+ * part (Temporal dev server, PostgreSQL, SMTP capture, SMS sink) is used only when its variables are
+ * unset. `npm start`, `npm run worker`, `npm run api`, the end-to-end tests and the bench all use it.
+ */
+import type { Server } from 'node:http';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Kysely } from 'kysely';
+import { createActivities } from '../activities';
+import { createApp } from '../api/app';
+import { devOutboxRouter } from '../api/routes/devOutbox';
+import { createDb, migrateToLatest } from '../db/connection';
+import type { Database } from '../db/database';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded';
+import type { Config } from '../lib/config';
+import { startSmsSink, type SmsSink } from '../lib/dev/smsSink';
+import { startSmtpCapture, type SmtpCapture } from '../lib/dev/smtpCapture';
+import type { Logger } from '../lib/logger';
+import { createMailer } from '../lib/mailer';
+import { createSmsSender } from '../lib/sms';
+import { connectClient } from '../temporal/client';
+import { createDataConverter } from '../temporal/dataConverter';
+import { loadAuthSecret, loadKeyring } from '../temporal/keys';
+import { startDevServer } from '../temporal/servers';
+import { createWorker } from '../temporal/worker';
+
+export interface Stack {
+  config: Config;
+  client: Client;
+  db: Kysely<Database>;
+  authSecret: string;
+  urls: Record<string, string>;
+  smtp?: SmtpCapture;
+  smsSink?: SmsSink;
+  worker?: Worker;
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: {
+  config: Config;
+  log: Logger;
+  roles: { api: boolean; worker: boolean };
+  /** Tests pass a prebuilt bundle to skip webpack. */
+  workflowBundle?: WorkflowBundleWithSourceMap;
+}): Promise<Stack> {
+  const { config, log } = opts;
+  const stops: (() => Promise<void>)[] = [];
+  const urls: Record<string, string> = {};
+  const stop = async () => {
+    for (const fn of stops.reverse()) await fn().catch((err: Error) => log.warn('stop step failed', { error: err.message }));
+  };
+  const onStop = (fn: () => Promise<void>) => stops.push(fn);
+
+  try {
+    const dataConverter = createDataConverter(loadKeyring(config));
+    const authSecret = loadAuthSecret(config);
+
+    let temporalAddress = config.TEMPORAL_ADDRESS;
+    if (!temporalAddress) {
+      log.info('starting embedded Temporal dev server');
+      const env: TestWorkflowEnvironment = await startDevServer({
+        port: config.TEMPORAL_DEV_PORT,
+        // TEMPORAL_UI_PORT=0 runs without the web UI (tests, bench).
+        ui: config.TEMPORAL_UI_PORT !== 0,
+        uiPort: config.TEMPORAL_UI_PORT || undefined,
+        dbFilename: path.resolve(config.DATA_DIR, 'temporal.sqlite'),
+        namespace: config.TEMPORAL_NAMESPACE,
+        log: (line) => log.info(line),
+      });
+      onStop(() => env.teardown());
+      temporalAddress = env.address;
+      if (config.TEMPORAL_UI_PORT) urls['Temporal UI'] = `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`;
+    }
+    urls['Temporal gRPC'] = temporalAddress;
+
+    let databaseUrl = config.DATABASE_URL;
+    if (!databaseUrl) {
+      log.info('starting embedded PostgreSQL');
+      const pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({ dataDir: path.join(config.DATA_DIR, 'postgres'), port: config.EMBEDDED_POSTGRES_PORT });
+      onStop(() => pg.stop());
+      databaseUrl = pg.url;
+      urls['PostgreSQL'] = pg.url.replace(/:[^:@/]+@/, ':***@');
+    }
+    const db = createDb(databaseUrl);
+    onStop(() => db.destroy());
+    const applied = await migrateToLatest(db);
+    if (applied.length) log.info('migrations applied', { migrations: applied });
+
+    let smtp: SmtpCapture | undefined;
+    let smtpUrl = config.SMTP_URL;
+    if (!smtpUrl) {
+      smtp = await startSmtpCapture({ port: config.SMTP_CAPTURE_PORT, file: path.join(config.DATA_DIR, 'outbox', 'mail.jsonl') });
+      onStop(() => smtp!.close());
+      smtpUrl = smtp.url;
+      urls['SMTP capture'] = smtp.url;
+    }
+    const mailer = createMailer(smtpUrl, config.MAIL_FROM);
+    onStop(async () => mailer.close());
+
+    let smsSink: SmsSink | undefined;
+    let twilio = config.TWILIO_ACCOUNT_SID
+      ? { accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN!, from: config.TWILIO_FROM!, apiUrl: config.TWILIO_API_URL }
+      : undefined;
+    if (!twilio) {
+      smsSink = await startSmsSink({ port: config.SMS_SINK_PORT, file: path.join(config.DATA_DIR, 'outbox', 'sms.jsonl') });
+      onStop(() => smsSink!.close());
+      twilio = { accountSid: smsSink.accountSid, authToken: smsSink.authToken, from: '+15005550006', apiUrl: smsSink.url };
+      urls['SMS sink'] = smsSink.url;
+    }
+    const sms = createSmsSender(twilio);
+
+    const client = await connectClient({ address: temporalAddress, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
+    onStop(() => client.connection.close());
+
+    const publicUrl = config.PUBLIC_URL ?? `http://${config.API_HOST}:${config.PORT}`;
+    let worker: Worker | undefined;
+    if (opts.roles.worker) {
+      const connection = await NativeConnection.connect({ address: temporalAddress });
+      onStop(() => connection.close());
+      worker = await createWorker({
+        connection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        dataConverter,
+        workflowBundle: opts.workflowBundle,
+        activities: createActivities({ db, mailer, sms, clock: { now: () => new Date() }, config: { publicUrl } }),
+      });
+      const running = worker.run();
+      onStop(async () => {
+        // Drain: no new tasks, in-flight activities get the grace time to finish.
+        if (worker!.getState() === 'RUNNING') worker!.shutdown();
+        await running;
+      });
+      running.catch((err: Error) => log.error('worker stopped with an error', { error: err.message }));
+    }
+
+    if (opts.roles.api) {
+      const devRouter = smtp || smsSink ? devOutboxRouter({ smtp, sms: smsSink }) : undefined;
+      const app = createApp({
+        client,
+        db,
+        log,
+        devRouter: config.NODE_ENV === 'production' ? undefined : devRouter,
+        config: { authSecret, taskQueue: config.TEMPORAL_TASK_QUEUE, rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE },
+      });
+      const server: Server = await new Promise((resolve, reject) => {
+        const s = app.listen(config.PORT, config.API_HOST, () => resolve(s));
+        s.once('error', reject);
+      });
+      onStop(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+      const address = server.address() as { port: number };
+      const base = `http://${config.API_HOST}:${address.port}`;
+      urls['API'] = base;
+      urls['API docs'] = `${base}/docs`;
+      if (devRouter) urls['Dev outbox'] = `${base}/dev/outbox`;
+    }
+
+    return { config, client, db, authSecret, urls, smtp, smsSink, worker, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

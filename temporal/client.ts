@@ -1,0 +1,7 @@
+import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+
+export async function connectClient(opts: { address: string; namespace: string; dataConverter: DataConverter }): Promise<Client> {
+  const connection = await Connection.connect({ address: opts.address });
+  return new Client({ connection, namespace: opts.namespace, dataConverter: opts.dataConverter });
+}

@@ -1,0 +1,36 @@
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
+import type { Activities } from '../activities';
+import { failureConverterPath } from './dataConverter';
+
+export const workflowsPath = require.resolve('../workflows');
+
+/** Bundling takes seconds: tests do it once and hand the bundle to every worker. */
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: quietBundlerLogger });
+}
+
+const quietBundlerLogger = {
+  log() {}, trace() {}, debug() {}, info() {}, warn() {},
+  error: (msg: string, meta?: Record<string, unknown>) => console.error(msg, meta ?? ''),
+};
+
+export async function createWorker(opts: {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: Activities;
+  dataConverter: DataConverter;
+  workflowBundle?: WorkflowBundleWithSourceMap;
+}): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities: opts.activities,
+    dataConverter: opts.dataConverter,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    // Let in-flight activities finish on Ctrl-C / SIGTERM before the worker exits.
+    shutdownGraceTime: '10 seconds',
+  });
+}

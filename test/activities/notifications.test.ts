@@ -1,0 +1,104 @@
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import { findByKey, enqueue } from '../../db/repositories/outbox';
+import { FailureType } from '../../workflows/shared/failures';
+import { database, smsSink, smtpCapture } from '../support/fixtures';
+import { realActivities } from '../support/worker';
+
+describe('notification activities', () => {
+  const env = new MockActivityEnvironment();
+
+  it('sends an email over SMTP once per outbox key, however often it is called', async () => {
+    const { db } = await database();
+    const acts = await realActivities();
+    const key = `test:${randomUUID()}`;
+    const to = `once-${randomUUID()}@customer.test`;
+    await enqueue(db, { key, channel: 'email', recipient: to, subject: 'Hello', body: 'Body text' });
+    await enqueue(db, { key, channel: 'email', recipient: 'someone-else@customer.test', subject: 'Dup', body: 'ignored' });
+
+    assert.deepEqual(await env.run(acts.deliverNotification, { key }), { status: 'sent' });
+    assert.deepEqual(await env.run(acts.deliverNotification, { key }), { status: 'sent' });
+
+    const smtp = await smtpCapture();
+    await smtp.waitFor((m) => m.to.includes(to));
+    const received = smtp.messages().filter((m) => m.to.includes(to));
+    assert.equal(received.length, 1);
+    assert.equal(received[0]!.subject, 'Hello');
+    assert.equal(smtp.messages().filter((m) => m.to.includes('someone-else@customer.test')).length, 0);
+    const row = await findByKey(db, key);
+    assert.equal(row?.status, 'sent');
+    assert.equal(row?.attempts, 1);
+  });
+
+  it('sends an SMS through the twilio client to the local peer', async () => {
+    const { db } = await database();
+    const acts = await realActivities();
+    const key = `test:${randomUUID()}`;
+    const phone = `+4179${Math.floor(1e6 + Math.random() * 8e6)}`;
+    await enqueue(db, { key, channel: 'sms', recipient: phone, body: 'Your code is 123456' });
+    await env.run(acts.deliverNotification, { key });
+    const sms = await (await smsSink()).waitFor((m) => m.to === phone);
+    assert.equal(sms.body, 'Your code is 123456');
+    assert.match((await findByKey(db, key))!.provider_message_id!, /^SM/);
+  });
+
+  const failure = async (p: Promise<unknown>) => p.then(() => assert.fail('expected a failure'), (err: unknown) => err);
+
+  it('marks a malformed address as a permanent, non-retryable failure without sending', async () => {
+    const { db } = await database();
+    const acts = await realActivities();
+    const key = `test:${randomUUID()}`;
+    await enqueue(db, { key, channel: 'email', recipient: 'not-an-address', subject: 's', body: 'b' });
+    const err = await failure(env.run(acts.deliverNotification, { key }));
+    assert.ok(err instanceof ApplicationFailure);
+    assert.equal(err.type, FailureType.PermanentDeliveryFailure);
+    assert.equal(err.nonRetryable, true);
+    const row = await findByKey(db, key);
+    assert.equal(row?.status, 'failed');
+    assert.match(row?.last_error ?? '', /malformed/);
+  });
+
+  it('treats an SMTP 550 as permanent and records it on the row', async () => {
+    const { db } = await database();
+    const acts = await realActivities();
+    const key = `test:${randomUUID()}`;
+    await enqueue(db, { key, channel: 'email', recipient: `gone-${randomUUID()}@reject.test`, subject: 's', body: 'b' });
+    const err = await failure(env.run(acts.deliverNotification, { key }));
+    assert.ok(err instanceof ApplicationFailure && err.nonRetryable);
+    assert.equal((await findByKey(db, key))?.status, 'failed');
+  });
+
+  it('treats a number Twilio rejects (21211) as permanent', async () => {
+    const { db } = await database();
+    const acts = await realActivities();
+    const key = `test:${randomUUID()}`;
+    // Passes our E.164 shape check but not the peer's stricter one: the rejection comes from the provider.
+    await enqueue(db, { key, channel: 'sms', recipient: '+1234567', body: 'b' });
+    const sink = await smsSink();
+    const orig = sink.messages().length;
+    const err = await failure(env.run(acts.deliverNotification, { key }));
+    assert.ok(err instanceof ApplicationFailure && err.nonRetryable, String(err));
+    assert.equal(sink.messages().length, orig);
+    assert.match((await findByKey(db, key))?.last_error ?? '', /21211/);
+  });
+
+  it('retries a transport failure (503) and keeps the row pending until it goes through', async () => {
+    const { db } = await database();
+    const acts = await realActivities();
+    const key = `test:${randomUUID()}`;
+    const phone = `+4178${Math.floor(1e6 + Math.random() * 8e6)}`;
+    await enqueue(db, { key, channel: 'sms', recipient: phone, body: 'retry me' });
+    const sink = await smsSink();
+    sink.failNext(1);
+    const err = await failure(env.run(acts.deliverNotification, { key }));
+    assert.ok(err instanceof ApplicationFailure);
+    assert.equal(err.nonRetryable, false);
+    assert.equal((await findByKey(db, key))?.status, 'pending');
+    await env.run(acts.deliverNotification, { key });
+    const row = await findByKey(db, key);
+    assert.equal(row?.status, 'sent');
+    assert.equal(row?.attempts, 2);
+  });
+});

@@ -1,0 +1,76 @@
+import { strict as assert } from 'node:assert';
+import { issueToken } from '../../api/auth';
+import { loadConfig, type Config } from '../../lib/config';
+import { silentLogger } from '../../lib/logger';
+import { startStack, type Stack } from '../../scripts/stack';
+import { statusQuery, supportAccessWorkflowId } from '../../workflows/shared/supportAccess';
+import { freePort, seedOrganization, tempDir, workflowBundle } from '../support/fixtures';
+
+// What `npm start` brings up, on embedded defaults only: dev server with UI and SQLite, embedded
+// PostgreSQL, SMTP capture, SMS sink, worker and API. Stopped and started again on the same data.
+describe('the whole stack on embedded defaults (npm start)', function () {
+  this.timeout(240_000);
+  let config: Config;
+  let stack: Stack | undefined;
+
+  before(async function () {
+    this.timeout(300_000);
+    const unset = { TEMPORAL_ADDRESS: '', DATABASE_URL: '', SMTP_URL: '', TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '', TWILIO_FROM: '', AUTH_SECRET: '', PAYLOAD_ENCRYPTION_KEY: '' };
+    config = loadConfig({
+      ...unset,
+      DATA_DIR: tempDir('stack'),
+      PORT: String(await freePort()),
+      TEMPORAL_DEV_PORT: String(await freePort()),
+      TEMPORAL_UI_PORT: String(await freePort()),
+      EMBEDDED_POSTGRES_PORT: String(await freePort()),
+      SMTP_CAPTURE_PORT: String(await freePort()),
+      SMS_SINK_PORT: String(await freePort()),
+    });
+    await workflowBundle();
+  });
+  after(async () => stack?.stop());
+
+  const start = async () => startStack({ config, log: silentLogger, roles: { api: true, worker: true }, workflowBundle: await workflowBundle() });
+  const call = async (method: string, path: string, token?: string, body?: unknown) => {
+    const res = await fetch(stack!.urls['API'] + path, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.status, json: (await res.json()) as any };
+  };
+
+  it('grants, shows the workflow in the Temporal UI, revokes, and shows the email in the dev outbox', async () => {
+    stack = await start();
+    assert.deepEqual((await call('GET', '/health')).json.checks, { temporal: 'ok', database: 'ok' });
+    const seed = await seedOrganization(stack.db);
+    const token = await issueToken(stack.authSecret, { role: 'customer', sub: seed.legalRep.id });
+    const grant = await call('POST', '/v1/support-access-grants', token, { organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'kchat', resourceIds: ['chan-1'] });
+    assert.equal(grant.status, 201);
+
+    const ui = await fetch(`${stack.urls['Temporal UI']}/api/v1/namespaces/default/workflows/${encodeURIComponent(supportAccessWorkflowId(grant.json.id))}`);
+    assert.equal(ui.status, 200, 'the Temporal UI knows the workflow');
+    assert.equal(((await ui.json()) as any).workflowExecutionInfo.type.name, 'supportAccess');
+
+    assert.equal((await call('DELETE', `/v1/support-access-grants/${grant.json.id}`, token)).status, 200);
+    const email = await stack.smtp!.waitFor((m) => m.to.includes(seed.legalRep.login_email));
+    const outbox = await call('GET', '/dev/outbox');
+    assert.ok(outbox.json.emails.some((m: { subject: string }) => m.subject === email.subject));
+  });
+
+  it('finds its data and its running workflows again after a restart', async () => {
+    const seed = await seedOrganization(stack!.db);
+    const token = await issueToken(stack!.authSecret, { role: 'customer', sub: seed.legalRep.id });
+    const grant = await call('POST', '/v1/support-access-grants', token, { organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'mail', resourceIds: ['a@b.test'] });
+    assert.equal(grant.status, 201);
+    await stack!.stop();
+    stack = undefined;
+
+    stack = await start();
+    assert.equal((await call('GET', `/v1/support-access-grants/${grant.json.id}`, token)).json.status, 'active');
+    const state = await stack.client.workflow.getHandle(supportAccessWorkflowId(grant.json.id)).query(statusQuery);
+    assert.equal(state.state, 'active');
+    assert.equal((await call('DELETE', `/v1/support-access-grants/${grant.json.id}`, token)).status, 200);
+    assert.equal((await call('GET', `/v1/support-access-grants/${grant.json.id}`, token)).json.status, 'revoked');
+  });
+});

@@ -1,0 +1,47 @@
+import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { createDataConverter } from '../temporal/dataConverter';
+import { fixtureKeyring, workflowBundle } from './support/fixtures';
+
+// Recorded histories (npm run record-histories) must replay on today's workflow code with the
+// production data converter: otherwise a deploy would break the workflows already running.
+describe('replay of recorded histories', function () {
+  this.timeout(120_000);
+  const dir = path.join(__dirname, 'histories');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+
+  it('has recorded histories to replay', () => {
+    assert.ok(files.length >= 2, `found ${files.length} in test/histories`);
+  });
+
+  it('replays every one without nondeterminism', async () => {
+    const histories = files.map((f) => ({ workflowId: path.basename(f, '.json'), history: JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as unknown }));
+    const results = Worker.runReplayHistories({ workflowBundle: await workflowBundle(), dataConverter: createDataConverter(fixtureKeyring()) }, histories);
+    let replayed = 0;
+    for await (const result of results) {
+      assert.equal(result.error, undefined, `${result.workflowId}: ${String(result.error)}`);
+      replayed++;
+    }
+    assert.equal(replayed, files.length);
+  });
+
+  it('holds every payload encrypted and no personal data in plain text', () => {
+    for (const f of files) {
+      const text = readFileSync(path.join(dir, f), 'utf8');
+      assert.ok(!/@customer\.test/.test(text), `${f} contains an email address`);
+      const encodings: string[] = [];
+      const walk = (node: unknown): void => {
+        if (Array.isArray(node)) return node.forEach(walk);
+        if (!node || typeof node !== 'object') return;
+        const meta = (node as { metadata?: { encoding?: string } }).metadata;
+        if (meta?.encoding) encodings.push(Buffer.from(meta.encoding, 'base64').toString());
+        Object.values(node).forEach(walk);
+      };
+      walk(JSON.parse(text));
+      assert.ok(encodings.length > 0, `${f} has no payloads`);
+      assert.deepEqual([...new Set(encodings)], ['binary/encrypted'], `${f} has unencrypted payloads`);
+    }
+  });
+});

@@ -1,0 +1,59 @@
+import type { Server } from 'node:http';
+import { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { issueToken, type Role } from '../../api/auth';
+import { createApp } from '../../api/app';
+import { silentLogger } from '../../lib/logger';
+import { createDataConverter } from '../../temporal/dataConverter';
+import { database, devServerEnv, fixtureKeyring } from './fixtures';
+import { testWorker } from './worker';
+
+export const AUTH_SECRET = 'test-secret-that-is-at-least-32-characters-long';
+
+/** The API over real HTTP, backed by the Temporal dev server, a worker and real PostgreSQL. */
+export async function startApi() {
+  const env = await devServerEnv();
+  const { db } = await database();
+  const { worker, taskQueue } = await testWorker(env);
+  const running = worker.run();
+  const client = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: createDataConverter(fixtureKeyring()) });
+  const app = createApp({ client, db, log: silentLogger, config: { authSecret: AUTH_SECRET, taskQueue, rateLimitPerMinute: 10_000 } });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+
+  const call = async (method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    let body: string | undefined = opts.raw;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(base + path, { method, headers, body });
+    const text = await res.text();
+    let json: any = undefined;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, json, text };
+  };
+
+  return {
+    base,
+    db,
+    client,
+    worker: worker as Worker,
+    call,
+    token: (role: Role, sub: string, ttl?: string) => issueToken(AUTH_SECRET, { role, sub }, ttl),
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      worker.shutdown();
+      await running;
+    },
+  };
+}

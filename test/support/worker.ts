@@ -1,0 +1,35 @@
+import { randomUUID } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../activities';
+import { createMailer } from '../../lib/mailer';
+import { createSmsSender } from '../../lib/sms';
+import { createDataConverter } from '../../temporal/dataConverter';
+import { createWorker } from '../../temporal/worker';
+import { database, fixtureKeyring, smsSink, smtpCapture, workflowBundle } from './fixtures';
+
+/** Real activities wired to the shared PostgreSQL, SMTP capture and SMS sink. */
+export async function realActivities() {
+  const { db } = await database();
+  const smtp = await smtpCapture();
+  const sink = await smsSink();
+  return createActivities({
+    db,
+    mailer: createMailer(smtp.url, 'Backoffice <no-reply@backoffice.test>'),
+    sms: createSmsSender({ accountSid: sink.accountSid, authToken: sink.authToken, from: '+15005550006', apiUrl: sink.url }),
+    clock: { now: () => new Date() },
+    config: { publicUrl: 'http://backoffice.test' },
+  });
+}
+
+/** One worker per test on its own task queue, with the production data converter. */
+export async function testWorker(env: TestWorkflowEnvironment, taskQueue = `test-${randomUUID()}`) {
+  const worker = await createWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    activities: await realActivities(),
+    dataConverter: createDataConverter(fixtureKeyring()),
+    workflowBundle: await workflowBundle(),
+  });
+  return { worker, taskQueue };
+}

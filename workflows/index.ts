@@ -1,0 +1,1 @@
+export { supportAccess } from './supportAccess';
