@@ -6,10 +6,17 @@ import { migrations } from './migrations';
 // bigint columns (bigserial ids) come back as strings; keep them so, JSON cannot hold int64 safely.
 types.setTypeParser(types.builtins.INT8, (v) => v);
 
-export function createDb(connectionString: string, opts: { max?: number } = {}): Kysely<Database> {
-  return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new Pool({ connectionString, max: opts.max ?? 10 }) }),
-  });
+export function createDb(
+  connectionString: string,
+  opts: { max?: number; onError?: (err: Error) => void } = {},
+): Kysely<Database> {
+  const pool = new Pool({ connectionString, max: opts.max ?? 10 });
+  // A server restart or shutdown errors idle and closing connections; unhandled, that is an
+  // uncaught exception. The pool drops the broken client; queries in flight reject on their own.
+  const onError = opts.onError ?? (() => undefined);
+  pool.on('error', onError);
+  pool.on('connect', (client) => client.on('error', onError));
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {

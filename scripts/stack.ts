@@ -47,12 +47,16 @@ export async function startStack(opts: {
   workflowBundle?: WorkflowBundleWithSourceMap;
 }): Promise<Stack> {
   const { config, log } = opts;
-  const stops: (() => Promise<void>)[] = [];
+  const stops: { name: string; fn: () => Promise<void> }[] = [];
   const urls: Record<string, string> = {};
+  // Stops in reverse order of start: API, worker (drained), clients, peers, database, servers.
   const stop = async () => {
-    for (const fn of stops.reverse()) await fn().catch((err: Error) => log.warn('stop step failed', { error: err.message }));
+    for (const { name, fn } of stops.splice(0).reverse()) {
+      log.debug('stopping', { part: name });
+      await fn().catch((err: Error) => log.warn('stop step failed', { part: name, error: err.message }));
+    }
   };
-  const onStop = (fn: () => Promise<void>) => stops.push(fn);
+  const onStop = (name: string, fn: () => Promise<void>) => stops.push({ name, fn });
 
   try {
     const dataConverter = createDataConverter(loadKeyring(config));
@@ -70,7 +74,7 @@ export async function startStack(opts: {
         namespace: config.TEMPORAL_NAMESPACE,
         log: (line) => log.info(line),
       });
-      onStop(() => env.teardown());
+      onStop('temporal dev server', () => env.teardown());
       temporalAddress = env.address;
       if (config.TEMPORAL_UI_PORT) urls['Temporal UI'] = `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`;
     }
@@ -80,12 +84,12 @@ export async function startStack(opts: {
     if (!databaseUrl) {
       log.info('starting embedded PostgreSQL');
       const pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({ dataDir: path.join(config.DATA_DIR, 'postgres'), port: config.EMBEDDED_POSTGRES_PORT });
-      onStop(() => pg.stop());
+      onStop('postgres', () => pg.stop());
       databaseUrl = pg.url;
       urls['PostgreSQL'] = pg.url.replace(/:[^:@/]+@/, ':***@');
     }
-    const db = createDb(databaseUrl);
-    onStop(() => db.destroy());
+    const db = createDb(databaseUrl, { onError: (err) => log.warn('database connection error', { error: err.message }) });
+    onStop('database pool', () => db.destroy());
     const applied = await migrateToLatest(db);
     if (applied.length) log.info('migrations applied', { migrations: applied });
 
@@ -93,12 +97,12 @@ export async function startStack(opts: {
     let smtpUrl = config.SMTP_URL;
     if (!smtpUrl) {
       smtp = await startSmtpCapture({ port: config.SMTP_CAPTURE_PORT, file: path.join(config.DATA_DIR, 'outbox', 'mail.jsonl') });
-      onStop(() => smtp!.close());
+      onStop('smtp capture', () => smtp!.close());
       smtpUrl = smtp.url;
       urls['SMTP capture'] = smtp.url;
     }
     const mailer = createMailer(smtpUrl, config.MAIL_FROM);
-    onStop(async () => mailer.close());
+    onStop('mailer', async () => mailer.close());
 
     let smsSink: SmsSink | undefined;
     let twilio = config.TWILIO_ACCOUNT_SID
@@ -106,20 +110,20 @@ export async function startStack(opts: {
       : undefined;
     if (!twilio) {
       smsSink = await startSmsSink({ port: config.SMS_SINK_PORT, file: path.join(config.DATA_DIR, 'outbox', 'sms.jsonl') });
-      onStop(() => smsSink!.close());
+      onStop('sms sink', () => smsSink!.close());
       twilio = { accountSid: smsSink.accountSid, authToken: smsSink.authToken, from: '+15005550006', apiUrl: smsSink.url };
       urls['SMS sink'] = smsSink.url;
     }
     const sms = createSmsSender(twilio);
 
     const client = await connectClient({ address: temporalAddress, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
-    onStop(() => client.connection.close());
+    onStop('temporal client', () => client.connection.close());
 
     const publicUrl = config.PUBLIC_URL ?? `http://${config.API_HOST}:${config.PORT}`;
     let worker: Worker | undefined;
     if (opts.roles.worker) {
       const connection = await NativeConnection.connect({ address: temporalAddress });
-      onStop(() => connection.close());
+      onStop('worker connection', () => connection.close());
       worker = await createWorker({
         connection,
         namespace: config.TEMPORAL_NAMESPACE,
@@ -129,7 +133,7 @@ export async function startStack(opts: {
         activities: createActivities({ db, mailer, sms, clock: { now: () => new Date() }, config: { publicUrl } }),
       });
       const running = worker.run();
-      onStop(async () => {
+      onStop('worker', async () => {
         // Drain: no new tasks, in-flight activities get the grace time to finish.
         if (worker!.getState() === 'RUNNING') worker!.shutdown();
         await running;
@@ -150,7 +154,7 @@ export async function startStack(opts: {
         const s = app.listen(config.PORT, config.API_HOST, () => resolve(s));
         s.once('error', reject);
       });
-      onStop(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+      onStop('api server', () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
       const address = server.address() as { port: number };
       const base = `http://${config.API_HOST}:${address.port}`;
       urls['API'] = base;

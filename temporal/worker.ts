@@ -22,6 +22,8 @@ export async function createWorker(opts: {
   activities: Activities;
   dataConverter: DataConverter;
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /** 0 turns sticky execution off: every task may go to any worker (used to test restarts). */
+  maxCachedWorkflows?: number;
 }): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
@@ -30,6 +32,7 @@ export async function createWorker(opts: {
     activities: opts.activities,
     dataConverter: opts.dataConverter,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
     // Let in-flight activities finish on Ctrl-C / SIGTERM before the worker exits.
     shutdownGraceTime: '10 seconds',
   });

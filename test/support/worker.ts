@@ -22,7 +22,7 @@ export async function realActivities() {
 }
 
 /** One worker per test on its own task queue, with the production data converter. */
-export async function testWorker(env: TestWorkflowEnvironment, taskQueue = `test-${randomUUID()}`) {
+export async function testWorker(env: TestWorkflowEnvironment, taskQueue = `test-${randomUUID()}`, opts: { maxCachedWorkflows?: number } = {}) {
   const worker = await createWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
@@ -30,6 +30,7 @@ export async function testWorker(env: TestWorkflowEnvironment, taskQueue = `test
     activities: await realActivities(),
     dataConverter: createDataConverter(fixtureKeyring()),
     workflowBundle: await workflowBundle(),
+    ...opts,
   });
   return { worker, taskQueue };
 }

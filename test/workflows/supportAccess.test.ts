@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SUPPORT_ACCESS_EXPIRY_MS } from '../../lib/rules';
@@ -19,6 +19,13 @@ describe('supportAccess workflow (time-skipping)', function () {
     client = testClient(env);
   });
 
+  // An open workflow whose worker has stopped leaves tasks outstanding, and the test server stops
+  // skipping time for everyone while tasks are outstanding: close whatever a test left open.
+  const opened: WorkflowHandle[] = [];
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((h) => h.terminate('test cleanup').catch(() => undefined)));
+  });
+
   async function startGrant(taskQueue: string, kind: 'mail' | 'kdrive' | 'kchat' = 'mail') {
     const { db } = await database();
     const seed = await seedOrganization(db);
@@ -28,6 +35,7 @@ describe('supportAccess workflow (time-skipping)', function () {
       taskQueue,
       args: [{ grantId: grant.id }],
     });
+    opened.push(handle);
     return { seed, grant, handle };
   }
 
@@ -86,6 +94,7 @@ describe('supportAccess workflow (time-skipping)', function () {
         assert.equal(second.name, 'WorkflowNotFoundError');
       }
       assert.deepEqual(await grantStatus(grant.id), { status: 'revoked', ended_by: `customer:${seed.legalRep.id}` });
+      assert.equal((await handle.result()).state, 'revoked');
     });
   });
 
@@ -104,8 +113,14 @@ describe('supportAccess workflow (time-skipping)', function () {
   });
 
   it('survives a worker restart: a grant started by one worker is expired by the next', async () => {
-    const first = await testWorker(env);
-    const started = await first.worker.runUntil(() => startGrant(first.taskQueue));
+    // No sticky cache: the test server cannot time out a sticky queue whose worker is gone
+    // (its clock is frozen while that task is outstanding); the real server falls back after 5 s.
+    const first = await testWorker(env, undefined, { maxCachedWorkflows: 0 });
+    const started = await first.worker.runUntil(async () => {
+      const grant = await startGrant(first.taskQueue);
+      await grant.handle.query(statusQuery); // answered once the first workflow task has run
+      return grant;
+    });
     await env.sleep('3 days');
     // A new worker on the same task queue picks the history up and replays it.
     const { worker } = await testWorker(env, first.taskQueue);
