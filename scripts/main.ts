@@ -1,4 +1,5 @@
 /** Shared by the entry points: load config (exit 2 naming the variable), start, stop on signals. */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { startStack, type Stack } from './stack';
@@ -15,6 +16,8 @@ export async function main(roles: { api: boolean; worker: boolean }, banner: (st
     throw err;
   }
   const log = createLogger(config.LOG_LEVEL);
+  // The SDK narrates every worker state change and the webpack build at INFO: keep its warnings.
+  Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') });
   const stack = await startStack({ config, log, roles });
   banner(stack);
 
