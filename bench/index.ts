@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { issueToken } from '../api/auth';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
@@ -39,6 +40,7 @@ async function measure(label: string, op: (i: number) => Promise<void>) {
 }
 
 (async () => {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'backoffice-bench-'));
   const config = loadConfig({
     ...process.env,
