@@ -5,9 +5,8 @@
  * handling is exercised through the real client.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import path from 'node:path';
+import { openInbox } from './inbox';
 
 export interface CapturedSms {
   sid: string;
@@ -32,14 +31,8 @@ export async function startSmsSink(opts: { port?: number; host?: string; file?: 
   const host = opts.host ?? '127.0.0.1';
   const accountSid = 'AC' + randomUUID().replaceAll('-', '');
   const authToken = randomUUID().replaceAll('-', '');
-  const messages: CapturedSms[] = [];
-  const waiters = new Set<{ match: (m: CapturedSms) => boolean; resolve: (m: CapturedSms) => void }>();
+  const inbox = await openInbox<CapturedSms>(opts.file);
   let failures = 0;
-  if (opts.file) {
-    await mkdir(path.dirname(opts.file), { recursive: true });
-    const previous = await readFile(opts.file, 'utf8').catch(() => '');
-    for (const line of previous.split('\n').filter(Boolean)) messages.push(JSON.parse(line) as CapturedSms);
-  }
 
   const reply = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -63,9 +56,7 @@ export async function startSmsSink(opts: { port?: number; host?: string; file?: 
       return reply(res, 400, { code: 21211, message: `The 'To' number ${to} is not a valid phone number.`, status: 400 });
     }
     const sms: CapturedSms = { sid: 'SM' + randomUUID().replaceAll('-', ''), receivedAt: new Date().toISOString(), from: form.get('From') ?? '', to, body: form.get('Body') ?? '' };
-    messages.push(sms);
-    if (opts.file) await appendFile(opts.file, JSON.stringify(sms) + '\n');
-    for (const w of waiters) if (w.match(sms)) (waiters.delete(w), w.resolve(sms));
+    await inbox.add(sms);
     reply(res, 201, { sid: sms.sid, account_sid: accountSid, to: sms.to, from: sms.from, body: sms.body, status: 'queued', date_created: new Date().toUTCString() });
   };
   const server = createServer((req, res) => {
@@ -80,16 +71,8 @@ export async function startSmsSink(opts: { port?: number; host?: string; file?: 
     url: `http://${host}:${port}`,
     accountSid,
     authToken,
-    messages: () => [...messages],
-    waitFor(match, timeoutMs = 30_000) {
-      const found = messages.find(match);
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const waiter = { match, resolve: (m: CapturedSms) => (clearTimeout(timer), resolve(m)) };
-        const timer = setTimeout(() => (waiters.delete(waiter), reject(new Error('no matching SMS arrived'))), timeoutMs);
-        waiters.add(waiter);
-      });
-    },
+    messages: inbox.messages,
+    waitFor: inbox.waitFor,
     failNext: (n) => void (failures = n),
     close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
   };

@@ -3,10 +3,9 @@
  * Messages are parsed and kept in memory, and appended to a file when one is given so a restart
  * still shows them.
  */
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { openInbox } from './inbox';
 
 export interface CapturedEmail {
   id: number;
@@ -29,13 +28,7 @@ export interface SmtpCapture {
 
 export async function startSmtpCapture(opts: { port?: number; host?: string; file?: string; rejectRecipients?: RegExp } = {}): Promise<SmtpCapture> {
   const host = opts.host ?? '127.0.0.1';
-  const messages: CapturedEmail[] = [];
-  const waiters = new Set<{ match: (m: CapturedEmail) => boolean; resolve: (m: CapturedEmail) => void }>();
-  if (opts.file) {
-    await mkdir(path.dirname(opts.file), { recursive: true });
-    const previous = await readFile(opts.file, 'utf8').catch(() => '');
-    for (const line of previous.split('\n').filter(Boolean)) messages.push(JSON.parse(line) as CapturedEmail);
-  }
+  const inbox = await openInbox<CapturedEmail>(opts.file);
 
   const server = new SMTPServer({
     authOptional: true,
@@ -51,7 +44,7 @@ export async function startSmtpCapture(opts: { port?: number; host?: string; fil
       simpleParser(stream)
         .then(async (parsed) => {
           const mail: CapturedEmail = {
-            id: messages.length + 1,
+            id: inbox.messages().length + 1,
             receivedAt: new Date().toISOString(),
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             to: session.envelope.rcptTo.map((r) => r.address),
@@ -59,9 +52,7 @@ export async function startSmtpCapture(opts: { port?: number; host?: string; fil
             text: parsed.text ?? '',
             messageId: parsed.messageId ?? null,
           };
-          messages.push(mail);
-          if (opts.file) await appendFile(opts.file, JSON.stringify(mail) + '\n');
-          for (const w of waiters) if (w.match(mail)) (waiters.delete(w), w.resolve(mail));
+          await inbox.add(mail);
           callback();
         })
         .catch((err: Error) => callback(err));
@@ -76,16 +67,8 @@ export async function startSmtpCapture(opts: { port?: number; host?: string; fil
   return {
     url: `smtp://${host}:${port}`,
     port,
-    messages: () => [...messages],
-    waitFor(match, timeoutMs = 30_000) {
-      const found = messages.find(match);
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const waiter = { match, resolve: (m: CapturedEmail) => (clearTimeout(timer), resolve(m)) };
-        const timer = setTimeout(() => (waiters.delete(waiter), reject(new Error('no matching email arrived'))), timeoutMs);
-        waiters.add(waiter);
-      });
-    },
+    messages: inbox.messages,
+    waitFor: inbox.waitFor,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

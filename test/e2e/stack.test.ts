@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { issueToken } from '../../api/auth';
 import { loadConfig, type Config } from '../../lib/config';
 import { silentLogger } from '../../lib/logger';
@@ -56,6 +58,18 @@ describe('the whole stack on embedded defaults (npm start)', function () {
     const email = await stack.smtp!.waitFor((m) => m.to.includes(seed.legalRep.login_email));
     const outbox = await call('GET', '/dev/outbox');
     assert.ok(outbox.json.emails.some((m: { subject: string }) => m.subject === email.subject));
+
+    // Temporal's own database holds the encrypted history only: no address, no name in clear.
+    const files = readdirSync(config.DATA_DIR).filter((f) => f.startsWith('temporal.sqlite'));
+    assert.ok(files.length > 0);
+    for (const f of files) {
+      const bytes = readFileSync(path.join(config.DATA_DIR, f)).toString('latin1');
+      assert.ok(!bytes.includes(seed.legalRep.login_email), `${f} holds the login email`);
+      assert.ok(!bytes.includes(seed.legalRep.display_name), `${f} holds the name`);
+      assert.ok(!bytes.includes('chan-1'), `${f} holds a resource id`);
+      // The revoke update carries "customer:<account id>": present in history, readable only decrypted.
+      assert.ok(!bytes.includes(seed.legalRep.id), `${f} holds an update payload in clear`);
+    }
   });
 
   it('finds its data and its running workflows again after a restart', async () => {
