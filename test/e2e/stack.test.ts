@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../../lib/config';
 import { silentLogger } from '../../lib/logger';
 import { startStack, type Stack } from '../../scripts/stack';
 import { statusQuery, supportAccessWorkflowId } from '../../workflows/shared/supportAccess';
-import { freePort, seedOrganization, tempDir, workflowBundle } from '../support/fixtures';
+import { database, devServerEnv, freePort, seedOrganization, smsSink, smtpCapture, tempDir, workflowBundle } from '../support/fixtures';
 
 // What `npm start` brings up, on embedded defaults only: dev server with UI and SQLite, embedded
 // PostgreSQL, SMTP capture, SMS sink, worker and API. Stopped and started again on the same data.
@@ -86,5 +86,50 @@ describe('the whole stack on embedded defaults (npm start)', function () {
     assert.equal(state.state, 'active');
     assert.equal((await call('DELETE', `/v1/support-access-grants/${grant.json.id}`, token)).status, 200);
     assert.equal((await call('GET', `/v1/support-access-grants/${grant.json.id}`, token)).json.status, 'revoked');
+  });
+});
+
+// What `npm run api` / `npm run worker` do in production: every service given by its variable,
+// nothing embedded started, no dev pages.
+describe('the stack on configured services (production wiring)', function () {
+  this.timeout(240_000);
+
+  it('uses TEMPORAL_ADDRESS, DATABASE_URL, SMTP_URL and TWILIO_* instead of embedded parts', async () => {
+    const [env, { url }, smtp, sink] = await Promise.all([devServerEnv(), database(), smtpCapture(), smsSink()]);
+    const config = loadConfig({
+      DATA_DIR: tempDir('configured'),
+      PORT: '0',
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_TASK_QUEUE: `configured-${Date.now()}`,
+      DATABASE_URL: url,
+      SMTP_URL: smtp.url,
+      TWILIO_ACCOUNT_SID: sink.accountSid,
+      TWILIO_AUTH_TOKEN: sink.authToken,
+      TWILIO_FROM: '+15005550006',
+      TWILIO_API_URL: sink.url,
+      AUTH_SECRET: 'configured-secret-of-at-least-32-characters',
+      PAYLOAD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    });
+    const stack = await startStack({ config, log: silentLogger, roles: { api: true, worker: true }, workflowBundle: await workflowBundle() });
+    try {
+      assert.deepEqual(Object.keys(stack.urls).sort(), ['API', 'API docs', 'Temporal gRPC']);
+      assert.equal(stack.smtp, undefined);
+      assert.equal(stack.smsSink, undefined);
+      const base = stack.urls['API']!;
+      // Not mounted: the path falls through to the authenticated routes, which reveal nothing.
+      assert.equal((await fetch(`${base}/dev/outbox`)).status, 401);
+
+      const { db } = await database();
+      const seed = await seedOrganization(db);
+      const token = await issueToken(config.AUTH_SECRET!, { role: 'customer', sub: seed.admin.id });
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const created = await fetch(`${base}/v1/support-access-grants`, { method: 'POST', headers, body: JSON.stringify({ organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'mail', resourceIds: ['x@y.test'] }) });
+      assert.equal(created.status, 201);
+      const { id } = (await created.json()) as { id: string };
+      assert.equal((await fetch(`${base}/v1/support-access-grants/${id}`, { method: 'DELETE', headers })).status, 200);
+      await smtp.waitFor((m) => m.to.includes(seed.admin.login_email));
+    } finally {
+      await stack.stop();
+    }
   });
 });
