@@ -5,7 +5,7 @@
  * granting one kind never opens another. The database row is authoritative for access checks
  * (they also compare expires_at with the clock), the workflow drives the state change and the email.
  */
-import { allHandlersFinished, ApplicationFailure, condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { SUPPORT_ACCESS_EXPIRY_MS } from '../lib/rules';
 import { FailureType } from './shared/failures';
@@ -62,6 +62,13 @@ export async function supportAccess(input: SupportAccessInput): Promise<SupportA
     state = ended.status;
   }
   await condition(allHandlersFinished);
-  await notify.notifySupportAccessEnded({ grantId });
+  try {
+    await notify.notifySupportAccessEnded({ grantId });
+  } catch (err) {
+    // An undeliverable email does not undo the end of access; the outbox row records why.
+    const permanent = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FailureType.PermanentDeliveryFailure;
+    if (!permanent) throw err;
+    log.warn('grant-ended email undeliverable', { grantId });
+  }
   return { grantId, state: state as SupportAccessResult['state'] };
 }

@@ -112,6 +112,22 @@ describe('supportAccess workflow (time-skipping)', function () {
     });
   });
 
+  it('completes the grant even when its email can never be delivered', async () => {
+    const { worker, taskQueue } = await testWorker(env);
+    await worker.runUntil(async () => {
+      const { db } = await database();
+      const seed = await seedOrganization(db);
+      await db.updateTable('accounts').set({ login_email: `gone-${seed.legalRep.id}@reject.test` }).where('id', '=', seed.legalRep.id).execute();
+      const grant = await insertActiveGrant(db, seed);
+      const handle = await client.workflow.start('supportAccess', { workflowId: supportAccessWorkflowId(grant.id), taskQueue, args: [{ grantId: grant.id }] });
+      opened.push(handle);
+      await handle.executeUpdate(revokeUpdate, { args: [{ actor: `customer:${seed.legalRep.id}` }] });
+      assert.equal((await handle.result()).state, 'revoked');
+      const row = await db.selectFrom('notification_outbox').select(['status', 'last_error']).where('key', '=', `support-access:${grant.id}:ended`).executeTakeFirstOrThrow();
+      assert.equal(row.status, 'failed');
+    });
+  });
+
   it('survives a worker restart: a grant started by one worker is expired by the next', async () => {
     // No sticky cache: the test server cannot time out a sticky queue whose worker is gone
     // (its clock is frozen while that task is outstanding); the real server falls back after 5 s.
