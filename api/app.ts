@@ -41,6 +41,16 @@ export function createApp(deps: AppDeps): express.Express {
     description: 'Durable account, security and billing processes. Errors are RFC 9457 problem details.',
   });
 
+  // One line per request: the route pattern, never the raw URL or query (they may carry addresses).
+  app.use((req, res, next) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      deps.log.info('request', { method: req.method, route, status: res.statusCode, ms: Math.round(performance.now() - started) });
+    });
+    next();
+  });
+
   app.get('/health', async (_req, res) => {
     const { status, body } = await checkHealth(deps.client, deps.db);
     res.status(status).json(body);
