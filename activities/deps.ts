@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database';
 import type { Mailer } from '../lib/mailer';
+import type { BusinessCalendar } from '../lib/businessHours';
 import type { SmsSender } from '../lib/sms';
+import type { Keyring } from '../temporal/codec';
 
 /** What activities may touch. The worker passes real transports; tests pass local peers. */
 export interface ActivityDeps {
@@ -10,4 +12,7 @@ export interface ActivityDeps {
   sms: SmsSender;
   clock: { now(): Date };
   config: { publicUrl: string };
+  /** Master keys: verification documents and SMS codes use keys derived from them. */
+  keyring: Keyring;
+  verification: { calendar: BusinessCalendar; supervisorsEmail: string };
 }

@@ -1,6 +1,7 @@
 import type { ActivityDeps } from './deps';
 import { createNotificationActivities } from './notifications';
 import { createSupportAccessActivities } from './supportAccess';
+import { createVerificationActivities } from './verification';
 
 export type { ActivityDeps } from './deps';
 
@@ -10,6 +11,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...notifications,
     ...createSupportAccessActivities(deps, notifications),
+    ...createVerificationActivities(deps, notifications),
   };
 }
 

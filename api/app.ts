@@ -8,26 +8,33 @@ import express, { type RequestHandler } from 'express';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database';
 import type { Logger } from '../lib/logger';
+import type { Keyring } from '../temporal/codec';
 import { authenticate } from './auth';
+import { deskRouter } from './desk';
 import { PROBLEM_TYPES, Problem, problemHandler, type ProblemSlug } from './problems';
 import { rateLimit } from './rateLimit';
 import { checkHealth } from './routes/health';
 import { supportAccessRoutes } from './routes/supportAccess';
-import { mountRoutes, openApiDocument, type AnyRoute } from './routing';
+import { verificationRoutes } from './routes/verification';
+import { isLinkRoute, mountRoutes, openApiDocument, type AnyRoute } from './routing';
 
 export interface AppDeps {
   client: Client;
   db: Kysely<Database>;
   log: Logger;
   clock?: { now(): Date };
-  config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number };
+  /** Master keys; verification documents are sealed with keys derived from them. */
+  keyring: Keyring;
+  config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number; publicUrl: string };
   /** Local-only pages (the dev outbox); mounted by `npm start` when it runs the embedded mail and SMS peers. */
   devRouter?: express.Router;
 }
 
-export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'config'>): AnyRoute[] {
+export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'config' | 'keyring'>): AnyRoute[] {
   const clock = deps.clock ?? { now: () => new Date() };
-  return [...supportAccessRoutes({ client: deps.client, db: deps.db, taskQueue: deps.config.taskQueue, clock })];
+  const { client, db, keyring } = deps;
+  const { taskQueue, publicUrl } = deps.config;
+  return [...supportAccessRoutes({ client, db, taskQueue, clock }), ...verificationRoutes({ client, db, taskQueue, clock, keyring, publicUrl })];
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -64,7 +71,16 @@ export function createApp(deps: AppDeps): express.Express {
   const swaggerDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
   app.get(['/docs', '/docs/'], (_req, res) => void res.type('html').send(DOCS_PAGE));
   app.use('/docs', express.static(swaggerDir, { index: false }));
+  app.use('/desk', deskRouter());
   if (deps.devRouter) app.use('/dev', deps.devRouter);
+
+  // Customer verification links carry their own credential; identity images need a larger body.
+  const links = express.Router();
+  links.use('/v1/verification', rateLimit({ perMinute: deps.config.rateLimitPerMinute }));
+  links.use(['/v1/verification/:token/document', '/v1/verification/:token/selfie'], express.json({ limit: '28mb', strict: true }));
+  links.use('/v1/verification', express.json({ limit: '100kb', strict: true }));
+  mountRoutes(links, routes.filter(isLinkRoute));
+  app.use(links);
 
   const v1 = express.Router();
   // Before authentication, by client address (bad tokens count too); after, per principal.
@@ -72,7 +88,7 @@ export function createApp(deps: AppDeps): express.Express {
   v1.use(authenticate(deps.config.authSecret) as RequestHandler);
   v1.use(rateLimit({ perMinute: deps.config.rateLimitPerMinute }));
   v1.use(express.json({ limit: '100kb', strict: true }));
-  mountRoutes(v1, routes);
+  mountRoutes(v1, routes.filter((route) => !isLinkRoute(route)));
   app.use(v1);
 
   app.use((req, _res, next) => next(new Problem('not-found', `No route for ${req.method} ${req.path}`)));

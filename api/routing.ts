@@ -12,8 +12,10 @@ type AnyObject = z.ZodObject<z.ZodRawShape>;
 
 export interface Reply {
   status: number;
-  body: unknown;
+  body?: unknown;
   headers?: Record<string, string>;
+  /** Bytes sent as they are (images) instead of a JSON body. */
+  raw?: { contentType: string; data: Buffer };
 }
 
 export interface RouteDef<P extends AnyObject, Q extends AnyObject, B extends z.ZodType> {
@@ -22,12 +24,15 @@ export interface RouteDef<P extends AnyObject, Q extends AnyObject, B extends z.
   path: string;
   summary: string;
   tag: string;
-  /** Who may call it; anyone authenticated with another role gets 403. */
+  /**
+   * Who may call it; anyone authenticated with another role gets 403. Empty for routes whose
+   * path carries its own credential (a customer's single-purpose link), mounted before bearer auth.
+   */
   roles: readonly Role[];
   params?: P;
   query?: Q;
   body?: B;
-  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  responses: Record<number, { description: string; schema?: z.ZodType; mediaType?: string }>;
   handler: (ctx: {
     params: z.infer<P>;
     query: z.infer<Q>;
@@ -54,12 +59,16 @@ function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, locat
   });
 }
 
+/** Link routes authenticate by the token in their path: the handler must check it. */
+export const isLinkRoute = (route: AnyRoute) => route.roles.length === 0;
+const LINK_PRINCIPAL: Principal = Object.freeze({ sub: 'link', role: 'customer' });
+
 export function mountRoutes(router: Router, routes: AnyRoute[]): void {
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response) => {
-      const principal = req.principal;
+      const principal = isLinkRoute(route) ? LINK_PRINCIPAL : req.principal;
       if (!principal) throw new Problem('unauthenticated');
-      if (!route.roles.includes(principal.role)) {
+      if (!isLinkRoute(route) && !route.roles.includes(principal.role)) {
         throw new Problem('forbidden', `This operation is for ${route.roles.join(' or ')} tokens`);
       }
       if (route.body && !req.is('application/json')) {
@@ -70,6 +79,7 @@ export function mountRoutes(router: Router, routes: AnyRoute[]): void {
       const body = parse(route.body, req.body, 'body');
       const reply = await route.handler({ params, query, body, principal, req });
       for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+      if (reply.raw) return void res.status(reply.status).type(reply.raw.contentType).send(reply.raw.data);
       res.status(reply.status).json(reply.body);
     });
   }
@@ -96,14 +106,16 @@ export function openApiDocument(routes: AnyRoute[], info: { title: string; versi
       responses[status] = {
         description: r.description,
         ...(r.schema ? { content: { [Number(status) >= 400 ? 'application/problem+json' : 'application/json']: { schema: jsonSchema(r.schema, 'output') } } } : {}),
+        ...(r.mediaType ? { content: { [r.mediaType]: { schema: { type: 'string', format: 'binary' } } } } : {}),
       };
     }
     responses['401'] ??= { description: 'Missing or invalid bearer token', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
     responses['400'] ??= { description: 'Invalid request', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+    if (isLinkRoute(route)) delete responses['401'];
     (paths[toOpenApiPath(route.path)] ??= {})[route.method] = {
       summary: route.summary,
       tags: [route.tag],
-      'x-roles': route.roles,
+      ...(isLinkRoute(route) ? { security: [] } : { 'x-roles': route.roles }),
       parameters,
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
       responses,

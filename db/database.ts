@@ -7,6 +7,7 @@ import type { NotificationOutboxTable } from './tables/notificationOutbox.table'
 import type { OrganizationsTable } from './tables/organizations.table';
 import type { SupportAccessGrantsTable } from './tables/supportAccessGrants.table';
 import type { SupportTicketsTable } from './tables/supportTickets.table';
+import type { VerificationCasesTable, VerificationDocumentsTable } from './tables/verification.table';
 
 export interface Database {
   accounts: AccountsTable;
@@ -17,6 +18,8 @@ export interface Database {
   support_access_grants: SupportAccessGrantsTable;
   notification_outbox: NotificationOutboxTable;
   audit_log: AuditLogTable;
+  verification_cases: VerificationCasesTable;
+  verification_documents: VerificationDocumentsTable;
 }
 
 /** Repositories take either, so callers decide the transaction boundary. */

@@ -3,6 +3,7 @@
  * Every embedded part (Temporal, PostgreSQL, SMTP, SMS) is used only when its variables are unset.
  */
 import { z } from 'zod';
+import { parseBusinessHours } from './businessHours';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const optionalString = z
@@ -59,8 +60,19 @@ const schema = z
     /** Sends the twilio client's requests to another origin (a local peer in tests). */
     TWILIO_API_URL: optionalUrl(['http:', 'https:']),
     SMS_SINK_PORT: port.default(3090),
+
+    /** P2: verification cases are due 2 business hours after submission, counted in these hours. */
+    VERIFICATION_BUSINESS_HOURS: z.string().default('Mon-Fri 08:00-18:00'),
+    VERIFICATION_TIME_ZONE: z.string().default('Europe/Zurich'),
+    /** Where overdue verification cases are escalated. */
+    SUPERVISORS_EMAIL: z.email().default('supervisors@backoffice.localhost'),
   })
   .superRefine((env, ctx) => {
+    try {
+      parseBusinessHours(env.VERIFICATION_BUSINESS_HOURS, env.VERIFICATION_TIME_ZONE);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['VERIFICATION_BUSINESS_HOURS'], message: (err as Error).message });
+    }
     const twilio = [env.TWILIO_ACCOUNT_SID, env.TWILIO_AUTH_TOKEN, env.TWILIO_FROM];
     if (twilio.some((v) => v !== undefined) && twilio.some((v) => v === undefined)) {
       ctx.addIssue({

@@ -39,3 +39,19 @@ export const PARTNER_MIN_YEARLY_VOLUME = { CHF: 2000, EUR: 1800 } as const;
 
 /** P14: a prepaid-account deposit lies between these bounds, in EUR or CHF. [001] */
 export const PREPAID_DEPOSIT_RANGE = { min: 0.1, max: 9999 } as const;
+
+/** P2: an SMS confirmation code of a verification case is valid 10 minutes. [issue 3] */
+export const VERIFICATION_CODE_VALIDITY_MS = 10 * MINUTE;
+
+/** P2: at most 3 confirmation SMS per case in any hour. [issue 3] */
+export const VERIFICATION_CODE_SENDS_PER_HOUR = 3;
+export const VERIFICATION_CODE_SEND_WINDOW_MS = HOUR;
+
+/** P2: after 5 wrong codes the phone step starts again with a new number and code. [issue 3] */
+export const VERIFICATION_CODE_MAX_WRONG = 5;
+
+/**
+ * P2 [inferred]: a case whose customer has not submitted within 14 days of the latest link ends as
+ * expired, so no case waits forever; processes with their own deadline (blocked orders) end it sooner.
+ */
+export const VERIFICATION_CUSTOMER_STEPS_TIMEOUT_MS = 14 * DAY;

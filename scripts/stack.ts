@@ -15,6 +15,7 @@ import { devOutboxRouter } from '../api/routes/devOutbox';
 import { createDb, migrateToLatest } from '../db/connection';
 import type { Database } from '../db/database';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded';
+import { parseBusinessHours } from '../lib/businessHours';
 import type { Config } from '../lib/config';
 import { startSmsSink, type SmsSink } from '../lib/dev/smsSink';
 import { startSmtpCapture, type SmtpCapture } from '../lib/dev/smtpCapture';
@@ -59,7 +60,9 @@ export async function startStack(opts: {
   const onStop = (name: string, fn: () => Promise<void>) => stops.push({ name, fn });
 
   try {
-    const dataConverter = createDataConverter(loadKeyring(config));
+    const keyring = loadKeyring(config);
+    const dataConverter = createDataConverter(keyring);
+    const calendar = parseBusinessHours(config.VERIFICATION_BUSINESS_HOURS, config.VERIFICATION_TIME_ZONE);
     const authSecret = loadAuthSecret(config);
 
     let temporalAddress = config.TEMPORAL_ADDRESS;
@@ -130,7 +133,15 @@ export async function startStack(opts: {
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         dataConverter,
         workflowBundle: opts.workflowBundle,
-        activities: createActivities({ db, mailer, sms, clock: { now: () => new Date() }, config: { publicUrl } }),
+        activities: createActivities({
+          db,
+          mailer,
+          sms,
+          clock: { now: () => new Date() },
+          config: { publicUrl },
+          keyring,
+          verification: { calendar, supervisorsEmail: config.SUPERVISORS_EMAIL },
+        }),
       });
       const running = worker.run();
       onStop('worker', async () => {
@@ -147,8 +158,9 @@ export async function startStack(opts: {
         client,
         db,
         log,
+        keyring,
         devRouter: config.NODE_ENV === 'production' ? undefined : devRouter,
-        config: { authSecret, taskQueue: config.TEMPORAL_TASK_QUEUE, rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE },
+        config: { authSecret, taskQueue: config.TEMPORAL_TASK_QUEUE, rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE, publicUrl },
       });
       const server: Server = await new Promise((resolve, reject) => {
         const s = app.listen(config.PORT, config.API_HOST, () => resolve(s));

@@ -6,8 +6,8 @@ import { failureConverterPath } from './dataConverter';
 export const workflowsPath = require.resolve('../workflows');
 
 /** Bundling takes seconds: tests do it once and hand the bundle to every worker. */
-export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: quietBundlerLogger });
+export function bundleWorkflows(path: string = workflowsPath): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: path, failureConverterPath, logger: quietBundlerLogger });
 }
 
 const quietBundlerLogger = {

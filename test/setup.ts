@@ -1,9 +1,17 @@
 // Mocha root hooks: stop every shared server the tests started, so the run leaves no process behind.
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
 import { teardownAll } from './support/fixtures';
 
-// Workers log state changes at INFO; tests want only what went wrong.
-Runtime.install({ logger: new DefaultLogger('WARN') });
+/** Everything the SDK logged during the run (workers, workflows, activities), for privacy checks. */
+export const runtimeLog: LogEntry[] = [];
+
+// Workers log state changes at INFO: tests record them but print only what went wrong.
+Runtime.install({
+  logger: new DefaultLogger('INFO', (entry) => {
+    runtimeLog.push(entry);
+    if (entry.level === 'WARN' || entry.level === 'ERROR') console.error(`[${entry.level}] ${entry.message}`, entry.meta ?? '');
+  }),
+});
 
 process.env.TEMPORAL_PROVISION_NO_DOWNLOAD ??= '1';
 

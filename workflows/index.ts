@@ -1,1 +1,2 @@
 export { supportAccess } from './supportAccess';
+export { verificationCase } from './verificationCase';

@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely';
 import * as foundation from './20261123120000_foundation';
+import * as verification from './20261123130000_verification';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
   '20261123120000_foundation': foundation,
+  '20261123130000_verification': verification,
 };

@@ -84,7 +84,8 @@ export const devServerEnv = once(async (): Promise<TestWorkflowEnvironment> => {
   return env;
 });
 
-export const workflowBundle = once((): Promise<WorkflowBundleWithSourceMap> => bundleWorkflows());
+// The production workflows plus test-only parents (test/support/testWorkflows.ts).
+export const workflowBundle = once((): Promise<WorkflowBundleWithSourceMap> => bundleWorkflows(require.resolve('./testWorkflows')));
 
 /** The committed test-only key that encrypted test/histories. */
 export function fixtureKeyring(): Keyring {

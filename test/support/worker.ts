@@ -2,10 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import { createMailer } from '../../lib/mailer';
+import { parseBusinessHours } from '../../lib/businessHours';
 import { createSmsSender } from '../../lib/sms';
 import { createDataConverter } from '../../temporal/dataConverter';
 import { createWorker } from '../../temporal/worker';
 import { database, fixtureKeyring, smsSink, smtpCapture, workflowBundle } from './fixtures';
+
+/** Business hours round the clock, so due times in tests are exactly 2 hours after submission. */
+export const TEST_CALENDAR = parseBusinessHours('Mon-Sun 00:00-24:00', 'UTC');
 
 /** Real activities wired to the shared PostgreSQL, SMTP capture and SMS sink. */
 export async function realActivities() {
@@ -18,6 +22,8 @@ export async function realActivities() {
     sms: createSmsSender({ accountSid: sink.accountSid, authToken: sink.authToken, from: '+15005550006', apiUrl: sink.url }),
     clock: { now: () => new Date() },
     config: { publicUrl: 'http://backoffice.test' },
+    keyring: fixtureKeyring(),
+    verification: { calendar: TEST_CALENDAR, supervisorsEmail: 'supervisors@support.test' },
   });
 }
 

@@ -9,5 +9,17 @@ export const FailureType = {
   PermanentDeliveryFailure: 'PermanentDeliveryFailure',
   /** A referenced row does not exist (deleted while the workflow ran). */
   NotFound: 'NotFound',
+  /** A verification step sent out of order or twice. */
+  StepOutOfOrder: 'StepOutOfOrder',
+  /** Another request on the same verification case is still being processed. */
+  StepInProgress: 'StepInProgress',
+  /** The confirmation-SMS budget of the hour is spent. */
+  SmsLimitReached: 'SmsLimitReached',
+  /** A decision by an agent who has not claimed the case (or lost it). */
+  NotCaseAssignee: 'NotCaseAssignee',
+  /** The case is already decided, expired or cancelled. */
+  CaseClosed: 'CaseClosed',
+  /** Documents that are not this case's, not of the expected kinds, or already used. */
+  InvalidDocuments: 'InvalidDocuments',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

@@ -1,0 +1,82 @@
+/**
+ * Contract of the identity-verification process (P2), importable by the API and by parent
+ * workflows without pulling in workflow code. Payloads carry ids and small facts only: images,
+ * the phone number and the position go to PostgreSQL sealed, never through Temporal.
+ */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+
+export const VERIFICATION_REASONS = [
+  'forgotten_password',
+  'forgotten_login_email',
+  'disable_2fa',
+  'account_unblock',
+  'ticketing_first_payout',
+  'blocked_order',
+] as const;
+export type VerificationReason = (typeof VERIFICATION_REASONS)[number];
+
+/** The case as the database and the review queue see it. */
+export const VERIFICATION_CASE_STATUSES = ['awaiting_customer', 'submitted', 'approved', 'rejected', 'expired', 'cancelled'] as const;
+export type VerificationCaseStatus = (typeof VERIFICATION_CASE_STATUSES)[number];
+
+export const DOCUMENT_KINDS = ['id_card_front', 'id_card_back', 'passport_photo_page', 'selfie'] as const;
+export type DocumentKind = (typeof DOCUMENT_KINDS)[number];
+
+export interface VerificationInput {
+  accountId: string;
+  reason: VerificationReason;
+  /** What the case unblocks, e.g. { type: 'order', id }; null when opened on its own. */
+  subject: { type: string; id: string } | null;
+  /** Who opened it: "system:<name>", "agent:<id>" or "workflow:<id>". */
+  openedBy?: string;
+}
+
+export type VerificationOutcome = 'approved' | 'rejected' | 'expired';
+
+export interface VerificationResult {
+  caseId: string;
+  outcome: VerificationOutcome;
+}
+
+/** Where the customer stands; 'review' once submitted, 'closed' once decided or expired. */
+export type VerificationStep = 'phone' | 'phone_confirm' | 'geolocation' | 'document' | 'selfie' | 'review' | 'closed';
+
+export interface VerificationStatus {
+  caseId: string;
+  step: VerificationStep;
+  round: number;
+  outcome: VerificationOutcome | null;
+  /** Wrong codes left before the phone step restarts (while step is phone_confirm). */
+  codeAttemptsLeft: number | null;
+  /** Confirmation SMS still allowed in the current hour. */
+  smsSendsLeft: number;
+}
+
+export type DocumentType = 'id_card' | 'passport';
+export const DOCUMENT_KINDS_BY_TYPE: Record<DocumentType, readonly DocumentKind[]> = {
+  id_card: ['id_card_front', 'id_card_back'],
+  passport: ['passport_photo_page'],
+};
+
+export type ConfirmCodeResult =
+  | { result: 'confirmed'; status: VerificationStatus }
+  | { result: 'wrong'; status: VerificationStatus }
+  | { result: 'expired'; status: VerificationStatus }
+  | { result: 'too_many_attempts'; status: VerificationStatus };
+
+export type Decision = 'approve' | 'reject' | 'request_resubmission';
+
+export const statusQuery = defineQuery<VerificationStatus>('status');
+export const submitPhoneUpdate = defineUpdate<VerificationStatus, [{ phone: string }]>('submitPhone');
+export const confirmCodeUpdate = defineUpdate<ConfirmCodeResult, [{ code: string }]>('confirmCode');
+export const geolocationUpdate = defineUpdate<VerificationStatus, [{ latitude: number; longitude: number; accuracyMeters: number }]>('submitGeolocation');
+export const documentUpdate = defineUpdate<VerificationStatus, [{ type: DocumentType; documentIds: string[] }]>('submitDocument');
+export const selfieUpdate = defineUpdate<VerificationStatus, [{ documentId: string }]>('submitSelfie');
+export const decideUpdate = defineUpdate<VerificationStatus, [{ agentId: string; decision: Decision; reason: string }]>('decide');
+export const manualVerificationUpdate = defineUpdate<VerificationStatus, [{ agentId: string; decision: 'approve' | 'reject'; reason: string }]>(
+  'recordManualVerification',
+);
+export const reissueLinkUpdate = defineUpdate<VerificationStatus, [{ actor: string }]>('reissueLink');
+
+export const verificationWorkflowId = (caseId: string) => `verification:${caseId}`;
+export const caseIdOf = (workflowId: string) => workflowId.replace(/^verification:/, '');

@@ -1,0 +1,304 @@
+/**
+ * P2 Identity verification (kCheck) [seeds 000–004]. One workflow per case: it walks the customer
+ * through phone → SMS code → geolocation → document → selfie, each step an update whose validator
+ * answers at once, then waits for an agent's decision. Deadlines are workflow timers, so they hold
+ * across worker restarts and can be skipped in tests. Evidence never passes through here: the API
+ * seals images into PostgreSQL and hands over their ids.
+ */
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type * as activities from '../activities';
+import {
+  VERIFICATION_CODE_MAX_WRONG,
+  VERIFICATION_CODE_SEND_WINDOW_MS,
+  VERIFICATION_CODE_SENDS_PER_HOUR,
+  VERIFICATION_CODE_VALIDITY_MS,
+  VERIFICATION_CUSTOMER_STEPS_TIMEOUT_MS,
+  VERIFICATION_DOCUMENTS_PURGE_MS,
+} from '../lib/rules';
+import { FailureType } from './shared/failures';
+import {
+  caseIdOf,
+  confirmCodeUpdate,
+  decideUpdate,
+  DOCUMENT_KINDS_BY_TYPE,
+  documentUpdate,
+  geolocationUpdate,
+  manualVerificationUpdate,
+  reissueLinkUpdate,
+  selfieUpdate,
+  statusQuery,
+  submitPhoneUpdate,
+  VERIFICATION_REASONS,
+  type ConfirmCodeResult,
+  type DocumentType,
+  type VerificationInput,
+  type VerificationOutcome,
+  type VerificationResult,
+  type VerificationStatus,
+  type VerificationStep,
+} from './shared/verification';
+
+const db = proxyActivities<activities.Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: [FailureType.NotFound, FailureType.NotCaseAssignee, FailureType.CaseClosed, FailureType.InvalidDocuments],
+  },
+});
+// Messages go out through the outbox; a permanently undeliverable one is recorded there and the
+// case goes on (the customer can ask for a new link, the agent sees the case in the queue).
+const notify = proxyActivities<activities.Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', maximumInterval: '10 minutes', nonRetryableErrorTypes: [FailureType.PermanentDeliveryFailure, FailureType.NotFound] },
+});
+
+const reject = (type: FailureType, message: string) => ApplicationFailure.nonRetryable(message, type);
+
+export async function verificationCase(input: VerificationInput): Promise<VerificationResult> {
+  if (!input?.accountId || !VERIFICATION_REASONS.includes(input.reason)) {
+    throw reject(FailureType.NotFound, 'accountId and a known reason are required');
+  }
+  const caseId = caseIdOf(workflowInfo().workflowId);
+
+  let step: VerificationStep = 'phone';
+  let round = 1;
+  let linkSeq = 0;
+  let outcome: VerificationOutcome | undefined;
+  // One customer or agent request at a time: concurrent updates would race on attempts and state.
+  let busy = false;
+  // Confirmation codes: `codeSeq` names the outstanding code; its timer clears `codeValid`.
+  let codeSeq = 0;
+  let codeValid = false;
+  let wrongCodes = 0;
+  let sendsInWindow = 0;
+  // Deadlines set by timers started at the moment the rule's clock starts.
+  let purgeDue = false;
+  let overdueDue = false;
+  let abandoned = false;
+
+  const status = (): VerificationStatus => ({
+    caseId,
+    step,
+    round,
+    outcome: outcome ?? null,
+    codeAttemptsLeft: step === 'phone_confirm' ? VERIFICATION_CODE_MAX_WRONG - wrongCodes : null,
+    smsSendsLeft: Math.max(0, VERIFICATION_CODE_SENDS_PER_HOUR - sendsInWindow),
+  });
+
+  const expectStep = (...allowed: VerificationStep[]) => {
+    if (outcome || step === 'closed') throw reject(FailureType.CaseClosed, 'the case is closed');
+    if (busy) throw reject(FailureType.StepInProgress, 'another request on this case is being processed');
+    if (!allowed.includes(step)) throw reject(FailureType.StepOutOfOrder, `expected step ${step}`);
+  };
+  /** Runs a handler with the case locked; the lock is released whatever happens. */
+  const locked = async <T>(fn: () => Promise<T>): Promise<T> => {
+    busy = true;
+    try {
+      return await fn();
+    } finally {
+      busy = false;
+    }
+  };
+  const startTimer = (ms: number, fire: () => void) => {
+    // Detached timers: each checks on firing whether its reason still holds. A timer only rejects
+    // when the case is cancelled, and then nothing is left for it to do.
+    void sleep(ms).then(fire, () => undefined);
+  };
+  const issueLink = async () => {
+    linkSeq += 1;
+    const seq = linkSeq;
+    await notify.issueVerificationLink({ caseId, seq });
+    startTimer(VERIFICATION_CUSTOMER_STEPS_TIMEOUT_MS, () => {
+      if (linkSeq === seq && step !== 'review' && !outcome) abandoned = true;
+    });
+  };
+
+  setHandler(statusQuery, status);
+
+  setHandler(
+    submitPhoneUpdate,
+    ({ phone }) =>
+      locked(async () => {
+        sendsInWindow += 1;
+        startTimer(VERIFICATION_CODE_SEND_WINDOW_MS, () => (sendsInWindow -= 1));
+        codeSeq += 1;
+        const seq = codeSeq;
+        await notify.sendVerificationCode({ caseId, phone, seq });
+        step = 'phone_confirm';
+        codeValid = true;
+        wrongCodes = 0;
+        startTimer(VERIFICATION_CODE_VALIDITY_MS, () => {
+          if (codeSeq === seq) codeValid = false;
+        });
+        return status();
+      }),
+    {
+      validator: ({ phone }) => {
+        // A new number or a resend is allowed until the code is confirmed.
+        expectStep('phone', 'phone_confirm');
+        if (typeof phone !== 'string' || !/^\+[1-9]\d{6,14}$/.test(phone)) throw reject(FailureType.StepOutOfOrder, 'phone must be E.164');
+        if (sendsInWindow >= VERIFICATION_CODE_SENDS_PER_HOUR) throw reject(FailureType.SmsLimitReached, 'confirmation SMS limit for this hour reached');
+      },
+    },
+  );
+
+  setHandler(
+    confirmCodeUpdate,
+    ({ code }) =>
+      locked(async (): Promise<ConfirmCodeResult> => {
+        if (!codeValid) return { result: 'expired', status: status() };
+        const { matches } = await db.checkVerificationCode({ caseId, code, seq: codeSeq });
+        if (matches) {
+          codeValid = false;
+          step = 'geolocation';
+          return { result: 'confirmed', status: status() };
+        }
+        wrongCodes += 1;
+        if (wrongCodes >= VERIFICATION_CODE_MAX_WRONG) {
+          codeValid = false;
+          step = 'phone';
+          wrongCodes = 0;
+          return { result: 'too_many_attempts', status: status() };
+        }
+        return { result: 'wrong', status: status() };
+      }),
+    { validator: (_input) => expectStep('phone_confirm') },
+  );
+
+  setHandler(
+    geolocationUpdate,
+    (position) =>
+      locked(async () => {
+        await db.recordVerificationGeolocation({ caseId, ...position });
+        step = 'document';
+        return status();
+      }),
+    {
+      validator: ({ latitude, longitude, accuracyMeters }) => {
+        expectStep('geolocation');
+        const ok = Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180 && accuracyMeters >= 0;
+        if (!ok) throw reject(FailureType.StepOutOfOrder, 'position out of range');
+      },
+    },
+  );
+
+  setHandler(
+    documentUpdate,
+    ({ type, documentIds }) =>
+      locked(async () => {
+        await db.attachVerificationDocuments({ caseId, round, documentIds, kinds: [...DOCUMENT_KINDS_BY_TYPE[type]] });
+        // P2: whatever the customer sent is deleted after 72 hours if the case is not processed.
+        const r = round;
+        startTimer(VERIFICATION_DOCUMENTS_PURGE_MS, () => {
+          if (round === r && !outcome) purgeDue = true;
+        });
+        step = 'selfie';
+        return status();
+      }),
+    {
+      validator: ({ type, documentIds }: { type: DocumentType; documentIds: string[] }) => {
+        expectStep('document');
+        const kinds = DOCUMENT_KINDS_BY_TYPE[type];
+        if (!kinds || documentIds?.length !== kinds.length) throw reject(FailureType.InvalidDocuments, 'wrong number of images for this document type');
+      },
+    },
+  );
+
+  setHandler(
+    selfieUpdate,
+    ({ documentId }) =>
+      locked(async () => {
+        await db.attachVerificationDocuments({ caseId, round, documentIds: [documentId], kinds: ['selfie'] });
+        const { dueInMs } = await db.markVerificationSubmitted({ caseId, round });
+        step = 'review';
+        const r = round;
+        startTimer(dueInMs, () => {
+          if (round === r && step === 'review' && !outcome) overdueDue = true;
+        });
+        return status();
+      }),
+    { validator: (_input) => expectStep('selfie') },
+  );
+
+  setHandler(
+    decideUpdate,
+    ({ agentId, decision, reason }) =>
+      locked(async () => {
+        await db.recordVerificationDecision({ caseId, round, agentId, decision, reason });
+        if (decision === 'request_resubmission') {
+          round += 1;
+          step = 'document';
+          await issueLink();
+        } else {
+          outcome = decision === 'approve' ? 'approved' : 'rejected';
+          step = 'closed';
+        }
+        return status();
+      }),
+    { validator: (_input) => expectStep('review') },
+  );
+
+  setHandler(
+    manualVerificationUpdate,
+    ({ agentId, decision, reason }) =>
+      locked(async () => {
+        await db.recordManualVerification({ caseId, agentId, decision, reason });
+        outcome = decision === 'approve' ? 'approved' : 'rejected';
+        step = 'closed';
+        return status();
+      }),
+    { validator: (_input) => expectStep('phone', 'phone_confirm', 'geolocation', 'document', 'selfie', 'review') },
+  );
+
+  setHandler(
+    reissueLinkUpdate,
+    () =>
+      locked(async () => {
+        await issueLink();
+        return status();
+      }),
+    { validator: (_input) => expectStep('phone', 'phone_confirm', 'geolocation', 'document', 'selfie') },
+  );
+
+  try {
+    await db.openVerificationCase({ caseId, accountId: input.accountId, reason: input.reason, subject: input.subject ?? null, openedBy: input.openedBy ?? 'system' });
+    await issueLink();
+
+    for (;;) {
+      await condition(() => outcome !== undefined || overdueDue || purgeDue || abandoned);
+      if (outcome) break;
+      if (overdueDue) {
+        overdueDue = false;
+        await notify.escalateOverdueVerification({ caseId, round });
+        continue;
+      }
+      // Expiry waits for a request in flight: a decision being recorded wins over the timer.
+      await condition(() => !busy);
+      if (outcome) break;
+      outcome = 'expired';
+      step = 'closed';
+      await db.expireVerificationCase({ caseId, status: 'expired' });
+      await notify.notifyVerificationExpired({ caseId });
+    }
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    // The parent gave up (e.g. its own deadline): erase the evidence even though we are cancelled.
+    await CancellationScope.nonCancellable(() => db.expireVerificationCase({ caseId, status: 'cancelled' }));
+    throw err;
+  }
+
+  await condition(allHandlersFinished);
+  if (outcome !== 'expired') await notify.notifyVerificationDecided({ caseId });
+  return { caseId, outcome };
+}
