@@ -4,40 +4,114 @@
  * The replay test then replays them on every CI run: a workflow change that would break running
  * workflows fails the build. Re-record only on purpose, when a change is meant to be incompatible
  * (and shipped behind a patch or a new workflow type).
+ * `npm run record-histories -- verification` records only the histories whose name starts so.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { SUPPORT_ACCESS_EXPIRY_MS } from '../lib/rules';
+import { randomUUID } from 'node:crypto';
+import { SUPPORT_ACCESS_EXPIRY_MS, VERIFICATION_DOCUMENTS_PURGE_MS } from '../lib/rules';
 import { revokeUpdate, supportAccessWorkflowId } from '../workflows/shared/supportAccess';
+import {
+  confirmCodeUpdate,
+  decideUpdate,
+  documentUpdate,
+  geolocationUpdate,
+  selfieUpdate,
+  submitPhoneUpdate,
+  verificationWorkflowId,
+} from '../workflows/shared/verification';
 import { database, insertActiveGrant, testClient, seedOrganization, teardownAll, timeSkippingEnv } from '../test/support/fixtures';
+import { linkTokenFor, smsCodeFor, storeTestDocuments, uniquePhone } from '../test/support/verification';
 import { testWorker } from '../test/support/worker';
 
 const out = (name: string) => path.join(__dirname, '..', 'test', 'histories', `${name}.json`);
 
+type Env = Awaited<ReturnType<typeof timeSkippingEnv>>;
+type Ctx = { env: Env; client: ReturnType<typeof testClient>; taskQueue: string; db: Awaited<ReturnType<typeof database>>['db'] };
+
+const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<unknown> }>> = {
+  async 'support-access-expired'({ env, client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const grant = await insertActiveGrant(db, seed, 'mail');
+    const h = await client.workflow.start('supportAccess', { workflowId: supportAccessWorkflowId(grant.id), taskQueue, args: [{ grantId: grant.id }] });
+    await env.sleep(SUPPORT_ACCESS_EXPIRY_MS);
+    await h.result();
+    return h;
+  },
+  async 'support-access-revoked'({ env, client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const grant = await insertActiveGrant(db, seed, 'kdrive');
+    const h = await client.workflow.start('supportAccess', { workflowId: supportAccessWorkflowId(grant.id), taskQueue, args: [{ grantId: grant.id }] });
+    await env.sleep('1 day');
+    await h.executeUpdate(revokeUpdate, { args: [{ actor: `customer:${seed.legalRep.id}` }] });
+    await h.result();
+    return h;
+  },
+  /** Every customer step, a wrong code, a resubmission, the overdue escalation, then approval. */
+  async 'verification-approved'({ env, client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const caseId = randomUUID();
+    const h = await client.workflow.start('verificationCase', {
+      workflowId: verificationWorkflowId(caseId),
+      taskQueue,
+      args: [{ accountId: seed.legalRep.id, reason: 'blocked_order', subject: { type: 'order', id: randomUUID() } }],
+    });
+    await linkTokenFor(seed.legalRep.login_email);
+    const phone = uniquePhone();
+    await h.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
+    const code = await smsCodeFor(phone);
+    await h.executeUpdate(confirmCodeUpdate, { args: [{ code: code === '000000' ? '000001' : '000000' }] });
+    await h.executeUpdate(confirmCodeUpdate, { args: [{ code }] });
+    await h.executeUpdate(geolocationUpdate, { args: [{ latitude: 46.5, longitude: 6.6, accuracyMeters: 10 }] });
+    const submit = async () => {
+      await h.executeUpdate(documentUpdate, { args: [{ type: 'passport', documentIds: await storeTestDocuments(db, caseId, ['passport_photo_page']) }] });
+      const [selfie] = await storeTestDocuments(db, caseId, ['selfie']);
+      await h.executeUpdate(selfieUpdate, { args: [{ documentId: selfie! }] });
+    };
+    await submit();
+    await db.updateTable('verification_cases').set({ assigned_agent_id: seed.agent.id, claimed_at: new Date() }).where('id', '=', caseId).execute();
+    await h.executeUpdate(decideUpdate, { args: [{ agentId: seed.agent.id, decision: 'request_resubmission', reason: 'blurred' }] });
+    await submit();
+    await env.sleep('3 hours');
+    await db.updateTable('verification_cases').set({ assigned_agent_id: seed.agent.id, claimed_at: new Date() }).where('id', '=', caseId).execute();
+    await h.executeUpdate(decideUpdate, { args: [{ agentId: seed.agent.id, decision: 'approve', reason: 'matches' }] });
+    await h.result();
+    return h;
+  },
+  async 'verification-expired'({ env, client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const caseId = randomUUID();
+    const h = await client.workflow.start('verificationCase', { workflowId: verificationWorkflowId(caseId), taskQueue, args: [{ accountId: seed.admin.id, reason: 'disable_2fa', subject: null }] });
+    await linkTokenFor(seed.admin.login_email);
+    const phone = uniquePhone();
+    await h.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
+    await h.executeUpdate(confirmCodeUpdate, { args: [{ code: await smsCodeFor(phone) }] });
+    await h.executeUpdate(geolocationUpdate, { args: [{ latitude: 47.4, longitude: 8.5, accuracyMeters: 15 }] });
+    await h.executeUpdate(documentUpdate, { args: [{ type: 'id_card', documentIds: await storeTestDocuments(db, caseId, ['id_card_front', 'id_card_back']) }] });
+    const [selfie] = await storeTestDocuments(db, caseId, ['selfie']);
+    await h.executeUpdate(selfieUpdate, { args: [{ documentId: selfie! }] });
+    await env.sleep(VERIFICATION_DOCUMENTS_PURGE_MS);
+    await h.result();
+    return h;
+  },
+};
+
 (async () => {
   process.env.TEMPORAL_PROVISION_NO_DOWNLOAD ??= '1';
+  const only = process.argv[2];
+  const names = Object.keys(recorders).filter((n) => !only || n.startsWith(only));
   const env = await timeSkippingEnv();
   const { db } = await database();
   const client = testClient(env);
   const { worker, taskQueue } = await testWorker(env);
   await worker.runUntil(async () => {
-    const seed = await seedOrganization(db);
-
-    const expiring = await insertActiveGrant(db, seed, 'mail');
-    const a = await client.workflow.start('supportAccess', { workflowId: supportAccessWorkflowId(expiring.id), taskQueue, args: [{ grantId: expiring.id }] });
-    await env.sleep(SUPPORT_ACCESS_EXPIRY_MS);
-    await a.result();
-    writeFileSync(out('support-access-expired'), historyToJSON(await a.fetchHistory()));
-
-    const revoked = await insertActiveGrant(db, seed, 'kdrive');
-    const b = await client.workflow.start('supportAccess', { workflowId: supportAccessWorkflowId(revoked.id), taskQueue, args: [{ grantId: revoked.id }] });
-    await env.sleep('1 day');
-    await b.executeUpdate(revokeUpdate, { args: [{ actor: `customer:${seed.legalRep.id}` }] });
-    await b.result();
-    writeFileSync(out('support-access-revoked'), historyToJSON(await b.fetchHistory()));
+    for (const name of names) {
+      const handle = await recorders[name]!({ env, client, taskQueue, db });
+      writeFileSync(out(name), historyToJSON((await handle.fetchHistory()) as Parameters<typeof historyToJSON>[0]));
+      console.log(`recorded test/histories/${name}.json`);
+    }
   });
-  console.log('recorded test/histories/support-access-expired.json and support-access-revoked.json');
 })()
   .catch((err: Error) => (console.error(err), (process.exitCode = 1)))
   .finally(() => teardownAll());

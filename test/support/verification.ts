@@ -3,9 +3,14 @@
  * comes from the email the SMTP capture received, the code from the SMS the twilio peer received.
  */
 import { strict as assert } from 'node:assert';
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/database';
+import { findCase, insertDocuments } from '../../db/repositories/verification';
+import { sealDocument, unwrapCaseKey } from '../../lib/documentCrypto';
 import { qrPng } from '../../lib/qr';
-import { smsSink, smtpCapture } from './fixtures';
+import type { DocumentKind } from '../../workflows/shared/verification';
+import { fixtureKeyring, smsSink, smtpCapture } from './fixtures';
 import type { startApi } from './api';
 
 export type Api = Awaited<ReturnType<typeof startApi>>;
@@ -74,4 +79,17 @@ export async function openSubmittedCase(api: Api, accountId: string): Promise<{ 
   await sendDocuments(api, token, caseId);
   const agentView = await api.db.selectFrom('verification_documents').select('id').where('case_id', '=', caseId).orderBy('created_at').execute();
   return { caseId, documentIds: agentView.map((d) => d.id) };
+}
+
+/** Stores sealed images the way the API does, for workflow tests that talk to Temporal directly. */
+export async function storeTestDocuments(db: Kysely<Database>, caseId: string, kinds: DocumentKind[]): Promise<string[]> {
+  const c = (await findCase(db, caseId))!;
+  const key = unwrapCaseKey(fixtureKeyring(), c.data_key_wrapped!);
+  const rows = kinds.map((kind) => {
+    const id = randomUUID();
+    const image = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.from(`image ${kind} ${id}`)]);
+    return { id, case_id: caseId, round: c.round, kind, media_type: 'image/png' as const, size_bytes: image.length, sealed: sealDocument(key, image, `${caseId}:${id}`) };
+  });
+  await insertDocuments(db, rows);
+  return rows.map((r) => r.id);
 }

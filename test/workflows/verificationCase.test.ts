@@ -3,8 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { findCase, insertDocuments } from '../../db/repositories/verification';
-import { sealDocument, unwrapCaseKey } from '../../lib/documentCrypto';
+import { findCase } from '../../db/repositories/verification';
 import {
   VERIFICATION_CODE_MAX_WRONG,
   VERIFICATION_CODE_VALIDITY_MS,
@@ -24,8 +23,8 @@ import {
   type DocumentKind,
   type VerificationResult,
 } from '../../workflows/shared/verification';
-import { database, fixtureKeyring, seedOrganization, smtpCapture, testClient, timeSkippingEnv, workflowBundle } from '../support/fixtures';
-import { linkTokenFor, smsCodeFor, uniquePhone } from '../support/verification';
+import { database, seedOrganization, smtpCapture, testClient, timeSkippingEnv, workflowBundle } from '../support/fixtures';
+import { linkTokenFor, smsCodeFor, storeTestDocuments, uniquePhone } from '../support/verification';
 import { testWorker } from '../support/worker';
 
 const HOUR = 3_600_000;
@@ -63,18 +62,7 @@ describe('verificationCase workflow (time-skipping)', function () {
     return { seed, caseId, handle, parent, token, email: seed.legalRep.login_email };
   }
 
-  async function storeImages(caseId: string, kinds: DocumentKind[]): Promise<string[]> {
-    const { db } = await database();
-    const c = (await findCase(db, caseId))!;
-    const key = unwrapCaseKey(fixtureKeyring(), c.data_key_wrapped!);
-    const rows = kinds.map((kind) => {
-      const id = randomUUID();
-      const image = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.from(`image ${kind} ${id}`)]);
-      return { id, case_id: caseId, round: c.round, kind, media_type: 'image/png' as const, size_bytes: image.length, sealed: sealDocument(key, image, `${caseId}:${id}`) };
-    });
-    await insertDocuments(db, rows);
-    return rows.map((r) => r.id);
-  }
+  const storeImages = async (caseId: string, kinds: DocumentKind[]) => storeTestDocuments((await database()).db, caseId, kinds);
 
   async function passPhone(handle: WorkflowHandle, phone = uniquePhone()) {
     await handle.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
