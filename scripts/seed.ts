@@ -48,7 +48,7 @@ export const DEMO = {
     console.log(`export ANNA=${await token('agent', DEMO.agentAnna.id)}   # agent, the ticket's assignee`);
     console.log(`export TOM=${await token('agent', DEMO.agentTom.id)}   # agent, not assigned`);
     console.log(`export SYSTEM=${await token('system', 'scheduler')}   # system`);
-    console.log(`export ORG=${DEMO.organization.id} TICKET=${DEMO.ticket.id}`);
+    console.log(`export ORG=${DEMO.organization.id} TICKET=${DEMO.ticket.id} ALICE_ID=${DEMO.alice.id} BOB_ID=${DEMO.bob.id}`);
   } finally {
     await close();
   }
