@@ -9,7 +9,10 @@ export const runtimeLog: LogEntry[] = [];
 Runtime.install({
   logger: new DefaultLogger('INFO', (entry) => {
     runtimeLog.push(entry);
-    if (entry.level === 'WARN' || entry.level === 'ERROR') console.error(`[${entry.level}] ${entry.message}`, entry.meta ?? '');
+    if (entry.level !== 'WARN' && entry.level !== 'ERROR') return;
+    // One line each: many tests provoke failures on purpose (undeliverable messages, refused decisions).
+    const meta = (entry.meta ?? {}) as { activityType?: string; workflowType?: string; error?: { message?: string } };
+    console.error(`[${entry.level}] ${entry.message} ${meta.activityType ?? meta.workflowType ?? ''} ${meta.error?.message ?? ''}`.trimEnd());
   }),
 });
 

@@ -104,6 +104,17 @@ describe('verification API (dev server + PostgreSQL)', function () {
       assert.equal(wrong.json.progress.codeAttemptsLeft, 4);
     });
 
+    it('answers 422 for a number that cannot receive SMS, and 429 once 3 SMS were sent in the hour', async () => {
+      const { token } = await openCase(api, seed.legalRep.id);
+      // Valid E.164 for us, refused by the Messages API (error 21211): a permanent failure.
+      const refused = await api.call('POST', `/v1/verification/${token}/phone`, { body: { phone: '+1234567' } });
+      assertProblem(refused, 422, 'phone-undeliverable');
+      assert.equal((await api.call('GET', `/v1/verification/${token}`)).json.step, 'phone', 'still at the phone step');
+      const phone = uniquePhone();
+      for (let i = 0; i < 2; i++) assert.equal((await api.call('POST', `/v1/verification/${token}/phone`, { body: { phone } })).status, 200);
+      assertProblem(await api.call('POST', `/v1/verification/${token}/phone`, { body: { phone } }), 429, 'sms-limit-reached');
+    });
+
     it('re-issuing the link invalidates the previous one', async () => {
       const { caseId, token, email } = await openCase(api, seed.legalRep.id);
       const res = await api.call('POST', `/v1/verification-cases/${caseId}/link`, { token: tokens.agent });
