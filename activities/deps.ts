@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/database';
 import type { Mailer } from '../lib/mailer';
 import type { BusinessCalendar } from '../lib/businessHours';
+import type { PaymentProvider } from '../lib/payments';
 import type { SmsSender } from '../lib/sms';
 import type { Keyring } from '../temporal/codec';
 
@@ -15,4 +16,5 @@ export interface ActivityDeps {
   /** Master keys: verification documents and SMS codes use keys derived from them. */
   keyring: Keyring;
   verification: { calendar: BusinessCalendar; supervisorsEmail: string };
+  payments: PaymentProvider;
 }

@@ -1,5 +1,6 @@
 import type { ActivityDeps } from './deps';
 import { createNotificationActivities } from './notifications';
+import { createOrderActivities } from './orders';
 import { createSupportAccessActivities } from './supportAccess';
 import { createVerificationActivities } from './verification';
 
@@ -12,6 +13,7 @@ export function createActivities(deps: ActivityDeps) {
     ...notifications,
     ...createSupportAccessActivities(deps, notifications),
     ...createVerificationActivities(deps, notifications),
+    ...createOrderActivities(deps, notifications),
   };
 }
 

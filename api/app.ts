@@ -14,6 +14,7 @@ import { deskRouter } from './desk';
 import { PROBLEM_TYPES, Problem, problemHandler, type ProblemSlug } from './problems';
 import { rateLimit } from './rateLimit';
 import { checkHealth } from './routes/health';
+import { orderRoutes } from './routes/orders';
 import { supportAccessRoutes } from './routes/supportAccess';
 import { verificationRoutes } from './routes/verification';
 import { isLinkRoute, mountRoutes, openApiDocument, type AnyRoute } from './routing';
@@ -34,7 +35,11 @@ export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'confi
   const clock = deps.clock ?? { now: () => new Date() };
   const { client, db, keyring } = deps;
   const { taskQueue, publicUrl } = deps.config;
-  return [...supportAccessRoutes({ client, db, taskQueue, clock }), ...verificationRoutes({ client, db, taskQueue, clock, keyring, publicUrl })];
+  return [
+    ...supportAccessRoutes({ client, db, taskQueue, clock }),
+    ...verificationRoutes({ client, db, taskQueue, clock, keyring, publicUrl }),
+    ...orderRoutes({ client, db, taskQueue, clock }),
+  ];
 }
 
 export function createApp(deps: AppDeps): express.Express {

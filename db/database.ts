@@ -7,6 +7,7 @@ import type { NotificationOutboxTable } from './tables/notificationOutbox.table'
 import type { OrganizationsTable } from './tables/organizations.table';
 import type { SupportAccessGrantsTable } from './tables/supportAccessGrants.table';
 import type { SupportTicketsTable } from './tables/supportTickets.table';
+import type { OrderLinesTable, OrdersTable, PaymentsTable, PrepaidLedgerEntriesTable, ProductsTable, RefundsTable } from './tables/orders.table';
 import type { VerificationCasesTable, VerificationDocumentsTable } from './tables/verification.table';
 
 export interface Database {
@@ -20,6 +21,12 @@ export interface Database {
   audit_log: AuditLogTable;
   verification_cases: VerificationCasesTable;
   verification_documents: VerificationDocumentsTable;
+  orders: OrdersTable;
+  order_lines: OrderLinesTable;
+  products: ProductsTable;
+  payments: PaymentsTable;
+  refunds: RefundsTable;
+  prepaid_ledger_entries: PrepaidLedgerEntriesTable;
 }
 
 /** Repositories take either, so callers decide the transaction boundary. */

@@ -55,3 +55,7 @@ export const VERIFICATION_CODE_MAX_WRONG = 5;
  * expired, so no case waits forever; processes with their own deadline (blocked orders) end it sooner.
  */
 export const VERIFICATION_CUSTOMER_STEPS_TIMEOUT_MS = 14 * DAY;
+
+/** P1: the customer may ask for the unblocking procedure again at most 3 times a day. [issue 4] */
+export const BLOCKED_ORDER_RESENDS_PER_DAY = 3;
+export const BLOCKED_ORDER_RESEND_WINDOW_MS = DAY;

@@ -4,13 +4,14 @@
  * The replay test then replays them on every CI run: a workflow change that would break running
  * workflows fails the build. Re-record only on purpose, when a change is meant to be incompatible
  * (and shipped behind a patch or a new workflow type).
- * `npm run record-histories -- verification` records only the histories whose name starts so.
+ * `npm run record-histories -- order` records only the histories whose name starts so.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { randomUUID } from 'node:crypto';
-import { SUPPORT_ACCESS_EXPIRY_MS, VERIFICATION_DOCUMENTS_PURGE_MS } from '../lib/rules';
+import { BLOCKED_ORDER_AUTO_CANCEL_MS, SUPPORT_ACCESS_EXPIRY_MS, VERIFICATION_DOCUMENTS_PURGE_MS } from '../lib/rules';
+import { orderBlockWorkflowId } from '../workflows/shared/orders';
 import { revokeUpdate, supportAccessWorkflowId } from '../workflows/shared/supportAccess';
 import {
   confirmCodeUpdate,
@@ -22,7 +23,8 @@ import {
   verificationWorkflowId,
 } from '../workflows/shared/verification';
 import { database, insertActiveGrant, testClient, seedOrganization, teardownAll, timeSkippingEnv } from '../test/support/fixtures';
-import { linkTokenFor, smsCodeFor, storeTestDocuments, uniquePhone } from '../test/support/verification';
+import { insertPaidOrder, markBlocked } from '../test/support/orders';
+import { decideCase, linkTokenFor, smsCodeFor, storeTestDocuments, submitCaseByUpdates, uniquePhone } from '../test/support/verification';
 import { testWorker } from '../test/support/worker';
 
 const out = (name: string) => path.join(__dirname, '..', 'test', 'histories', `${name}.json`);
@@ -76,6 +78,32 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     await env.sleep('3 hours');
     await db.updateTable('verification_cases').set({ assigned_agent_id: seed.agent.id, claimed_at: new Date() }).where('id', '=', caseId).execute();
     await h.executeUpdate(decideUpdate, { args: [{ agentId: seed.agent.id, decision: 'approve', reason: 'matches' }] });
+    await h.result();
+    return h;
+  },
+  /** Blocked, approved through the child case, fulfilled. */
+  async 'order-block-fulfilled'({ client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const { orderId } = await insertPaidOrder(db, seed, { means: 'card' });
+    const caseId = randomUUID();
+    await markBlocked(db, orderId, caseId);
+    const h = await client.workflow.start('orderBlock', { workflowId: orderBlockWorkflowId(orderId), taskQueue, args: [{ orderId, accountId: seed.legalRep.id, caseId }] });
+    await linkTokenFor(seed.legalRep.login_email);
+    const child = client.workflow.getHandle(verificationWorkflowId(caseId));
+    await submitCaseByUpdates(child, db, caseId);
+    await decideCase(child, db, caseId, seed.agent.id, 'approve');
+    await h.result();
+    return h;
+  },
+  /** Nothing by day 10: the case is cancelled, the order cancelled and refunded. */
+  async 'order-block-timeout'({ env, client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const { orderId } = await insertPaidOrder(db, seed, { means: 'iban_transfer', status: 'in_progress' });
+    const caseId = randomUUID();
+    await markBlocked(db, orderId, caseId);
+    const h = await client.workflow.start('orderBlock', { workflowId: orderBlockWorkflowId(orderId), taskQueue, args: [{ orderId, accountId: seed.legalRep.id, caseId }] });
+    await linkTokenFor(seed.legalRep.login_email);
+    await env.sleep(BLOCKED_ORDER_AUTO_CANCEL_MS);
     await h.result();
     return h;
   },

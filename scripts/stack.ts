@@ -21,6 +21,7 @@ import { startSmsSink, type SmsSink } from '../lib/dev/smsSink';
 import { startSmtpCapture, type SmtpCapture } from '../lib/dev/smtpCapture';
 import type { Logger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
+import { LocalPaymentProvider } from '../lib/payments';
 import { createSmsSender } from '../lib/sms';
 import { connectClient } from '../temporal/client';
 import { createDataConverter } from '../temporal/dataConverter';
@@ -141,6 +142,8 @@ export async function startStack(opts: {
           config: { publicUrl },
           keyring,
           verification: { calendar, supervisorsEmail: config.SUPERVISORS_EMAIL },
+          // No payment provider is wired yet: the local one records refunds without paying out.
+          payments: new LocalPaymentProvider(),
         }),
       });
       const running = worker.run();

@@ -1,2 +1,3 @@
 export { supportAccess } from './supportAccess';
 export { verificationCase } from './verificationCase';
+export { orderBlock } from './orderBlock';

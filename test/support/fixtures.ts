@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
@@ -153,4 +153,21 @@ export async function insertActiveGrant(db: Kysely<Database>, seed: Awaited<Retu
  */
 export function testClient(env: TestWorkflowEnvironment): Client {
   return new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: createDataConverter(fixtureKeyring()) });
+}
+
+/**
+ * Hooks for a suite of workflow tests on the time-skipping server. That server stops skipping time
+ * for everyone while a task is outstanding, so every workflow a test opened is closed after it.
+ */
+export function timeSkippingSuite() {
+  const suite = { env: undefined as unknown as TestWorkflowEnvironment, client: undefined as unknown as Client, opened: [] as WorkflowHandle[] };
+  before(async function () {
+    this.timeout(300_000);
+    [suite.env] = await Promise.all([timeSkippingEnv(), workflowBundle(), database()]);
+    suite.client = testClient(suite.env);
+  });
+  afterEach(async () => {
+    await Promise.all(suite.opened.splice(0).map((h) => h.terminate('test cleanup').catch(() => undefined)));
+  });
+  return suite;
 }

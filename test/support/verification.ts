@@ -9,7 +9,16 @@ import type { Database } from '../../db/database';
 import { findCase, insertDocuments } from '../../db/repositories/verification';
 import { sealDocument, unwrapCaseKey } from '../../lib/documentCrypto';
 import { qrPng } from '../../lib/qr';
-import type { DocumentKind } from '../../workflows/shared/verification';
+import type { WorkflowHandle } from '@temporalio/client';
+import {
+  confirmCodeUpdate,
+  decideUpdate,
+  documentUpdate,
+  geolocationUpdate,
+  selfieUpdate,
+  submitPhoneUpdate,
+  type DocumentKind,
+} from '../../workflows/shared/verification';
 import { fixtureKeyring, smsSink, smtpCapture } from './fixtures';
 import type { startApi } from './api';
 
@@ -92,4 +101,21 @@ export async function storeTestDocuments(db: Kysely<Database>, caseId: string, k
   });
   await insertDocuments(db, rows);
   return rows.map((r) => r.id);
+}
+
+/** Every customer step through the workflow's updates (no API): the case ends up submitted. */
+export async function submitCaseByUpdates(handle: WorkflowHandle, db: Kysely<Database>, caseId: string, phone = uniquePhone()): Promise<void> {
+  await handle.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
+  const confirmed = await handle.executeUpdate(confirmCodeUpdate, { args: [{ code: await smsCodeFor(phone) }] });
+  assert.equal(confirmed.result, 'confirmed');
+  await handle.executeUpdate(geolocationUpdate, { args: [{ latitude: 47.37, longitude: 8.54, accuracyMeters: 20 }] });
+  await handle.executeUpdate(documentUpdate, { args: [{ type: 'id_card', documentIds: await storeTestDocuments(db, caseId, ['id_card_front', 'id_card_back']) }] });
+  const [selfie] = await storeTestDocuments(db, caseId, ['selfie']);
+  assert.equal((await handle.executeUpdate(selfieUpdate, { args: [{ documentId: selfie! }] })).step, 'review');
+}
+
+/** Claims the case for `agentId` and records the decision, as the desk would. */
+export async function decideCase(handle: WorkflowHandle, db: Kysely<Database>, caseId: string, agentId: string, decision: 'approve' | 'reject') {
+  await db.updateTable('verification_cases').set({ assigned_agent_id: agentId, claimed_at: new Date() }).where('id', '=', caseId).execute();
+  await handle.executeUpdate(decideUpdate, { args: [{ agentId, decision, reason: `${decision} in a test` }] });
 }

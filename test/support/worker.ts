@@ -3,6 +3,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import { createMailer } from '../../lib/mailer';
 import { parseBusinessHours } from '../../lib/businessHours';
+import { LocalPaymentProvider } from '../../lib/payments';
 import { createSmsSender } from '../../lib/sms';
 import { createDataConverter } from '../../temporal/dataConverter';
 import { createWorker } from '../../temporal/worker';
@@ -10,6 +11,9 @@ import { database, fixtureKeyring, smsSink, smtpCapture, workflowBundle } from '
 
 /** Business hours round the clock, so due times in tests are exactly 2 hours after submission. */
 export const TEST_CALENDAR = parseBusinessHours('Mon-Sun 00:00-24:00', 'UTC');
+
+/** One recording provider for the run: tests count the refunds it executed, by idempotency key. */
+export const testPayments = new LocalPaymentProvider();
 
 /** Real activities wired to the shared PostgreSQL, SMTP capture and SMS sink. */
 export async function realActivities() {
@@ -24,6 +28,7 @@ export async function realActivities() {
     config: { publicUrl: 'http://backoffice.test' },
     keyring: fixtureKeyring(),
     verification: { calendar: TEST_CALENDAR, supervisorsEmail: 'supervisors@support.test' },
+    payments: testPayments,
   });
 }
 

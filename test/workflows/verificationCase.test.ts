@@ -1,8 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findCase } from '../../db/repositories/verification';
 import {
   VERIFICATION_CODE_MAX_WRONG,
@@ -23,7 +22,7 @@ import {
   type DocumentKind,
   type VerificationResult,
 } from '../../workflows/shared/verification';
-import { database, seedOrganization, smtpCapture, testClient, timeSkippingEnv, workflowBundle } from '../support/fixtures';
+import { database, seedOrganization, smtpCapture, timeSkippingSuite } from '../support/fixtures';
 import { linkTokenFor, smsCodeFor, storeTestDocuments, uniquePhone } from '../support/verification';
 import { testWorker } from '../support/worker';
 
@@ -31,20 +30,8 @@ const HOUR = 3_600_000;
 
 describe('verificationCase workflow (time-skipping)', function () {
   this.timeout(120_000);
-  let env: TestWorkflowEnvironment;
-  let client: Client;
-
-  before(async function () {
-    this.timeout(300_000);
-    [env] = await Promise.all([timeSkippingEnv(), workflowBundle(), database()]);
-    client = testClient(env);
-  });
-
-  // The test server stops skipping time for everyone while a task is outstanding: close what we opened.
-  const opened: WorkflowHandle[] = [];
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((h) => h.terminate('test cleanup').catch(() => undefined)));
-  });
+  const suite = timeSkippingSuite();
+  const { opened } = suite;
 
   async function openCase(taskQueue: string, opts: { parent?: boolean } = {}) {
     const { db } = await database();
@@ -52,11 +39,11 @@ describe('verificationCase workflow (time-skipping)', function () {
     const caseId = randomUUID();
     const input = { accountId: seed.legalRep.id, reason: 'blocked_order' as const, subject: { type: 'order', id: randomUUID() } };
     const parent = opts.parent
-      ? await client.workflow.start('verificationParent', { workflowId: `test-parent:${caseId}`, taskQueue, args: [{ ...input, caseId }] })
+      ? await suite.client.workflow.start('verificationParent', { workflowId: `test-parent:${caseId}`, taskQueue, args: [{ ...input, caseId }] })
       : undefined;
     const handle = parent
-      ? client.workflow.getHandle(verificationWorkflowId(caseId))
-      : await client.workflow.start('verificationCase', { workflowId: verificationWorkflowId(caseId), taskQueue, args: [input] });
+      ? suite.client.workflow.getHandle(verificationWorkflowId(caseId))
+      : await suite.client.workflow.start('verificationCase', { workflowId: verificationWorkflowId(caseId), taskQueue, args: [input] });
     opened.push(...(parent ? [parent] : []), handle);
     const token = await linkTokenFor(seed.legalRep.login_email);
     return { seed, caseId, handle, parent, token, email: seed.legalRep.login_email };
@@ -98,7 +85,7 @@ describe('verificationCase workflow (time-skipping)', function () {
   }
 
   it('accepts the SMS code until 10 minutes have passed, then refuses it as expired; a new code works', async () => {
-    const { worker, taskQueue } = await testWorker(env);
+    const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { handle } = await openCase(taskQueue);
       const phone = uniquePhone();
@@ -106,11 +93,11 @@ describe('verificationCase workflow (time-skipping)', function () {
       await handle.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
       const code = await smsCodeFor(phone, seen);
 
-      await env.sleep(VERIFICATION_CODE_VALIDITY_MS - 60_000);
+      await suite.env.sleep(VERIFICATION_CODE_VALIDITY_MS - 60_000);
       const wrong = await handle.executeUpdate(confirmCodeUpdate, { args: [{ code: code === '000000' ? '111111' : '000000' }] });
       assert.equal(wrong.result, 'wrong', 'still valid one minute before expiry');
 
-      await env.sleep(60_000);
+      await suite.env.sleep(60_000);
       const late = await handle.executeUpdate(confirmCodeUpdate, { args: [{ code }] });
       assert.equal(late.result, 'expired');
       assert.equal(late.status.step, 'phone_confirm');
@@ -123,7 +110,7 @@ describe('verificationCase workflow (time-skipping)', function () {
   });
 
   it('restarts the phone step after 5 wrong codes, and the old code no longer works', async () => {
-    const { worker, taskQueue } = await testWorker(env);
+    const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { handle } = await openCase(taskQueue);
       const phone = uniquePhone();
@@ -143,20 +130,20 @@ describe('verificationCase workflow (time-skipping)', function () {
   });
 
   it('sends at most 3 confirmation SMS per hour', async () => {
-    const { worker, taskQueue } = await testWorker(env);
+    const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { handle } = await openCase(taskQueue);
       const phone = uniquePhone();
       for (let i = 0; i < 3; i++) await handle.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
       assert.equal(await rejection(handle.executeUpdate(submitPhoneUpdate, { args: [{ phone }] })), FailureType.SmsLimitReached);
-      await env.sleep(HOUR);
+      await suite.env.sleep(HOUR);
       const status = await handle.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
       assert.equal(status.smsSendsLeft, 2);
     });
   });
 
   it('refuses steps out of order and repeated steps in the validator', async () => {
-    const { worker, taskQueue } = await testWorker(env);
+    const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { handle, caseId } = await openCase(taskQueue);
       const position = { latitude: 1, longitude: 2, accuracyMeters: 3 };
@@ -172,18 +159,18 @@ describe('verificationCase workflow (time-skipping)', function () {
   });
 
   it('expires a case not decided 72 hours after submission: documents deleted, customer told to start again', async () => {
-    const { worker, taskQueue } = await testWorker(env);
+    const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { handle, caseId, email, parent } = await openCase(taskQueue, { parent: true });
       await passPhone(handle);
       await submitDocuments(handle, caseId);
       assert.equal(await documentCount(caseId), 3);
 
-      await env.sleep(VERIFICATION_DOCUMENTS_PURGE_MS - 60_000);
+      await suite.env.sleep(VERIFICATION_DOCUMENTS_PURGE_MS - 60_000);
       assert.equal((await caseRow(caseId)).status, 'submitted');
       assert.equal(await documentCount(caseId), 3);
 
-      await env.sleep(60_000);
+      await suite.env.sleep(60_000);
       assert.deepEqual(await parent!.result(), { caseId, outcome: 'expired' } satisfies VerificationResult);
       const row = await caseRow(caseId);
       assert.equal(row.status, 'expired');
@@ -196,7 +183,7 @@ describe('verificationCase workflow (time-skipping)', function () {
   });
 
   it('marks a case overdue 2 business hours after submission and emails the supervisors once; the decision then reaches the parent', async () => {
-    const { worker, taskQueue } = await testWorker(env);
+    const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { handle, caseId, seed, parent } = await openCase(taskQueue, { parent: true });
       await passPhone(handle);
@@ -204,14 +191,14 @@ describe('verificationCase workflow (time-skipping)', function () {
       const smtp = await smtpCapture();
       const escalations = () => smtp.messages().filter((m) => m.to.includes('supervisors@support.test') && m.text.includes(caseId));
 
-      await env.sleep(2 * HOUR - 60_000);
+      await suite.env.sleep(2 * HOUR - 60_000);
       assert.equal((await caseRow(caseId)).overdue_at, null);
       assert.equal(escalations().length, 0);
 
-      await env.sleep(60_000);
+      await suite.env.sleep(60_000);
       await smtp.waitFor((m) => m.to.includes('supervisors@support.test') && m.text.includes(caseId));
       assert.ok((await caseRow(caseId)).overdue_at);
-      await env.sleep(5 * HOUR);
+      await suite.env.sleep(5 * HOUR);
       assert.equal(escalations().length, 1, 'escalated once');
 
       await claim(caseId, seed.agent.id);
@@ -227,7 +214,7 @@ describe('verificationCase workflow (time-skipping)', function () {
   });
 
   it('sends the customer back to the document step on resubmission, with a new link and the reason', async () => {
-    const { worker, taskQueue } = await testWorker(env);
+    const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { handle, caseId, seed, token, email } = await openCase(taskQueue);
       await passPhone(handle);
@@ -257,7 +244,7 @@ describe('verificationCase workflow (time-skipping)', function () {
   });
 
   it('refuses a decision from an agent who has not claimed the case', async () => {
-    const { worker, taskQueue } = await testWorker(env);
+    const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { handle, caseId, seed } = await openCase(taskQueue);
       await passPhone(handle);
@@ -271,7 +258,7 @@ describe('verificationCase workflow (time-skipping)', function () {
   });
 
   it('records a manual verification for a customer without a phone, with the same outcome for the parent', async () => {
-    const { worker, taskQueue } = await testWorker(env);
+    const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { handle, caseId, seed, parent } = await openCase(taskQueue, { parent: true });
       await handle.executeUpdate(manualVerificationUpdate, { args: [{ agentId: seed.agent.id, decision: 'approve', reason: 'passport checked at the counter' }] });
@@ -283,7 +270,7 @@ describe('verificationCase workflow (time-skipping)', function () {
   });
 
   it('erases the evidence when the parent is cancelled', async () => {
-    const { worker, taskQueue } = await testWorker(env);
+    const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { handle, caseId, parent } = await openCase(taskQueue, { parent: true });
       await passPhone(handle);
@@ -301,7 +288,7 @@ describe('verificationCase workflow (time-skipping)', function () {
 
   it('survives a worker restart in the middle of the customer steps', async () => {
     const taskQueue = `test-${randomUUID()}`;
-    const first = await testWorker(env, taskQueue, { maxCachedWorkflows: 0 });
+    const first = await testWorker(suite.env, taskQueue, { maxCachedWorkflows: 0 });
     const phone = uniquePhone();
     const opening = await first.worker.runUntil(async () => {
       const o = await openCase(taskQueue);
@@ -309,7 +296,7 @@ describe('verificationCase workflow (time-skipping)', function () {
       return o;
     });
     const code = await smsCodeFor(phone);
-    const second = await testWorker(env, taskQueue);
+    const second = await testWorker(suite.env, taskQueue);
     await second.worker.runUntil(async () => {
       assert.equal((await opening.handle.executeUpdate(confirmCodeUpdate, { args: [{ code }] })).result, 'confirmed');
       await opening.handle.executeUpdate(geolocationUpdate, { args: [{ latitude: 0, longitude: 0, accuracyMeters: 5 }] });

@@ -21,5 +21,7 @@ export const FailureType = {
   CaseClosed: 'CaseClosed',
   /** Documents that are not this case's, not of the expected kinds, or already used. */
   InvalidDocuments: 'InvalidDocuments',
+  /** The order is fulfilled or cancelled already, so it cannot go the other way. */
+  OrderClosed: 'OrderClosed',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

@@ -1,0 +1,158 @@
+/**
+ * Side effects of blocked orders (P1). Money moves exactly once: each refund has an idempotency key
+ * (`refund:<paymentId>`) held unique in PostgreSQL and passed to the payment provider, so a retry
+ * after a crash, or a lost response, finds the first refund instead of making a second one.
+ */
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Db } from '../db/database';
+import { audit } from '../db/repositories/audit';
+import { enqueue } from '../db/repositories/outbox';
+import { FailureType } from '../workflows/shared/failures';
+import type { ActivityDeps } from './deps';
+import type { createNotificationActivities } from './notifications';
+
+const money = (cents: number, currency: string) => `${(cents / 100).toFixed(2)} ${currency}`;
+
+export function createOrderActivities({ db, clock, payments }: ActivityDeps, { deliverNotification }: ReturnType<typeof createNotificationActivities>) {
+  const orderOrFail = async (conn: Db, orderId: string, lock = false) => {
+    let q = conn.selectFrom('orders').selectAll().where('id', '=', orderId);
+    if (lock) q = q.forUpdate();
+    const order = await q.executeTakeFirst();
+    if (!order) throw ApplicationFailure.nonRetryable(`order ${orderId} not found`, FailureType.NotFound);
+    return order;
+  };
+  const deliver = async (key: string) => {
+    try {
+      await deliverNotification({ key });
+    } catch (err) {
+      // Undeliverable: recorded on the outbox row; the order's fate does not depend on the email.
+      if (!(err instanceof ApplicationFailure && err.type === FailureType.PermanentDeliveryFailure)) throw err;
+    }
+  };
+  const emailCustomer = async (orderId: string, key: string, subject: string, body: string[]) => {
+    const row = await db
+      .selectFrom('orders as o')
+      .innerJoin('accounts as a', 'a.id', 'o.account_id')
+      .select(['a.login_email', 'a.display_name'])
+      .where('o.id', '=', orderId)
+      .executeTakeFirstOrThrow();
+    await enqueue(db, { key, channel: 'email', recipient: row.login_email, subject, body: [`Hello ${row.display_name},`, '', ...body].join('\n') });
+    await deliver(key);
+  };
+
+  async function verificationCaseStatus({ caseId }: { caseId: string }) {
+    const row = await db.selectFrom('verification_cases').select('status').where('id', '=', caseId).executeTakeFirst();
+    return { status: row?.status ?? null };
+  }
+
+  async function attachOrderVerificationCase({ orderId, caseId }: { orderId: string; caseId: string }): Promise<void> {
+    await db.updateTable('orders').set({ verification_case_id: caseId }).where('id', '=', orderId).where('status', '=', 'blocked').execute();
+  }
+
+  /** Unblocks: one active product per order line, then the customer is told. */
+  async function fulfillOrder({ orderId }: { orderId: string }): Promise<void> {
+    await db.transaction().execute(async (trx) => {
+      const order = await orderOrFail(trx, orderId, true);
+      if (order.status === 'fulfilled') return;
+      if (order.status === 'cancelled') throw ApplicationFailure.nonRetryable(`order ${orderId} is cancelled`, FailureType.OrderClosed);
+      const lines = await trx.selectFrom('order_lines').selectAll().where('order_id', '=', orderId).execute();
+      for (const line of lines) {
+        await trx
+          .insertInto('products')
+          .values({ id: randomUUID(), organization_id: order.organization_id, order_line_id: line.id, product_type: line.product_type, name: line.description })
+          .onConflict((oc) => oc.column('order_line_id').doNothing())
+          .execute();
+      }
+      await trx.updateTable('orders').set({ status: 'fulfilled', fulfilled_at: clock.now() }).where('id', '=', orderId).execute();
+      await audit(trx, { actor_type: 'system', actor_id: 'order-block', action: 'order.fulfilled', subject_type: 'order', subject_id: orderId, decision: null, details: {} });
+    });
+    // Idempotent per outbox key: a retry re-sends nothing.
+    await emailCustomer(orderId, `order:${orderId}:fulfilled`, 'Your order is unblocked', [
+      'Thank you for verifying your identity. Your order has been unblocked and its products are now active.',
+      `Order: ${orderId}`,
+    ]);
+  }
+
+  async function cancelOrder({ orderId, reason }: { orderId: string; reason: string }): Promise<void> {
+    await db.transaction().execute(async (trx) => {
+      const order = await orderOrFail(trx, orderId, true);
+      if (order.status === 'cancelled') return;
+      if (order.status === 'fulfilled') throw ApplicationFailure.nonRetryable(`order ${orderId} is fulfilled`, FailureType.OrderClosed);
+      await trx.updateTable('orders').set({ status: 'cancelled', cancelled_at: clock.now(), cancel_reason: reason }).where('id', '=', orderId).execute();
+      await audit(trx, { actor_type: 'system', actor_id: 'order-block', action: 'order.cancelled', subject_type: 'order', subject_id: orderId, decision: null, details: { reason } });
+    });
+  }
+
+  /**
+   * Refunds every payment of a cancelled order in full: to the means used, or to the prepaid account
+   * when a bank transfer is still in progress (or the order was paid from that account).
+   */
+  async function refundOrderPayments({ orderId }: { orderId: string }): Promise<{ refunded: number }> {
+    const order = await orderOrFail(db, orderId);
+    if (order.status !== 'cancelled') throw ApplicationFailure.nonRetryable(`order ${orderId} is ${order.status}, not cancelled`, FailureType.OrderClosed);
+    const paid = await db.selectFrom('payments').selectAll().where('order_id', '=', orderId).orderBy('created_at').execute();
+    let refunded = 0;
+    for (const payment of paid) {
+      const key = `refund:${payment.id}`;
+      const toPrepaid = (payment.means === 'iban_transfer' && payment.status === 'in_progress') || payment.means === 'prepaid';
+      await db
+        .insertInto('refunds')
+        .values({
+          id: randomUUID(),
+          payment_id: payment.id,
+          order_id: orderId,
+          idempotency_key: key,
+          destination: toPrepaid ? 'prepaid_account' : 'original_means',
+          amount_cents: payment.amount_cents,
+          currency: payment.currency,
+          provider_refund_id: null,
+          succeeded_at: null,
+        })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .execute();
+      const refund = await db.selectFrom('refunds').selectAll().where('idempotency_key', '=', key).executeTakeFirstOrThrow();
+      if (refund.status === 'succeeded') continue;
+
+      let providerRefundId: string | null = null;
+      if (refund.destination === 'original_means') {
+        ({ refundId: providerRefundId } = await payments.refund({
+          idempotencyKey: key,
+          means: payment.means,
+          paymentReference: payment.provider_reference,
+          amountCents: refund.amount_cents,
+          currency: refund.currency,
+        }));
+      }
+      await db.transaction().execute(async (trx) => {
+        if (refund.destination === 'prepaid_account') {
+          await trx
+            .insertInto('prepaid_ledger_entries')
+            .values({ organization_id: order.organization_id, currency: order.currency, amount_cents: refund.amount_cents, reason: `refund of order ${orderId}`, reference: key })
+            .onConflict((oc) => oc.column('reference').doNothing())
+            .execute();
+        }
+        await trx.updateTable('refunds').set({ status: 'succeeded', provider_refund_id: providerRefundId, succeeded_at: clock.now() }).where('id', '=', refund.id).execute();
+        await trx.updateTable('payments').set({ status: 'refunded' }).where('id', '=', payment.id).execute();
+        await audit(trx, { actor_type: 'system', actor_id: 'order-block', action: 'order.refunded', subject_type: 'order', subject_id: orderId, decision: null, details: { paymentId: payment.id, destination: refund.destination, amountCents: refund.amount_cents } });
+      });
+      refunded += 1;
+    }
+    return { refunded };
+  }
+
+  async function notifyOrderCancelled({ orderId }: { orderId: string }): Promise<void> {
+    const order = await orderOrFail(db, orderId);
+    const refunds = await db.selectFrom('refunds').select(['destination', 'amount_cents', 'currency']).where('order_id', '=', orderId).execute();
+    await emailCustomer(orderId, `order:${orderId}:cancelled`, 'Your blocked order has been cancelled', [
+      `Your order ${orderId} has been cancelled: ${order.cancel_reason ?? 'cancelled'}.`,
+      ...refunds.map((r) =>
+        r.destination === 'prepaid_account'
+          ? `${money(r.amount_cents, r.currency)} has been credited to your organization's prepaid account.`
+          : `${money(r.amount_cents, r.currency)} has been refunded to the means of payment you used.`,
+      ),
+    ]);
+  }
+
+  return { verificationCaseStatus, attachOrderVerificationCase, fulfillOrder, cancelOrder, refundOrderPayments, notifyOrderCancelled };
+}

@@ -1,0 +1,78 @@
+import type { ColumnType, Generated } from 'kysely';
+
+export const PAYMENT_MEANS = ['card', 'paypal', 'twint', 'postfinance', 'iban_transfer', 'prepaid'] as const;
+export type PaymentMeans = (typeof PAYMENT_MEANS)[number];
+export type Currency = 'CHF' | 'EUR';
+export type OrderStatus = 'paid' | 'blocked' | 'fulfilled' | 'cancelled';
+
+export interface OrdersTable {
+  id: string;
+  organization_id: string;
+  /** The customer who placed the order. */
+  account_id: string;
+  currency: Currency;
+  total_cents: number;
+  status: ColumnType<OrderStatus, OrderStatus | undefined, OrderStatus>;
+  block_reason: string | null;
+  blocked_at: Date | null;
+  block_deadline: Date | null;
+  verification_case_id: string | null;
+  fulfilled_at: Date | null;
+  cancelled_at: Date | null;
+  cancel_reason: string | null;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
+export interface OrderLinesTable {
+  id: string;
+  order_id: string;
+  product_type: string;
+  description: string;
+  quantity: number;
+  unit_price_cents: number;
+}
+
+export interface ProductsTable {
+  id: string;
+  organization_id: string;
+  order_line_id: string | null;
+  product_type: string;
+  name: string;
+  status: ColumnType<'active' | 'suspended' | 'terminated', 'active' | 'suspended' | 'terminated' | undefined, 'active' | 'suspended' | 'terminated'>;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
+export interface PaymentsTable {
+  id: string;
+  order_id: string;
+  means: PaymentMeans;
+  amount_cents: number;
+  currency: Currency;
+  status: 'captured' | 'in_progress' | 'refunded';
+  provider_reference: string | null;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
+export interface RefundsTable {
+  id: string;
+  payment_id: string;
+  order_id: string;
+  idempotency_key: string;
+  destination: 'original_means' | 'prepaid_account';
+  amount_cents: number;
+  currency: Currency;
+  status: ColumnType<'pending' | 'succeeded', 'pending' | 'succeeded' | undefined, 'pending' | 'succeeded'>;
+  provider_refund_id: string | null;
+  created_at: ColumnType<Date, Date | undefined, never>;
+  succeeded_at: Date | null;
+}
+
+export interface PrepaidLedgerEntriesTable {
+  id: Generated<string>;
+  organization_id: string;
+  currency: Currency;
+  amount_cents: number;
+  reason: string;
+  reference: string;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}

@@ -1,0 +1,110 @@
+/**
+ * P1 Blocked order [seeds 000, 001, 003, 004]. The order waits for the customer's identity check
+ * (a verificationCase child). Approved: fulfilled. Rejected, or nothing approved within 10 days:
+ * cancelled and refunded in full to the means used, or to the prepaid account for a bank transfer
+ * still in progress. A case under review at day 10 is allowed to finish [inferred]. Money moves
+ * only in idempotent activities; the compensation runs even when this workflow is cancelled.
+ */
+import {
+  CancellationScope,
+  condition,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  uuid4,
+} from '@temporalio/workflow';
+import type * as activities from '../activities';
+import { BLOCKED_ORDER_AUTO_CANCEL_MS } from '../lib/rules';
+import { FailureType } from './shared/failures';
+import {
+  orderBlockStatusQuery,
+  reopenVerificationSignal,
+  type OrderBlockInput,
+  type OrderBlockOutcome,
+  type OrderBlockResult,
+} from './shared/orders';
+import { verificationWorkflowId, type VerificationInput, type VerificationResult } from './shared/verification';
+
+const acts = proxyActivities<activities.Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', nonRetryableErrorTypes: [FailureType.NotFound, FailureType.OrderClosed] },
+});
+
+export async function orderBlock(input: OrderBlockInput): Promise<OrderBlockResult> {
+  const { orderId, accountId } = input;
+  let caseId = input.caseId;
+  let awaitingNewCase = false;
+  let reopenRequested = false;
+  let deadlinePassed = false;
+
+  setHandler(orderBlockStatusQuery, () => ({ orderId, caseId, awaitingNewCase, deadlinePassed }));
+  setHandler(reopenVerificationSignal, () => {
+    if (awaitingNewCase) reopenRequested = true;
+  });
+
+  const cancelAndRefund = async (outcome: OrderBlockOutcome, reason: string): Promise<OrderBlockResult> => {
+    await acts.cancelOrder({ orderId, reason });
+    await acts.refundOrderPayments({ orderId });
+    await acts.notifyOrderCancelled({ orderId });
+    return { orderId, outcome };
+  };
+
+  try {
+    // A timer in its own scope, so that it can be the only thing left running without blocking the end.
+    void sleep(BLOCKED_ORDER_AUTO_CANCEL_MS).then(
+      () => (deadlinePassed = true),
+      () => undefined,
+    );
+
+    for (;;) {
+      const caseScope = new CancellationScope();
+      let result: VerificationResult | undefined;
+      let childFailed = false;
+      const child = caseScope
+        .run(() =>
+          executeChild('verificationCase', {
+            workflowId: verificationWorkflowId(caseId),
+            args: [{ accountId, reason: 'blocked_order', subject: { type: 'order', id: orderId }, openedBy: `workflow:order-block:${orderId}` } satisfies VerificationInput],
+          }),
+        )
+        .then(
+          (r) => void (result = r as VerificationResult),
+          (err: unknown) => {
+            if (!isCancellation(err)) childFailed = true;
+          },
+        );
+
+      await condition(() => result !== undefined || childFailed || deadlinePassed);
+      if (!result && !childFailed) {
+        // Day 10. A case already submitted is reviewed to the end; anything else stops here.
+        const { status } = await acts.verificationCaseStatus({ caseId });
+        if (status === 'submitted') await condition(() => result !== undefined || childFailed);
+        else caseScope.cancel();
+      }
+      await child;
+
+      if (result?.outcome === 'approved') {
+        await acts.fulfillOrder({ orderId });
+        return { orderId, outcome: 'fulfilled' };
+      }
+      if (result?.outcome === 'rejected') return await cancelAndRefund('cancelled_rejected', 'identity verification rejected');
+      if (deadlinePassed) return await cancelAndRefund('cancelled_timeout', 'no approved identity verification within 10 days');
+
+      // The case expired (or failed) before the deadline: the customer may ask for a new one.
+      awaitingNewCase = true;
+      await condition(() => reopenRequested || deadlinePassed);
+      awaitingNewCase = false;
+      if (!reopenRequested) return await cancelAndRefund('cancelled_timeout', 'no approved identity verification within 10 days');
+      reopenRequested = false;
+      caseId = uuid4();
+      await acts.attachOrderVerificationCase({ orderId, caseId });
+    }
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    // Cancelled by an operator: the order must not stay blocked with the customer's money held.
+    await CancellationScope.nonCancellable(() => cancelAndRefund('cancelled', 'blocked order process cancelled'));
+    throw err;
+  }
+}
