@@ -1,4 +1,5 @@
 import type { ActivityDeps } from './deps';
+import { createCancellationActivities } from './cancellation';
 import { createNotificationActivities } from './notifications';
 import { createOrderActivities } from './orders';
 import { createSupportAccessActivities } from './supportAccess';
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSupportAccessActivities(deps, notifications),
     ...createVerificationActivities(deps, notifications),
     ...createOrderActivities(deps, notifications),
+    ...createCancellationActivities(deps, notifications),
   };
 }
 

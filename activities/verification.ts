@@ -7,7 +7,7 @@
 import { createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { audit } from '../db/repositories/audit';
-import { enqueue } from '../db/repositories/outbox';
+import { enqueue, redactSecret } from '../db/repositories/outbox';
 import { eraseEvidence, findCase, hashLinkToken, insertCase, OPEN_STATUSES, type VerificationCase } from '../db/repositories/verification';
 import type { Db } from '../db/database';
 import { addBusinessHours } from '../lib/businessHours';
@@ -66,13 +66,6 @@ export function createVerificationActivities(
       throw err;
     }
   }
-  /** Once a message holding a secret is sent, the outbox keeps no usable copy of it. */
-  async function redact(key: string, secret: string): Promise<void> {
-    const row = await db.selectFrom('notification_outbox').select(['body', 'subject']).where('key', '=', key).executeTakeFirst();
-    if (!row) return;
-    await db.updateTable('notification_outbox').set({ body: row.body.split(secret).join('[redacted]') }).where('key', '=', key).execute();
-  }
-
   async function updateEvidence(caseId: string, change: (e: Evidence) => Evidence): Promise<void> {
     await db.transaction().execute(async (trx) => {
       const c = await trx.selectFrom('verification_cases').select(['status', 'data_key_wrapped', 'evidence_sealed']).where('id', '=', caseId).forUpdate().executeTakeFirst();
@@ -140,7 +133,7 @@ export function createVerificationActivities(
       return true;
     });
     const delivered = await deliver(key);
-    if (minted || delivered) await redact(key, token);
+    if (minted) await redactSecret(db, key, token);
     return { delivered };
   }
 
@@ -164,7 +157,7 @@ export function createVerificationActivities(
     });
     if (minted) await updateEvidence(caseId, (e) => ({ ...e, phone }));
     const delivered = await deliver(key);
-    if (minted) await redact(key, code);
+    if (minted) await redactSecret(db, key, code);
     if (!delivered) throw ApplicationFailure.nonRetryable(`outbox message ${key} cannot be delivered`, FailureType.PermanentDeliveryFailure);
   }
 

@@ -13,6 +13,7 @@ import { authenticate } from './auth';
 import { deskRouter } from './desk';
 import { PROBLEM_TYPES, Problem, problemHandler, type ProblemSlug } from './problems';
 import { rateLimit } from './rateLimit';
+import { cancellationRoutes } from './routes/cancellation';
 import { checkHealth } from './routes/health';
 import { orderRoutes } from './routes/orders';
 import { supportAccessRoutes } from './routes/supportAccess';
@@ -39,6 +40,7 @@ export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'confi
     ...supportAccessRoutes({ client, db, taskQueue, clock }),
     ...verificationRoutes({ client, db, taskQueue, clock, keyring, publicUrl }),
     ...orderRoutes({ client, db, taskQueue, clock }),
+    ...cancellationRoutes({ client, db, taskQueue, clock }),
   ];
 }
 
@@ -81,7 +83,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   // Customer verification links carry their own credential; identity images need a larger body.
   const links = express.Router();
-  links.use('/v1/verification', rateLimit({ perMinute: deps.config.rateLimitPerMinute }));
+  links.use(['/v1/verification', '/v1/cancellation-requests'], rateLimit({ perMinute: deps.config.rateLimitPerMinute }));
   links.use(['/v1/verification/:token/document', '/v1/verification/:token/selfie'], express.json({ limit: '28mb', strict: true }));
   links.use('/v1/verification', express.json({ limit: '100kb', strict: true }));
   mountRoutes(links, routes.filter(isLinkRoute));

@@ -7,6 +7,7 @@ import type { NotificationOutboxTable } from './tables/notificationOutbox.table'
 import type { OrganizationsTable } from './tables/organizations.table';
 import type { SupportAccessGrantsTable } from './tables/supportAccessGrants.table';
 import type { SupportTicketsTable } from './tables/supportTickets.table';
+import type { CancellationRequestsTable, InvoicesTable, ProductBackupsTable, ProductFeesTable } from './tables/cancellation.table';
 import type { OrderLinesTable, OrdersTable, PaymentsTable, PrepaidLedgerEntriesTable, ProductsTable, RefundsTable } from './tables/orders.table';
 import type { VerificationCasesTable, VerificationDocumentsTable } from './tables/verification.table';
 
@@ -27,6 +28,10 @@ export interface Database {
   payments: PaymentsTable;
   refunds: RefundsTable;
   prepaid_ledger_entries: PrepaidLedgerEntriesTable;
+  cancellation_requests: CancellationRequestsTable;
+  product_fees: ProductFeesTable;
+  invoices: InvoicesTable;
+  product_backups: ProductBackupsTable;
 }
 
 /** Repositories take either, so callers decide the transaction boundary. */

@@ -59,3 +59,9 @@ export const VERIFICATION_CUSTOMER_STEPS_TIMEOUT_MS = 14 * DAY;
 /** P1: the customer may ask for the unblocking procedure again at most 3 times a day. [issue 4] */
 export const BLOCKED_ORDER_RESENDS_PER_DAY = 3;
 export const BLOCKED_ORDER_RESEND_WINDOW_MS = DAY;
+
+/**
+ * P12 [inferred]: a cancellation request not confirmed from its email within 14 days lapses, and
+ * nothing is deleted.
+ */
+export const CANCELLATION_CONFIRMATION_VALIDITY_MS = 14 * DAY;

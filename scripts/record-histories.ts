@@ -11,6 +11,7 @@ import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { randomUUID } from 'node:crypto';
 import { BLOCKED_ORDER_AUTO_CANCEL_MS, SUPPORT_ACCESS_EXPIRY_MS, VERIFICATION_DOCUMENTS_PURGE_MS } from '../lib/rules';
+import { cancellationWorkflowId, confirmCancellationUpdate } from '../workflows/shared/cancellation';
 import { orderBlockWorkflowId } from '../workflows/shared/orders';
 import { revokeUpdate, supportAccessWorkflowId } from '../workflows/shared/supportAccess';
 import {
@@ -23,7 +24,7 @@ import {
   verificationWorkflowId,
 } from '../workflows/shared/verification';
 import { database, insertActiveGrant, testClient, seedOrganization, teardownAll, timeSkippingEnv } from '../test/support/fixtures';
-import { insertPaidOrder, markBlocked } from '../test/support/orders';
+import { insertCancellationRequest, insertPaidOrder, insertProduct, markBlocked } from '../test/support/orders';
 import { decideCase, linkTokenFor, smsCodeFor, storeTestDocuments, submitCaseByUpdates, uniquePhone } from '../test/support/verification';
 import { testWorker } from '../test/support/worker';
 
@@ -104,6 +105,16 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     const h = await client.workflow.start('orderBlock', { workflowId: orderBlockWorkflowId(orderId), taskQueue, args: [{ orderId, accountId: seed.legalRep.id, caseId }] });
     await linkTokenFor(seed.legalRep.login_email);
     await env.sleep(BLOCKED_ORDER_AUTO_CANCEL_MS);
+    await h.result();
+    return h;
+  },
+  async 'product-cancellation-confirmed'({ env, client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const { productId } = await insertProduct(db, seed);
+    const requestId = await insertCancellationRequest(db, productId, seed.admin.id);
+    const h = await client.workflow.start('productCancellation', { workflowId: cancellationWorkflowId(productId), taskQueue, args: [{ requestId, productId }] });
+    await env.sleep('1 day');
+    await h.executeUpdate(confirmCancellationUpdate, { args: [{ actor: `customer:${seed.admin.id}` }] });
     await h.result();
     return h;
   },

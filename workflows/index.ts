@@ -1,3 +1,4 @@
 export { supportAccess } from './supportAccess';
 export { verificationCase } from './verificationCase';
 export { orderBlock } from './orderBlock';
+export { productCancellation } from './productCancellation';

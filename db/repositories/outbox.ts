@@ -34,3 +34,10 @@ export async function recordAttempt(db: Db, key: string, outcome: { sent: true; 
     .where('status', '!=', 'sent')
     .execute();
 }
+
+/** Once a message holding a secret (a code, a link token) is sent, the row keeps no usable copy. */
+export async function redactSecret(db: Db, key: string, secret: string): Promise<void> {
+  const row = await db.selectFrom('notification_outbox').select('body').where('key', '=', key).executeTakeFirst();
+  if (!row || !row.body.includes(secret)) return;
+  await db.updateTable('notification_outbox').set({ body: row.body.split(secret).join('[redacted]') }).where('key', '=', key).execute();
+}

@@ -39,6 +39,9 @@ export interface ProductsTable {
   product_type: string;
   name: string;
   status: ColumnType<'active' | 'suspended' | 'terminated', 'active' | 'suspended' | 'terminated' | undefined, 'active' | 'suspended' | 'terminated'>;
+  /** 'ksuite' when the product is part of a kSuite and cannot be cancelled on its own. */
+  bundled_in: ColumnType<'ksuite' | null, 'ksuite' | null | undefined, 'ksuite' | null>;
+  terminated_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: ColumnType<Date, Date | undefined, never>;
 }
 

@@ -1,113 +1,91 @@
 import { strict as assert } from 'node:assert';
 import { BLOCKED_ORDER_AUTO_CANCEL_MS } from '../../lib/rules';
-import { seedOrganization, smtpCapture } from '../support/fixtures';
-import { startApi } from '../support/api';
+import { smtpCapture } from '../support/fixtures';
+import { apiSuite, assertProblem } from '../support/api';
 import { linkTokenFor, passPhoneAndPosition, sendDocuments } from '../support/verification';
 
 describe('orders API (dev server + PostgreSQL)', function () {
   this.timeout(120_000);
-  let api: Awaited<ReturnType<typeof startApi>>;
-  let seed: Awaited<ReturnType<typeof seedOrganization>>;
-  const tokens: Record<string, string> = {};
+  const suite = apiSuite();
 
-  before(async function () {
-    this.timeout(300_000);
-    api = await startApi();
-  });
-  after(async () => api?.stop());
-
-  beforeEach(async () => {
-    seed = await seedOrganization(api.db);
-    tokens.owner = await api.token('customer', seed.legalRep.id);
-    tokens.admin = await api.token('customer', seed.admin.id);
-    tokens.collaborator = await api.token('customer', seed.collaborator.id);
-    tokens.outsider = await api.token('customer', seed.outsider.id);
-    tokens.agent = await api.token('agent', seed.agent.id);
-    tokens.system = await api.token('system', 'shop');
-  });
-
-  const assertProblem = (res: { status: number; json: any }, status: number, type: string) => {
-    assert.equal(res.status, status, JSON.stringify(res.json));
-    assert.equal(res.json.type, `/problems/${type}`);
-  };
   const orderBody = (payment: Record<string, unknown> = { means: 'card' }) => ({
-    organizationId: seed.org.id,
-    accountId: seed.legalRep.id,
+    organizationId: suite.seed.org.id,
+    accountId: suite.seed.legalRep.id,
     currency: 'CHF',
     lines: [{ productType: 'web_hosting', description: 'Web hosting', quantity: 2, unitPriceCents: 4_990 }],
     payment,
   });
   const createAndBlock = async () => {
-    const created = await api.call('POST', '/v1/orders', { token: tokens.system, body: orderBody() });
+    const created = await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: orderBody() });
     assert.equal(created.status, 201, created.text);
     assert.equal(created.json.totalCents, 9_980);
-    const blocked = await api.call('POST', `/v1/orders/${created.json.id}/block`, { token: tokens.system, body: { reason: 'suspected phishing' } });
+    const blocked = await suite.api.call('POST', `/v1/orders/${created.json.id}/block`, { token: suite.tokens.system, body: { reason: 'suspected phishing' } });
     assert.equal(blocked.status, 202, blocked.text);
-    const token = await linkTokenFor(seed.legalRep.login_email);
+    const token = await linkTokenFor(suite.seed.legalRep.login_email);
     return { orderId: created.json.id as string, token, blocked: blocked.json };
   };
 
   it('validates orders: the total, the payment state, the customer', async () => {
-    assertProblem(await api.call('POST', '/v1/orders', { token: tokens.system, body: orderBody({ means: 'card', status: 'in_progress' }) }), 422, 'unprocessable');
-    assertProblem(await api.call('POST', '/v1/orders', { token: tokens.system, body: { ...orderBody(), lines: [] } }), 400, 'validation-failed');
-    assertProblem(await api.call('POST', '/v1/orders', { token: tokens.system, body: { ...orderBody(), accountId: seed.outsider.id } }), 422, 'unprocessable');
-    assertProblem(await api.call('POST', '/v1/orders', { token: tokens.owner, body: orderBody() }), 403, 'forbidden');
+    assertProblem(await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: orderBody({ means: 'card', status: 'in_progress' }) }), 422, 'unprocessable');
+    assertProblem(await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: { ...orderBody(), lines: [] } }), 400, 'validation-failed');
+    assertProblem(await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: { ...orderBody(), accountId: suite.seed.outsider.id } }), 422, 'unprocessable');
+    assertProblem(await suite.api.call('POST', '/v1/orders', { token: suite.tokens.legalRep, body: orderBody() }), 403, 'forbidden');
   });
 
   it('blocks once, shows the reason, the deadline and the re-send allowance; a second block is 409', async () => {
     const { orderId, blocked } = await createAndBlock();
     assert.equal(blocked.status, 'blocked');
     assert.equal(Date.parse(blocked.block.deadline) - Date.parse(blocked.block.blockedAt), BLOCKED_ORDER_AUTO_CANCEL_MS);
-    assertProblem(await api.call('POST', `/v1/orders/${orderId}/block`, { token: tokens.system, body: { reason: 'again' } }), 409, 'conflict');
+    assertProblem(await suite.api.call('POST', `/v1/orders/${orderId}/block`, { token: suite.tokens.system, body: { reason: 'again' } }), 409, 'conflict');
 
-    const mine = await api.call('GET', `/v1/orders/${orderId}`, { token: tokens.owner });
+    const mine = await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.legalRep });
     assert.deepEqual([mine.json.block.reason, mine.json.block.resendAllowed, mine.json.block.resendsLeftToday], ['suspected phishing', true, 3]);
     assert.equal(mine.json.block.verificationCaseId, undefined, 'customers do not see the case id');
-    assert.ok((await api.call('GET', `/v1/orders/${orderId}`, { token: tokens.agent })).json.block.verificationCaseId);
-    assertProblem(await api.call('GET', `/v1/orders/${orderId}`, { token: tokens.outsider }), 404, 'not-found');
+    assert.ok((await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.agent })).json.block.verificationCaseId);
+    assertProblem(await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.outsider }), 404, 'not-found');
   });
 
   it('re-sends the procedure with a fresh link, only for the order’s own people, at most 3 times a day', async () => {
     const { orderId, token } = await createAndBlock();
-    assertProblem(await api.call('POST', `/v1/orders/${orderId}/block/resend`, { token: tokens.outsider }), 404, 'not-found');
-    assertProblem(await api.call('POST', `/v1/orders/${orderId}/block/resend`, { token: tokens.collaborator }), 404, 'not-found');
+    assertProblem(await suite.api.call('POST', `/v1/orders/${orderId}/block/resend`, { token: suite.tokens.outsider }), 404, 'not-found');
+    assertProblem(await suite.api.call('POST', `/v1/orders/${orderId}/block/resend`, { token: suite.tokens.collaborator }), 404, 'not-found');
 
-    const first = await api.call('POST', `/v1/orders/${orderId}/block/resend`, { token: tokens.owner });
+    const first = await suite.api.call('POST', `/v1/orders/${orderId}/block/resend`, { token: suite.tokens.legalRep });
     assert.equal(first.status, 202, first.text);
-    const fresh = await linkTokenFor(seed.legalRep.login_email, [token]);
-    assert.equal((await api.call('GET', `/v1/verification/${token}`)).status, 404, 'the old link stops working');
-    assert.equal((await api.call('GET', `/v1/verification/${fresh}`)).status, 200);
+    const fresh = await linkTokenFor(suite.seed.legalRep.login_email, [token]);
+    assert.equal((await suite.api.call('GET', `/v1/verification/${token}`)).status, 404, 'the old link stops working');
+    assert.equal((await suite.api.call('GET', `/v1/verification/${fresh}`)).status, 200);
 
-    assert.equal((await api.call('POST', `/v1/orders/${orderId}/block/resend`, { token: tokens.admin })).status, 202);
-    assert.equal((await api.call('POST', `/v1/orders/${orderId}/block/resend`, { token: tokens.owner })).status, 202);
-    const fourth = await api.call('POST', `/v1/orders/${orderId}/block/resend`, { token: tokens.owner });
+    assert.equal((await suite.api.call('POST', `/v1/orders/${orderId}/block/resend`, { token: suite.tokens.admin })).status, 202);
+    assert.equal((await suite.api.call('POST', `/v1/orders/${orderId}/block/resend`, { token: suite.tokens.legalRep })).status, 202);
+    const fourth = await suite.api.call('POST', `/v1/orders/${orderId}/block/resend`, { token: suite.tokens.legalRep });
     assertProblem(fourth, 429, 'rate-limited');
-    assert.equal((await api.call('GET', `/v1/orders/${orderId}`, { token: tokens.owner })).json.block.resendAllowed, false);
+    assert.equal((await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.legalRep })).json.block.resendAllowed, false);
   });
 
   it('unblocks and fulfils the order when an agent approves the customer’s identity check', async () => {
     const { orderId, token } = await createAndBlock();
-    await passPhoneAndPosition(api, token);
-    await sendDocuments(api, token, orderId);
-    assertProblem(await api.call('POST', `/v1/orders/${orderId}/block/resend`, { token: tokens.owner }), 409, 'conflict');
+    await passPhoneAndPosition(suite.api, token);
+    await sendDocuments(suite.api, token, orderId);
+    assertProblem(await suite.api.call('POST', `/v1/orders/${orderId}/block/resend`, { token: suite.tokens.legalRep }), 409, 'conflict');
 
-    const caseId = (await api.call('GET', `/v1/orders/${orderId}`, { token: tokens.agent })).json.block.verificationCaseId;
-    assert.equal((await api.call('POST', `/v1/verification-cases/${caseId}/claim`, { token: tokens.agent })).status, 200);
-    const decided = await api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: tokens.agent, body: { decision: 'approve', reason: 'matches' } });
+    const caseId = (await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.agent })).json.block.verificationCaseId;
+    assert.equal((await suite.api.call('POST', `/v1/verification-cases/${caseId}/claim`, { token: suite.tokens.agent })).status, 200);
+    const decided = await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: suite.tokens.agent, body: { decision: 'approve', reason: 'matches' } });
     assert.equal(decided.status, 200, decided.text);
 
-    await (await smtpCapture()).waitFor((m) => m.to.includes(seed.legalRep.login_email) && m.subject === 'Your order is unblocked');
-    const order = await api.call('GET', `/v1/orders/${orderId}`, { token: tokens.owner });
+    await (await smtpCapture()).waitFor((m) => m.to.includes(suite.seed.legalRep.login_email) && m.subject === 'Your order is unblocked');
+    const order = await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.legalRep });
     assert.equal(order.json.status, 'fulfilled');
     assert.ok(order.json.lines.every((l: { productId: string | null }) => l.productId));
   });
 
   it('lets an agent unblock after a manual verification (customer without a phone)', async () => {
     const { orderId } = await createAndBlock();
-    const caseId = (await api.call('GET', `/v1/orders/${orderId}`, { token: tokens.agent })).json.block.verificationCaseId;
-    const res = await api.call('POST', `/v1/verification-cases/${caseId}/manual-verification`, { token: tokens.agent, body: { decision: 'approve', reason: 'passport shown at the counter' } });
+    const caseId = (await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.agent })).json.block.verificationCaseId;
+    const res = await suite.api.call('POST', `/v1/verification-cases/${caseId}/manual-verification`, { token: suite.tokens.agent, body: { decision: 'approve', reason: 'passport shown at the counter' } });
     assert.equal(res.status, 200, res.text);
-    await (await smtpCapture()).waitFor((m) => m.to.includes(seed.legalRep.login_email) && m.subject === 'Your order is unblocked');
-    assert.equal((await api.call('GET', `/v1/orders/${orderId}`, { token: tokens.owner })).json.status, 'fulfilled');
+    await (await smtpCapture()).waitFor((m) => m.to.includes(suite.seed.legalRep.login_email) && m.subject === 'Your order is unblocked');
+    assert.equal((await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.legalRep })).json.status, 'fulfilled');
   });
 });

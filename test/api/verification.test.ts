@@ -1,136 +1,115 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import { seedOrganization, smsSink, smtpCapture } from '../support/fixtures';
-import { startApi } from '../support/api';
+import { smsSink, smtpCapture } from '../support/fixtures';
+import { apiSuite, assertProblem } from '../support/api';
 import { linkTokenFor, openCase, openSubmittedCase, passPhoneAndPosition, sendDocuments, smsCodeFor, testImage, uniquePhone } from '../support/verification';
 
 describe('verification API (dev server + PostgreSQL)', function () {
   this.timeout(120_000);
-  let api: Awaited<ReturnType<typeof startApi>>;
-  let seed: Awaited<ReturnType<typeof seedOrganization>>;
-  const tokens: Record<string, string> = {};
+  const suite = apiSuite();
 
-  before(async function () {
-    this.timeout(300_000);
-    api = await startApi();
-  });
-  after(async () => api?.stop());
-
-  beforeEach(async () => {
-    seed = await seedOrganization(api.db);
-    tokens.customer = await api.token('customer', seed.legalRep.id);
-    tokens.agent = await api.token('agent', seed.agent.id);
-    tokens.otherAgent = await api.token('agent', seed.otherAgent.id);
-    tokens.system = await api.token('system', 'scheduler');
-  });
-
-  const assertProblem = (res: { status: number; headers: Headers; json: any }, status: number, type: string) => {
-    assert.equal(res.status, status, JSON.stringify(res.json));
-    assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
-    assert.equal(res.json.type, `/problems/${type}`);
-  };
   const documentCount = async (caseId: string) =>
-    Number((await api.db.selectFrom('verification_documents').select((eb) => eb.fn.countAll().as('n')).where('case_id', '=', caseId).executeTakeFirstOrThrow()).n);
+    Number((await suite.api.db.selectFrom('verification_documents').select((eb) => eb.fn.countAll().as('n')).where('case_id', '=', caseId).executeTakeFirstOrThrow()).n);
 
   describe('the customer’s link', () => {
     it('walks every step with the link from the email and the code from the SMS, then stops working', async () => {
-      const { caseId, token } = await openCase(api, seed.legalRep.id);
-      const progress = await api.call('GET', `/v1/verification/${token}`);
+      const { caseId, token } = await openCase(suite.api, suite.seed.legalRep.id);
+      const progress = await suite.api.call('GET', `/v1/verification/${token}`);
       assert.equal(progress.status, 200);
       assert.deepEqual({ reason: progress.json.reason, step: progress.json.step }, { reason: 'account_unblock', step: 'phone' });
 
-      const qr = await fetch(`${api.base}/v1/verification/${token}/qr.png`);
+      const qr = await fetch(`${suite.api.base}/v1/verification/${token}/qr.png`);
       assert.equal(qr.status, 200);
       assert.equal(qr.headers.get('content-type'), 'image/png');
       assert.deepEqual([...Buffer.from(await qr.arrayBuffer()).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
 
       const phone = uniquePhone();
-      const sent = await api.call('POST', `/v1/verification/${token}/phone`, { body: { phone } });
+      const sent = await suite.api.call('POST', `/v1/verification/${token}/phone`, { body: { phone } });
       assert.equal(sent.json.step, 'phone_confirm');
       // Delivered through the twilio client to the local Messages API peer.
       const sms = await (await smsSink()).waitFor((m) => m.to === phone);
       assert.match(sms.body, /^Your identity verification code is \d{6}\. It expires in 10 minutes/);
       const code = /(\d{6})/.exec(sms.body)![1]!;
-      const outboxRow = await api.db.selectFrom('notification_outbox').select('body').where('key', '=', `verification:${caseId}:code:1`).executeTakeFirstOrThrow();
+      const outboxRow = await suite.api.db.selectFrom('notification_outbox').select('body').where('key', '=', `verification:${caseId}:code:1`).executeTakeFirstOrThrow();
       assert.ok(!outboxRow.body.includes(code), 'the sent code is redacted from the outbox');
 
-      assert.equal((await api.call('POST', `/v1/verification/${token}/phone/confirm`, { body: { code } })).json.step, 'geolocation');
-      assert.equal((await api.call('POST', `/v1/verification/${token}/geolocation`, { body: { latitude: 46.2, longitude: 6.1, accuracyMeters: 30 } })).json.step, 'document');
-      await sendDocuments(api, token, 'walk');
+      assert.equal((await suite.api.call('POST', `/v1/verification/${token}/phone/confirm`, { body: { code } })).json.step, 'geolocation');
+      assert.equal((await suite.api.call('POST', `/v1/verification/${token}/geolocation`, { body: { latitude: 46.2, longitude: 6.1, accuracyMeters: 30 } })).json.step, 'document');
+      await sendDocuments(suite.api, token, 'walk');
 
-      const row = await api.db.selectFrom('verification_cases').select(['status', 'submitted_at', 'due_at', 'link_token_hash']).where('id', '=', caseId).executeTakeFirstOrThrow();
+      const row = await suite.api.db.selectFrom('verification_cases').select(['status', 'submitted_at', 'due_at', 'link_token_hash']).where('id', '=', caseId).executeTakeFirstOrThrow();
       assert.equal(row.status, 'submitted');
       assert.equal(row.due_at!.getTime() - row.submitted_at!.getTime(), 2 * 3_600_000, 'due 2 business hours later (round-the-clock test calendar)');
       assert.equal(row.link_token_hash, null);
-      assertProblem(await api.call('GET', `/v1/verification/${token}`), 404, 'verification-link-invalid');
+      assertProblem(await suite.api.call('GET', `/v1/verification/${token}`), 404, 'verification-link-invalid');
     });
 
     it('answers 400 for malformed input, 409 for steps out of order or repeated, and keeps nothing it refused', async () => {
-      const { caseId, token } = await openCase(api, seed.legalRep.id);
-      assertProblem(await api.call('POST', `/v1/verification/${token}/phone`, { body: { phone: '0791234567' } }), 400, 'validation-failed');
-      assertProblem(await api.call('POST', `/v1/verification/${token}/geolocation`, { body: { latitude: 1, longitude: 1, accuracyMeters: 1 } }), 409, 'verification-step-out-of-order');
-      assertProblem(await api.call('POST', `/v1/verification/not-a-token/phone`, { body: { phone: '+41791234567' } }), 400, 'validation-failed');
-      assertProblem(await api.call('POST', `/v1/verification/${'A'.repeat(43)}/phone`, { body: { phone: '+41791234567' } }), 404, 'verification-link-invalid');
+      const { caseId, token } = await openCase(suite.api, suite.seed.legalRep.id);
+      assertProblem(await suite.api.call('POST', `/v1/verification/${token}/phone`, { body: { phone: '0791234567' } }), 400, 'validation-failed');
+      assertProblem(await suite.api.call('POST', `/v1/verification/${token}/geolocation`, { body: { latitude: 1, longitude: 1, accuracyMeters: 1 } }), 409, 'verification-step-out-of-order');
+      assertProblem(await suite.api.call('POST', `/v1/verification/not-a-token/phone`, { body: { phone: '+41791234567' } }), 400, 'validation-failed');
+      assertProblem(await suite.api.call('POST', `/v1/verification/${'A'.repeat(43)}/phone`, { body: { phone: '+41791234567' } }), 404, 'verification-link-invalid');
 
-      await passPhoneAndPosition(api, token);
-      assertProblem(await api.call('POST', `/v1/verification/${token}/geolocation`, { body: { latitude: 1, longitude: 1, accuracyMeters: 1 } }), 409, 'verification-step-out-of-order');
-      assertProblem(await api.call('POST', `/v1/verification/${token}/selfie`, { body: { image: await testImage('early') } }), 409, 'verification-step-out-of-order');
-      assertProblem(await api.call('POST', `/v1/verification/${token}/document`, { body: { type: 'id_card', images: [await testImage('one side')] } }), 400, 'validation-failed');
+      await passPhoneAndPosition(suite.api, token);
+      assertProblem(await suite.api.call('POST', `/v1/verification/${token}/geolocation`, { body: { latitude: 1, longitude: 1, accuracyMeters: 1 } }), 409, 'verification-step-out-of-order');
+      assertProblem(await suite.api.call('POST', `/v1/verification/${token}/selfie`, { body: { image: await testImage('early') } }), 409, 'verification-step-out-of-order');
+      assertProblem(await suite.api.call('POST', `/v1/verification/${token}/document`, { body: { type: 'id_card', images: [await testImage('one side')] } }), 400, 'validation-failed');
 
       const gif = Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;', 'latin1').toString('base64');
-      const bad = await api.call('POST', `/v1/verification/${token}/document`, { body: { type: 'passport', images: [gif] } });
+      const bad = await suite.api.call('POST', `/v1/verification/${token}/document`, { body: { type: 'passport', images: [gif] } });
       assertProblem(bad, 422, 'invalid-image');
       assert.equal(bad.json.pointer, '/images/0');
       const huge = Buffer.alloc(10 * 1024 * 1024 + 1, 0);
       Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex').copy(huge);
-      assertProblem(await api.call('POST', `/v1/verification/${token}/document`, { body: { type: 'passport', images: [huge.toString('base64')] } }), 422, 'invalid-image');
+      assertProblem(await suite.api.call('POST', `/v1/verification/${token}/document`, { body: { type: 'passport', images: [huge.toString('base64')] } }), 422, 'invalid-image');
       assert.equal(await documentCount(caseId), 0, 'refused images are not kept');
 
       // A JPEG is recognised by its content whatever it is called.
       const jpeg = Buffer.concat([Buffer.from('ffd8ffe000104a46494600', 'hex'), Buffer.alloc(64, 1), Buffer.from('ffd9', 'hex')]).toString('base64');
-      const passport = await api.call('POST', `/v1/verification/${token}/document`, { body: { type: 'passport', images: [jpeg] } });
+      const passport = await suite.api.call('POST', `/v1/verification/${token}/document`, { body: { type: 'passport', images: [jpeg] } });
       assert.equal(passport.status, 200, passport.text);
       assert.equal(passport.json.step, 'selfie');
     });
 
     it('refuses a wrong code with the attempts left', async () => {
-      const { token } = await openCase(api, seed.legalRep.id);
+      const { token } = await openCase(suite.api, suite.seed.legalRep.id);
       const phone = uniquePhone();
-      await api.call('POST', `/v1/verification/${token}/phone`, { body: { phone } });
+      await suite.api.call('POST', `/v1/verification/${token}/phone`, { body: { phone } });
       const code = await smsCodeFor(phone);
-      const wrong = await api.call('POST', `/v1/verification/${token}/phone/confirm`, { body: { code: code === '123456' ? '654321' : '123456' } });
+      const wrong = await suite.api.call('POST', `/v1/verification/${token}/phone/confirm`, { body: { code: code === '123456' ? '654321' : '123456' } });
       assertProblem(wrong, 422, 'verification-code-rejected');
       assert.equal(wrong.json.result, 'wrong');
       assert.equal(wrong.json.progress.codeAttemptsLeft, 4);
     });
 
     it('answers 422 for a number that cannot receive SMS, and 429 once 3 SMS were sent in the hour', async () => {
-      const { token } = await openCase(api, seed.legalRep.id);
+      const { token } = await openCase(suite.api, suite.seed.legalRep.id);
       // Valid E.164 for us, refused by the Messages API (error 21211): a permanent failure.
-      const refused = await api.call('POST', `/v1/verification/${token}/phone`, { body: { phone: '+1234567' } });
+      const refused = await suite.api.call('POST', `/v1/verification/${token}/phone`, { body: { phone: '+1234567' } });
       assertProblem(refused, 422, 'phone-undeliverable');
-      assert.equal((await api.call('GET', `/v1/verification/${token}`)).json.step, 'phone', 'still at the phone step');
+      assert.equal((await suite.api.call('GET', `/v1/verification/${token}`)).json.step, 'phone', 'still at the phone step');
       const phone = uniquePhone();
-      for (let i = 0; i < 2; i++) assert.equal((await api.call('POST', `/v1/verification/${token}/phone`, { body: { phone } })).status, 200);
-      assertProblem(await api.call('POST', `/v1/verification/${token}/phone`, { body: { phone } }), 429, 'sms-limit-reached');
+      for (let i = 0; i < 2; i++) assert.equal((await suite.api.call('POST', `/v1/verification/${token}/phone`, { body: { phone } })).status, 200);
+      assertProblem(await suite.api.call('POST', `/v1/verification/${token}/phone`, { body: { phone } }), 429, 'sms-limit-reached');
     });
 
     it('re-issuing the link invalidates the previous one', async () => {
-      const { caseId, token, email } = await openCase(api, seed.legalRep.id);
-      const res = await api.call('POST', `/v1/verification-cases/${caseId}/link`, { token: tokens.agent });
+      const { caseId, token, email } = await openCase(suite.api, suite.seed.legalRep.id);
+      const res = await suite.api.call('POST', `/v1/verification-cases/${caseId}/link`, { token: suite.tokens.agent });
       assert.equal(res.status, 200, res.text);
       const fresh = await linkTokenFor(email, [token]);
-      assertProblem(await api.call('GET', `/v1/verification/${token}`), 404, 'verification-link-invalid');
-      assert.equal((await api.call('GET', `/v1/verification/${fresh}`)).status, 200);
-      assertProblem(await api.call('POST', `/v1/verification-cases/${caseId}/link`, { token: tokens.customer }), 403, 'forbidden');
+      assertProblem(await suite.api.call('GET', `/v1/verification/${token}`), 404, 'verification-link-invalid');
+      assert.equal((await suite.api.call('GET', `/v1/verification/${fresh}`)).status, 200);
+      assertProblem(await suite.api.call('POST', `/v1/verification-cases/${caseId}/link`, { token: suite.tokens.legalRep }), 403, 'forbidden');
     });
   });
 
   describe('the review queue', () => {
     it('lists submitted cases by due time, and only to agents and the system', async () => {
-      const first = await openSubmittedCase(api, seed.legalRep.id);
-      const second = await openSubmittedCase(api, seed.admin.id);
-      const res = await api.call('GET', '/v1/verification-cases?status=submitted&assignee=unassigned&limit=200', { token: tokens.agent });
+      const first = await openSubmittedCase(suite.api, suite.seed.legalRep.id);
+      const second = await openSubmittedCase(suite.api, suite.seed.admin.id);
+      const res = await suite.api.call('GET', '/v1/verification-cases?status=submitted&assignee=unassigned&limit=200', { token: suite.tokens.agent });
       assert.equal(res.status, 200);
       const ids = res.json.items.map((c: { id: string }) => c.id);
       assert.ok(ids.indexOf(first.caseId) >= 0 && ids.indexOf(first.caseId) < ids.indexOf(second.caseId), 'the older submission comes first');
@@ -138,70 +117,70 @@ describe('verification API (dev server + PostgreSQL)', function () {
       assert.deepEqual(dues, [...dues].sort((a, b) => a - b));
       const item = res.json.items.find((c: { id: string }) => c.id === first.caseId);
       assert.equal(item.documents.length, 3);
-      assertProblem(await api.call('GET', '/v1/verification-cases', { token: tokens.customer }), 403, 'forbidden');
-      assertProblem(await api.call('GET', '/v1/verification-cases?assignee=someone', { token: tokens.agent }), 400, 'validation-failed');
+      assertProblem(await suite.api.call('GET', '/v1/verification-cases', { token: suite.tokens.legalRep }), 403, 'forbidden');
+      assertProblem(await suite.api.call('GET', '/v1/verification-cases?assignee=someone', { token: suite.tokens.agent }), 400, 'validation-failed');
     });
 
     it('lets exactly one of two agents claiming at once win; the claim can be released', async () => {
-      const { caseId } = await openSubmittedCase(api, seed.legalRep.id);
+      const { caseId } = await openSubmittedCase(suite.api, suite.seed.legalRep.id);
       const [a, b] = await Promise.all([
-        api.call('POST', `/v1/verification-cases/${caseId}/claim`, { token: tokens.agent }),
-        api.call('POST', `/v1/verification-cases/${caseId}/claim`, { token: tokens.otherAgent }),
+        suite.api.call('POST', `/v1/verification-cases/${caseId}/claim`, { token: suite.tokens.agent }),
+        suite.api.call('POST', `/v1/verification-cases/${caseId}/claim`, { token: suite.tokens.otherAgent }),
       ]);
       assert.deepEqual([a.status, b.status].sort(), [200, 409]);
-      const [winner, loser] = a.status === 200 ? [tokens.agent!, tokens.otherAgent!] : [tokens.otherAgent!, tokens.agent!];
+      const [winner, loser] = a.status === 200 ? [suite.tokens.agent, suite.tokens.otherAgent] : [suite.tokens.otherAgent, suite.tokens.agent];
       assertProblem(a.status === 409 ? a : b, 409, 'case-already-claimed');
 
-      assertProblem(await api.call('DELETE', `/v1/verification-cases/${caseId}/claim`, { token: loser }), 403, 'not-case-assignee');
-      assert.equal((await api.call('DELETE', `/v1/verification-cases/${caseId}/claim`, { token: winner })).json.assigneeId, null);
-      assert.equal((await api.call('POST', `/v1/verification-cases/${caseId}/claim`, { token: loser })).status, 200);
+      assertProblem(await suite.api.call('DELETE', `/v1/verification-cases/${caseId}/claim`, { token: loser }), 403, 'not-case-assignee');
+      assert.equal((await suite.api.call('DELETE', `/v1/verification-cases/${caseId}/claim`, { token: winner })).json.assigneeId, null);
+      assert.equal((await suite.api.call('POST', `/v1/verification-cases/${caseId}/claim`, { token: loser })).status, 200);
     });
 
     it('shows documents only to the assignee while the case is under review; a customer or another agent cannot read or decide', async () => {
-      const { caseId, documentIds } = await openSubmittedCase(api, seed.legalRep.id);
+      const { caseId, documentIds } = await openSubmittedCase(suite.api, suite.seed.legalRep.id);
       const docPath = `/v1/verification-cases/${caseId}/documents/${documentIds[0]}`;
-      assertProblem(await api.call('GET', docPath, { token: tokens.agent }), 403, 'not-case-assignee');
-      await api.call('POST', `/v1/verification-cases/${caseId}/claim`, { token: tokens.agent });
+      assertProblem(await suite.api.call('GET', docPath, { token: suite.tokens.agent }), 403, 'not-case-assignee');
+      await suite.api.call('POST', `/v1/verification-cases/${caseId}/claim`, { token: suite.tokens.agent });
 
-      const image = await fetch(api.base + docPath, { headers: { authorization: `Bearer ${tokens.agent}` } });
+      const image = await fetch(suite.api.base + docPath, { headers: { authorization: `Bearer ${suite.tokens.agent}` } });
       assert.equal(image.status, 200);
       assert.equal(image.headers.get('content-type'), 'image/png');
       assert.equal(Buffer.from(await image.arrayBuffer()).toString('base64'), await testImage(`${caseId} front`), 'the very bytes the customer sent');
-      const stored = await api.db.selectFrom('verification_documents').select('sealed').where('id', '=', documentIds[0]!).executeTakeFirstOrThrow();
+      const stored = await suite.api.db.selectFrom('verification_documents').select('sealed').where('id', '=', documentIds[0]!).executeTakeFirstOrThrow();
       assert.ok(!stored.sealed.includes(Buffer.from(await testImage(`${caseId} front`), 'base64').subarray(40, 80)), 'stored encrypted');
 
-      assertProblem(await api.call('GET', docPath, { token: tokens.otherAgent }), 403, 'not-case-assignee');
-      assertProblem(await api.call('GET', docPath, { token: tokens.customer }), 403, 'forbidden');
-      assertProblem(await api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: tokens.otherAgent, body: { decision: 'approve', reason: 'ok' } }), 403, 'not-case-assignee');
-      assertProblem(await api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: tokens.customer, body: { decision: 'approve', reason: 'ok' } }), 403, 'forbidden');
-      assertProblem(await api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: tokens.agent, body: { decision: 'approve' } }), 400, 'validation-failed');
+      assertProblem(await suite.api.call('GET', docPath, { token: suite.tokens.otherAgent }), 403, 'not-case-assignee');
+      assertProblem(await suite.api.call('GET', docPath, { token: suite.tokens.legalRep }), 403, 'forbidden');
+      assertProblem(await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: suite.tokens.otherAgent, body: { decision: 'approve', reason: 'ok' } }), 403, 'not-case-assignee');
+      assertProblem(await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: suite.tokens.legalRep, body: { decision: 'approve', reason: 'ok' } }), 403, 'forbidden');
+      assertProblem(await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: suite.tokens.agent, body: { decision: 'approve' } }), 400, 'validation-failed');
 
-      const decided = await api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: tokens.agent, body: { decision: 'approve', reason: 'matches' } });
+      const decided = await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: suite.tokens.agent, body: { decision: 'approve', reason: 'matches' } });
       assert.equal(decided.status, 200, decided.text);
       assert.equal(decided.json.status, 'approved');
       assert.deepEqual(decided.json.documents, []);
-      assertProblem(await api.call('GET', docPath, { token: tokens.agent }), 403, 'not-case-assignee');
-      assertProblem(await api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: tokens.agent, body: { decision: 'reject', reason: 'again' } }), 409, 'verification-closed');
+      assertProblem(await suite.api.call('GET', docPath, { token: suite.tokens.agent }), 403, 'not-case-assignee');
+      assertProblem(await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: suite.tokens.agent, body: { decision: 'reject', reason: 'again' } }), 409, 'verification-closed');
 
-      const views = await api.db.selectFrom('audit_log').select(['actor_id', 'decision']).where('subject_id', '=', caseId).where('action', '=', 'verification.document_viewed').execute();
+      const views = await suite.api.db.selectFrom('audit_log').select(['actor_id', 'decision']).where('subject_id', '=', caseId).where('action', '=', 'verification.document_viewed').execute();
       assert.deepEqual(views.map((v) => v.decision).sort(), ['allowed', 'denied', 'denied', 'denied']);
-      const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(seed.legalRep.login_email) && /has been verified/.test(m.subject));
+      const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(suite.seed.legalRep.login_email) && /has been verified/.test(m.subject));
       assert.ok(mail);
     });
 
     it('records a manual verification opened by an agent', async () => {
-      const opened = await api.call('POST', '/v1/verification-cases', { token: tokens.agent, body: { accountId: seed.collaborator.id, reason: 'disable_2fa' } });
+      const opened = await suite.api.call('POST', '/v1/verification-cases', { token: suite.tokens.agent, body: { accountId: suite.seed.collaborator.id, reason: 'disable_2fa' } });
       assert.equal(opened.status, 201, opened.text);
       assert.equal(opened.json.status, 'awaiting_customer');
-      const res = await api.call('POST', `/v1/verification-cases/${opened.json.id}/manual-verification`, { token: tokens.agent, body: { decision: 'approve', reason: 'ID checked by video call' } });
+      const res = await suite.api.call('POST', `/v1/verification-cases/${opened.json.id}/manual-verification`, { token: suite.tokens.agent, body: { decision: 'approve', reason: 'ID checked by video call' } });
       assert.equal(res.status, 200, res.text);
-      assert.deepEqual([res.json.status, res.json.manual, res.json.decidedBy], ['approved', true, `agent:${seed.agent.id}`]);
+      assert.deepEqual([res.json.status, res.json.manual, res.json.decidedBy], ['approved', true, `agent:${suite.seed.agent.id}`]);
     });
 
     it('refuses to open a case for an unknown account or reason', async () => {
-      assertProblem(await api.call('POST', '/v1/verification-cases', { token: tokens.system, body: { accountId: randomUUID(), reason: 'disable_2fa' } }), 422, 'unprocessable');
-      assertProblem(await api.call('POST', '/v1/verification-cases', { token: tokens.system, body: { accountId: seed.admin.id, reason: 'curiosity' } }), 400, 'validation-failed');
-      assertProblem(await api.call('POST', '/v1/verification-cases', { token: tokens.customer, body: { accountId: seed.admin.id, reason: 'disable_2fa' } }), 403, 'forbidden');
+      assertProblem(await suite.api.call('POST', '/v1/verification-cases', { token: suite.tokens.system, body: { accountId: randomUUID(), reason: 'disable_2fa' } }), 422, 'unprocessable');
+      assertProblem(await suite.api.call('POST', '/v1/verification-cases', { token: suite.tokens.system, body: { accountId: suite.seed.admin.id, reason: 'curiosity' } }), 400, 'validation-failed');
+      assertProblem(await suite.api.call('POST', '/v1/verification-cases', { token: suite.tokens.legalRep, body: { accountId: suite.seed.admin.id, reason: 'disable_2fa' } }), 403, 'forbidden');
     });
   });
 });

@@ -1,3 +1,4 @@
+import { strict as assert } from 'node:assert';
 import type { Server } from 'node:http';
 import { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
@@ -5,7 +6,7 @@ import { issueToken, type Role } from '../../api/auth';
 import { createApp } from '../../api/app';
 import { silentLogger } from '../../lib/logger';
 import { createDataConverter } from '../../temporal/dataConverter';
-import { database, devServerEnv, fixtureKeyring } from './fixtures';
+import { database, devServerEnv, fixtureKeyring, seedOrganization } from './fixtures';
 import { testWorker } from './worker';
 
 export const AUTH_SECRET = 'test-secret-that-is-at-least-32-characters-long';
@@ -56,4 +57,44 @@ export async function startApi() {
       await running;
     },
   };
+}
+
+type Seed = Awaited<ReturnType<typeof seedOrganization>>;
+
+/**
+ * Hooks for an API suite: one API over HTTP for the suite, a fresh organization before each test,
+ * and a token for each of its people (customers by role, both agents, the system).
+ */
+export function apiSuite() {
+  const suite = {
+    api: undefined as unknown as Awaited<ReturnType<typeof startApi>>,
+    seed: undefined as unknown as Seed,
+    tokens: {} as Record<'legalRep' | 'admin' | 'collaborator' | 'outsider' | 'agent' | 'otherAgent' | 'system', string>,
+  };
+  before(async function () {
+    this.timeout(300_000);
+    suite.api = await startApi();
+  });
+  after(async () => suite.api?.stop());
+  beforeEach(async () => {
+    const { api } = suite;
+    const seed = (suite.seed = await seedOrganization(api.db));
+    suite.tokens = {
+      legalRep: await api.token('customer', seed.legalRep.id),
+      admin: await api.token('customer', seed.admin.id),
+      collaborator: await api.token('customer', seed.collaborator.id),
+      outsider: await api.token('customer', seed.outsider.id),
+      agent: await api.token('agent', seed.agent.id),
+      otherAgent: await api.token('agent', seed.otherAgent.id),
+      system: await api.token('system', 'test-suite'),
+    };
+  });
+  return suite;
+}
+
+/** An RFC 9457 answer with this status and problem type. */
+export function assertProblem(res: { status: number; headers?: Headers; json: any }, status: number, type: string): void {
+  assert.equal(res.status, status, JSON.stringify(res.json));
+  if (res.headers) assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  assert.equal(res.json.type, `/problems/${type}`);
 }

@@ -30,3 +30,26 @@ export async function markBlocked(db: Kysely<Database>, orderId: string, caseId:
     .where('id', '=', orderId)
     .execute();
 }
+
+/** An active product of the organization with an open fee, an out-of-plan fee and two backups. */
+export async function insertProduct(db: Kysely<Database>, seed: Awaited<ReturnType<typeof seedOrganization>>, opts: { bundledIn?: 'ksuite' } = {}) {
+  const id = randomUUID();
+  await db.insertInto('products').values({ id, organization_id: seed.org.id, order_line_id: null, product_type: 'web_hosting', name: `Hosting ${id.slice(0, 6)}`, bundled_in: opts.bundledIn ?? null }).execute();
+  await db
+    .insertInto('product_fees')
+    .values([
+      { id: randomUUID(), product_id: id, description: 'Monthly plan, November', amount_cents: 990, currency: 'CHF', invoice_id: null },
+      { id: randomUUID(), product_id: id, description: 'Extra storage (out of plan)', amount_cents: 450, currency: 'CHF', out_of_plan: true, invoice_id: null },
+    ])
+    .execute();
+  await db.insertInto('product_backups').values([1, 2].map((n) => ({ id: randomUUID(), product_id: id, taken_at: new Date(Date.now() - n * 86_400_000), size_bytes: 1_000_000 * n }))).execute();
+  return { productId: id };
+}
+
+/** What POST /v1/products/:id/cancellation-requests writes before it starts the process. */
+export async function insertCancellationRequest(db: Kysely<Database>, productId: string, requestedBy: string) {
+  const id = randomUUID();
+  const now = new Date();
+  await db.insertInto('cancellation_requests').values({ id, product_id: productId, requested_by: requestedBy, token_hash: null, requested_at: now, expires_at: new Date(now.getTime() + 14 * 86_400_000), confirmed_at: null }).execute();
+  return id;
+}
