@@ -4,7 +4,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temp
 import type { PaymentMeans } from '../../db/tables/orders.table';
 import { BLOCKED_ORDER_AUTO_CANCEL_MS, VERIFICATION_DOCUMENTS_PURGE_MS } from '../../lib/rules';
 import { orderBlockStatusQuery, orderBlockWorkflowId, reopenVerificationSignal, type OrderBlockResult } from '../../workflows/shared/orders';
-import { confirmCodeUpdate, documentUpdate, geolocationUpdate, submitPhoneUpdate, verificationWorkflowId, type VerificationResult } from '../../workflows/shared/verification';
+import { confirmCodeUpdate, documentUpdate, geolocationUpdate, statusQuery, submitPhoneUpdate, verificationWorkflowId, type VerificationResult } from '../../workflows/shared/verification';
 import { database, seedOrganization, smtpCapture, timeSkippingSuite } from '../support/fixtures';
 import { insertPaidOrder, markBlocked } from '../support/orders';
 import { decideCase, linkTokenFor, smsCodeFor, storeTestDocuments, submitCaseByUpdates, uniquePhone } from '../support/verification';
@@ -28,6 +28,10 @@ describe('orderBlock workflow (time-skipping)', function () {
     opened.push(handle, verification);
     // The procedure (link and QR code) goes to the login address.
     const token = await linkTokenFor(seed.legalRep.login_email);
+    // Queries wait for pending workflow tasks: nothing is left outstanding when a test ends early
+    // (the time-skipping server stops skipping for everyone while a task is outstanding).
+    await verification.query(statusQuery);
+    await handle.query(orderBlockStatusQuery);
     return { db, seed, orderId, paymentId, caseId, handle, verification, token };
   }
   const order = async (orderId: string) => (await database()).db.selectFrom('orders').selectAll().where('id', '=', orderId).executeTakeFirstOrThrow();

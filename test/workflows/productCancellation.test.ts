@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { CANCELLATION_CONFIRMATION_VALIDITY_MS } from '../../lib/rules';
-import { cancellationWorkflowId, confirmCancellationUpdate } from '../../workflows/shared/cancellation';
+import { cancellationStateQuery, cancellationWorkflowId, confirmCancellationUpdate } from '../../workflows/shared/cancellation';
 import { database, seedOrganization, smtpCapture, timeSkippingSuite } from '../support/fixtures';
 import { insertCancellationRequest, insertProduct } from '../support/orders';
 import { testWorker } from '../support/worker';
@@ -17,6 +17,7 @@ describe('productCancellation workflow (time-skipping)', function () {
     const handle = await suite.client.workflow.start('productCancellation', { workflowId: cancellationWorkflowId(productId), taskQueue, args: [{ requestId, productId }] });
     suite.opened.push(handle);
     const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(seed.admin.login_email) && /Confirm the cancellation/.test(m.subject));
+    await handle.query(cancellationStateQuery);
     return { db, seed, productId, requestId, handle, mail };
   }
   const backups = async (productId: string) => (await (await database()).db.selectFrom('product_backups').select('id').where('product_id', '=', productId).execute()).length;

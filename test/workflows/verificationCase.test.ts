@@ -46,6 +46,9 @@ describe('verificationCase workflow (time-skipping)', function () {
       : await suite.client.workflow.start('verificationCase', { workflowId: verificationWorkflowId(caseId), taskQueue, args: [input] });
     opened.push(...(parent ? [parent] : []), handle);
     const token = await linkTokenFor(seed.legalRep.login_email);
+    // Queries wait for pending workflow tasks: nothing is left outstanding when a test ends early.
+    await handle.query(statusQuery);
+    if (parent) await parent.query('__stack_trace');
     return { seed, caseId, handle, parent, token, email: seed.legalRep.login_email };
   }
 
