@@ -66,6 +66,8 @@ export async function orderBlock(input: OrderBlockInput): Promise<OrderBlockResu
         .run(() =>
           executeChild('verificationCase', {
             workflowId: verificationWorkflowId(caseId),
+            // Even if this process is terminated, the case is cancelled and so erases its evidence.
+            parentClosePolicy: 'REQUEST_CANCEL',
             args: [{ accountId, reason: 'blocked_order', subject: { type: 'order', id: orderId }, openedBy: `workflow:order-block:${orderId}` } satisfies VerificationInput],
           }),
         )

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { BLOCKED_ORDER_AUTO_CANCEL_MS } from '../../lib/rules';
 import { smtpCapture } from '../support/fixtures';
 import { apiSuite, assertProblem } from '../support/api';
-import { linkTokenFor, passPhoneAndPosition, sendDocuments } from '../support/verification';
+import { orderBlockWorkflowId } from '../../workflows/shared/orders';
+import { linkTokenFor, passPhoneAndPosition, sendDocuments, testImage } from '../support/verification';
 
 describe('orders API (dev server + PostgreSQL)', function () {
   this.timeout(120_000);
@@ -87,5 +88,24 @@ describe('orders API (dev server + PostgreSQL)', function () {
     assert.equal(res.status, 200, res.text);
     await (await smtpCapture()).waitFor((m) => m.to.includes(suite.seed.legalRep.login_email) && m.subject === 'Your order is unblocked');
     assert.equal((await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.legalRep })).json.status, 'fulfilled');
+  });
+
+  // ParentClosePolicy is enforced by the real server (the dev server here), not the time-skipping one.
+  it('has the case cancelled and its evidence erased even when the blocking process is terminated', async () => {
+    const { orderId, token } = await createAndBlock();
+    await passPhoneAndPosition(suite.api, token);
+    const doc = await suite.api.call('POST', `/v1/verification/${token}/document`, { body: { type: 'id_card', images: [await testImage('t front'), await testImage('t back')] } });
+    assert.equal(doc.status, 200, doc.text);
+    const caseId = (await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.agent })).json.block.verificationCaseId;
+    await suite.api.client.workflow.getHandle(orderBlockWorkflowId(orderId)).terminate('operator stopped it');
+    const deadline = Date.now() + 30_000;
+    let row: { status: string; evidence_sealed: Buffer | null } | undefined;
+    while (Date.now() < deadline) {
+      row = await suite.api.db.selectFrom('verification_cases').select(['status', 'evidence_sealed']).where('id', '=', caseId).executeTakeFirstOrThrow();
+      if (row.status === 'cancelled') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.deepEqual(row, { status: 'cancelled', evidence_sealed: null });
+    assert.equal((await suite.api.db.selectFrom('verification_documents').select('id').where('case_id', '=', caseId).execute()).length, 0);
   });
 });

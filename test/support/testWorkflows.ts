@@ -10,5 +10,5 @@ export * from '../../workflows';
 
 export async function verificationParent(input: VerificationInput & { caseId?: string }): Promise<VerificationResult> {
   const { caseId = uuid4(), ...child } = input;
-  return executeChild('verificationCase', { workflowId: verificationWorkflowId(caseId), args: [child] });
+  return executeChild('verificationCase', { workflowId: verificationWorkflowId(caseId), parentClosePolicy: 'REQUEST_CANCEL', args: [child] });
 }

@@ -177,4 +177,5 @@ describe('orderBlock workflow (time-skipping)', function () {
       assert.equal(caseRow.status, 'cancelled');
     });
   });
+
 });
