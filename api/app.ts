@@ -16,6 +16,7 @@ import { rateLimit } from './rateLimit';
 import { cancellationRoutes } from './routes/cancellation';
 import { checkHealth } from './routes/health';
 import { orderRoutes } from './routes/orders';
+import { organizationRoutes } from './routes/organizations';
 import { supportAccessRoutes } from './routes/supportAccess';
 import { verificationRoutes } from './routes/verification';
 import { isLinkRoute, mountRoutes, openApiDocument, type AnyRoute } from './routing';
@@ -41,6 +42,7 @@ export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'confi
     ...verificationRoutes({ client, db, taskQueue, clock, keyring, publicUrl }),
     ...orderRoutes({ client, db, taskQueue, clock }),
     ...cancellationRoutes({ client, db, taskQueue, clock }),
+    ...organizationRoutes({ db }),
   ];
 }
 

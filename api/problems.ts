@@ -24,6 +24,7 @@ export const PROBLEM_TYPES = {
   'invalid-image': { status: 422, title: 'The image is not a JPEG or PNG of at most 10 MB' },
   'case-already-claimed': { status: 409, title: 'Another agent has claimed this case' },
   'not-case-assignee': { status: 403, title: 'Only the agent who claimed the case may do this' },
+  'last-legal-representative': { status: 409, title: 'An organization must keep at least one legal representative' },
   'product-bundled': { status: 409, title: 'This product is part of a kSuite and is cancelled with it' },
   'cancellation-pending': { status: 409, title: 'A cancellation of this product is already waiting for confirmation' },
   'cancellation-link-invalid': { status: 404, title: 'This confirmation link is not valid, already used or lapsed' },

@@ -80,6 +80,7 @@ export function mountRoutes(router: Router, routes: AnyRoute[]): void {
       const reply = await route.handler({ params, query, body, principal, req });
       for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
       if (reply.raw) return void res.status(reply.status).type(reply.raw.contentType).send(reply.raw.data);
+      if (reply.status === 204) return void res.status(204).end();
       res.status(reply.status).json(reply.body);
     });
   }

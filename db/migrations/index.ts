@@ -3,6 +3,7 @@ import * as foundation from './20261123120000_foundation';
 import * as verification from './20261123130000_verification';
 import * as orders from './20261123140000_orders';
 import * as cancellation from './20261123150000_cancellation';
+import * as legalRepresentative from './20261123160000_legal_representative_invariant';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '20261123130000_verification': verification,
   '20261123140000_orders': orders,
   '20261123150000_cancellation': cancellation,
+  '20261123160000_legal_representative_invariant': legalRepresentative,
 };
