@@ -6,16 +6,11 @@ import { enqueue, redactSecret } from '../db/repositories/outbox';
 import { hashLinkToken } from '../db/repositories/verification';
 import { FailureType } from '../workflows/shared/failures';
 import type { ActivityDeps } from './deps';
-import type { createNotificationActivities } from './notifications';
+import { deliverIfPossible, type createNotificationActivities } from './notifications';
 
 export function createCancellationActivities({ db, clock, config }: ActivityDeps, { deliverNotification }: ReturnType<typeof createNotificationActivities>) {
-  const deliver = async (key: string) => {
-    try {
-      await deliverNotification({ key });
-    } catch (err) {
-      if (!(err instanceof ApplicationFailure && err.type === FailureType.PermanentDeliveryFailure)) throw err;
-    }
-  };
+  // An undeliverable email is recorded on its outbox row; the process does not depend on it.
+  const deliver = (key: string) => deliverIfPossible(deliverNotification, key);
   const requestOrFail = async (requestId: string) => {
     const row = await db
       .selectFrom('cancellation_requests as r')

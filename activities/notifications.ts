@@ -48,3 +48,17 @@ export function createNotificationActivities({ db, mailer, sms }: ActivityDeps) 
 
   return { deliverNotification };
 }
+
+/**
+ * Sends an outbox message for a process that goes on whatever happens to the message: false when it
+ * can never be delivered (the row records why); transient failures still throw, to be retried.
+ */
+export async function deliverIfPossible(deliverNotification: (input: { key: string }) => Promise<unknown>, key: string): Promise<boolean> {
+  try {
+    await deliverNotification({ key });
+    return true;
+  } catch (err) {
+    if (err instanceof ApplicationFailure && err.type === FailureType.PermanentDeliveryFailure) return false;
+    throw err;
+  }
+}

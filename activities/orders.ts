@@ -10,7 +10,7 @@ import { audit } from '../db/repositories/audit';
 import { enqueue } from '../db/repositories/outbox';
 import { FailureType } from '../workflows/shared/failures';
 import type { ActivityDeps } from './deps';
-import type { createNotificationActivities } from './notifications';
+import { deliverIfPossible, type createNotificationActivities } from './notifications';
 
 const money = (cents: number, currency: string) => `${(cents / 100).toFixed(2)} ${currency}`;
 
@@ -22,14 +22,8 @@ export function createOrderActivities({ db, clock, payments }: ActivityDeps, { d
     if (!order) throw ApplicationFailure.nonRetryable(`order ${orderId} not found`, FailureType.NotFound);
     return order;
   };
-  const deliver = async (key: string) => {
-    try {
-      await deliverNotification({ key });
-    } catch (err) {
-      // Undeliverable: recorded on the outbox row; the order's fate does not depend on the email.
-      if (!(err instanceof ApplicationFailure && err.type === FailureType.PermanentDeliveryFailure)) throw err;
-    }
-  };
+  // An undeliverable email is recorded on its outbox row; the process does not depend on it.
+  const deliver = (key: string) => deliverIfPossible(deliverNotification, key);
   const emailCustomer = async (orderId: string, key: string, subject: string, body: string[]) => {
     const row = await db
       .selectFrom('orders as o')

@@ -17,7 +17,7 @@ import type { Keyring } from '../temporal/codec';
 import { FailureType } from '../workflows/shared/failures';
 import type { Decision, DocumentKind, VerificationReason } from '../workflows/shared/verification';
 import type { ActivityDeps } from './deps';
-import type { createNotificationActivities } from './notifications';
+import { deliverIfPossible, type createNotificationActivities } from './notifications';
 
 const REASON_TEXT: Record<VerificationReason, string> = {
   forgotten_password: 'to reset the password of your account',
@@ -54,18 +54,8 @@ export function createVerificationActivities(
     if (!found) throw ApplicationFailure.nonRetryable(`verification case ${caseId} not found`, FailureType.NotFound);
     return found;
   };
-  const isOpen = (c: VerificationCase) => OPEN_STATUSES.includes(c.status);
+  const deliver = (key: string) => deliverIfPossible(deliverNotification, key);
 
-  /** Sends an outbox message; false when it can never be delivered (the row says why). */
-  async function deliver(key: string): Promise<boolean> {
-    try {
-      await deliverNotification({ key });
-      return true;
-    } catch (err) {
-      if (err instanceof ApplicationFailure && err.type === FailureType.PermanentDeliveryFailure) return false;
-      throw err;
-    }
-  }
   async function updateEvidence(caseId: string, change: (e: Evidence) => Evidence): Promise<void> {
     await db.transaction().execute(async (trx) => {
       const c = await trx.selectFrom('verification_cases').select(['status', 'data_key_wrapped', 'evidence_sealed']).where('id', '=', caseId).forUpdate().executeTakeFirst();

@@ -52,7 +52,7 @@ export async function orderBlock(input: OrderBlockInput): Promise<OrderBlockResu
   };
 
   try {
-    // A timer in its own scope, so that it can be the only thing left running without blocking the end.
+    // Detached: it only raises a flag; it rejects only when the process is cancelled.
     void sleep(BLOCKED_ORDER_AUTO_CANCEL_MS).then(
       () => (deadlinePassed = true),
       () => undefined,

@@ -25,6 +25,7 @@ import {
   insertDocuments,
   listCases,
   listDocuments,
+  OPEN_STATUSES,
   releaseCase,
   type DocumentMeta,
   type VerificationCase,
@@ -107,7 +108,7 @@ const caseSchema = z
   .meta({ id: 'VerificationCase' });
 
 function present(c: VerificationCase, docs: DocumentMeta[], now: Date, step?: string): z.infer<typeof caseSchema> {
-  const closed = !['awaiting_customer', 'submitted'].includes(c.status);
+  const closed = !OPEN_STATUSES.includes(c.status);
   return {
     id: c.id,
     accountId: c.account_id,
