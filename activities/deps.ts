@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database';
 import type { Mailer } from '../lib/mailer';
@@ -17,4 +18,6 @@ export interface ActivityDeps {
   keyring: Keyring;
   verification: { calendar: BusinessCalendar; supervisorsEmail: string };
   payments: PaymentProvider;
+  /** For activities that start other processes (the renewal sweep). */
+  temporal?: { client: Client; taskQueue: string };
 }

@@ -2,6 +2,8 @@ import type { ActivityDeps } from './deps';
 import { createCancellationActivities } from './cancellation';
 import { createNotificationActivities } from './notifications';
 import { createOrderActivities } from './orders';
+import { createRenewalActivities } from './renewal';
+import { createRenewalSweepActivities } from './renewalSweep';
 import { createSupportAccessActivities } from './supportAccess';
 import { createVerificationActivities } from './verification';
 
@@ -16,6 +18,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createVerificationActivities(deps, notifications),
     ...createOrderActivities(deps, notifications),
     ...createCancellationActivities(deps, notifications),
+    ...createRenewalActivities(deps, notifications),
+    ...createRenewalSweepActivities(deps),
   };
 }
 

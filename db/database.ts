@@ -9,6 +9,7 @@ import type { SupportAccessGrantsTable } from './tables/supportAccessGrants.tabl
 import type { SupportTicketsTable } from './tables/supportTickets.table';
 import type { CancellationRequestsTable, InvoicesTable, ProductBackupsTable, ProductFeesTable } from './tables/cancellation.table';
 import type { OrderLinesTable, OrdersTable, PaymentsTable, PrepaidLedgerEntriesTable, ProductsTable, RefundsTable } from './tables/orders.table';
+import type { BillingPreferencesTable, InvoiceLinesTable, ProductRenewalsTable } from './tables/renewal.table';
 import type { VerificationCasesTable, VerificationDocumentsTable } from './tables/verification.table';
 
 export interface Database {
@@ -32,6 +33,9 @@ export interface Database {
   product_fees: ProductFeesTable;
   invoices: InvoicesTable;
   product_backups: ProductBackupsTable;
+  billing_preferences: BillingPreferencesTable;
+  invoice_lines: InvoiceLinesTable;
+  product_renewals: ProductRenewalsTable;
 }
 
 /** Repositories take either, so callers decide the transaction boundary. */

@@ -66,6 +66,8 @@ const schema = z
     VERIFICATION_TIME_ZONE: z.string().default('Europe/Zurich'),
     /** Where overdue verification cases are escalated. */
     SUPERVISORS_EMAIL: z.email().default('supervisors@backoffice.localhost'),
+    /** P14: the time zone of the daily renewal sweep's schedule (it runs at 03:15 there). */
+    RENEWAL_SWEEP_TIME_ZONE: z.string().default('Europe/Zurich'),
   })
   .superRefine((env, ctx) => {
     try {

@@ -65,3 +65,33 @@ export const BLOCKED_ORDER_RESEND_WINDOW_MS = DAY;
  * nothing is deleted.
  */
 export const CANCELLATION_CONFIRMATION_VALIDITY_MS = 14 * DAY;
+
+/** P14: automatic renewal cannot be switched on less than 14 days before the due date. [001] */
+export const AUTO_RENEW_ENABLE_MIN_LEAD_MS = 14 * DAY;
+
+/**
+ * P14 [inferred]: a declined automatic payment is tried again every 3 days until the due date, so a
+ * card topped up or replaced in the meantime still renews the product in time.
+ */
+export const AUTO_RENEW_RETRY_INTERVAL_MS = 3 * DAY;
+
+/** P14: the frequencies a customer may choose for renewal reminders (the first one at most 2 months ahead). [002] */
+export const RENEWAL_REMINDER_FREQUENCY_DAYS = { weekly: 7, every_two_weeks: 14, monthly: null } as const;
+
+/**
+ * P14 [inferred]: unpaid at the due date (and without Renewal Warranty), the product is blocked
+ * after this grace period, then terminated this long after being blocked. A final notice precedes
+ * the termination. These are the defaults stated in the README.
+ */
+export const RENEWAL_SUSPENSION_GRACE_MS = 3 * DAY;
+export const RENEWAL_TERMINATION_AFTER_SUSPENSION_MS = 30 * DAY;
+export const RENEWAL_FINAL_NOTICE_BEFORE_TERMINATION_MS = 7 * DAY;
+
+/**
+ * P14 [inferred]: a reminder whose moment passed more than a day ago (the process started late or its
+ * settings changed) is skipped rather than sent late.
+ */
+export const RENEWAL_STALE_NOTICE_MS = DAY;
+
+/** P14: products renewable for several terms at once accept at most this many in one payment. [003] */
+export const RENEWAL_MAX_TERMS_AHEAD = 10;

@@ -27,7 +27,9 @@ import { connectClient } from '../temporal/client';
 import { createDataConverter } from '../temporal/dataConverter';
 import { loadAuthSecret, loadKeyring } from '../temporal/keys';
 import { startDevServer } from '../temporal/servers';
+import { ensureSchedule, renewalSweepSchedule } from '../temporal/schedules';
 import { createWorker } from '../temporal/worker';
+import { RENEWAL_SWEEP_SCHEDULE_ID } from '../workflows/shared/renewal';
 
 export interface Stack {
   config: Config;
@@ -144,6 +146,7 @@ export async function startStack(opts: {
           verification: { calendar, supervisorsEmail: config.SUPERVISORS_EMAIL },
           // No payment provider is wired yet: the local one records refunds without paying out.
           payments: new LocalPaymentProvider(),
+          temporal: { client, taskQueue: config.TEMPORAL_TASK_QUEUE },
         }),
       });
       const running = worker.run();
@@ -153,6 +156,9 @@ export async function startStack(opts: {
         await running;
       });
       running.catch((err: Error) => log.error('worker stopped with an error', { error: err.message }));
+      // The worker owns the task queue the schedule starts the sweep on, so it creates the schedule.
+      const schedule = await ensureSchedule(client, renewalSweepSchedule(config.TEMPORAL_TASK_QUEUE, config.RENEWAL_SWEEP_TIME_ZONE));
+      log.info('renewal sweep schedule ready', { scheduleId: RENEWAL_SWEEP_SCHEDULE_ID, outcome: schedule });
     }
 
     if (opts.roles.api) {

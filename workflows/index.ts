@@ -2,3 +2,5 @@ export { supportAccess } from './supportAccess';
 export { verificationCase } from './verificationCase';
 export { orderBlock } from './orderBlock';
 export { productCancellation } from './productCancellation';
+export { renewal } from './renewal';
+export { renewalSweep } from './renewalSweep';

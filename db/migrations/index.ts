@@ -4,6 +4,7 @@ import * as verification from './20261123130000_verification';
 import * as orders from './20261123140000_orders';
 import * as cancellation from './20261123150000_cancellation';
 import * as legalRepresentative from './20261123160000_legal_representative_invariant';
+import * as renewal from './20261124100000_renewal';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '20261123140000_orders': orders,
   '20261123150000_cancellation': cancellation,
   '20261123160000_legal_representative_invariant': legalRepresentative,
+  '20261124100000_renewal': renewal,
 };

@@ -28,13 +28,19 @@ export interface InvoicesTable {
   id: string;
   organization_id: string;
   product_id: string | null;
-  kind: 'final';
+  kind: 'final' | 'renewal';
   currency: string;
   total_cents: number;
-  status: ColumnType<'open' | 'paid', 'open' | 'paid' | undefined, 'open' | 'paid'>;
+  status: ColumnType<InvoiceStatus, InvoiceStatus | undefined, InvoiceStatus>;
+  /** One invoice per reference (`final:<productId>`, `renewal:…`), however often its step is retried. */
   reference: string;
   issued_at: Date;
+  due_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  paid_cents: ColumnType<number, number | undefined, number>;
+  paid_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
+
+export type InvoiceStatus = 'open' | 'paid' | 'void';
 
 export interface ProductBackupsTable {
   id: string;

@@ -43,11 +43,23 @@ export interface ProductsTable {
   bundled_in: ColumnType<'ksuite' | null, 'ksuite' | null | undefined, 'ksuite' | null>;
   terminated_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: ColumnType<Date, Date | undefined, never>;
+  /** P14: the end of the current term; null for products that do not renew. */
+  due_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  term_months: ColumnType<number, number | undefined, number>;
+  renewal_price_cents: ColumnType<number | null, number | null | undefined, number | null>;
+  currency: ColumnType<Currency | null, Currency | null | undefined, Currency | null>;
+  auto_renew: ColumnType<boolean, boolean | undefined, boolean>;
+  renewal_warranty: ColumnType<boolean, boolean | undefined, boolean>;
+  max_terms_ahead: ColumnType<number, number | undefined, number>;
+  suspended_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface PaymentsTable {
   id: string;
-  order_id: string;
+  /** A payment settles an order (P1) or an invoice (P14), never both. */
+  order_id: ColumnType<string | null, string | null | undefined, never>;
+  invoice_id: ColumnType<string | null, string | null | undefined, never>;
+  idempotency_key: ColumnType<string | null, string | null | undefined, never>;
   means: PaymentMeans;
   amount_cents: number;
   currency: Currency;

@@ -3,5 +3,7 @@ import type { ColumnType } from 'kysely';
 export interface OrganizationsTable {
   id: string;
   name: string;
+  /** P14: the saved card's token at the payment provider (never the card number). */
+  payment_card_ref: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: ColumnType<Date, Date | undefined, never>;
 }

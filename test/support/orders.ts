@@ -53,3 +53,32 @@ export async function insertCancellationRequest(db: Kysely<Database>, productId:
   await db.insertInto('cancellation_requests').values({ id, product_id: productId, requested_by: requestedBy, token_hash: null, requested_at: now, expires_at: new Date(now.getTime() + 14 * 86_400_000), confirmed_at: null }).execute();
   return id;
 }
+
+/** A product that renews: due at `dueAt`, with the options a test needs; its organization gets a saved card. */
+export async function insertRenewableProduct(
+  db: Kysely<Database>,
+  seed: Awaited<ReturnType<typeof seedOrganization>>,
+  opts: { dueAt: Date; termMonths?: number; priceCents?: number; autoRenew?: boolean; warranty?: boolean; maxTermsAhead?: number; productType?: string },
+) {
+  const id = randomUUID();
+  const cardRef = `card_${seed.org.id}`;
+  await db.updateTable('organizations').set({ payment_card_ref: cardRef }).where('id', '=', seed.org.id).execute();
+  await db
+    .insertInto('products')
+    .values({
+      id,
+      organization_id: seed.org.id,
+      order_line_id: null,
+      product_type: opts.productType ?? 'web_hosting',
+      name: `Hosting ${id.slice(0, 6)}`,
+      due_at: opts.dueAt,
+      term_months: opts.termMonths ?? 12,
+      renewal_price_cents: opts.priceCents ?? 12_000,
+      currency: 'CHF',
+      auto_renew: opts.autoRenew ?? false,
+      renewal_warranty: opts.warranty ?? false,
+      max_terms_ahead: opts.maxTermsAhead ?? 1,
+    })
+    .execute();
+  return { productId: id, cardRef };
+}

@@ -7,7 +7,8 @@ import { LocalPaymentProvider } from '../../lib/payments';
 import { createSmsSender } from '../../lib/sms';
 import { createDataConverter } from '../../temporal/dataConverter';
 import { createWorker } from '../../temporal/worker';
-import { database, fixtureKeyring, smsSink, smtpCapture, workflowBundle } from './fixtures';
+import type { Client } from '@temporalio/client';
+import { database, fixtureKeyring, smsSink, smtpCapture, testClient, workflowBundle } from './fixtures';
 
 /** Business hours round the clock, so due times in tests are exactly 2 hours after submission. */
 export const TEST_CALENDAR = parseBusinessHours('Mon-Sun 00:00-24:00', 'UTC');
@@ -16,7 +17,7 @@ export const TEST_CALENDAR = parseBusinessHours('Mon-Sun 00:00-24:00', 'UTC');
 export const testPayments = new LocalPaymentProvider();
 
 /** Real activities wired to the shared PostgreSQL, SMTP capture and SMS sink. */
-export async function realActivities() {
+export async function realActivities(temporal?: { client: Client; taskQueue: string }) {
   const { db } = await database();
   const smtp = await smtpCapture();
   const sink = await smsSink();
@@ -29,6 +30,7 @@ export async function realActivities() {
     keyring: fixtureKeyring(),
     verification: { calendar: TEST_CALENDAR, supervisorsEmail: 'supervisors@support.test' },
     payments: testPayments,
+    temporal,
   });
 }
 
@@ -38,7 +40,7 @@ export async function testWorker(env: TestWorkflowEnvironment, taskQueue = `test
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
-    activities: await realActivities(),
+    activities: await realActivities({ client: testClient(env), taskQueue }),
     dataConverter: createDataConverter(fixtureKeyring()),
     workflowBundle: await workflowBundle(),
     ...opts,

@@ -1,0 +1,242 @@
+/**
+ * Side effects of the renewal process (P14). Every step re-reads PostgreSQL in the transaction that
+ * decides it, so an invoice paid a moment ago is never reminded nor charged; every message has an
+ * outbox key and every charge an idempotency key, so a retried or repeated step does nothing twice.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { audit } from '../db/repositories/audit';
+import { enqueue } from '../db/repositories/outbox';
+import { billingPreferences, issueRenewalInvoice, recordInvoicePayment, renewalPlan, termInvoice } from '../db/repositories/renewal';
+import type { Db } from '../db/database';
+import { PaymentDeclinedError } from '../lib/payments';
+import { RENEWAL_SUSPENSION_GRACE_MS } from '../lib/rules';
+import { FailureType } from '../workflows/shared/failures';
+import { addMonths, type RenewalPlan, type StepKind } from '../workflows/shared/renewal';
+import type { ActivityDeps } from './deps';
+import { deliverIfPossible, type createNotificationActivities } from './notifications';
+
+const money = (cents: number, currency: string) => `${(cents / 100).toFixed(2)} ${currency}`;
+const day = (d: Date | string) => new Date(d).toISOString().slice(0, 10);
+
+export function createRenewalActivities({ db, clock, payments }: ActivityDeps, { deliverNotification }: ReturnType<typeof createNotificationActivities>) {
+  const deliver = (key: string) => deliverIfPossible(deliverNotification, key);
+
+  async function planOrFail(productId: string, dueAt: string): Promise<RenewalPlan> {
+    const plan = await renewalPlan(db, productId, new Date(dueAt));
+    if (!plan) throw ApplicationFailure.nonRetryable(`product ${productId} not found`, FailureType.NotFound);
+    return plan;
+  }
+
+  /** The people who receive billing mail: the organization's legal representatives and administrators. */
+  async function billingContacts(trx: Db, organizationId: string) {
+    return trx
+      .selectFrom('memberships as m')
+      .innerJoin('accounts as a', 'a.id', 'm.account_id')
+      .select(['a.id', 'a.login_email', 'a.display_name'])
+      .where('m.organization_id', '=', organizationId)
+      .where('m.role', 'in', ['legal_representative', 'administrator'])
+      .orderBy('a.id')
+      .execute();
+  }
+
+  /** Queues one email per billing contact inside `trx`; returns the keys to deliver after commit. */
+  async function queueMail(trx: Db, productId: string, key: string, subject: string, lines: (name: string) => string[]): Promise<string[]> {
+    const product = await trx.selectFrom('products').select('organization_id').where('id', '=', productId).executeTakeFirstOrThrow();
+    const keys: string[] = [];
+    for (const person of await billingContacts(trx, product.organization_id)) {
+      const k = `${key}:${person.id}`;
+      await enqueue(trx, { key: k, channel: 'email', recipient: person.login_email, subject, body: [`Hello ${person.display_name},`, '', ...lines(person.display_name)].join('\n') });
+      keys.push(k);
+    }
+    return keys;
+  }
+
+  async function loadRenewalPlan({ productId, dueAt }: { productId: string; dueAt: string }): Promise<RenewalPlan> {
+    return planOrFail(productId, dueAt);
+  }
+
+  /**
+   * One step of the term. Reminders and charges happen only while the term's invoice is unpaid and
+   * the product still renews from `dueAt`; the decision and the queued email share a transaction.
+   */
+  async function runRenewalStep(input: {
+    productId: string;
+    dueAt: string;
+    step: { kind: StepKind; at: string; attempt?: number };
+    nextChargeAt: string | null;
+  }): Promise<{ plan: RenewalPlan; declined?: string }> {
+    const { productId, dueAt, step } = input;
+    const due = new Date(dueAt);
+    const keyBase = `renewal:${productId}:${day(due)}:${step.kind}:${step.at}`;
+    let declined: string | undefined;
+
+    const keys = await db.transaction().execute(async (trx) => {
+      const product = await trx
+        .selectFrom('products')
+        .select(['id', 'name', 'organization_id', 'status', 'due_at', 'renewal_warranty', 'auto_renew', 'term_months'])
+        .where('id', '=', productId)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!product) throw ApplicationFailure.nonRetryable(`product ${productId} not found`, FailureType.NotFound);
+      // Renewed or terminated meanwhile: the step belongs to a term that is over.
+      if (product.status === 'terminated' || product.due_at?.getTime() !== due.getTime()) return [];
+      const prefs = await billingPreferences(trx, product.organization_id);
+
+      if (step.kind === 'issue-invoice') {
+        const issued = await issueRenewalInvoice(trx, productId, due, clock.now());
+        if (!issued?.created || !prefs.invoice_issued) return [];
+        const inv = await trx.selectFrom('invoices').select(['total_cents', 'currency', 'reference']).where('id', '=', issued.invoiceId).executeTakeFirstOrThrow();
+        return queueMail(trx, productId, keyBase, `Invoice issued: renewal of ${product.name}`, () => [
+          `The invoice for the renewal of ${product.name} (due ${day(due)}) has been issued: ${money(inv.total_cents, inv.currency)}.`,
+          product.auto_renew ? 'Automatic renewal will pay it with your saved card 14 days before the due date.' : 'Pay it in the Manager before the due date to keep the service running.',
+        ]);
+      }
+
+      const invoice = await termInvoice(trx, productId, due);
+      if (invoice?.status === 'paid') return [];
+      const outstanding = invoice ? money(invoice.total_cents - invoice.paid_cents, invoice.currency) : 'the renewal price';
+
+      switch (step.kind) {
+        case 'reminder':
+          if (prefs.reminder_frequency === 'off') return [];
+          return queueMail(trx, productId, keyBase, `${product.name} is due for renewal on ${day(due)}`, () => [
+            `${product.name} must be renewed by ${day(due)}. Outstanding: ${outstanding}.`,
+            'You can pay in the Manager, with your prepaid account for all or part of it, or switch on automatic renewal up to 14 days before the due date.',
+          ]);
+        case 'auto-renew-reminder':
+          if (!product.auto_renew || !prefs.auto_renewal_reminder) return [];
+          return queueMail(trx, productId, keyBase, `Automatic renewal of ${product.name}`, () => [
+            `${product.name} renews automatically on ${day(due)}. We are charging ${outstanding} to your saved card now.`,
+            'You can switch automatic renewal off in the Manager at any time.',
+          ]);
+        case 'charge': {
+          if (!product.auto_renew) return [];
+          const issued = invoice ?? (await issueRenewalInvoice(trx, productId, due, clock.now()).then(() => termInvoice(trx, productId, due)));
+          if (!issued) return [];
+          const owed = issued.total_cents - issued.paid_cents;
+          const org = await trx.selectFrom('organizations').select('payment_card_ref').where('id', '=', product.organization_id).executeTakeFirstOrThrow();
+          const idempotencyKey = `renewal-charge:${issued.id}:${step.attempt ?? 1}`;
+          try {
+            if (!org.payment_card_ref) throw new PaymentDeclinedError('no saved card');
+            // The provider's idempotency key makes a retried activity return the first charge.
+            const { chargeId } = await payments.charge({ idempotencyKey, means: 'card', cardRef: org.payment_card_ref, amountCents: owed, currency: issued.currency });
+            await recordInvoicePayment(trx, { invoiceId: issued.id, means: 'card', amountCents: owed, idempotencyKey, providerReference: chargeId, at: clock.now() });
+            await audit(trx, { actor_type: 'system', actor_id: 'renewal', action: 'renewal.charged', subject_type: 'product', subject_id: productId, decision: null, details: { invoiceId: issued.id, attempt: step.attempt ?? 1 } });
+            return [];
+          } catch (err) {
+            if (!(err instanceof PaymentDeclinedError)) throw err;
+            declined = err.reason;
+            await audit(trx, { actor_type: 'system', actor_id: 'renewal', action: 'renewal.charge_declined', subject_type: 'product', subject_id: productId, decision: null, details: { invoiceId: issued.id, attempt: step.attempt ?? 1, reason: err.reason } });
+            return queueMail(trx, productId, keyBase, `Automatic payment failed: ${product.name}`, () => [
+              `We could not charge ${money(owed, issued.currency)} for the renewal of ${product.name} (${err.reason}).`,
+              input.nextChargeAt ? `We will try again on ${day(input.nextChargeAt)}. You can also pay in the Manager now.` : `This was the last attempt. Pay in the Manager before ${day(due)} to keep the service running.`,
+            ]);
+          }
+        }
+        case 'due': {
+          if (product.renewal_warranty) {
+            // Renewal Warranty: renewed anyway, the invoice stays due. [000]
+            const issued = invoice ?? (await issueRenewalInvoice(trx, productId, due, clock.now()).then(() => termInvoice(trx, productId, due)));
+            const to = await advanceTerm(trx, productId, due, issued?.id ?? null, true);
+            return queueMail(trx, productId, keyBase, `${product.name} renewed under Renewal Warranty`, () => [
+              `${product.name} was not paid by ${day(due)}; Renewal Warranty renewed it until ${day(to)} so the service continues.`,
+              issued ? `The invoice of ${outstanding} remains due: pay it in the Manager.` : '',
+            ]);
+          }
+          return queueMail(trx, productId, keyBase, `Payment overdue: ${product.name}`, () => [
+            `${product.name} was due for renewal on ${day(due)} and is not paid (${outstanding}).`,
+            `Without payment it will be blocked on ${day(new Date(due.getTime() + RENEWAL_SUSPENSION_GRACE_MS))}, at the end of the grace period; pay in the Manager to avoid it.`,
+          ]);
+        }
+        case 'suspend':
+          await trx.updateTable('products').set({ status: 'suspended', suspended_at: clock.now() }).where('id', '=', productId).where('status', '=', 'active').execute();
+          await audit(trx, { actor_type: 'system', actor_id: 'renewal', action: 'product.suspended', subject_type: 'product', subject_id: productId, decision: null, details: { dueAt } });
+          return queueMail(trx, productId, keyBase, `${product.name} is blocked`, () => [
+            `${product.name} has been blocked because its renewal (due ${day(due)}) is unpaid: ${outstanding}.`,
+            'Paying in the Manager restores it at once. Without payment it will be terminated and its data deleted.',
+          ]);
+        case 'final-notice':
+          return queueMail(trx, productId, keyBase, `Last notice before termination: ${product.name}`, () => [
+            `${product.name} is blocked and will be terminated in 7 days, its data deleted, unless its renewal (${outstanding}) is paid.`,
+          ]);
+        case 'terminate': {
+          const now = clock.now();
+          await trx.updateTable('products').set({ status: 'terminated', terminated_at: now }).where('id', '=', productId).execute();
+          if (invoice) await releaseTermInvoice(trx, productId, due, invoice.id);
+          await audit(trx, { actor_type: 'system', actor_id: 'renewal', action: 'product.terminated', subject_type: 'product', subject_id: productId, decision: null, details: { dueAt, reason: 'unpaid renewal' } });
+          return queueMail(trx, productId, keyBase, `${product.name} has been terminated`, () => [
+            `${product.name} was not renewed and has been terminated. Any partial payment of its renewal was credited to your prepaid account.`,
+          ]);
+        }
+      }
+    });
+    for (const key of keys) await deliver(key);
+    return { plan: await planOrFail(productId, dueAt), ...(declined ? { declined } : {}) };
+  }
+
+  /** Moves the due date on by the paid terms; one row per term makes it happen once. */
+  async function advanceTerm(trx: Db, productId: string, due: Date, invoiceId: string | null, underWarranty: boolean): Promise<Date> {
+    const product = await trx.selectFrom('products').select(['term_months']).where('id', '=', productId).executeTakeFirstOrThrow();
+    const line = await trx.selectFrom('invoice_lines').select('terms').where('product_id', '=', productId).where('due_at', '=', due).executeTakeFirst();
+    const to = new Date(addMonths(due.getTime(), product.term_months * (line?.terms ?? 1)));
+    const inserted = await trx
+      .insertInto('product_renewals')
+      .values({ product_id: productId, from_due_at: due, to_due_at: to, invoice_id: invoiceId, under_warranty: underWarranty, renewed_at: clock.now() })
+      .onConflict((oc) => oc.columns(['product_id', 'from_due_at']).doNothing())
+      .returning('to_due_at')
+      .executeTakeFirst();
+    if (inserted) {
+      await trx.updateTable('products').set({ due_at: to, status: 'active', suspended_at: null }).where('id', '=', productId).where('due_at', '=', due).where('status', '!=', 'terminated').execute();
+      await audit(trx, { actor_type: 'system', actor_id: 'renewal', action: 'product.renewed', subject_type: 'product', subject_id: productId, decision: null, details: { from: due.toISOString(), to: to.toISOString(), underWarranty } });
+    }
+    return to;
+  }
+
+  /** The product leaves an unpaid renewal invoice: its line goes, and what was paid for it returns to the prepaid account. */
+  async function releaseTermInvoice(trx: Db, productId: string, due: Date, invoiceId: string): Promise<void> {
+    const inv = await trx.selectFrom('invoices').select(['id', 'organization_id', 'currency', 'paid_cents']).where('id', '=', invoiceId).forUpdate().executeTakeFirstOrThrow();
+    await trx.deleteFrom('invoice_lines').where('product_id', '=', productId).where('due_at', '=', due).execute();
+    const rest = await trx.selectFrom('invoice_lines').select((eb) => eb.fn.coalesce(eb.fn.sum<string>('amount_cents'), eb.lit(0)).as('total')).where('invoice_id', '=', invoiceId).executeTakeFirstOrThrow();
+    const total = Number(rest.total);
+    const excess = Math.max(0, inv.paid_cents - total);
+    if (excess > 0) {
+      await trx
+        .insertInto('prepaid_ledger_entries')
+        .values({ organization_id: inv.organization_id, currency: inv.currency as 'CHF' | 'EUR', amount_cents: excess, reason: `unused renewal payment, invoice ${inv.id}`, reference: `release:${inv.id}:${productId}` })
+        .onConflict((oc) => oc.column('reference').doNothing())
+        .execute();
+    }
+    const paid = inv.paid_cents - excess;
+    await trx
+      .updateTable('invoices')
+      .set({ total_cents: total, paid_cents: paid, status: total === 0 ? 'void' : paid === total ? 'paid' : 'open' })
+      .where('id', '=', invoiceId)
+      .execute();
+  }
+
+  /** The term's invoice is paid: renew, confirm, and hand the next term's plan back. */
+  async function completeRenewal({ productId, dueAt }: { productId: string; dueAt: string }): Promise<RenewalPlan> {
+    const due = new Date(dueAt);
+    const keys = await db.transaction().execute(async (trx) => {
+      const product = await trx.selectFrom('products').select(['name', 'organization_id', 'status', 'due_at', 'auto_renew']).where('id', '=', productId).forUpdate().executeTakeFirst();
+      if (!product) throw ApplicationFailure.nonRetryable(`product ${productId} not found`, FailureType.NotFound);
+      if (product.status === 'terminated' || product.due_at?.getTime() !== due.getTime()) return [];
+      const invoice = await termInvoice(trx, productId, due);
+      if (invoice?.status !== 'paid') return [];
+      const wasSuspended = product.status === 'suspended';
+      const to = await advanceTerm(trx, productId, due, invoice.id, false);
+      const prefs = await billingPreferences(trx, product.organization_id);
+      const byCard = await trx.selectFrom('payments').select('id').where('invoice_id', '=', invoice.id).where('means', '=', 'card').executeTakeFirst();
+      // Confirmation of renewal and debit: an email the customer may switch off, except after a block.
+      if (!prefs.renewal_confirmation && !wasSuspended) return [];
+      return queueMail(trx, productId, `renewal:${productId}:${day(due)}:renewed`, `${product.name} is renewed until ${day(to)}`, () => [
+        `${product.name} is renewed until ${day(to)}${byCard && product.auto_renew ? ', paid automatically with your saved card' : ''}.`,
+        wasSuspended ? 'Your payment has lifted the block: the service is running again.' : '',
+      ]);
+    });
+    for (const key of keys) await deliver(key);
+    return planOrFail(productId, dueAt);
+  }
+
+  return { loadRenewalPlan, runRenewalStep, completeRenewal };
+}

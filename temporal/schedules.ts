@@ -1,0 +1,28 @@
+/**
+ * Temporal Schedules the system owns, created at worker start-up. Idempotent: an existing schedule
+ * is updated to the definition in code, so a changed time or task queue takes effect on deploy.
+ */
+import { ScheduleAlreadyRunning, type Client, type ScheduleOptions } from '@temporalio/client';
+import { RENEWAL_SWEEP_SCHEDULE_ID, type SweepInput } from '../workflows/shared/renewal';
+
+export function renewalSweepSchedule(taskQueue: string, timeZone: string): ScheduleOptions {
+  return {
+    scheduleId: RENEWAL_SWEEP_SCHEDULE_ID,
+    // Early morning, before customers' working day, every day.
+    spec: { calendars: [{ hour: 3, minute: 15, comment: 'daily renewal sweep' }], timezone: timeZone },
+    action: { type: 'startWorkflow', workflowType: 'renewalSweep', taskQueue, workflowId: 'renewal-sweep', args: [{} satisfies SweepInput] },
+    // A sweep still running when the next is due makes the next one pointless; a missed day is caught up once.
+    policies: { overlap: 'SKIP', catchupWindow: '1 day' },
+  };
+}
+
+export async function ensureSchedule(client: Client, options: ScheduleOptions): Promise<'created' | 'updated'> {
+  try {
+    await client.schedule.create(options);
+    return 'created';
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule.getHandle(options.scheduleId).update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: { ...previous.policies, ...options.policies } }));
+    return 'updated';
+  }
+}

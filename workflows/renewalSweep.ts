@@ -1,0 +1,34 @@
+/**
+ * P14 scheduler: run daily by the `renewal-sweep` Temporal Schedule. Pages through every renewable
+ * product and ensures its `renewal:<productId>` process runs; returns (and audits) the counts.
+ * Continues as new every 50 pages so its history stays small whatever the number of products.
+ */
+import { continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type * as activities from '../activities';
+import type { SweepCounts, SweepInput } from './shared/renewal';
+
+const PAGE_SIZE = 500;
+const PAGES_PER_RUN = 50;
+
+const acts = proxyActivities<activities.Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', maximumInterval: '2 minutes', maximumAttempts: 10 },
+});
+
+export async function renewalSweep(input: SweepInput = {}): Promise<SweepCounts> {
+  const counts: SweepCounts = { scanned: 0, started: 0, alreadyRunning: 0, failed: 0, ...input.counts };
+  let afterId = input.afterId ?? null;
+  for (let pages = 0; ; pages += 1) {
+    if (pages === PAGES_PER_RUN || workflowInfo().continueAsNewSuggested) return continueAsNew<typeof renewalSweep>({ ...input, afterId: afterId ?? undefined, counts });
+    const page = await acts.ensureRenewalPage({ afterId, limit: PAGE_SIZE, organizationId: input.organizationId ?? null });
+    counts.scanned += page.scanned;
+    counts.started += page.started;
+    counts.alreadyRunning += page.alreadyRunning;
+    counts.failed += page.failed;
+    if (page.lastId === null || page.scanned < PAGE_SIZE) break;
+    afterId = page.lastId;
+  }
+  await acts.recordSweep({ counts, organizationId: input.organizationId ?? null });
+  return counts;
+}
