@@ -17,8 +17,10 @@ import { cancellationRoutes } from './routes/cancellation';
 import { checkHealth } from './routes/health';
 import { orderRoutes } from './routes/orders';
 import { organizationRoutes } from './routes/organizations';
+import { renewalRoutes } from './routes/renewal';
 import { supportAccessRoutes } from './routes/supportAccess';
 import { verificationRoutes } from './routes/verification';
+import type { PaymentProvider } from '../lib/payments';
 import { isLinkRoute, mountRoutes, openApiDocument, type AnyRoute } from './routing';
 
 export interface AppDeps {
@@ -28,12 +30,14 @@ export interface AppDeps {
   clock?: { now(): Date };
   /** Master keys; verification documents are sealed with keys derived from them. */
   keyring: Keyring;
+  /** Charges cards for renewals paid through the API. */
+  payments: PaymentProvider;
   config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number; publicUrl: string };
   /** Local-only pages (the dev outbox); mounted by `npm start` when it runs the embedded mail and SMS peers. */
   devRouter?: express.Router;
 }
 
-export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'config' | 'keyring'>): AnyRoute[] {
+export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'config' | 'keyring' | 'payments'>): AnyRoute[] {
   const clock = deps.clock ?? { now: () => new Date() };
   const { client, db, keyring } = deps;
   const { taskQueue, publicUrl } = deps.config;
@@ -43,6 +47,7 @@ export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'confi
     ...orderRoutes({ client, db, taskQueue, clock }),
     ...cancellationRoutes({ client, db, taskQueue, clock }),
     ...organizationRoutes({ db }),
+    ...renewalRoutes({ client, db, taskQueue, clock, payments: deps.payments }),
   ];
 }
 

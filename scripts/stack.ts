@@ -125,6 +125,8 @@ export async function startStack(opts: {
     const client = await connectClient({ address: temporalAddress, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
     onStop('temporal client', () => client.connection.close());
 
+    // No payment provider is wired yet: the local one records charges and refunds without moving money.
+    const payments = new LocalPaymentProvider();
     const publicUrl = config.PUBLIC_URL ?? `http://${config.API_HOST}:${config.PORT}`;
     let worker: Worker | undefined;
     if (opts.roles.worker) {
@@ -144,8 +146,7 @@ export async function startStack(opts: {
           config: { publicUrl },
           keyring,
           verification: { calendar, supervisorsEmail: config.SUPERVISORS_EMAIL },
-          // No payment provider is wired yet: the local one records refunds without paying out.
-          payments: new LocalPaymentProvider(),
+          payments,
           temporal: { client, taskQueue: config.TEMPORAL_TASK_QUEUE },
         }),
       });
@@ -168,6 +169,7 @@ export async function startStack(opts: {
         db,
         log,
         keyring,
+        payments,
         devRouter: config.NODE_ENV === 'production' ? undefined : devRouter,
         config: { authSecret, taskQueue: config.TEMPORAL_TASK_QUEUE, rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE, publicUrl },
       });

@@ -7,7 +7,7 @@ import { createApp } from '../../api/app';
 import { silentLogger } from '../../lib/logger';
 import { createDataConverter } from '../../temporal/dataConverter';
 import { database, devServerEnv, fixtureKeyring, seedOrganization } from './fixtures';
-import { testWorker } from './worker';
+import { testPayments, testWorker } from './worker';
 
 export const AUTH_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 
@@ -18,7 +18,7 @@ export async function startApi() {
   const { worker, taskQueue } = await testWorker(env);
   const running = worker.run();
   const client = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: createDataConverter(fixtureKeyring()) });
-  const app = createApp({ client, db, log: silentLogger, keyring: fixtureKeyring(), config: { authSecret: AUTH_SECRET, taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test' } });
+  const app = createApp({ client, db, log: silentLogger, keyring: fixtureKeyring(), payments: testPayments, config: { authSecret: AUTH_SECRET, taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test' } });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
