@@ -1,0 +1,73 @@
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { ensureSchedule, renewalSweepSchedule } from '../../temporal/schedules';
+import { RENEWAL_SWEEP_SCHEDULE_ID, renewalWorkflowId } from '../../workflows/shared/renewal';
+import { database, devServerEnv, seedOrganization, testClient } from '../support/fixtures';
+import { insertRenewableProduct } from '../support/orders';
+import { DAY, eventually } from '../support/renewal';
+import { testPayments, testWorker } from '../support/worker';
+
+describe('renewal sweep and its schedule (dev server)', function () {
+  this.timeout(120_000);
+
+  it('starts one renewal process per renewable product; a re-run starts nothing and charges nothing twice', async () => {
+    const env = await devServerEnv();
+    const client = testClient(env);
+    const { db } = await database();
+    const seed = await seedOrganization(db);
+    const soon = new Date(Date.now() + 10 * DAY);
+    // Inside 14 days with automatic renewal: its process charges as soon as it starts.
+    const charged = await insertRenewableProduct(db, seed, { dueAt: soon, autoRenew: true });
+    const others = await Promise.all([1, 2].map(() => insertRenewableProduct(db, seed, { dueAt: new Date(Date.now() + 90 * DAY) })));
+    const ended = await insertRenewableProduct(db, seed, { dueAt: soon });
+    await db.updateTable('products').set({ status: 'terminated' }).where('id', '=', ended.productId).execute();
+    const renewable = [charged, ...others].map((p) => p.productId);
+
+    const { worker, taskQueue } = await testWorker(env);
+    await worker.runUntil(async () => {
+      const sweep = () => client.workflow.execute('renewalSweep', { workflowId: `renewal-sweep-test-${randomUUID()}`, taskQueue, args: [{ organizationId: seed.org.id }] });
+      assert.deepEqual(await sweep(), { scanned: 3, started: 3, alreadyRunning: 0, failed: 0 });
+      await eventually(async () => assert.equal(testPayments.chargesFor((c) => c.cardRef === charged.cardRef).length, 1));
+      // Paid, it renews and its process moves to the next term (a new run of the same process).
+      await eventually(async () => {
+        const p = await db.selectFrom('products').select('due_at').where('id', '=', charged.productId).executeTakeFirstOrThrow();
+        assert.notEqual(p.due_at?.getTime(), soon.getTime());
+        const { raw } = await client.workflow.getHandle(renewalWorkflowId(charged.productId)).describe();
+        assert.equal(raw.pendingActivities?.length ?? 0, 0);
+      });
+      const runs = await Promise.all(renewable.map(async (id) => (await client.workflow.getHandle(renewalWorkflowId(id)).describe()).runId));
+
+      assert.deepEqual(await sweep(), { scanned: 3, started: 0, alreadyRunning: 3, failed: 0 });
+      const again = await Promise.all(renewable.map(async (id) => (await client.workflow.getHandle(renewalWorkflowId(id)).describe()).runId));
+      assert.deepEqual(again, runs, 'the same processes, not new ones');
+      assert.equal(testPayments.chargesFor((c) => c.cardRef === charged.cardRef).length, 1);
+      await assert.rejects(client.workflow.getHandle(renewalWorkflowId(ended.productId)).describe(), 'a terminated product gets no process');
+      const audited = await db.selectFrom('audit_log').select('details').where('action', '=', 'renewal.sweep_completed').where('subject_id', '=', seed.org.id).execute();
+      assert.equal(audited.length, 2);
+      for (const id of renewable) await client.workflow.getHandle(renewalWorkflowId(id)).terminate('test cleanup');
+    });
+  });
+
+  it('creates the daily schedule once and updates it on the next start-up', async () => {
+    const env = await devServerEnv();
+    const client = testClient(env);
+    const taskQueue = `test-${randomUUID()}`;
+    try {
+      assert.equal(await ensureSchedule(client, renewalSweepSchedule(taskQueue, 'Europe/Zurich')), 'created');
+      assert.equal(await ensureSchedule(client, renewalSweepSchedule(taskQueue, 'Europe/Zurich')), 'updated');
+      const described = await client.schedule.getHandle(RENEWAL_SWEEP_SCHEDULE_ID).describe();
+      assert.equal(described.action.type, 'startWorkflow');
+      assert.equal(described.action.workflowType, 'renewalSweep');
+      assert.equal(described.action.taskQueue, taskQueue);
+      assert.equal(described.spec.timezone, 'Europe/Zurich');
+      assert.deepEqual(described.spec.calendars?.map((c) => [c.hour, c.minute]), [[[{ start: 3, end: 3, step: 1 }], [{ start: 15, end: 15, step: 1 }]]]);
+      assert.equal(described.policies.overlap, 'SKIP');
+      assert.ok(described.info.nextActionTimes.length > 0, 'it is scheduled');
+      const listed = [];
+      for await (const s of client.schedule.list()) listed.push(s.scheduleId);
+      assert.equal(listed.filter((id) => id === RENEWAL_SWEEP_SCHEDULE_ID).length, 1, 'one schedule, not two');
+    } finally {
+      await client.schedule.getHandle(RENEWAL_SWEEP_SCHEDULE_ID).delete().catch(() => undefined);
+    }
+  });
+});
