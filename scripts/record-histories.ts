@@ -24,9 +24,11 @@ import {
   verificationWorkflowId,
 } from '../workflows/shared/verification';
 import { database, insertActiveGrant, testClient, seedOrganization, teardownAll, timeSkippingEnv } from '../test/support/fixtures';
-import { insertCancellationRequest, insertPaidOrder, insertProduct, markBlocked } from '../test/support/orders';
+import { insertCancellationRequest, insertPaidOrder, insertProduct, insertRenewableProduct, markBlocked } from '../test/support/orders';
 import { decideCase, linkTokenFor, smsCodeFor, storeTestDocuments, submitCaseByUpdates, uniquePhone } from '../test/support/verification';
-import { testWorker } from '../test/support/worker';
+import { testPayments, testWorker } from '../test/support/worker';
+import { eventually, payTerm } from '../test/support/renewal';
+import { renewalWorkflowId } from '../workflows/shared/renewal';
 
 const out = (name: string) => path.join(__dirname, '..', 'test', 'histories', `${name}.json`);
 
@@ -134,7 +136,42 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     await h.result();
     return h;
   },
+  /** Periodic reminders, a payment recorded between two of them, renewal: the run ends by continuing as new. */
+  async 'renewal-term-paid'({ env, client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const due = (await env.currentTimeMs()) + 80 * DAY;
+    const { productId } = await insertRenewableProduct(db, seed, { dueAt: new Date(due) });
+    const h = await client.workflow.start('renewal', { workflowId: renewalWorkflowId(productId), taskQueue, args: [{ productId, dueAt: new Date(due).toISOString() }] });
+    await env.sleep(40 * DAY);
+    await payTerm(db, client, productId, new Date(due));
+    await settled(db, productId, (p) => p.due_at?.getTime() !== due);
+    const first = client.workflow.getHandle(h.workflowId, h.firstExecutionRunId);
+    await eventually(async () => {
+      if ((await first.describe()).status.name !== 'CONTINUED_AS_NEW') throw new Error('not yet');
+    });
+    await h.terminate('recorded');
+    return first;
+  },
+  /** Automatic renewal declined at every attempt, then block and termination. */
+  async 'renewal-declined-terminated'({ env, client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const due = (await env.currentTimeMs()) + 20 * DAY;
+    const { productId, cardRef } = await insertRenewableProduct(db, seed, { dueAt: new Date(due), autoRenew: true });
+    testPayments.declineCard(cardRef);
+    const h = await client.workflow.start('renewal', { workflowId: renewalWorkflowId(productId), taskQueue, args: [{ productId, dueAt: new Date(due).toISOString() }] });
+    await env.sleep(60 * DAY);
+    await h.result();
+    return h;
+  },
 };
+
+const DAY = 86_400_000;
+async function settled(db: Ctx['db'], productId: string, done: (p: { due_at: Date | null }) => boolean) {
+  await eventually(async () => {
+    const p = await db.selectFrom('products').select('due_at').where('id', '=', productId).executeTakeFirstOrThrow();
+    if (!done(p)) throw new Error('not yet');
+  });
+}
 
 (async () => {
   process.env.TEMPORAL_PROVISION_NO_DOWNLOAD ??= '1';
