@@ -3,6 +3,10 @@
  * start, audit) against the baseline of bare workflow starts through a Temporal client, on the same
  * embedded dev server in the same process. Prints figures and ratios; asserts nothing.
  * BENCH_N (default 300) starts per path, BENCH_CONCURRENCY (default 16) in flight.
+ *
+ * Then the daily renewal sweep over BENCH_SWEEP_PRODUCTS (default 10,000) products: the time to ensure
+ * every renewal process (first run: all started; re-run: all found running), against the raw start
+ * rate above, and the peak memory of this process, which hosts the worker.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,6 +41,45 @@ async function measure(label: string, op: (i: number) => Promise<void>) {
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
   return { label, throughput: N / seconds, p50: pct(50), p99: pct(99) };
+}
+
+const SWEEP_PRODUCTS = Number(process.env.BENCH_SWEEP_PRODUCTS ?? 10_000);
+
+async function benchSweep(stack: Awaited<ReturnType<typeof startStack>>, organizationId: string, taskQueue: string, baselineStartsPerSecond: number) {
+  // Due 4 to 12 months ahead: each process starts, reads its plan and waits on a timer, as in production.
+  const now = Date.now();
+  for (let i = 0; i < SWEEP_PRODUCTS; i += 1000) {
+    const batch = Array.from({ length: Math.min(1000, SWEEP_PRODUCTS - i) }, (_, k) => ({
+      id: randomUUID(),
+      organization_id: organizationId,
+      order_line_id: null,
+      product_type: 'web_hosting',
+      name: `Bench hosting ${i + k}`,
+      due_at: new Date(now + (120 + ((i + k) % 240)) * 86_400_000),
+      renewal_price_cents: 12_000,
+      currency: 'CHF' as const,
+    }));
+    await stack.db.insertInto('products').values(batch).execute();
+  }
+  const memory = { peak: process.memoryUsage().rss, before: process.memoryUsage().rss };
+  const sampler = setInterval(() => (memory.peak = Math.max(memory.peak, process.memoryUsage().rss)), 100);
+  const sweep = async () => {
+    const t = performance.now();
+    const counts = await stack.client.workflow.execute('renewalSweep', { workflowId: `renewal-sweep-bench-${randomUUID()}`, taskQueue, args: [{ organizationId }] });
+    return { counts, seconds: (performance.now() - t) / 1000 };
+  };
+  try {
+    const first = await sweep();
+    const rerun = await sweep();
+    const mb = (b: number) => (b / 1024 / 1024).toFixed(0);
+    const rate = (r: typeof first) => r.counts.scanned / r.seconds;
+    console.log(`renewal sweep over ${SWEEP_PRODUCTS} products (${SWEEP_PRODUCTS / 500} pages of 500, 16 starts in flight)\n`);
+    console.log(`  first run: ${first.counts.started} started in ${first.seconds.toFixed(1)} s (${rate(first).toFixed(1)}/s, ×${(rate(first) / baselineStartsPerSecond).toFixed(2)} the raw start rate)`);
+    console.log(`  re-run:    ${rerun.counts.alreadyRunning} already running, ${rerun.counts.started} started, in ${rerun.seconds.toFixed(1)} s (${rate(rerun).toFixed(1)}/s, ×${(rate(rerun) / baselineStartsPerSecond).toFixed(2)})`);
+    console.log(`  process RSS (API + worker + client): ${mb(memory.before)} MB before, peak ${mb(memory.peak)} MB (×${(memory.peak / memory.before).toFixed(2)})\n`);
+  } finally {
+    clearInterval(sampler);
+  }
 }
 
 (async () => {
@@ -83,6 +126,8 @@ async function measure(label: string, op: (i: number) => Promise<void>) {
     console.log(row(baseline));
     console.log(row(through));
     console.log(`\n  API / baseline: throughput ×${(through.throughput / baseline.throughput).toFixed(2)}, p50 ×${(through.p50 / baseline.p50).toFixed(2)}, p99 ×${(through.p99 / baseline.p99).toFixed(2)}\n`);
+
+    await benchSweep(stack, seed.org.id, config.TEMPORAL_TASK_QUEUE, baseline.throughput);
   } finally {
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
