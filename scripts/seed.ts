@@ -8,6 +8,8 @@ import { loadConfig } from '../lib/config';
 import { loadAuthSecret } from '../temporal/keys';
 import { openDatabase } from './connect';
 
+const DEMO_HOSTING_ID = '5e7d0c1a-4b8e-4f3a-9c2d-6a1b2c3d4e5f';
+
 export const DEMO = {
   organization: { id: '0a000000-0000-4000-8000-000000000001', name: 'Demo Hosting SA' },
   alice: { id: 'c0000000-0000-4000-8000-00000000a11c', login_email: 'alice@demo.example', display_name: 'Alice Martin', mobile_phone: '+41790000001', recovery_email: 'alice.recovery@demo.example' },
@@ -40,6 +42,13 @@ export const DEMO = {
         .onConflict((oc) => oc.doNothing())
         .execute();
     });
+    // P14: a hosting due in 45 days, and a saved card, to try renewals with.
+    await db.updateTable('organizations').set({ payment_card_ref: 'card_demo_visa' }).where('id', '=', DEMO.organization.id).where('payment_card_ref', 'is', null).execute();
+    await db
+      .insertInto('products')
+      .values({ id: DEMO_HOSTING_ID, organization_id: DEMO.organization.id, order_line_id: null, product_type: 'web_hosting', name: 'Hosting shop.test', due_at: new Date(Date.now() + 45 * 86_400_000), renewal_price_cents: 12_000, currency: 'CHF', max_terms_ahead: 3 })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
     const secret = loadAuthSecret(config);
     const token = (role: 'customer' | 'agent' | 'system', sub: string) => issueToken(secret, { role, sub }, '30d');
     console.log(`Seeded organization ${DEMO.organization.id} (${DEMO.organization.name}) and ticket ${DEMO.ticket.id}, assigned to Anna.\n`);
@@ -49,6 +58,7 @@ export const DEMO = {
     console.log(`export TOM=${await token('agent', DEMO.agentTom.id)}   # agent, not assigned`);
     console.log(`export SYSTEM=${await token('system', 'scheduler')}   # system`);
     console.log(`export ORG=${DEMO.organization.id} TICKET=${DEMO.ticket.id} ALICE_ID=${DEMO.alice.id} BOB_ID=${DEMO.bob.id}`);
+    console.log(`export HOSTING=${DEMO_HOSTING_ID}   # a product due for renewal`);
   } finally {
     await close();
   }
