@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { renewal } from '../../workflows/renewal';
 import {
@@ -228,6 +229,26 @@ describe('renewal workflow (time-skipping)', function () {
       await skipTo(reminder + HOUR, handle);
       assert.ok(!(await stepsMailed(db, productId)).includes(at('reminder', reminder)), 'the reminder did not cross the payment');
       await eventually(async () => assert.equal((await product(productId)).due_at?.getTime(), addMonths(due, 12)));
+      await settle(handle);
+    });
+  });
+
+  it('survives a worker restart between two automatic payment attempts', async () => {
+    const taskQueue = `test-${randomUUID()}`;
+    const first = await testWorker(suite.env, taskQueue, { maxCachedWorkflows: 0 });
+    const { productId, cardRef, due } = await setup({ dueInMs: 20 * DAY, autoRenew: true });
+    testPayments.declineCard(cardRef, 1);
+    const handle = await first.worker.runUntil(async () => {
+      const h = await start(taskQueue, productId, due);
+      await skipTo(due - AUTO_RENEW_FIRST_ATTEMPT_BEFORE_DUE_MS + HOUR, h);
+      assert.equal((await h.query(renewalStatusQuery)).lastDecline, 'card declined by the issuer');
+      return h;
+    });
+    const second = await testWorker(suite.env, taskQueue);
+    await second.worker.runUntil(async () => {
+      await skipTo(due - AUTO_RENEW_FIRST_ATTEMPT_BEFORE_DUE_MS + AUTO_RENEW_RETRY_INTERVAL_MS + HOUR, handle);
+      await eventually(async () => assert.equal((await product(productId)).due_at?.getTime(), addMonths(due, 12)));
+      assert.equal(chargesOn(cardRef).length, 1, 'the second attempt paid, once');
       await settle(handle);
     });
   });
