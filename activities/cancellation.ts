@@ -3,12 +3,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { audit } from '../db/repositories/audit';
 import { enqueue, redactSecret } from '../db/repositories/outbox';
+import { releaseTermInvoice, termInvoice } from '../db/repositories/renewal';
 import { hashLinkToken } from '../db/repositories/verification';
+import { renewalChangedSignal, renewalWorkflowId } from '../workflows/shared/renewal';
 import { FailureType } from '../workflows/shared/failures';
 import type { ActivityDeps } from './deps';
 import { deliverIfPossible, type createNotificationActivities } from './notifications';
 
-export function createCancellationActivities({ db, clock, config }: ActivityDeps, { deliverNotification }: ReturnType<typeof createNotificationActivities>) {
+export function createCancellationActivities({ db, clock, config, temporal }: ActivityDeps, { deliverNotification }: ReturnType<typeof createNotificationActivities>) {
   // An undeliverable email is recorded on its outbox row; the process does not depend on it.
   const deliver = (key: string) => deliverIfPossible(deliverNotification, key);
   const requestOrFail = async (requestId: string) => {
@@ -75,10 +77,10 @@ export function createCancellationActivities({ db, clock, config }: ActivityDeps
 
   /** Terminates the product: a final invoice for what is still due, backups erased. */
   async function terminateProduct({ requestId, productId, confirmedBy }: { requestId: string; productId: string; confirmedBy: string }): Promise<{ invoiceId: string | null }> {
-    return db.transaction().execute(async (trx) => {
+    const result = await db.transaction().execute(async (trx) => {
       const now = clock.now();
       await trx.updateTable('cancellation_requests').set({ status: 'confirmed', confirmed_at: now, token_hash: null }).where('id', '=', requestId).where('status', '=', 'pending').execute();
-      const product = await trx.selectFrom('products').select(['organization_id', 'status']).where('id', '=', productId).forUpdate().executeTakeFirst();
+      const product = await trx.selectFrom('products').select(['organization_id', 'status', 'due_at']).where('id', '=', productId).forUpdate().executeTakeFirst();
       if (!product) throw ApplicationFailure.nonRetryable(`product ${productId} not found`, FailureType.NotFound);
       if (product.status !== 'terminated') {
         await trx.updateTable('products').set({ status: 'terminated', terminated_at: now }).where('id', '=', productId).execute();
@@ -95,8 +97,17 @@ export function createCancellationActivities({ db, clock, config }: ActivityDeps
         await trx.updateTable('product_fees').set({ invoice_id: invoiceId }).where('id', 'in', open.map((f) => f.id)).execute();
       }
       await trx.deleteFrom('product_backups').where('product_id', '=', productId).execute();
+      // P14: a coming term not paid in full is not owed; what was paid on it goes to the prepaid account.
+      const renewal = product.due_at ? await termInvoice(trx, productId, product.due_at) : undefined;
+      if (renewal?.status === 'open') await releaseTermInvoice(trx, productId, product.due_at!, renewal.id);
       return { invoiceId };
     });
+    // The renewal process ends at once rather than at its next step (months away, perhaps).
+    await temporal?.client.workflow
+      .getHandle(renewalWorkflowId(productId))
+      .signal(renewalChangedSignal)
+      .catch(() => undefined);
+    return result;
   }
 
   /** Tells the requester and every other administrator and legal representative. */

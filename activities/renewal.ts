@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { audit } from '../db/repositories/audit';
 import { enqueue } from '../db/repositories/outbox';
-import { billingPreferences, issueRenewalInvoice, recordInvoicePayment, renewalPlan, termInvoice } from '../db/repositories/renewal';
+import { billingPreferences, issueRenewalInvoice, recordInvoicePayment, releaseTermInvoice, renewalPlan, termInvoice } from '../db/repositories/renewal';
 import type { Db } from '../db/database';
 import { PaymentDeclinedError } from '../lib/payments';
 import { RENEWAL_SUSPENSION_GRACE_MS } from '../lib/rules';
@@ -190,28 +190,6 @@ export function createRenewalActivities({ db, clock, payments }: ActivityDeps, {
       await audit(trx, { actor_type: 'system', actor_id: 'renewal', action: 'product.renewed', subject_type: 'product', subject_id: productId, decision: null, details: { from: due.toISOString(), to: to.toISOString(), underWarranty } });
     }
     return to;
-  }
-
-  /** The product leaves an unpaid renewal invoice: its line goes, and what was paid for it returns to the prepaid account. */
-  async function releaseTermInvoice(trx: Db, productId: string, due: Date, invoiceId: string): Promise<void> {
-    const inv = await trx.selectFrom('invoices').select(['id', 'organization_id', 'currency', 'paid_cents']).where('id', '=', invoiceId).forUpdate().executeTakeFirstOrThrow();
-    await trx.deleteFrom('invoice_lines').where('product_id', '=', productId).where('due_at', '=', due).execute();
-    const rest = await trx.selectFrom('invoice_lines').select((eb) => eb.fn.coalesce(eb.fn.sum<string>('amount_cents'), eb.lit(0)).as('total')).where('invoice_id', '=', invoiceId).executeTakeFirstOrThrow();
-    const total = Number(rest.total);
-    const excess = Math.max(0, inv.paid_cents - total);
-    if (excess > 0) {
-      await trx
-        .insertInto('prepaid_ledger_entries')
-        .values({ organization_id: inv.organization_id, currency: inv.currency as 'CHF' | 'EUR', amount_cents: excess, reason: `unused renewal payment, invoice ${inv.id}`, reference: `release:${inv.id}:${productId}` })
-        .onConflict((oc) => oc.column('reference').doNothing())
-        .execute();
-    }
-    const paid = inv.paid_cents - excess;
-    await trx
-      .updateTable('invoices')
-      .set({ total_cents: total, paid_cents: paid, status: total === 0 ? 'void' : paid === total ? 'paid' : 'open' })
-      .where('id', '=', invoiceId)
-      .execute();
   }
 
   /** The term's invoice is paid: renew, confirm, and hand the next term's plan back. */

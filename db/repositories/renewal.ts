@@ -153,3 +153,25 @@ export async function prepaidBalance(db: Db, organizationId: string, currency: s
     .executeTakeFirstOrThrow();
   return Number(row.balance);
 }
+
+/** The product leaves an unpaid renewal invoice: its line goes, and what was paid for it returns to the prepaid account. */
+export async function releaseTermInvoice(trx: Db, productId: string, due: Date, invoiceId: string): Promise<void> {
+  const inv = await trx.selectFrom('invoices').select(['id', 'organization_id', 'currency', 'paid_cents']).where('id', '=', invoiceId).forUpdate().executeTakeFirstOrThrow();
+  await trx.deleteFrom('invoice_lines').where('product_id', '=', productId).where('due_at', '=', due).execute();
+  const rest = await trx.selectFrom('invoice_lines').select((eb) => eb.fn.coalesce(eb.fn.sum<string>('amount_cents'), eb.lit(0)).as('total')).where('invoice_id', '=', invoiceId).executeTakeFirstOrThrow();
+  const total = Number(rest.total);
+  const excess = Math.max(0, inv.paid_cents - total);
+  if (excess > 0) {
+    await trx
+      .insertInto('prepaid_ledger_entries')
+      .values({ organization_id: inv.organization_id, currency: inv.currency as 'CHF' | 'EUR', amount_cents: excess, reason: `unused renewal payment, invoice ${inv.id}`, reference: `release:${inv.id}:${productId}` })
+      .onConflict((oc) => oc.column('reference').doNothing())
+      .execute();
+  }
+  const paid = inv.paid_cents - excess;
+  await trx
+    .updateTable('invoices')
+    .set({ total_cents: total, paid_cents: paid, status: total === 0 ? 'void' : paid === total ? 'paid' : 'open' })
+    .where('id', '=', invoiceId)
+    .execute();
+}
