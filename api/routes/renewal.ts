@@ -344,6 +344,8 @@ export function renewalRoutes({ client, db, taskQueue, clock, payments }: Renewa
             return r;
           });
         } catch (err) {
+          // The same key twice at the same moment: the other request recorded it.
+          if ((err as { code?: string }).code === '23505') return { status: 200, body: await present(product.id) };
           if (err instanceof PaymentRefused) {
             if (err.reason === 'insufficient-prepaid-balance') throw new Problem('insufficient-prepaid-balance');
             if (err.reason === 'overpayment') throw new Problem('unprocessable', 'More than is due');
