@@ -181,4 +181,13 @@ describe('renewal API (dev server + PostgreSQL)', function () {
     });
     await eventually(async () => assert.equal((await suite.api.client.workflow.getHandle(`renewal:${productId}`).describe()).status.name, 'COMPLETED'));
   });
+
+  it('pays once for the same Idempotency-Key sent twice at the same moment', async () => {
+    const { productId } = await product({ dueInMs: 40 * DAY });
+    const both = await Promise.all([1, 2].map(() => pay(productId, suite.tokens.admin, { means: 'card', amountCents: 1_000 }, 'double-click-1')));
+    assert.deepEqual(both.map((r) => r.status).sort(), [200, 201]);
+    const recorded = await suite.api.db.selectFrom('payments').select('amount_cents').where('idempotency_key', 'like', '%:double-click-1').execute();
+    assert.deepEqual(recorded.map((r) => r.amount_cents), [1_000]);
+    assert.equal(testPayments.chargesFor((c) => c.idempotencyKey.endsWith(':double-click-1')).length, 1);
+  });
 });
