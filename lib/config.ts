@@ -68,6 +68,11 @@ const schema = z
     SUPERVISORS_EMAIL: z.email().default('supervisors@backoffice.localhost'),
     /** P14: the time zone of the daily renewal sweep's schedule (it runs at 03:15 there). */
     RENEWAL_SWEEP_TIME_ZONE: z.string().default('Europe/Zurich'),
+    /**
+     * Workflows a worker keeps in memory between tasks. Renewal processes wait months between steps,
+     * so caching every one (the SDK's default scales with the machine's memory) buys nothing.
+     */
+    WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1000),
   })
   .superRefine((env, ctx) => {
     try {

@@ -138,6 +138,7 @@ export async function startStack(opts: {
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         dataConverter,
         workflowBundle: opts.workflowBundle,
+        maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
         activities: createActivities({
           db,
           mailer,
