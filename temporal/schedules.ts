@@ -16,13 +16,22 @@ export function renewalSweepSchedule(taskQueue: string, timeZone: string): Sched
   };
 }
 
-export async function ensureSchedule(client: Client, options: ScheduleOptions): Promise<'created' | 'updated'> {
+export async function ensureSchedule(client: Client, options: ScheduleOptions): Promise<'created' | 'updated' | 'recreated'> {
   try {
     await client.schedule.create(options);
     return 'created';
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(options.scheduleId).update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: { ...previous.policies, ...options.policies } }));
+  }
+  const handle = client.schedule.getHandle(options.scheduleId);
+  try {
+    await handle.update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: { ...previous.policies, ...options.policies } }));
     return 'updated';
+  } catch {
+    // The stored schedule cannot be read (its arguments sealed with a key no longer configured):
+    // it is fully defined here, so replace it rather than fail the worker's start.
+    await handle.delete();
+    await client.schedule.create(options);
+    return 'recreated';
   }
 }

@@ -1,5 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import { Client } from '@temporalio/client';
+import { createKeyring } from '../../temporal/codec';
+import { createDataConverter } from '../../temporal/dataConverter';
 import { ensureSchedule, renewalSweepSchedule } from '../../temporal/schedules';
 import { RENEWAL_SWEEP_SCHEDULE_ID, renewalWorkflowId } from '../../workflows/shared/renewal';
 import { database, devServerEnv, seedOrganization, testClient } from '../support/fixtures';
@@ -52,6 +55,8 @@ describe('renewal sweep and its schedule (dev server)', function () {
     const env = await devServerEnv();
     const client = testClient(env);
     const taskQueue = `test-${randomUUID()}`;
+    // Another suite's stack may have created it already, with its own key.
+    await client.schedule.getHandle(RENEWAL_SWEEP_SCHEDULE_ID).delete().catch(() => undefined);
     try {
       assert.equal(await ensureSchedule(client, renewalSweepSchedule(taskQueue, 'Europe/Zurich')), 'created');
       assert.equal(await ensureSchedule(client, renewalSweepSchedule(taskQueue, 'Europe/Zurich')), 'updated');
@@ -63,6 +68,10 @@ describe('renewal sweep and its schedule (dev server)', function () {
       assert.deepEqual(described.spec.calendars?.map((c) => [c.hour, c.minute]), [[[{ start: 3, end: 3, step: 1 }], [{ start: 15, end: 15, step: 1 }]]]);
       assert.equal(described.policies.overlap, 'SKIP');
       assert.ok(described.info.nextActionTimes.length > 0, 'it is scheduled');
+      // A schedule sealed with a key this process does not have is replaced, not a reason to fail.
+      const otherKey = new Client({ connection: env.connection, dataConverter: createDataConverter(createKeyring({ id: 'other', key: Buffer.alloc(32, 7) })) });
+      assert.equal(await ensureSchedule(otherKey, renewalSweepSchedule(taskQueue, 'Europe/Zurich')), 'recreated');
+      assert.equal(await ensureSchedule(client, renewalSweepSchedule(taskQueue, 'Europe/Zurich')), 'recreated');
       const listed = [];
       for await (const s of client.schedule.list()) listed.push(s.scheduleId);
       assert.equal(listed.filter((id) => id === RENEWAL_SWEEP_SCHEDULE_ID).length, 1, 'one schedule, not two');
