@@ -1,5 +1,6 @@
 import type { ActivityDeps } from './deps';
 import { createCancellationActivities } from './cancellation';
+import { createHandoverActivities } from './handover';
 import { createNotificationActivities } from './notifications';
 import { createOrderActivities } from './orders';
 import { createRenewalActivities } from './renewal';
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCancellationActivities(deps, notifications),
     ...createRenewalActivities(deps, notifications),
     ...createRenewalSweepActivities(deps),
+    ...createHandoverActivities(deps, notifications),
   };
 }
 

@@ -16,6 +16,7 @@ import { rateLimit } from './rateLimit';
 import { cancellationRoutes } from './routes/cancellation';
 import { checkHealth } from './routes/health';
 import { orderRoutes } from './routes/orders';
+import { handoverRoutes } from './routes/handover';
 import { organizationRoutes } from './routes/organizations';
 import { renewalRoutes } from './routes/renewal';
 import { supportAccessRoutes } from './routes/supportAccess';
@@ -47,6 +48,7 @@ export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'confi
     ...orderRoutes({ client, db, taskQueue, clock }),
     ...cancellationRoutes({ client, db, taskQueue, clock }),
     ...organizationRoutes({ db }),
+    ...handoverRoutes({ client, db, taskQueue, clock }),
     ...renewalRoutes({ client, db, taskQueue, clock, payments: deps.payments }),
   ];
 }

@@ -9,6 +9,7 @@ import type { SupportAccessGrantsTable } from './tables/supportAccessGrants.tabl
 import type { SupportTicketsTable } from './tables/supportTickets.table';
 import type { CancellationRequestsTable, InvoicesTable, ProductBackupsTable, ProductFeesTable } from './tables/cancellation.table';
 import type { OrderLinesTable, OrdersTable, PaymentsTable, PrepaidLedgerEntriesTable, ProductsTable, RefundsTable } from './tables/orders.table';
+import type { LegalRepHandoversTable } from './tables/handover.table';
 import type { BillingPreferencesTable, InvoiceLinesTable, ProductRenewalsTable } from './tables/renewal.table';
 import type { VerificationCasesTable, VerificationDocumentsTable } from './tables/verification.table';
 
@@ -36,6 +37,7 @@ export interface Database {
   billing_preferences: BillingPreferencesTable;
   invoice_lines: InvoiceLinesTable;
   product_renewals: ProductRenewalsTable;
+  legal_rep_handovers: LegalRepHandoversTable;
 }
 
 /** Repositories take either, so callers decide the transaction boundary. */

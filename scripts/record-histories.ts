@@ -29,6 +29,7 @@ import { decideCase, linkTokenFor, smsCodeFor, storeTestDocuments, submitCaseByU
 import { testPayments, testWorker } from '../test/support/worker';
 import { eventually, payTerm } from '../test/support/renewal';
 import { renewalWorkflowId } from '../workflows/shared/renewal';
+import { acceptHandoverUpdate, handoverWorkflowId } from '../workflows/shared/handover';
 
 const out = (name: string) => path.join(__dirname, '..', 'test', 'histories', `${name}.json`);
 
@@ -160,6 +161,21 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     testPayments.declineCard(cardRef);
     const h = await client.workflow.start('renewal', { workflowId: renewalWorkflowId(productId), taskQueue, args: [{ productId, dueAt: new Date(due).toISOString() }] });
     await env.sleep(60 * DAY);
+    await h.result();
+    return h;
+  },
+  /** An invitation by email, accepted after a few days; the role moves, the former representative leaves. */
+  async 'legal-rep-handover-invited'({ env, client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const handoverId = randomUUID();
+    const now = new Date(await env.currentTimeMs());
+    await db
+      .insertInto('legal_rep_handovers')
+      .values({ id: handoverId, organization_id: seed.org.id, requested_by: seed.legalRep.id, from_account_id: seed.legalRep.id, to_account_id: null, to_email: seed.outsider.login_email, token_hash: null, status: 'awaiting_acceptance', requested_at: now, expires_at: new Date(now.getTime() + 30 * DAY) })
+      .execute();
+    const h = await client.workflow.start('legalRepHandover', { workflowId: handoverWorkflowId(seed.org.id), taskQueue, args: [{ handoverId, organizationId: seed.org.id, invitation: true }] });
+    await env.sleep('3 days');
+    await h.executeUpdate(acceptHandoverUpdate, { args: [{ accountId: seed.outsider.id }] });
     await h.result();
     return h;
   },

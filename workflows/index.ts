@@ -4,3 +4,4 @@ export { orderBlock } from './orderBlock';
 export { productCancellation } from './productCancellation';
 export { renewal } from './renewal';
 export { renewalSweep } from './renewalSweep';
+export { legalRepHandover } from './legalRepHandover';

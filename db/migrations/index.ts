@@ -5,6 +5,7 @@ import * as orders from './20261123140000_orders';
 import * as cancellation from './20261123150000_cancellation';
 import * as legalRepresentative from './20261123160000_legal_representative_invariant';
 import * as renewal from './20261124100000_renewal';
+import * as handover from './20261124110000_handover';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '20261123150000_cancellation': cancellation,
   '20261123160000_legal_representative_invariant': legalRepresentative,
   '20261124100000_renewal': renewal,
+  '20261124110000_handover': handover,
 };

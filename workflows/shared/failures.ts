@@ -23,5 +23,7 @@ export const FailureType = {
   InvalidDocuments: 'InvalidDocuments',
   /** The order is fulfilled or cancelled already, so it cannot go the other way. */
   OrderClosed: 'OrderClosed',
+  /** P10: the handover cannot proceed (the former representative is no longer one, the new one left). */
+  HandoverRefused: 'HandoverRefused',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

@@ -1,0 +1,67 @@
+/**
+ * P10 Legal-representative handover [seeds 001, 002]: the new legal representative gets the role
+ * first (an invitee only after accepting, within 30 days); only then is the former one removed from
+ * the organization, and the members with rights are told. PostgreSQL refuses any change that would
+ * leave the organization without a legal representative, so the order of these steps is a matter of
+ * courtesy and audit, not the only safeguard.
+ */
+import { ApplicationFailure, condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import type * as activities from '../activities';
+import { INVITATION_LINK_VALIDITY_MS } from '../lib/rules';
+import { FailureType } from './shared/failures';
+import { acceptHandoverUpdate, cancelHandoverUpdate, handoverStateQuery, type HandoverInput, type HandoverResult, type HandoverStatus } from './shared/handover';
+
+const acts = proxyActivities<activities.Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', nonRetryableErrorTypes: [FailureType.NotFound, FailureType.HandoverRefused] },
+});
+
+export async function legalRepHandover({ handoverId, invitation }: HandoverInput): Promise<HandoverResult> {
+  let status: HandoverStatus = invitation ? 'awaiting_acceptance' : 'transferring';
+  let acceptedBy: string | undefined;
+  let cancelledBy: string | undefined;
+  const state = () => ({ handoverId, status });
+
+  setHandler(handoverStateQuery, state);
+  setHandler(
+    acceptHandoverUpdate,
+    ({ accountId }) => {
+      acceptedBy = accountId;
+      status = 'transferring';
+      return state();
+    },
+    {
+      validator: (_input) => {
+        if (status !== 'awaiting_acceptance') throw ApplicationFailure.nonRetryable(`the handover is ${status}`, FailureType.CaseClosed);
+      },
+    },
+  );
+  setHandler(
+    cancelHandoverUpdate,
+    ({ actor }) => {
+      cancelledBy = actor;
+      status = 'cancelled';
+      return state();
+    },
+    {
+      // Once the role moves, the handover completes: cancelling half of it would help nobody.
+      validator: (_input) => {
+        if (status !== 'awaiting_acceptance') throw ApplicationFailure.nonRetryable(`the handover is ${status}`, FailureType.CaseClosed);
+      },
+    },
+  );
+
+  if (invitation) {
+    await acts.sendHandoverInvitation({ handoverId });
+    const decided = await condition(() => status !== 'awaiting_acceptance', INVITATION_LINK_VALIDITY_MS);
+    if (!decided || (status as HandoverStatus) === 'cancelled') {
+      status = decided ? 'cancelled' : 'lapsed';
+      await acts.closeHandover({ handoverId, status, actor: cancelledBy ?? 'system:expiry' });
+      return { handoverId, status };
+    }
+  }
+  await acts.transferLegalRepresentation({ handoverId, acceptedBy: acceptedBy ?? null });
+  status = 'completed';
+  await acts.notifyHandoverCompleted({ handoverId });
+  return { handoverId, status: 'completed' };
+}
