@@ -95,3 +95,6 @@ export const RENEWAL_STALE_NOTICE_MS = DAY;
 
 /** P14: products renewable for several terms at once accept at most this many in one payment. [003] */
 export const RENEWAL_MAX_TERMS_AHEAD = 10;
+
+/** P11: the discount of a partner paying with its own means, applied before the degressive rate. [001] */
+export const PARTNER_DISCOUNT_BASIS_POINTS = 2000;
