@@ -204,11 +204,11 @@ export function createRenewalActivities({ db, clock, payments }: ActivityDeps, {
       const wasSuspended = product.status === 'suspended';
       const to = await advanceTerm(trx, productId, due, invoice.id, false);
       const prefs = await billingPreferences(trx, product.organization_id);
-      const byCard = await trx.selectFrom('payments').select('id').where('invoice_id', '=', invoice.id).where('means', '=', 'card').executeTakeFirst();
+      const automatic = await trx.selectFrom('payments').select('id').where('invoice_id', '=', invoice.id).where('idempotency_key', 'like', 'renewal-charge:%').executeTakeFirst();
       // Confirmation of renewal and debit: an email the customer may switch off, except after a block.
       if (!prefs.renewal_confirmation && !wasSuspended) return [];
       return queueMail(trx, productId, `renewal:${productId}:${day(due)}:renewed`, `${product.name} is renewed until ${day(to)}`, () => [
-        `${product.name} is renewed until ${day(to)}${byCard && product.auto_renew ? ', paid automatically with your saved card' : ''}.`,
+        `${product.name} is renewed until ${day(to)}${automatic ? ', paid automatically with your saved card' : ''}.`,
         wasSuspended ? 'Your payment has lifted the block: the service is running again.' : '',
       ]);
     });
