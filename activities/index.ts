@@ -1,6 +1,7 @@
 import type { ActivityDeps } from './deps';
 import { createCancellationActivities } from './cancellation';
 import { createHandoverActivities } from './handover';
+import { createInvitationActivities } from './invitations';
 import { createNotificationActivities } from './notifications';
 import { createOrderActivities } from './orders';
 import { createRenewalActivities } from './renewal';
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRenewalActivities(deps, notifications),
     ...createRenewalSweepActivities(deps),
     ...createHandoverActivities(deps, notifications),
+    ...createInvitationActivities(deps, notifications),
   };
 }
 

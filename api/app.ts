@@ -17,6 +17,7 @@ import { cancellationRoutes } from './routes/cancellation';
 import { checkHealth } from './routes/health';
 import { orderRoutes } from './routes/orders';
 import { handoverRoutes } from './routes/handover';
+import { invitationRoutes } from './routes/invitations';
 import { organizationRoutes } from './routes/organizations';
 import { renewalRoutes } from './routes/renewal';
 import { supportAccessRoutes } from './routes/supportAccess';
@@ -49,6 +50,7 @@ export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'confi
     ...cancellationRoutes({ client, db, taskQueue, clock }),
     ...organizationRoutes({ db }),
     ...handoverRoutes({ client, db, taskQueue, clock }),
+    ...invitationRoutes({ client, db, taskQueue, clock }),
     ...renewalRoutes({ client, db, taskQueue, clock, payments: deps.payments }),
   ];
 }

@@ -39,6 +39,7 @@ export const PROBLEM_TYPES = {
   'handover-invalid': { status: 422, title: 'This handover is not possible between these people' },
   'invitation-link-invalid': { status: 404, title: 'This invitation link is not valid, already used, cancelled or expired' },
   'invitation-not-for-you': { status: 403, title: 'This invitation was sent to another address than the one you are signed in with' },
+  'invitation-resend-limit': { status: 429, title: 'This invitation was sent again too often or too recently' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'unsupported-media-type': { status: 415, title: 'Only application/json is accepted' },
   'unprocessable': { status: 422, title: 'The request cannot be processed' },

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Principal, Role } from './auth';
 import { Problem } from './problems';
 
-type Method = 'get' | 'post' | 'put' | 'delete';
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 
 export interface Reply {

@@ -10,6 +10,7 @@ import type { SupportTicketsTable } from './tables/supportTickets.table';
 import type { CancellationRequestsTable, InvoicesTable, ProductBackupsTable, ProductFeesTable } from './tables/cancellation.table';
 import type { OrderLinesTable, OrdersTable, PaymentsTable, PrepaidLedgerEntriesTable, ProductsTable, RefundsTable } from './tables/orders.table';
 import type { LegalRepHandoversTable } from './tables/handover.table';
+import type { OrganizationInvitationsTable } from './tables/invitations.table';
 import type { BillingPreferencesTable, InvoiceLinesTable, ProductRenewalsTable } from './tables/renewal.table';
 import type { VerificationCasesTable, VerificationDocumentsTable } from './tables/verification.table';
 
@@ -38,6 +39,7 @@ export interface Database {
   invoice_lines: InvoiceLinesTable;
   product_renewals: ProductRenewalsTable;
   legal_rep_handovers: LegalRepHandoversTable;
+  organization_invitations: OrganizationInvitationsTable;
 }
 
 /** Repositories take either, so callers decide the transaction boundary. */

@@ -98,3 +98,7 @@ export const RENEWAL_MAX_TERMS_AHEAD = 10;
 
 /** P11: the discount of a partner paying with its own means, applied before the degressive rate. [001] */
 export const PARTNER_DISCOUNT_BASIS_POINTS = 2000;
+
+/** P9 [inferred]: an invitation email can be sent again at most 3 times, at least an hour apart. */
+export const INVITATION_MAX_RESENDS = 3;
+export const INVITATION_RESEND_MIN_INTERVAL_MS = HOUR;

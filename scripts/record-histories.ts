@@ -30,6 +30,7 @@ import { testPayments, testWorker } from '../test/support/worker';
 import { eventually, payTerm } from '../test/support/renewal';
 import { renewalWorkflowId } from '../workflows/shared/renewal';
 import { acceptHandoverUpdate, handoverWorkflowId } from '../workflows/shared/handover';
+import { acceptInvitationUpdate, invitationWorkflowId, resendInvitationUpdate } from '../workflows/shared/invitation';
 
 const out = (name: string) => path.join(__dirname, '..', 'test', 'histories', `${name}.json`);
 
@@ -176,6 +177,22 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     const h = await client.workflow.start('legalRepHandover', { workflowId: handoverWorkflowId(seed.org.id), taskQueue, args: [{ handoverId, organizationId: seed.org.id, invitation: true }] });
     await env.sleep('3 days');
     await h.executeUpdate(acceptHandoverUpdate, { args: [{ accountId: seed.outsider.id }] });
+    await h.result();
+    return h;
+  },
+  /** An invitation sent again after two days, then accepted. */
+  async 'member-invitation-accepted'({ env, client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const id = randomUUID();
+    await db
+      .insertInto('organization_invitations')
+      .values({ id, organization_id: seed.org.id, invited_by: seed.admin.id, email: seed.outsider.login_email, role: 'collaborator', product_ids: [], contact_preferences: '{}', token_hash: null, sent_at: null, expires_at: new Date((await env.currentTimeMs()) + 30 * DAY), accepted_by: null })
+      .execute();
+    const h = await client.workflow.start('memberInvitation', { workflowId: invitationWorkflowId(id), taskQueue, args: [{ invitationId: id }] });
+    await env.sleep('2 days');
+    await h.executeUpdate(resendInvitationUpdate, { args: [{ actor: `customer:${seed.admin.id}` }] });
+    await env.sleep('1 day');
+    await h.executeUpdate(acceptInvitationUpdate, { args: [{ accountId: seed.outsider.id }] });
     await h.result();
     return h;
   },

@@ -5,3 +5,4 @@ export { productCancellation } from './productCancellation';
 export { renewal } from './renewal';
 export { renewalSweep } from './renewalSweep';
 export { legalRepHandover } from './legalRepHandover';
+export { memberInvitation } from './memberInvitation';

@@ -6,6 +6,7 @@ import * as cancellation from './20261123150000_cancellation';
 import * as legalRepresentative from './20261123160000_legal_representative_invariant';
 import * as renewal from './20261124100000_renewal';
 import * as handover from './20261124110000_handover';
+import * as invitations from './20261124110100_invitations';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '20261123160000_legal_representative_invariant': legalRepresentative,
   '20261124100000_renewal': renewal,
   '20261124110000_handover': handover,
+  '20261124110100_invitations': invitations,
 };

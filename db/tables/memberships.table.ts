@@ -7,5 +7,8 @@ export interface MembershipsTable {
   organization_id: string;
   account_id: string;
   role: MembershipRole;
+  /** P9: the products this member may access; null: all of the organization's. */
+  product_ids: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
+  contact_preferences: ColumnType<Record<string, boolean>, string | undefined, string>;
   created_at: ColumnType<Date, Date | undefined, never>;
 }

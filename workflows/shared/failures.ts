@@ -25,5 +25,7 @@ export const FailureType = {
   OrderClosed: 'OrderClosed',
   /** P10: the handover cannot proceed (the former representative is no longer one, the new one left). */
   HandoverRefused: 'HandoverRefused',
+  /** P9: an invitation was sent again too often or too soon. */
+  ResendLimitReached: 'ResendLimitReached',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
