@@ -40,6 +40,8 @@ export const PROBLEM_TYPES = {
   'invitation-link-invalid': { status: 404, title: 'This invitation link is not valid, already used, cancelled or expired' },
   'invitation-not-for-you': { status: 403, title: 'This invitation was sent to another address than the one you are signed in with' },
   'invitation-resend-limit': { status: 429, title: 'This invitation was sent again too often or too recently' },
+  'login-address-hosted': { status: 409, title: "Your login address belongs to one of this organization's mail services" },
+  'part-of-ksuite': { status: 409, title: "You are part of this organization's kSuite" },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'unsupported-media-type': { status: 415, title: 'Only application/json is accepted' },
   'unprocessable': { status: 422, title: 'The request cannot be processed' },

@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { AccountsTable } from './tables/accounts.table';
 import type { AgentsTable } from './tables/agents.table';
 import type { AuditLogTable } from './tables/auditLog.table';
-import type { MembershipsTable } from './tables/memberships.table';
+import type { MembershipsTable, OrganizationMailDomainsTable } from './tables/memberships.table';
 import type { NotificationOutboxTable } from './tables/notificationOutbox.table';
 import type { OrganizationsTable } from './tables/organizations.table';
 import type { SupportAccessGrantsTable } from './tables/supportAccessGrants.table';
@@ -40,6 +40,7 @@ export interface Database {
   product_renewals: ProductRenewalsTable;
   legal_rep_handovers: LegalRepHandoversTable;
   organization_invitations: OrganizationInvitationsTable;
+  organization_mail_domains: OrganizationMailDomainsTable;
 }
 
 /** Repositories take either, so callers decide the transaction boundary. */

@@ -29,7 +29,7 @@ export function organizationRoutes({ db }: { db: Kysely<Database> }): AnyRoute[]
         204: { description: 'Removed' },
         403: { description: 'Collaborators remove only themselves; only a legal representative removes a legal representative', schema: problem },
         404: { description: 'No such organization or member', schema: problem },
-        409: { description: 'The last legal representative', schema: problem },
+        409: { description: 'The last legal representative; leaving with a login address hosted by the organization, or a kSuite seat', schema: problem },
       },
       async handler({ params, principal }) {
         const actor = await findMembership(db, params.id, principal.sub);
@@ -37,6 +37,13 @@ export function organizationRoutes({ db }: { db: Kysely<Database> }): AnyRoute[]
         const target = await findMembership(db, params.id, params.accountId);
         if (!target) throw new Problem('not-found', 'No such member');
         const leaving = params.accountId === principal.sub;
+        if (leaving) {
+          const me = await db.selectFrom('memberships as m').innerJoin('accounts as a', 'a.id', 'm.account_id').select(['m.in_ksuite', 'a.login_email']).where('m.organization_id', '=', params.id).where('m.account_id', '=', principal.sub).executeTakeFirstOrThrow();
+          const domain = me.login_email.slice(me.login_email.lastIndexOf('@') + 1).toLowerCase();
+          const hosted = await db.selectFrom('organization_mail_domains').select('domain').where('organization_id', '=', params.id).where('domain', '=', domain).executeTakeFirst();
+          if (hosted) throw new Problem('login-address-hosted', `Your login address is hosted by this organization's mail service (${domain}): change it before leaving`);
+          if (me.in_ksuite) throw new Problem('part-of-ksuite', "You hold a seat in this organization's kSuite: ask an administrator to remove you from it");
+        }
         if (!leaving) {
           if (actor.role === 'collaborator') throw new Problem('forbidden', 'Collaborators cannot remove members');
           if (target.role === 'legal_representative' && actor.role !== 'legal_representative') {

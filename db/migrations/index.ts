@@ -7,6 +7,7 @@ import * as legalRepresentative from './20261123160000_legal_representative_inva
 import * as renewal from './20261124100000_renewal';
 import * as handover from './20261124110000_handover';
 import * as invitations from './20261124110100_invitations';
+import * as leaving from './20261124110200_leaving';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '20261124100000_renewal': renewal,
   '20261124110000_handover': handover,
   '20261124110100_invitations': invitations,
+  '20261124110200_leaving': leaving,
 };

@@ -48,4 +48,15 @@ describe('organization members API (dev server + PostgreSQL)', function () {
     await suite.api.db.deleteFrom('support_tickets').where('organization_id', '=', seed.org.id).execute();
     await suite.api.db.deleteFrom('organizations').where('id', '=', seed.org.id).execute();
   });
+
+  it('refuses to let a member leave while their login address is hosted by the organization, or while they hold a kSuite seat', async () => {
+    const { org, admin, collaborator } = suite.seed;
+    const domain = admin.login_email.split('@')[1]!;
+    await suite.api.db.insertInto('organization_mail_domains').values({ organization_id: org.id, domain }).execute();
+    assertProblem(await suite.api.call('DELETE', `/v1/organizations/${org.id}/members/${admin.id}`, { token: suite.tokens.admin }), 409, 'login-address-hosted');
+    await suite.api.db.deleteFrom('organization_mail_domains').where('organization_id', '=', org.id).execute();
+    await suite.api.db.updateTable('memberships').set({ in_ksuite: true }).where('organization_id', '=', org.id).where('account_id', '=', collaborator.id).execute();
+    assertProblem(await suite.api.call('DELETE', `/v1/organizations/${org.id}/members/${collaborator.id}`, { token: suite.tokens.collaborator }), 409, 'part-of-ksuite');
+    assert.equal((await suite.api.call('DELETE', `/v1/organizations/${org.id}/members/${admin.id}`, { token: suite.tokens.admin })).status, 204, 'free to leave once nothing holds them');
+  });
 });
