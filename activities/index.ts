@@ -3,6 +3,7 @@ import { createCancellationActivities } from './cancellation';
 import { createHandoverActivities } from './handover';
 import { createInvitationActivities } from './invitations';
 import { createNotificationActivities } from './notifications';
+import { createPartnerActivities } from './partners';
 import { createOrderActivities } from './orders';
 import { createRenewalActivities } from './renewal';
 import { createRenewalSweepActivities } from './renewalSweep';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRenewalSweepActivities(deps),
     ...createHandoverActivities(deps, notifications),
     ...createInvitationActivities(deps, notifications),
+    ...createPartnerActivities(deps, notifications),
   };
 }
 

@@ -19,6 +19,7 @@ import { orderRoutes } from './routes/orders';
 import { handoverRoutes } from './routes/handover';
 import { invitationRoutes } from './routes/invitations';
 import { organizationRoutes } from './routes/organizations';
+import { partnerRoutes } from './routes/partners';
 import { renewalRoutes } from './routes/renewal';
 import { supportAccessRoutes } from './routes/supportAccess';
 import { verificationRoutes } from './routes/verification';
@@ -51,6 +52,7 @@ export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'confi
     ...organizationRoutes({ db }),
     ...handoverRoutes({ client, db, taskQueue, clock }),
     ...invitationRoutes({ client, db, taskQueue, clock }),
+    ...partnerRoutes({ client, db, taskQueue, clock }),
     ...renewalRoutes({ client, db, taskQueue, clock, payments: deps.payments }),
   ];
 }

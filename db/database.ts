@@ -11,6 +11,7 @@ import type { CancellationRequestsTable, InvoicesTable, ProductBackupsTable, Pro
 import type { OrderLinesTable, OrdersTable, PaymentsTable, PrepaidLedgerEntriesTable, ProductsTable, RefundsTable } from './tables/orders.table';
 import type { LegalRepHandoversTable } from './tables/handover.table';
 import type { OrganizationInvitationsTable } from './tables/invitations.table';
+import type { ClientInvitationsTable, PartnerApplicationsTable, PartnershipsTable } from './tables/partners.table';
 import type { BillingPreferencesTable, InvoiceLinesTable, ProductRenewalsTable } from './tables/renewal.table';
 import type { VerificationCasesTable, VerificationDocumentsTable } from './tables/verification.table';
 
@@ -41,6 +42,9 @@ export interface Database {
   legal_rep_handovers: LegalRepHandoversTable;
   organization_invitations: OrganizationInvitationsTable;
   organization_mail_domains: OrganizationMailDomainsTable;
+  partner_applications: PartnerApplicationsTable;
+  client_invitations: ClientInvitationsTable;
+  partnerships: PartnershipsTable;
 }
 
 /** Repositories take either, so callers decide the transaction boundary. */

@@ -30,6 +30,7 @@ import { testPayments, testWorker } from '../test/support/worker';
 import { eventually, payTerm } from '../test/support/renewal';
 import { renewalWorkflowId } from '../workflows/shared/renewal';
 import { acceptHandoverUpdate, handoverWorkflowId } from '../workflows/shared/handover';
+import { acceptClientInvitationUpdate, partnerInvitationWorkflowId } from '../workflows/shared/partners';
 import { acceptInvitationUpdate, invitationWorkflowId, resendInvitationUpdate } from '../workflows/shared/invitation';
 
 const out = (name: string) => path.join(__dirname, '..', 'test', 'histories', `${name}.json`);
@@ -193,6 +194,22 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     await h.executeUpdate(resendInvitationUpdate, { args: [{ actor: `customer:${seed.admin.id}` }] });
     await env.sleep('1 day');
     await h.executeUpdate(acceptInvitationUpdate, { args: [{ accountId: seed.outsider.id }] });
+    await h.result();
+    return h;
+  },
+  /** A partner's client invitation, accepted with narrower rights by the client. */
+  async 'partner-invitation-accepted'({ env, client, taskQueue, db }) {
+    const partner = await seedOrganization(db);
+    const clientSeed = await seedOrganization(db);
+    const id = randomUUID();
+    await db
+      .insertInto('client_invitations')
+      .values({ id, partner_organization_id: partner.org.id, invited_by: partner.legalRep.id, client_email: clientSeed.legalRep.login_email, requested: JSON.stringify({ access: 'full', billing: 'partner' }), granted: null, client_organization_id: null, token_hash: null, sent_at: null, expires_at: new Date((await env.currentTimeMs()) + 30 * DAY) })
+      .execute();
+    const h = await client.workflow.start('partnerInvitation', { workflowId: partnerInvitationWorkflowId(id), taskQueue, args: [{ invitationId: id }] });
+    await env.sleep('1 day');
+    await db.updateTable('client_invitations').set({ granted: JSON.stringify({ access: 'full', billing: 'client' }), client_organization_id: clientSeed.org.id }).where('id', '=', id).execute();
+    await h.executeUpdate(acceptClientInvitationUpdate, { args: [{ clientOrganizationId: clientSeed.org.id, accountId: clientSeed.legalRep.id }] });
     await h.result();
     return h;
   },

@@ -6,3 +6,5 @@ export { renewal } from './renewal';
 export { renewalSweep } from './renewalSweep';
 export { legalRepHandover } from './legalRepHandover';
 export { memberInvitation } from './memberInvitation';
+export { partnerInvitation } from './partnerInvitation';
+export { partnershipEnded } from './partnershipEnded';

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
 import { findMembership } from '../../db/repositories/organizations';
+import { partnerMayAct } from '../../db/repositories/partnerships';
 import { hashLinkToken } from '../../db/repositories/verification';
 import { CANCELLATION_CONFIRMATION_VALIDITY_MS } from '../../lib/rules';
 import { cancellationWorkflowId, confirmCancellationUpdate, type CancellationInput } from '../../workflows/shared/cancellation';
@@ -69,7 +70,8 @@ export function cancellationRoutes({ client, db, taskQueue, clock }: Cancellatio
       params: z.object({ id: z.uuid() }),
       responses: { 200: { description: 'The product', schema: productSchema }, 404: { description: 'No such product of yours', schema: problem } },
       async handler({ params, principal }) {
-        await productFor(params.id, principal);
+        // P11: a partner reads its clients' products within the rights granted.
+        if (principal.role !== 'customer' || !(await partnerMayAct(db, principal.sub, params.id))) await productFor(params.id, principal);
         return { status: 200, body: await present(params.id) };
       },
     }),

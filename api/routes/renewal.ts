@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
 import { findMembership } from '../../db/repositories/organizations';
+import { partnerMayAct } from '../../db/repositories/partnerships';
 import { billingPreferences, issueRenewalInvoice, PaymentRefused, prepaidBalance, recordInvoicePayment, refreshTotal, termInvoice } from '../../db/repositories/renewal';
 import { REMINDER_FREQUENCIES } from '../../db/tables/renewal.table';
 import { PaymentDeclinedError, type PaymentProvider } from '../../lib/payments';
@@ -83,6 +84,8 @@ export function renewalRoutes({ client, db, taskQueue, clock, payments }: Renewa
     if (!product) throw new Problem('not-found', 'No such product');
     if (principal.role === 'customer') {
       const membership = await findMembership(db, product.organization_id, principal.sub);
+      // P11: a partner reads its clients' products within the rights granted.
+      if (!membership && !manage && (await partnerMayAct(db, principal.sub, product.id))) return product;
       if (!membership) throw new Problem('not-found', 'No such product');
       if (manage && membership.role === 'collaborator') throw new Problem('forbidden', 'Only an administrator or a legal representative manages billing');
     }

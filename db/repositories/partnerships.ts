@@ -1,0 +1,21 @@
+import type { Db } from '../database';
+
+/**
+ * P11: may this account act on this product as a partner? Only as a legal representative or
+ * administrator of a partner organization with an active partnership to the product's organization,
+ * and, for restricted access, only on the products the client granted.
+ */
+export async function partnerMayAct(db: Db, accountId: string, productId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('products as p')
+    .innerJoin('partnerships as s', 's.client_organization_id', 'p.organization_id')
+    .innerJoin('memberships as m', 'm.organization_id', 's.partner_organization_id')
+    .select('s.id')
+    .where('p.id', '=', productId)
+    .where('s.ended_at', 'is', null)
+    .where('m.account_id', '=', accountId)
+    .where('m.role', 'in', ['legal_representative', 'administrator'])
+    .where((eb) => eb.or([eb('s.access', '=', 'full'), eb(eb.val(productId), '=', eb.fn.any('s.product_ids'))]))
+    .executeTakeFirst();
+  return row !== undefined;
+}

@@ -1,0 +1,83 @@
+import { strict as assert } from 'node:assert';
+import { apiSuite, assertProblem } from '../support/api';
+import { seedOrganization, smtpCapture } from '../support/fixtures';
+import { insertProduct } from '../support/orders';
+import { eventually } from '../support/renewal';
+
+describe('partner program API (dev server + PostgreSQL)', function () {
+  this.timeout(120_000);
+  const suite = apiSuite();
+  const LINK = /\/v1\/client-invitations\/([A-Za-z0-9_-]{43})\/accept/;
+  const apply = (token: string, body: object) =>
+    suite.api.call('POST', '/v1/partner-applications', { token, body: { organizationId: suite.seed.org.id, registryNumber: 'CHE-123.456.789', website: 'https://agency.example', yearlyVolume: { amountCents: 250_000, currency: 'CHF' }, ...body } });
+
+  it('accepts a registered company with a website and enough yearly volume, and refuses the rest with every reason', async () => {
+    const refused = await apply(suite.tokens.legalRep, { registryNumber: '', website: 'agency', yearlyVolume: { amountCents: 179_999, currency: 'EUR' } });
+    assertProblem(refused, 422, 'partner-application-refused');
+    assert.equal(refused.json.reasons.length, 3, refused.text);
+    assertProblem(await apply(suite.tokens.admin, {}), 403, 'forbidden');
+    assertProblem(await apply(suite.tokens.outsider, {}), 404, 'not-found');
+    assertProblem(await apply(suite.tokens.agent, {}), 403, 'forbidden');
+    await suite.api.db.updateTable('organizations').set({ program: 'affiliate' }).where('id', '=', suite.seed.org.id).execute();
+    assert.match((await apply(suite.tokens.legalRep, {})).json.detail, /Affiliate/);
+    await suite.api.db.updateTable('organizations').set({ program: null }).where('id', '=', suite.seed.org.id).execute();
+    const accepted = await apply(suite.tokens.legalRep, { yearlyVolume: { amountCents: 200_000, currency: 'CHF' } });
+    assert.equal(accepted.status, 201, accepted.text);
+    assertProblem(await apply(suite.tokens.legalRep, {}), 409, 'conflict');
+  });
+
+  it('invites a client who grants narrower rights, never wider; the partner reads only what was granted, until either side ends it', async () => {
+    const partner = suite.seed;
+    await suite.api.db.updateTable('organizations').set({ program: 'partner' }).where('id', '=', partner.org.id).execute();
+    const clientSeed = await seedOrganization(suite.api.db);
+    const [p1, p2, p3] = await Promise.all([1, 2, 3].map(() => insertProduct(suite.api.db, clientSeed)));
+    const invite = (token: string) =>
+      suite.api.call('POST', `/v1/partners/${partner.org.id}/client-invitations`, {
+        token,
+        body: { clientEmail: clientSeed.legalRep.login_email, requested: { access: 'restricted', productIds: [p1!.productId, p2!.productId], billing: 'partner' } },
+      });
+    assertProblem(await invite(suite.tokens.admin), 403, 'forbidden');
+    assertProblem(await invite(suite.tokens.collaborator), 403, 'forbidden');
+    assertProblem(await invite(suite.tokens.outsider), 404, 'not-found');
+    assertProblem(await invite(suite.tokens.agent), 403, 'forbidden');
+    const sent = await invite(suite.tokens.legalRep);
+    assert.equal(sent.status, 201, sent.text);
+    const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(clientSeed.legalRep.login_email) && LINK.test(m.text));
+    assert.match(mail.text, /access to 2 chosen product\(s\), billed to the partner/);
+    const token = LINK.exec(mail.text)![1]!;
+    const clientToken = await suite.api.token('customer', clientSeed.legalRep.id);
+    const accept = (granted: object, as = clientToken) => suite.api.call('POST', `/v1/client-invitations/${token}/accept`, { token: as, body: { organizationId: clientSeed.org.id, granted } });
+    assertProblem(await accept({ access: 'full', billing: 'client' }), 422, 'rights-wider-than-requested');
+    assertProblem(await accept({ access: 'restricted', productIds: [p1!.productId, p3!.productId], billing: 'client' }), 422, 'rights-wider-than-requested');
+    assertProblem(await accept({ access: 'restricted', productIds: [p1!.productId], billing: 'client' }, await suite.api.token('customer', clientSeed.admin.id)), 403, 'invitation-not-for-you');
+    const ok = await accept({ access: 'restricted', productIds: [p1!.productId], billing: 'client' });
+    assert.equal(ok.status, 200, ok.text);
+    assertProblem(await accept({ access: 'restricted', productIds: [p1!.productId], billing: 'client' }), 404, 'invitation-link-invalid');
+    const told = await (await smtpCapture()).waitFor((m) => m.to.includes(partner.legalRep.login_email) && /accepted your invitation/.test(m.subject));
+    assert.match(told.text, /access to 1 chosen product\(s\), billed to the client/);
+    const listed = await suite.api.call('GET', `/v1/partners/${partner.org.id}/client-invitations`, { token: suite.tokens.admin });
+    assert.deepEqual([listed.json.items[0].status, listed.json.items[0].granted.productIds], ['accepted', [p1!.productId]]);
+
+    const read = (productId: string, t = suite.tokens.admin) => suite.api.call('GET', `/v1/products/${productId}`, { token: t });
+    assert.equal((await read(p1!.productId)).status, 200, 'a partner manager reads a granted product');
+    assert.equal((await suite.api.call('GET', `/v1/products/${p1!.productId}/renewal`, { token: suite.tokens.admin })).status, 200);
+    assertProblem(await read(p2!.productId), 404, 'not-found');
+    assertProblem(await read(p1!.productId, suite.tokens.collaborator), 404, 'not-found');
+    assertProblem(await suite.api.call('POST', `/v1/products/${p1!.productId}/cancellation-requests`, { token: suite.tokens.legalRep }), 404, 'not-found');
+
+    assertProblem(await suite.api.call('DELETE', `/v1/partnerships/${ok.json.partnershipId}`, { token: suite.tokens.outsider }), 404, 'not-found');
+    assert.equal((await suite.api.call('DELETE', `/v1/partnerships/${ok.json.partnershipId}`, { token: clientToken })).status, 204);
+    assertProblem(await read(p1!.productId), 404, 'not-found');
+    assertProblem(await suite.api.call('DELETE', `/v1/partnerships/${ok.json.partnershipId}`, { token: suite.tokens.legalRep }), 409, 'conflict');
+    await eventually(async () => {
+      const smtp = await smtpCapture();
+      for (const who of [partner.legalRep.login_email, clientSeed.legalRep.login_email]) assert.ok(smtp.messages().some((m) => m.to.includes(who) && /Partnership ended/.test(m.subject)), who);
+    });
+  });
+
+  it('refuses client invitations from an organization that is not a partner', async () => {
+    const res = await suite.api.call('POST', `/v1/partners/${suite.seed.org.id}/client-invitations`, { token: suite.tokens.legalRep, body: { clientEmail: 'c@client.test', requested: { access: 'full', billing: 'client' } } });
+    assertProblem(res, 409, 'not-a-partner');
+    assertProblem(await suite.api.call('POST', `/v1/partners/${suite.seed.org.id}/client-invitations`, { token: suite.tokens.legalRep, body: { clientEmail: 'c@client.test', requested: { access: 'restricted', billing: 'client' } } }), 400, 'validation-failed');
+  });
+});
