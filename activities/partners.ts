@@ -118,5 +118,46 @@ export function createPartnerActivities({ db, clock, config }: ActivityDeps, { d
     await mailAll(p.client_organization_id, `partnership:${partnershipId}:ended`, 'Partnership ended', line);
   }
 
-  return { sendClientInvitation, closeClientInvitation, notifyPartnershipEnded };
+  /** The author gets the cancel link; the partners who opted in get the excerpt, never the contact. */
+  async function publishRequestForProposal({ rfpId }: { rfpId: string }): Promise<void> {
+    const rfp = await db
+      .selectFrom('requests_for_proposal as r')
+      .innerJoin('accounts as a', 'a.id', 'r.created_by')
+      .select(['r.id', 'r.title', 'r.summary', 'r.status', 'r.closes_at', 'r.organization_id', 'a.login_email', 'a.display_name'])
+      .where('r.id', '=', rfpId)
+      .executeTakeFirst();
+    if (!rfp) throw ApplicationFailure.nonRetryable(`request for proposal ${rfpId} not found`, FailureType.NotFound);
+    const key = `rfp:${rfpId}:author`;
+    const token = randomBytes(32).toString('base64url');
+    const minted = await db.transaction().execute(async (trx) => {
+      const claimed = await trx.updateTable('requests_for_proposal').set({ cancel_token_hash: hashLinkToken(token) }).where('id', '=', rfpId).where('status', '=', 'open').where('cancel_token_hash', 'is', null).returning('id').executeTakeFirst();
+      if (!claimed) return false;
+      await enqueue(trx, {
+        key,
+        channel: 'email',
+        recipient: rfp.login_email,
+        subject: `Your request for proposal is published: ${rfp.title}`,
+        body: [
+          `Hello ${rfp.display_name},`,
+          '',
+          `Partners who take such requests have received an excerpt of "${rfp.title}". They see your details and contact only while it is open, until ${rfp.closes_at.toISOString().slice(0, 10)}.`,
+          'Found a solution? Cancel it at once with an empty POST to this link:',
+          `${config.publicUrl}/v1/requests-for-proposal/cancel/${token}`,
+        ].join('\n'),
+      });
+      return true;
+    });
+    await deliver(key);
+    if (minted) await redactSecret(db, key, token);
+    const partners = await db.selectFrom('organizations').select('id').where('program', '=', 'partner').where('rfp_opt_in', '=', true).where('id', '!=', rfp.organization_id).execute();
+    for (const p of partners) {
+      await mailAll(p.id, `rfp:${rfpId}:excerpt`, `Request for proposal: ${rfp.title}`, [rfp.summary.slice(0, 500), '', `Open it while it is open: GET ${config.publicUrl}/v1/requests-for-proposal/${rfpId}`].join('\n'));
+    }
+  }
+
+  async function closeRequestForProposal({ rfpId }: { rfpId: string }): Promise<void> {
+    await db.updateTable('requests_for_proposal').set({ status: 'closed', cancel_token_hash: null }).where('id', '=', rfpId).where('status', '=', 'open').execute();
+  }
+
+  return { sendClientInvitation, closeClientInvitation, notifyPartnershipEnded, publishRequestForProposal, closeRequestForProposal };
 }

@@ -21,6 +21,7 @@ import { invitationRoutes } from './routes/invitations';
 import { organizationRoutes } from './routes/organizations';
 import { partnerRoutes } from './routes/partners';
 import { renewalRoutes } from './routes/renewal';
+import { rfpRoutes } from './routes/rfps';
 import { supportAccessRoutes } from './routes/supportAccess';
 import { verificationRoutes } from './routes/verification';
 import type { PaymentProvider } from '../lib/payments';
@@ -53,6 +54,7 @@ export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'confi
     ...handoverRoutes({ client, db, taskQueue, clock }),
     ...invitationRoutes({ client, db, taskQueue, clock }),
     ...partnerRoutes({ client, db, taskQueue, clock }),
+    ...rfpRoutes({ client, db, taskQueue, clock }),
     ...renewalRoutes({ client, db, taskQueue, clock, payments: deps.payments }),
   ];
 }

@@ -11,7 +11,7 @@ import type { CancellationRequestsTable, InvoicesTable, ProductBackupsTable, Pro
 import type { OrderLinesTable, OrdersTable, PaymentsTable, PrepaidLedgerEntriesTable, ProductsTable, RefundsTable } from './tables/orders.table';
 import type { LegalRepHandoversTable } from './tables/handover.table';
 import type { OrganizationInvitationsTable } from './tables/invitations.table';
-import type { ClientInvitationsTable, PartnerApplicationsTable, PartnershipsTable } from './tables/partners.table';
+import type { ClientInvitationsTable, PartnerApplicationsTable, PartnershipsTable, RequestsForProposalTable } from './tables/partners.table';
 import type { BillingPreferencesTable, InvoiceLinesTable, ProductRenewalsTable } from './tables/renewal.table';
 import type { VerificationCasesTable, VerificationDocumentsTable } from './tables/verification.table';
 
@@ -45,6 +45,7 @@ export interface Database {
   partner_applications: PartnerApplicationsTable;
   client_invitations: ClientInvitationsTable;
   partnerships: PartnershipsTable;
+  requests_for_proposal: RequestsForProposalTable;
 }
 
 /** Repositories take either, so callers decide the transaction boundary. */

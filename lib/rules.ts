@@ -102,3 +102,6 @@ export const PARTNER_DISCOUNT_BASIS_POINTS = 2000;
 /** P9 [inferred]: an invitation email can be sent again at most 3 times, at least an hour apart. */
 export const INVITATION_MAX_RESENDS = 3;
 export const INVITATION_RESEND_MIN_INTERVAL_MS = HOUR;
+
+/** P11 [inferred]: a request for proposal stays open 30 days unless its author cancels it sooner. */
+export const RFP_OPEN_MS = 30 * DAY;

@@ -8,3 +8,4 @@ export { legalRepHandover } from './legalRepHandover';
 export { memberInvitation } from './memberInvitation';
 export { partnerInvitation } from './partnerInvitation';
 export { partnershipEnded } from './partnershipEnded';
+export { requestForProposal } from './requestForProposal';

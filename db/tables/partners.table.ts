@@ -50,3 +50,18 @@ export interface PartnershipsTable {
   ended_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   ended_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
+
+/** P11: a customer's request for proposal. The details and the contact open only while it is open. */
+export interface RequestsForProposalTable {
+  id: string;
+  organization_id: string;
+  created_by: string;
+  title: string;
+  /** The excerpt emailed to partners. */
+  summary: string;
+  details: string;
+  cancel_token_hash: Buffer | null;
+  status: ColumnType<'open' | 'cancelled' | 'closed', 'open' | undefined, 'open' | 'cancelled' | 'closed'>;
+  created_at: Date;
+  closes_at: Date;
+}
