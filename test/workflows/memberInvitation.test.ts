@@ -3,10 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { INVITATION_LINK_VALIDITY_MS, INVITATION_MAX_RESENDS, INVITATION_RESEND_MIN_INTERVAL_MS } from '../../lib/rules';
 import { acceptInvitationUpdate, invitationStatusQuery, invitationWorkflowId, resendInvitationUpdate } from '../../workflows/shared/invitation';
+import { partnerInvitationWorkflowId, resendClientInvitationUpdate } from '../../workflows/shared/partners';
 import { database, seedOrganization, smtpCapture, timeSkippingSuite } from '../support/fixtures';
 import { testWorker } from '../support/worker';
 
-describe('memberInvitation workflow (time-skipping)', function () {
+describe('memberInvitation and partnerInvitation workflows (time-skipping)', function () {
   this.timeout(120_000);
   const suite = timeSkippingSuite();
   const LINK = /\/v1\/invitations\/([A-Za-z0-9_-]{43})\/accept/;
@@ -71,6 +72,28 @@ describe('memberInvitation workflow (time-skipping)', function () {
       const m = await (await database()).db.selectFrom('memberships').select('role').where('organization_id', '=', seed.org.id).where('account_id', '=', seed.outsider.id).executeTakeFirstOrThrow();
       assert.equal(m.role, 'collaborator');
       assert.equal((await row(id)).status, 'accepted');
+    });
+  });
+
+  it("expires a partner's client invitation after 30 days, refusing early resends, and tells the partner", async () => {
+    const { worker, taskQueue } = await testWorker(suite.env);
+    await worker.runUntil(async () => {
+      const { db } = await database();
+      const partner = await seedOrganization(db);
+      const id = randomUUID();
+      const email = `client-${id.slice(0, 8)}@customer.test`;
+      await db
+        .insertInto('client_invitations')
+        .values({ id, partner_organization_id: partner.org.id, invited_by: partner.legalRep.id, client_email: email, requested: JSON.stringify({ access: 'full', billing: 'client' }), granted: null, client_organization_id: null, token_hash: null, sent_at: null, expires_at: new Date(Date.now() + INVITATION_LINK_VALIDITY_MS) })
+        .execute();
+      const handle = await suite.client.workflow.start('partnerInvitation', { workflowId: partnerInvitationWorkflowId(id), taskQueue, args: [{ invitationId: id }] });
+      suite.opened.push(handle);
+      await (await smtpCapture()).waitFor((m) => m.to.includes(email) && /client-invitations\/[\w-]{43}\/accept/.test(m.text));
+      assert.equal(await refusal(handle.executeUpdate(resendClientInvitationUpdate, { args: [{ actor: 'customer:test' }] })), 'ResendLimitReached');
+      await suite.env.sleep(INVITATION_LINK_VALIDITY_MS + 60_000);
+      assert.equal((await handle.result()).state, 'expired');
+      assert.equal((await db.selectFrom('client_invitations').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status, 'expired');
+      await (await smtpCapture()).waitFor((m) => m.to.includes(partner.legalRep.login_email) && /client invitation expired/.test(m.subject));
     });
   });
 });
