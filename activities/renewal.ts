@@ -9,6 +9,7 @@ import { enqueue } from '../db/repositories/outbox';
 import { billingPreferences, issueRenewalInvoice, recordInvoicePayment, releaseTermInvoice, renewalPlan, termInvoice } from '../db/repositories/renewal';
 import type { Db } from '../db/database';
 import { PaymentDeclinedError } from '../lib/payments';
+import { partnerPrice } from '../lib/pricing';
 import { RENEWAL_SUSPENSION_GRACE_MS } from '../lib/rules';
 import { FailureType } from '../workflows/shared/failures';
 import { addMonths, type RenewalPlan, type StepKind } from '../workflows/shared/renewal';
@@ -192,6 +193,29 @@ export function createRenewalActivities({ db, clock, payments }: ActivityDeps, {
     return to;
   }
 
+  /**
+   * P11: a client of a partner who pays its renewal itself (billing "client") pays the public price;
+   * the partner's discount comes back to the partner's prepaid account as cashback, once per invoice line.
+   */
+  async function creditPartnerCashback(trx: Db, productId: string, organizationId: string, invoiceId: string, lineCents: number, currency: string): Promise<void> {
+    const partnership = await trx
+      .selectFrom('partnerships')
+      .select(['partner_organization_id'])
+      .where('client_organization_id', '=', organizationId)
+      .where('ended_at', 'is', null)
+      .where('billing', '=', 'client')
+      .where((eb) => eb.or([eb('access', '=', 'full'), eb(eb.val(productId), '=', eb.fn.any('product_ids'))]))
+      .executeTakeFirst();
+    if (!partnership) return;
+    const { cashbackCents } = partnerPrice({ publicCents: lineCents });
+    if (cashbackCents <= 0) return;
+    await trx
+      .insertInto('prepaid_ledger_entries')
+      .values({ organization_id: partnership.partner_organization_id, currency: currency as 'CHF' | 'EUR', amount_cents: cashbackCents, reason: `partner cashback, renewal of product ${productId}`, reference: `cashback:${invoiceId}:${productId}` })
+      .onConflict((oc) => oc.column('reference').doNothing())
+      .execute();
+  }
+
   /** The term's invoice is paid: renew, confirm, and hand the next term's plan back. */
   async function completeRenewal({ productId, dueAt }: { productId: string; dueAt: string }): Promise<RenewalPlan> {
     const due = new Date(dueAt);
@@ -203,6 +227,7 @@ export function createRenewalActivities({ db, clock, payments }: ActivityDeps, {
       if (invoice?.status !== 'paid') return [];
       const wasSuspended = product.status === 'suspended';
       const to = await advanceTerm(trx, productId, due, invoice.id, false);
+      await creditPartnerCashback(trx, productId, product.organization_id, invoice.id, invoice.line_cents, invoice.currency);
       const prefs = await billingPreferences(trx, product.organization_id);
       const automatic = await trx.selectFrom('payments').select('id').where('invoice_id', '=', invoice.id).where('idempotency_key', 'like', 'renewal-charge:%').executeTakeFirst();
       // Confirmation of renewal and debit: an email the customer may switch off, except after a block.

@@ -1,7 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { apiSuite, assertProblem } from '../support/api';
 import { seedOrganization, smtpCapture } from '../support/fixtures';
-import { insertProduct } from '../support/orders';
+import { randomUUID } from 'node:crypto';
+import { prepaidBalance } from '../../db/repositories/renewal';
+import { insertProduct, insertRenewableProduct } from '../support/orders';
 import { eventually } from '../support/renewal';
 
 describe('partner program API (dev server + PostgreSQL)', function () {
@@ -79,5 +81,19 @@ describe('partner program API (dev server + PostgreSQL)', function () {
     const res = await suite.api.call('POST', `/v1/partners/${suite.seed.org.id}/client-invitations`, { token: suite.tokens.legalRep, body: { clientEmail: 'c@client.test', requested: { access: 'full', billing: 'client' } } });
     assertProblem(res, 409, 'not-a-partner');
     assertProblem(await suite.api.call('POST', `/v1/partners/${suite.seed.org.id}/client-invitations`, { token: suite.tokens.legalRep, body: { clientEmail: 'c@client.test', requested: { access: 'restricted', billing: 'client' } } }), 400, 'validation-failed');
+  });
+
+  it("credits the partner's discount as cashback when its client pays a renewal itself", async () => {
+    const partner = suite.seed;
+    await suite.api.db.updateTable('organizations').set({ program: 'partner' }).where('id', '=', partner.org.id).execute();
+    const clientSeed = await seedOrganization(suite.api.db);
+    const { productId } = await insertRenewableProduct(suite.api.db, clientSeed, { dueAt: new Date(Date.now() + 40 * 86_400_000), priceCents: 12_000 });
+    await suite.api.db
+      .insertInto('partnerships')
+      .values({ id: randomUUID(), partner_organization_id: partner.org.id, client_organization_id: clientSeed.org.id, invitation_id: null, access: 'full', billing: 'client', started_at: new Date() })
+      .execute();
+    const paid = await suite.api.call('POST', `/v1/products/${productId}/payments`, { token: await suite.api.token('customer', clientSeed.admin.id), body: { means: 'card' }, headers: { 'idempotency-key': `cashback-${productId}` } });
+    assert.equal(paid.status, 201, paid.text);
+    await eventually(async () => assert.equal(await prepaidBalance(suite.api.db, partner.org.id, 'CHF'), 2_400, '20 % of 120.00 CHF'));
   });
 });
