@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { audit } from '../db/repositories/audit';
 import { enqueue, redactSecret } from '../db/repositories/outbox';
+import { lockOrganization } from '../db/repositories/organizations';
 import { hashLinkToken } from '../db/repositories/verification';
 import type { HandoverStatus } from '../db/tables/handover.table';
 import { FailureType } from '../workflows/shared/failures';
@@ -90,8 +91,10 @@ export function createHandoverActivities({ db, clock, config }: ActivityDeps, { 
   async function transferLegalRepresentation({ handoverId, acceptedBy }: { handoverId: string; acceptedBy: string | null }): Promise<void> {
     try {
       await db.transaction().execute(async (trx) => {
-        const h = await trx.selectFrom('legal_rep_handovers').selectAll().where('id', '=', handoverId).forUpdate().executeTakeFirst();
+        const h = await trx.selectFrom('legal_rep_handovers').selectAll().where('id', '=', handoverId).executeTakeFirst();
         if (!h) throw ApplicationFailure.nonRetryable(`handover ${handoverId} not found`, FailureType.NotFound);
+        // The organization first, as every membership change does: racing changes queue, never deadlock.
+        await lockOrganization(trx, h.organization_id);
         if (h.status === 'completed') return;
         const to = h.to_account_id ?? acceptedBy;
         if (!to) throw ApplicationFailure.nonRetryable('the handover has no new representative', FailureType.HandoverRefused);

@@ -11,7 +11,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
-import { findMembership } from '../../db/repositories/organizations';
+import { findMembership, lockOrganization } from '../../db/repositories/organizations';
 import { hashLinkToken } from '../../db/repositories/verification';
 import { INVITATION_LINK_VALIDITY_MS } from '../../lib/rules';
 import { FailureType } from '../../workflows/shared/failures';
@@ -233,7 +233,10 @@ export function invitationRoutes({ client, db, taskQueue, clock }: { client: Cli
         if (!target) throw new Problem('not-found', 'No such member');
         if (target.role === 'legal_representative' && actor.role !== 'legal_representative') throw new Problem('forbidden', 'Only a legal representative changes a legal representative’s role');
         try {
-          await db.updateTable('memberships').set({ role: body.role }).where('organization_id', '=', params.id).where('account_id', '=', params.accountId).execute();
+          await db.transaction().execute(async (trx) => {
+            await lockOrganization(trx, params.id);
+            await trx.updateTable('memberships').set({ role: body.role }).where('organization_id', '=', params.id).where('account_id', '=', params.accountId).execute();
+          });
         } catch (err) {
           if (isLastLegalRepresentativeError(err)) throw new Problem('last-legal-representative', 'Hand the legal representation over first');
           throw err;

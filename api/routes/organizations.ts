@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
-import { findMembership } from '../../db/repositories/organizations';
+import { findMembership, lockOrganization } from '../../db/repositories/organizations';
 import { Problem } from '../problems';
 import { defineRoute, type AnyRoute } from '../routing';
 
@@ -52,6 +52,7 @@ export function organizationRoutes({ db }: { db: Kysely<Database> }): AnyRoute[]
         }
         try {
           await db.transaction().execute(async (trx) => {
+            await lockOrganization(trx, params.id);
             await trx.deleteFrom('memberships').where('organization_id', '=', params.id).where('account_id', '=', params.accountId).execute();
             await audit(trx, { actor_type: 'customer', actor_id: principal.sub, action: leaving ? 'organization.member_left' : 'organization.member_removed', subject_type: 'organization', subject_id: params.id, decision: null, details: { accountId: params.accountId, role: target.role } });
           });

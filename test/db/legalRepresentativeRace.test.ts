@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import { lockOrganization } from '../../db/repositories/organizations';
 import { database, seedOrganization } from '../support/fixtures';
 import { realActivities } from '../support/worker';
 
@@ -22,16 +23,18 @@ describe('legal representatives under racing handover transfers and removals (Po
         .insertInto('legal_rep_handovers')
         .values({ id: handoverId, organization_id: seed.org.id, requested_by: seed.legalRep.id, from_account_id: seed.legalRep.id, to_account_id: seed.admin.id, to_email: null, token_hash: null, status: 'transferring', requested_at: new Date(), expires_at: null })
         .execute();
+      // Removals as the API makes them (the organization locked first, then the row).
       const remove = (accountId: string) =>
         db
-          .deleteFrom('memberships')
-          .where('organization_id', '=', seed.org.id)
-          .where('account_id', '=', accountId)
-          .execute()
+          .transaction()
+          .execute(async (trx) => {
+            await lockOrganization(trx, seed.org.id);
+            await trx.deleteFrom('memberships').where('organization_id', '=', seed.org.id).where('account_id', '=', accountId).execute();
+          })
           .then(
             () => 'removed',
-            (err: { constraint?: string }) => {
-              assert.equal(err.constraint, 'memberships_legal_representative_required');
+            (err: { constraint?: string; code?: string }) => {
+              assert.equal(err.constraint, 'memberships_legal_representative_required', `refused otherwise: ${err.code}`);
               refusedRemovals += 1;
               return 'refused';
             },
