@@ -1,4 +1,5 @@
 import type { ActivityDeps } from './deps';
+import { createAccountActivities } from './accounts';
 import { createCancellationActivities } from './cancellation';
 import { createHandoverActivities } from './handover';
 import { createInvitationActivities } from './invitations';
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHandoverActivities(deps, notifications),
     ...createInvitationActivities(deps, notifications),
     ...createPartnerActivities(deps, notifications),
+    ...createAccountActivities(deps, notifications),
   };
 }
 

@@ -22,9 +22,11 @@ import { organizationRoutes } from './routes/organizations';
 import { partnerRoutes } from './routes/partners';
 import { renewalRoutes } from './routes/renewal';
 import { rfpRoutes } from './routes/rfps';
+import { sessionRoutes } from './routes/sessions';
 import { supportAccessRoutes } from './routes/supportAccess';
 import { verificationRoutes } from './routes/verification';
 import type { PaymentProvider } from '../lib/payments';
+import { ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT } from '../lib/rules';
 import { isLinkRoute, mountRoutes, openApiDocument, type AnyRoute } from './routing';
 
 export interface AppDeps {
@@ -36,7 +38,7 @@ export interface AppDeps {
   keyring: Keyring;
   /** Charges cards for renewals paid through the API. */
   payments: PaymentProvider;
-  config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number; publicUrl: string };
+  config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number; publicUrl: string; lockAfterFailedLogins?: number };
   /** Local-only pages (the dev outbox); mounted by `npm start` when it runs the embedded mail and SMS peers. */
   devRouter?: express.Router;
 }
@@ -55,6 +57,7 @@ export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'confi
     ...invitationRoutes({ client, db, taskQueue, clock }),
     ...partnerRoutes({ client, db, taskQueue, clock }),
     ...rfpRoutes({ client, db, taskQueue, clock }),
+    ...sessionRoutes({ client, db, taskQueue, clock, authSecret: deps.config.authSecret, lockAfterFailedLogins: deps.config.lockAfterFailedLogins ?? ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT }),
     ...renewalRoutes({ client, db, taskQueue, clock, payments: deps.payments }),
   ];
 }
@@ -98,7 +101,8 @@ export function createApp(deps: AppDeps): express.Express {
 
   // Customer verification links carry their own credential; identity images need a larger body.
   const links = express.Router();
-  links.use(['/v1/verification', '/v1/cancellation-requests'], rateLimit({ perMinute: deps.config.rateLimitPerMinute }));
+  links.use(['/v1/verification', '/v1/cancellation-requests', '/v1/requests-for-proposal/cancel', '/v1/sessions'], rateLimit({ perMinute: deps.config.rateLimitPerMinute }));
+  links.use('/v1/sessions', express.json({ limit: '10kb', strict: true }));
   links.use(['/v1/verification/:token/document', '/v1/verification/:token/selfie'], express.json({ limit: '28mb', strict: true }));
   links.use('/v1/verification', express.json({ limit: '100kb', strict: true }));
   mountRoutes(links, routes.filter(isLinkRoute));

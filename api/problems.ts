@@ -45,6 +45,8 @@ export const PROBLEM_TYPES = {
   'partner-application-refused': { status: 422, title: 'The organization does not meet the conditions of the partner program' },
   'not-a-partner': { status: 409, title: 'This organization is not a partner' },
   'rights-wider-than-requested': { status: 422, title: 'The granted rights are wider than the partner requested' },
+  'invalid-credentials': { status: 401, title: 'The login or the password is not right' },
+  'account-locked': { status: 423, title: 'The account is locked after failed logins; an administrator or an identity check unlocks it' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'unsupported-media-type': { status: 415, title: 'Only application/json is accepted' },
   'unprocessable': { status: 422, title: 'The request cannot be processed' },

@@ -3,6 +3,7 @@
  * Every embedded part (Temporal, PostgreSQL, SMTP, SMS) is used only when its variables are unset.
  */
 import { z } from 'zod';
+import { ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT } from './rules';
 import { parseBusinessHours } from './businessHours';
 
 const port = z.coerce.number().int().min(0).max(65_535);
@@ -72,6 +73,8 @@ const schema = z
      * Workflows a worker keeps in memory between tasks. Renewal processes wait months between steps,
      * so caching every one (the SDK's default scales with the machine's memory) buys nothing.
      */
+    /** P7: failed logins in a row that lock an account (the pages say "configurable"). */
+    ACCOUNT_LOCK_FAILED_LOGINS: z.coerce.number().int().min(3).max(100).default(ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT),
     WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1000),
   })
   .superRefine((env, ctx) => {

@@ -105,3 +105,6 @@ export const INVITATION_RESEND_MIN_INTERVAL_MS = HOUR;
 
 /** P11 [inferred]: a request for proposal stays open 30 days unless its author cancels it sooner. */
 export const RFP_OPEN_MS = 30 * DAY;
+
+/** P7 [inferred default; ACCOUNT_LOCK_FAILED_LOGINS overrides it]: failed logins in a row that lock an account. [003] */
+export const ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT = 5;

@@ -4,6 +4,7 @@
  */
 import { issueToken } from '../api/auth';
 import { migrateToLatest } from '../db/connection';
+import { hashPassword } from '../lib/passwords';
 import { loadConfig } from '../lib/config';
 import { loadAuthSecret } from '../temporal/keys';
 import { openDatabase } from './connect';
@@ -42,6 +43,8 @@ export const DEMO = {
         .onConflict((oc) => oc.doNothing())
         .execute();
     });
+    // P7: Alice logs in with a password too (POST /v1/sessions).
+    await db.updateTable('accounts').set({ password_hash: await hashPassword('alice-demo-password') }).where('id', '=', DEMO.alice.id).where('password_hash', 'is', null).execute();
     // P14: a hosting due in 45 days, and a saved card, to try renewals with.
     await db.updateTable('organizations').set({ payment_card_ref: 'card_demo_visa' }).where('id', '=', DEMO.organization.id).where('payment_card_ref', 'is', null).execute();
     await db

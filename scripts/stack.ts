@@ -172,7 +172,7 @@ export async function startStack(opts: {
         keyring,
         payments,
         devRouter: config.NODE_ENV === 'production' ? undefined : devRouter,
-        config: { authSecret, taskQueue: config.TEMPORAL_TASK_QUEUE, rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE, publicUrl },
+        config: { authSecret, taskQueue: config.TEMPORAL_TASK_QUEUE, rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE, publicUrl, lockAfterFailedLogins: config.ACCOUNT_LOCK_FAILED_LOGINS },
       });
       const server: Server = await new Promise((resolve, reject) => {
         const s = app.listen(config.PORT, config.API_HOST, () => resolve(s));

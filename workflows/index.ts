@@ -9,3 +9,4 @@ export { memberInvitation } from './memberInvitation';
 export { partnerInvitation } from './partnerInvitation';
 export { partnershipEnded } from './partnershipEnded';
 export { requestForProposal } from './requestForProposal';
+export { accountLocked } from './accountLocked';
