@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { createKeyring } from '../../temporal/codec';
 import { createDataConverter } from '../../temporal/dataConverter';
 import { ensureSchedule, renewalSweepSchedule } from '../../temporal/schedules';
@@ -31,12 +32,17 @@ describe('renewal sweep and its schedule (dev server)', function () {
       const sweep = () => client.workflow.execute('renewalSweep', { workflowId: `renewal-sweep-test-${randomUUID()}`, taskQueue, args: [{ organizationId: seed.org.id }] });
       assert.deepEqual(await sweep(), { scanned: 3, started: 3, alreadyRunning: 0, failed: 0 });
       await eventually(async () => assert.equal(testPayments.chargesFor((c) => c.cardRef === charged.cardRef).length, 1));
-      // Paid, it renews and its process moves to the next term (a new run of the same process).
+      // Paid, it renews and its process moves to the next term (a new run of the same process); wait
+      // until every process waits on a timer, so no run changes between the two sweeps.
       await eventually(async () => {
         const p = await db.selectFrom('products').select('due_at').where('id', '=', charged.productId).executeTakeFirstOrThrow();
         assert.notEqual(p.due_at?.getTime(), soon.getTime());
-        const { raw } = await client.workflow.getHandle(renewalWorkflowId(charged.productId)).describe();
-        assert.equal(raw.pendingActivities?.length ?? 0, 0);
+        for (const id of renewable) {
+          const handle = client.workflow.getHandle(renewalWorkflowId(id));
+          assert.equal((await handle.describe()).status.name, 'RUNNING');
+          const events = (await handle.fetchHistory()).events ?? [];
+          assert.equal(String(events.at(-1)?.eventType), String(temporal.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED));
+        }
       });
       const runs = await Promise.all(renewable.map(async (id) => (await client.workflow.getHandle(renewalWorkflowId(id)).describe()).runId));
 
@@ -72,9 +78,12 @@ describe('renewal sweep and its schedule (dev server)', function () {
       const otherKey = new Client({ connection: env.connection, dataConverter: createDataConverter(createKeyring({ id: 'other', key: Buffer.alloc(32, 7) })) });
       assert.equal(await ensureSchedule(otherKey, renewalSweepSchedule(taskQueue, 'Europe/Zurich')), 'recreated');
       assert.equal(await ensureSchedule(client, renewalSweepSchedule(taskQueue, 'Europe/Zurich')), 'recreated');
-      const listed = [];
-      for await (const s of client.schedule.list()) listed.push(s.scheduleId);
-      assert.equal(listed.filter((id) => id === RENEWAL_SWEEP_SCHEDULE_ID).length, 1, 'one schedule, not two');
+      // The list comes from visibility, which catches up a moment after the change.
+      await eventually(async () => {
+        const listed = [];
+        for await (const s of client.schedule.list()) listed.push(s.scheduleId);
+        assert.equal(listed.filter((id) => id === RENEWAL_SWEEP_SCHEDULE_ID).length, 1, 'one schedule, not two');
+      });
     } finally {
       await client.schedule.getHandle(RENEWAL_SWEEP_SCHEDULE_ID).delete().catch(() => undefined);
     }
