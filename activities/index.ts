@@ -5,6 +5,7 @@ import { createHandoverActivities } from './handover';
 import { createInvitationActivities } from './invitations';
 import { createNotificationActivities } from './notifications';
 import { createPartnerActivities } from './partners';
+import { createRecoveryActivities } from './recovery';
 import { createOrderActivities } from './orders';
 import { createRenewalActivities } from './renewal';
 import { createRenewalSweepActivities } from './renewalSweep';
@@ -28,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createInvitationActivities(deps, notifications),
     ...createPartnerActivities(deps, notifications),
     ...createAccountActivities(deps, notifications),
+    ...createRecoveryActivities(deps, notifications),
   };
 }
 

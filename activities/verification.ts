@@ -34,6 +34,15 @@ interface Evidence {
   geolocation?: { latitude: number; longitude: number; accuracyMeters: number };
 }
 
+/** P3: a holder who forgot the login address is reached at the recovery address, else by SMS. */
+function caseContact(a: { login_email: string; recovery_email: string | null; mobile_phone: string | null }, contact: 'login_email' | 'recovery_channels'): { channel: 'email' | 'sms'; recipient: string } {
+  if (contact === 'recovery_channels') {
+    if (a.recovery_email) return { channel: 'email', recipient: a.recovery_email };
+    if (a.mobile_phone) return { channel: 'sms', recipient: a.mobile_phone };
+  }
+  return { channel: 'email', recipient: a.login_email };
+}
+
 export const verificationLinkUrl = (publicUrl: string, token: string) => `${publicUrl}/v1/verification/${token}`;
 
 /** HMAC key for SMS codes, derived so it shares nothing with payload or document keys. */
@@ -75,11 +84,12 @@ export function createVerificationActivities(
     reason: VerificationReason;
     subject: { type: string; id: string } | null;
     openedBy: string;
+    contact?: 'login_email' | 'recovery_channels';
   }): Promise<{ status: VerificationCase['status'] }> {
     const account = await db.selectFrom('accounts').select('id').where('id', '=', input.accountId).executeTakeFirst();
     if (!account) throw ApplicationFailure.nonRetryable(`account ${input.accountId} not found`, FailureType.NotFound);
     // The API inserts the row before starting the workflow; a parent workflow's child does not.
-    const inserted = await insertCase(db, { id: input.caseId, accountId: input.accountId, reason: input.reason, subject: input.subject, openedBy: input.openedBy, openedAt: clock.now(), dataKeyWrapped: newCaseKey(keyring).wrapped });
+    const inserted = await insertCase(db, { id: input.caseId, accountId: input.accountId, reason: input.reason, subject: input.subject, openedBy: input.openedBy, openedAt: clock.now(), dataKeyWrapped: newCaseKey(keyring).wrapped, contact: input.contact });
     if (inserted) {
       const [actorType, actorId] = splitActor(input.openedBy);
       await audit(db, { actor_type: actorType, actor_id: actorId, action: 'verification.opened', subject_type: 'verification_case', subject_id: input.caseId, decision: null, details: { reason: input.reason } });
@@ -95,16 +105,21 @@ export function createVerificationActivities(
     const key = `verification:${caseId}:link:${seq}`;
     const token = randomBytes(32).toString('base64url');
     const minted = await db.transaction().execute(async (trx) => {
-      const c = await trx.selectFrom('verification_cases').select(['status', 'link_seq', 'reason', 'round', 'resubmission_reason', 'account_id']).where('id', '=', caseId).forUpdate().executeTakeFirst();
+      const c = await trx.selectFrom('verification_cases').select(['status', 'link_seq', 'reason', 'round', 'resubmission_reason', 'account_id', 'contact']).where('id', '=', caseId).forUpdate().executeTakeFirst();
       if (!c) throw ApplicationFailure.nonRetryable(`verification case ${caseId} not found`, FailureType.NotFound);
       if (c.link_seq >= seq || c.status !== 'awaiting_customer') return false;
       await trx.updateTable('verification_cases').set({ link_token_hash: hashLinkToken(token), link_seq: seq }).where('id', '=', caseId).execute();
-      const account = await trx.selectFrom('accounts').select(['login_email', 'display_name']).where('id', '=', c.account_id).executeTakeFirstOrThrow();
+      const account = await trx.selectFrom('accounts').select(['login_email', 'display_name', 'recovery_email', 'mobile_phone']).where('id', '=', c.account_id).executeTakeFirstOrThrow();
       const url = verificationLinkUrl(config.publicUrl, token);
+      const to = caseContact(account, c.contact);
+      if (to.channel === 'sms') {
+        await enqueue(trx, { key, channel: 'sms', recipient: to.recipient, body: `Verify your identity ${REASON_TEXT[c.reason]}: ${url} (works once; never forward it)` });
+        return true;
+      }
       await enqueue(trx, {
         key,
         channel: 'email',
-        recipient: account.login_email,
+        recipient: to.recipient,
         subject: c.round > 1 ? 'Please send your identity document again' : 'Verify your identity',
         body: [
           `Hello ${account.display_name},`,
@@ -279,10 +294,11 @@ export function createVerificationActivities(
 
   async function notifyCustomer(caseId: string, key: string, message: (c: VerificationCase, name: string) => { subject: string; body: string[] }): Promise<void> {
     const c = await caseOrFail(db, caseId);
-    const account = await db.selectFrom('accounts').select(['login_email', 'display_name']).where('id', '=', c.account_id).executeTakeFirst();
+    const account = await db.selectFrom('accounts').select(['login_email', 'display_name', 'recovery_email', 'mobile_phone']).where('id', '=', c.account_id).executeTakeFirst();
     if (!account) return;
     const { subject, body } = message(c, account.display_name);
-    await enqueue(db, { key, channel: 'email', recipient: account.login_email, subject, body: body.join('\n') });
+    const to = caseContact(account, c.contact);
+    await enqueue(db, to.channel === 'sms' ? { key, channel: 'sms', recipient: to.recipient, body: subject } : { key, channel: 'email', recipient: to.recipient, subject, body: body.join('\n') });
     await deliver(key);
   }
 

@@ -23,6 +23,11 @@ import { partnerRoutes } from './routes/partners';
 import { renewalRoutes } from './routes/renewal';
 import { rfpRoutes } from './routes/rfps';
 import { sessionRoutes } from './routes/sessions';
+import { accountSecurityRoutes } from './routes/accountSecurity';
+import { recoveryRoutes } from './routes/recovery';
+import { RecoveryLimiter, type RecoveryLimitSettings } from './recoveryLimits';
+import { accountSecrets } from '../lib/accountSecrets';
+import { activeSession, useApiToken } from '../db/repositories/sessions';
 import { supportAccessRoutes } from './routes/supportAccess';
 import { verificationRoutes } from './routes/verification';
 import type { PaymentProvider } from '../lib/payments';
@@ -38,15 +43,16 @@ export interface AppDeps {
   keyring: Keyring;
   /** Charges cards for renewals paid through the API. */
   payments: PaymentProvider;
-  config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number; publicUrl: string; lockAfterFailedLogins?: number };
+  config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number; publicUrl: string; lockAfterFailedLogins?: number; recoveryLimits?: RecoveryLimitSettings };
   /** Local-only pages (the dev outbox); mounted by `npm start` when it runs the embedded mail and SMS peers. */
   devRouter?: express.Router;
 }
 
-export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'config' | 'keyring' | 'payments'>): AnyRoute[] {
+export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'config' | 'keyring' | 'payments'>, limits = new RecoveryLimiter(deps.config.recoveryLimits)): AnyRoute[] {
   const clock = deps.clock ?? { now: () => new Date() };
   const { client, db, keyring } = deps;
-  const { taskQueue, publicUrl } = deps.config;
+  const { taskQueue, publicUrl, authSecret } = deps.config;
+  const secrets = accountSecrets(keyring);
   return [
     ...supportAccessRoutes({ client, db, taskQueue, clock }),
     ...verificationRoutes({ client, db, taskQueue, clock, keyring, publicUrl }),
@@ -57,7 +63,9 @@ export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'confi
     ...invitationRoutes({ client, db, taskQueue, clock }),
     ...partnerRoutes({ client, db, taskQueue, clock }),
     ...rfpRoutes({ client, db, taskQueue, clock }),
-    ...sessionRoutes({ client, db, taskQueue, clock, authSecret: deps.config.authSecret, lockAfterFailedLogins: deps.config.lockAfterFailedLogins ?? ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT }),
+    ...sessionRoutes({ client, db, taskQueue, clock, authSecret, secrets, lockAfterFailedLogins: deps.config.lockAfterFailedLogins ?? ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT }),
+    ...recoveryRoutes({ client, db, taskQueue, clock, secrets, limits }),
+    ...accountSecurityRoutes({ client, db, taskQueue, clock, authSecret, secrets }),
     ...renewalRoutes({ client, db, taskQueue, clock, payments: deps.payments }),
   ];
 }
@@ -66,7 +74,9 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  const routes = apiRoutes(deps);
+  const clock = deps.clock ?? { now: () => new Date() };
+  const limits = new RecoveryLimiter(deps.config.recoveryLimits);
+  const routes = apiRoutes(deps, limits);
   const openapi = openApiDocument(routes, {
     title: 'backoffice API',
     version: '1',
@@ -101,8 +111,9 @@ export function createApp(deps: AppDeps): express.Express {
 
   // Customer verification links carry their own credential; identity images need a larger body.
   const links = express.Router();
-  links.use(['/v1/verification', '/v1/cancellation-requests', '/v1/requests-for-proposal/cancel', '/v1/sessions'], rateLimit({ perMinute: deps.config.rateLimitPerMinute }));
-  links.use('/v1/sessions', express.json({ limit: '10kb', strict: true }));
+  links.use(['/v1/verification', '/v1/cancellation-requests', '/v1/requests-for-proposal/cancel', '/v1/sessions', '/v1/recovery'], rateLimit({ perMinute: deps.config.rateLimitPerMinute }));
+  links.use('/v1/recovery', limits.perAddress());
+  links.use(['/v1/sessions', '/v1/recovery'], express.json({ limit: '10kb', strict: true }));
   links.use(['/v1/verification/:token/document', '/v1/verification/:token/selfie'], express.json({ limit: '28mb', strict: true }));
   links.use('/v1/verification', express.json({ limit: '100kb', strict: true }));
   mountRoutes(links, routes.filter(isLinkRoute));
@@ -111,7 +122,12 @@ export function createApp(deps: AppDeps): express.Express {
   const v1 = express.Router();
   // Before authentication, by client address (bad tokens count too); after, per principal.
   v1.use(rateLimit({ perMinute: deps.config.rateLimitPerMinute * 2 }));
-  v1.use(authenticate(deps.config.authSecret) as RequestHandler);
+  v1.use(
+    authenticate(deps.config.authSecret, {
+      sessionScope: (sid, accountId) => activeSession(deps.db, sid, accountId, clock.now()),
+      apiToken: (token) => useApiToken(deps.db, token, clock.now()),
+    }) as RequestHandler,
+  );
   v1.use(rateLimit({ perMinute: deps.config.rateLimitPerMinute }));
   v1.use(express.json({ limit: '100kb', strict: true }));
   mountRoutes(v1, routes.filter((route) => !isLinkRoute(route)));

@@ -1,27 +1,38 @@
 /**
- * Bearer tokens: HS256 JWTs with `sub` (account, agent or system id) and `role`.
- * Issued by `npm run token` and `npm run seed` for local use; verified on every /v1 route.
+ * Bearer credentials, checked on every /v1 route:
+ * - HS256 JWTs with `sub` (account, agent or system id) and `role`. Logins (`POST /v1/sessions`) add
+ *   `sid` and `scope`: the session must still be open, so ending it takes effect at once, and a
+ *   restricted scope reaches only the routes that name it. Tokens without `sid` are issued by
+ *   operators (`npm run token`, `npm run seed`) for local use and services.
+ * - API tokens (`bo_…`, P8): opaque, looked up by hash, with a lifetime and a recorded last use.
  */
 import type { RequestHandler } from 'express';
 import { SignJWT, jwtVerify } from 'jose';
 import { z } from 'zod';
+import type { SessionScope } from '../db/tables/accounts.table';
 import { Problem } from './problems';
 
 export const ROLES = ['customer', 'agent', 'system'] as const;
 export type Role = (typeof ROLES)[number];
+export const SESSION_SCOPES = ['full', 'second_factor', 'locked', 'login_address_change'] as const satisfies readonly SessionScope[];
 export interface Principal {
   sub: string;
   role: Role;
+  /** What the credential may do; 'full' unless a login left it restricted. */
+  scope: SessionScope;
+  /** The login session, when the token came from one. */
+  sid?: string;
 }
 
 const ISSUER = 'backoffice';
 const AUDIENCE = 'backoffice-api';
-const claims = z.object({ sub: z.string().min(1).max(200), role: z.enum(ROLES) });
+const claims = z.object({ sub: z.string().min(1).max(200), role: z.enum(ROLES), sid: z.uuid().optional(), scope: z.enum(SESSION_SCOPES).optional() });
 
 const keyOf = (secret: string) => new TextEncoder().encode(secret);
+export const API_TOKEN_PREFIX = 'bo_';
 
-export async function issueToken(secret: string, principal: Principal, ttl: string = '12h'): Promise<string> {
-  return new SignJWT({ role: principal.role })
+export async function issueToken(secret: string, principal: Omit<Principal, 'scope'> & { scope?: SessionScope }, ttl: string = '12h'): Promise<string> {
+  return new SignJWT({ role: principal.role, ...(principal.sid ? { sid: principal.sid, scope: principal.scope ?? 'full' } : {}) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(principal.sub)
     .setIssuer(ISSUER)
@@ -33,7 +44,8 @@ export async function issueToken(secret: string, principal: Principal, ttl: stri
 
 export async function verifyToken(secret: string, token: string): Promise<Principal> {
   const { payload } = await jwtVerify(token, keyOf(secret), { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE });
-  return claims.parse(payload);
+  const c = claims.parse(payload);
+  return { sub: c.sub, role: c.role, scope: c.scope ?? 'full', ...(c.sid ? { sid: c.sid } : {}) };
 }
 
 declare module 'express-serve-static-core' {
@@ -42,16 +54,35 @@ declare module 'express-serve-static-core' {
   }
 }
 
-export function authenticate(secret: string): RequestHandler {
+export interface CredentialStore {
+  /** The scope of an open session of this account, or undefined when it ended or expired. */
+  sessionScope(sid: string, accountId: string): Promise<SessionScope | undefined>;
+  apiToken(token: string): Promise<{ accountId: string } | undefined>;
+}
+
+export function authenticate(secret: string, store?: CredentialStore): RequestHandler {
   return async (req, _res, next) => {
     const header = req.headers.authorization ?? '';
     const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header);
     if (!match) throw new Problem('unauthenticated', 'Send "Authorization: Bearer <token>"', { challenge: 'Bearer' });
+    const credential = match[1]!;
+    if (store && credential.startsWith(API_TOKEN_PREFIX)) {
+      const found = await store.apiToken(credential);
+      if (!found) throw new Problem('unauthenticated', 'The API token is invalid, revoked, deactivated or expired');
+      req.principal = { sub: found.accountId, role: 'customer', scope: 'full' };
+      return next();
+    }
+    let principal: Principal;
     try {
-      req.principal = await verifyToken(secret, match[1]!);
+      principal = await verifyToken(secret, credential);
     } catch {
       throw new Problem('unauthenticated', 'The token is invalid or expired');
     }
+    if (principal.sid) {
+      const scope = store ? await store.sessionScope(principal.sid, principal.sub) : undefined;
+      if (scope !== principal.scope) throw new Problem('unauthenticated', 'This session has ended');
+    }
+    req.principal = principal;
     next();
   };
 }

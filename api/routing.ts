@@ -4,6 +4,7 @@
  */
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
+import type { SessionScope } from '../db/tables/accounts.table';
 import type { Principal, Role } from './auth';
 import { Problem } from './problems';
 
@@ -29,6 +30,11 @@ export interface RouteDef<P extends AnyObject, Q extends AnyObject, B extends z.
    * path carries its own credential (a customer's single-purpose link), mounted before bearer auth.
    */
   roles: readonly Role[];
+  /**
+   * Restricted logins this route also serves (a login waiting for its second factor, a locked
+   * account, a lost login address). Every route serves full sessions; no other route serves these.
+   */
+  scopes?: readonly Exclude<SessionScope, 'full'>[];
   params?: P;
   query?: Q;
   body?: B;
@@ -59,9 +65,15 @@ function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, locat
   });
 }
 
+const RESTRICTED_SCOPE_HELP: Record<Exclude<SessionScope, 'full'>, string> = {
+  second_factor: 'POST /v1/accounts/me/two-factor/disable-requests (log in again with the second factor for everything else)',
+  locked: 'POST /v1/accounts/me/unlock-requests',
+  login_address_change: 'POST /v1/accounts/me/login-email and its confirmation',
+};
+
 /** Link routes authenticate by the token in their path: the handler must check it. */
 export const isLinkRoute = (route: AnyRoute) => route.roles.length === 0;
-const LINK_PRINCIPAL: Principal = Object.freeze({ sub: 'link', role: 'customer' });
+const LINK_PRINCIPAL: Principal = Object.freeze({ sub: 'link', role: 'customer', scope: 'full' });
 
 export function mountRoutes(router: Router, routes: AnyRoute[]): void {
   for (const route of routes) {
@@ -70,6 +82,9 @@ export function mountRoutes(router: Router, routes: AnyRoute[]): void {
       if (!principal) throw new Problem('unauthenticated');
       if (!isLinkRoute(route) && !route.roles.includes(principal.role)) {
         throw new Problem('forbidden', `This operation is for ${route.roles.join(' or ')} tokens`);
+      }
+      if (principal.scope !== 'full' && !route.scopes?.includes(principal.scope)) {
+        throw new Problem('session-restricted', `This login only allows: ${RESTRICTED_SCOPE_HELP[principal.scope]}`);
       }
       if (route.body && !req.is('application/json')) {
         throw new Problem('unsupported-media-type', 'Send the body as application/json');
@@ -116,7 +131,7 @@ export function openApiDocument(routes: AnyRoute[], info: { title: string; versi
     (paths[toOpenApiPath(route.path)] ??= {})[route.method] = {
       summary: route.summary,
       tags: [route.tag],
-      ...(isLinkRoute(route) ? { security: [] } : { 'x-roles': route.roles }),
+      ...(isLinkRoute(route) ? { security: [] } : { 'x-roles': route.roles, ...(route.scopes ? { 'x-restricted-scopes': route.scopes } : {}) }),
       parameters,
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
       responses,

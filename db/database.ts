@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { AccountsTable } from './tables/accounts.table';
+import type { AccessTokensTable, AccountsTable, BackupCodesTable, RecoveryRequestsTable, SessionsTable } from './tables/accounts.table';
 import type { AgentsTable } from './tables/agents.table';
 import type { AuditLogTable } from './tables/auditLog.table';
 import type { MembershipsTable, OrganizationMailDomainsTable } from './tables/memberships.table';
@@ -17,6 +17,10 @@ import type { VerificationCasesTable, VerificationDocumentsTable } from './table
 
 export interface Database {
   accounts: AccountsTable;
+  sessions: SessionsTable;
+  backup_codes: BackupCodesTable;
+  access_tokens: AccessTokensTable;
+  recovery_requests: RecoveryRequestsTable;
   agents: AgentsTable;
   organizations: OrganizationsTable;
   memberships: MembershipsTable;

@@ -108,3 +108,27 @@ export const RFP_OPEN_MS = 30 * DAY;
 
 /** P7 [inferred default; ACCOUNT_LOCK_FAILED_LOGINS overrides it]: failed logins in a row that lock an account. [003] */
 export const ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT = 5;
+
+/** Issue 5: SMS and email codes of the recovery flows are 6 digits, valid 10 minutes, single use, 5 tries. */
+export const RECOVERY_CODE_VALIDITY_MS = 10 * MINUTE;
+export const RECOVERY_CODE_MAX_TRIES = 5;
+
+/** P4 (issue 5): a password reset link works once, for 1 hour. */
+export const PASSWORD_RESET_LINK_VALIDITY_MS = HOUR;
+
+/** P3 [inferred]: once the code is confirmed, the holder has 30 minutes to choose where the login goes. */
+export const RECOVERY_CHOICE_WINDOW_MS = 30 * MINUTE;
+
+/** P5 [inferred]: the holder is reminded 3 and 14 days after the login address was lost. */
+export const LOGIN_ADDRESS_RECOVERY_REMINDERS_MS = [3 * DAY, 14 * DAY] as const;
+
+/** P8: an API token unused for a year is deactivated. [002] */
+export const API_TOKEN_IDLE_DEACTIVATION_MS = 365 * DAY;
+
+
+/** [inferred] A full session lasts 12 hours; a restricted one (second factor, locked, login address change) 15 minutes. */
+export const SESSION_LIFETIME_MS = 12 * HOUR;
+export const RESTRICTED_SESSION_LIFETIME_MS = 15 * MINUTE;
+
+/** Issue 5 [inferred figures]: recovery requests per phone number, per login, per client address, per hour. */
+export const RECOVERY_RATE_LIMITS = { perPhone: 3, perLogin: 5, perClientAddress: 30, windowMs: HOUR } as const;

@@ -27,7 +27,7 @@ import { connectClient } from '../temporal/client';
 import { createDataConverter } from '../temporal/dataConverter';
 import { loadAuthSecret, loadKeyring } from '../temporal/keys';
 import { startDevServer } from '../temporal/servers';
-import { ensureSchedule, renewalSweepSchedule } from '../temporal/schedules';
+import { apiTokenSweepSchedule, ensureSchedule, renewalSweepSchedule } from '../temporal/schedules';
 import { createWorker } from '../temporal/worker';
 import { RENEWAL_SWEEP_SCHEDULE_ID } from '../workflows/shared/renewal';
 
@@ -161,6 +161,8 @@ export async function startStack(opts: {
       // The worker owns the task queue the schedule starts the sweep on, so it creates the schedule.
       const schedule = await ensureSchedule(client, renewalSweepSchedule(config.TEMPORAL_TASK_QUEUE, config.RENEWAL_SWEEP_TIME_ZONE));
       log.info('renewal sweep schedule ready', { scheduleId: RENEWAL_SWEEP_SCHEDULE_ID, outcome: schedule });
+      const tokenSweep = await ensureSchedule(client, apiTokenSweepSchedule(config.TEMPORAL_TASK_QUEUE, config.RENEWAL_SWEEP_TIME_ZONE));
+      log.info('API token sweep schedule ready', { scheduleId: 'api-token-sweep', outcome: tokenSweep });
     }
 
     if (opts.roles.api) {

@@ -3,6 +3,7 @@
  * is updated to the definition in code, so a changed time or task queue takes effect on deploy.
  */
 import { ScheduleAlreadyRunning, type Client, type ScheduleOptions } from '@temporalio/client';
+import { API_TOKEN_SWEEP_SCHEDULE_ID } from '../workflows/shared/recovery';
 import { RENEWAL_SWEEP_SCHEDULE_ID, type SweepInput } from '../workflows/shared/renewal';
 
 export function renewalSweepSchedule(taskQueue: string, timeZone: string): ScheduleOptions {
@@ -12,6 +13,16 @@ export function renewalSweepSchedule(taskQueue: string, timeZone: string): Sched
     spec: { calendars: [{ hour: 3, minute: 15, comment: 'daily renewal sweep' }], timezone: timeZone },
     action: { type: 'startWorkflow', workflowType: 'renewalSweep', taskQueue, workflowId: 'renewal-sweep', args: [{} satisfies SweepInput] },
     // A sweep still running when the next is due makes the next one pointless; a missed day is caught up once.
+    policies: { overlap: 'SKIP', catchupWindow: '1 day' },
+  };
+}
+
+/** P8: API tokens unused for a year are deactivated; checked daily, after the renewal sweep. */
+export function apiTokenSweepSchedule(taskQueue: string, timeZone: string): ScheduleOptions {
+  return {
+    scheduleId: API_TOKEN_SWEEP_SCHEDULE_ID,
+    spec: { calendars: [{ hour: 4, minute: 30, comment: 'daily API token sweep' }], timezone: timeZone },
+    action: { type: 'startWorkflow', workflowType: 'apiTokenSweep', taskQueue, workflowId: 'api-token-sweep', args: [] },
     policies: { overlap: 'SKIP', catchupWindow: '1 day' },
   };
 }

@@ -11,6 +11,7 @@ import * as leaving from './20261124110200_leaving';
 import * as partners from './20261124110300_partners';
 import * as rfps from './20261124110400_rfps';
 import * as accountSecurity from './20261124120000_account_security';
+import * as accountRecovery from './20261124130000_account_recovery';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '20261124110300_partners': partners,
   '20261124110400_rfps': rfps,
   '20261124120000_account_security': accountSecurity,
+  '20261124130000_account_recovery': accountRecovery,
 };

@@ -38,11 +38,12 @@ const CASE_COLUMNS = [
   'decided_at',
   'decided_by',
   'decision_reason',
+  'contact',
 ] as const;
 
 export async function insertCase(
   db: Db,
-  c: { id: string; accountId: string; reason: VerificationCase['reason']; subject: { type: string; id: string } | null; openedBy: string; openedAt: Date; dataKeyWrapped: Buffer },
+  c: { id: string; accountId: string; reason: VerificationCase['reason']; subject: { type: string; id: string } | null; openedBy: string; openedAt: Date; dataKeyWrapped: Buffer; contact?: 'login_email' | 'recovery_channels' },
 ): Promise<boolean> {
   const inserted = await db
     .insertInto('verification_cases')
@@ -55,6 +56,7 @@ export async function insertCase(
       opened_by: c.openedBy,
       opened_at: c.openedAt,
       data_key_wrapped: c.dataKeyWrapped,
+      contact: c.contact ?? 'login_email',
       link_token_hash: null,
       phone_code_hash: null,
       evidence_sealed: null,

@@ -15,4 +15,65 @@ export interface AccountsTable {
   locked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   /** P7: emails to the holder about logins. */
   login_alerts: ColumnType<'off' | 'failures' | 'all', 'off' | 'failures' | 'all' | undefined, 'off' | 'failures' | 'all'>;
+  /** 2FA (P6): the TOTP secret, sealed; the pending one waits for its first code. */
+  totp_secret_sealed: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
+  totp_pending_sealed: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
+  two_factor_enabled_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** P5: the SMS recovery username, set while the login address is lost. */
+  recovery_username: ColumnType<string | null, string | null | undefined, string | null>;
+  login_address_lost_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+export type SessionScope = 'full' | 'second_factor' | 'locked' | 'login_address_change';
+
+/** A login. Ending it (revoked_at) makes its bearer token useless at once. */
+export interface SessionsTable {
+  id: string;
+  account_id: string;
+  scope: SessionScope;
+  created_at: ColumnType<Date, Date | undefined, never>;
+  expires_at: Date;
+  revoked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+/** The 10 single-use backup codes given when 2FA is switched on; HMACs only. */
+export interface BackupCodesTable {
+  account_id: string;
+  code_hash: Buffer;
+  used_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+/** P8: application passwords and API tokens; SHA-256 of the secret only. */
+export interface AccessTokensTable {
+  id: string;
+  account_id: string;
+  kind: 'api_token' | 'app_password';
+  name: string;
+  token_hash: Buffer;
+  created_at: Date;
+  /** Null: unlimited lifetime. */
+  expires_at: Date | null;
+  last_used_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  revoked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Set by the yearly sweep for tokens unused for a year. */
+  deactivated_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+/** P3, P4, P5: one recovery attempt; codes and tokens as HMAC/SHA-256 only. */
+export interface RecoveryRequestsTable {
+  id: string;
+  kind: 'login_email' | 'password' | 'login_address';
+  account_id: string | null;
+  channel: 'sms' | 'email' | null;
+  created_at: ColumnType<Date, Date | undefined, never>;
+  code_hash: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
+  code_attempts: ColumnType<number, number | undefined, number>;
+  code_expires_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  confirmed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  token_hash: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
+  token_expires_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  token_used_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  pending_email: ColumnType<string | null, string | null | undefined, string | null>;
+  verification_case_id: ColumnType<string | null, string | null | undefined, string | null>;
+  closed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }

@@ -32,6 +32,8 @@ export interface VerificationCasesTable {
   decided_at: Date | null;
   decided_by: string | null;
   decision_reason: string | null;
+  /** Where the customer's messages go: the login address, or (P3) the recovery email and mobile. */
+  contact: ColumnType<'login_email' | 'recovery_channels', 'login_email' | 'recovery_channels' | undefined, never>;
 }
 
 export interface VerificationDocumentsTable {

@@ -18,7 +18,7 @@ describe('tokens and rate limits', function () {
     const ok = spawnSync(tsx, [script, '--role', 'agent', '--sub', 'agent-7'], { env: { ...process.env, AUTH_SECRET: secret }, encoding: 'utf8' });
     assert.equal(ok.status, 0, ok.stderr);
     return verifyToken(secret, ok.stdout.trim()).then((principal) => {
-      assert.deepEqual(principal, { sub: 'agent-7', role: 'agent' });
+      assert.deepEqual(principal, { sub: 'agent-7', role: 'agent', scope: 'full' });
       const bad = spawnSync(tsx, [script, '--role', 'root', '--sub', 'x'], { env: { ...process.env, AUTH_SECRET: secret }, encoding: 'utf8' });
       assert.equal(bad.status, 2);
       assert.match(bad.stderr, /usage: npm run token/);
@@ -28,7 +28,7 @@ describe('tokens and rate limits', function () {
   it('answers 429 with Retry-After once a caller exceeds its budget, and counts callers apart', async () => {
     let now = 1_000_000;
     const app = express();
-    app.use((req, _res, next) => ((req.principal = { role: 'customer', sub: String(req.headers['x-sub']) }), next()));
+    app.use((req, _res, next) => ((req.principal = { role: 'customer', sub: String(req.headers['x-sub']), scope: 'full' }), next()));
     app.use(rateLimit({ perMinute: 3, now: () => now }));
     app.get('/x', (_req, res) => void res.json({ ok: true }));
     app.use(problemHandler(silentLogger));

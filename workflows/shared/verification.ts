@@ -29,6 +29,8 @@ export interface VerificationInput {
   subject: { type: string; id: string } | null;
   /** Who opened it: "system:<name>", "agent:<id>" or "workflow:<id>". */
   openedBy?: string;
+  /** Where the customer's messages go; 'recovery_channels' when the login address is what was forgotten (P3). */
+  contact?: 'login_email' | 'recovery_channels';
 }
 
 export type VerificationOutcome = 'approved' | 'rejected' | 'expired';

@@ -1,0 +1,13 @@
+/**
+ * P8: run daily by the `api-token-sweep` schedule. Deactivates API tokens unused for a year
+ * (never used: a year after creation) and records expired ones as such. "A year" is measured in
+ * this workflow's time, so tests can skip it.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type * as activities from '../activities';
+
+const acts = proxyActivities<activities.Activities>({ startToCloseTimeout: '5 minutes', retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes' } });
+
+export async function apiTokenSweep(): Promise<{ deactivated: number; expired: number }> {
+  return acts.deactivateIdleApiTokens({ asOf: new Date().toISOString() });
+}
