@@ -9,6 +9,9 @@ import { createDataConverter } from '../../temporal/dataConverter';
 import { database, devServerEnv, fixtureKeyring, seedOrganization } from './fixtures';
 import { testPayments, testWorker } from './worker';
 
+/** Recovery limits high enough for suites that make many requests; the limit test uses the real ones. */
+export const TEST_RECOVERY_LIMITS = { perPhone: 1000, perLogin: 1000, perClientAddress: 100_000, windowMs: 3_600_000 };
+
 export const AUTH_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 
 /** The API over real HTTP, backed by the Temporal dev server, a worker and real PostgreSQL. */
@@ -18,7 +21,7 @@ export async function startApi() {
   const { worker, taskQueue } = await testWorker(env);
   const running = worker.run();
   const client = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: createDataConverter(fixtureKeyring()) });
-  const app = createApp({ client, db, log: silentLogger, keyring: fixtureKeyring(), payments: testPayments, config: { authSecret: AUTH_SECRET, taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test' } });
+  const app = createApp({ client, db, log: silentLogger, keyring: fixtureKeyring(), payments: testPayments, config: { authSecret: AUTH_SECRET, taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test', recoveryLimits: TEST_RECOVERY_LIMITS } });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -47,6 +50,7 @@ export async function startApi() {
     base,
     db,
     client,
+    taskQueue,
     worker: worker as Worker,
     call,
     token: (role: Role, sub: string, ttl?: string) => issueToken(AUTH_SECRET, { role, sub }, ttl),
