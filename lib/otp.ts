@@ -54,3 +54,20 @@ export const normalizeBackupCode = (code: string) => code.replace('-', '');
 
 /** A 6-digit code for SMS or email. */
 export const newSixDigitCode = () => String(randomInt(0, 1_000_000)).padStart(6, '0');
+
+export function base32Decode(text: string): Buffer {
+  let bits = 0;
+  let value = 0;
+  const out: number[] = [];
+  for (const ch of text.replace(/=+$/, '').toUpperCase()) {
+    const i = BASE32.indexOf(ch);
+    if (i < 0) throw new Error('not base32');
+    value = (value << 5) | i;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 255);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
