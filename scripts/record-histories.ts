@@ -33,6 +33,17 @@ import { acceptHandoverUpdate, handoverWorkflowId } from '../workflows/shared/ha
 import { acceptClientInvitationUpdate, partnerInvitationWorkflowId } from '../workflows/shared/partners';
 import { acceptInvitationUpdate, invitationWorkflowId, resendInvitationUpdate } from '../workflows/shared/invitation';
 
+import { hashPassword } from '../lib/passwords';
+import { codeConfirmedSignal, deliverLoginSignal, loginAddressRecoveryWorkflowId, passwordRecoveryWorkflowId, passwordResetSignal, recoveryLoginWorkflowId, securityCaseWorkflowId, verificationRequestedSignal } from '../workflows/shared/recovery';
+
+/** Polls until the value exists. */
+const until = <T>(f: () => Promise<T | undefined | null>) =>
+  eventually(async () => {
+    const v = await f();
+    if (v === undefined || v === null) throw new Error('not yet');
+    return v;
+  });
+
 const out = (name: string) => path.join(__dirname, '..', 'test', 'histories', `${name}.json`);
 
 type Env = Awaited<ReturnType<typeof timeSkippingEnv>>;
@@ -213,11 +224,64 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     await h.result();
     return h;
   },
+  async 'recovery-login-delivered'({ env, client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const phone = uniquePhone();
+    await db.updateTable('accounts').set({ mobile_phone: phone, recovery_email: `rescue-${seed.legalRep.id.slice(0, 8)}@elsewhere.test` }).where('id', '=', seed.legalRep.id).execute();
+    const id = randomUUID();
+    await db.insertInto('recovery_requests').values({ id, kind: 'login_email', account_id: seed.legalRep.id, channel: 'sms' }).execute();
+    const h = await client.workflow.start('recoveryLogin', { workflowId: recoveryLoginWorkflowId(id), taskQueue, args: [{ requestId: id }] });
+    await smsCodeFor(phone);
+    await db.updateTable('recovery_requests').set({ confirmed_at: new Date(), code_hash: null }).where('id', '=', id).execute();
+    await h.signal(codeConfirmedSignal);
+    await env.sleep('1 minute');
+    await h.signal(deliverLoginSignal, { channel: 'sms' });
+    await h.result();
+    return h;
+  },
+  async 'password-recovery-verified'({ env, client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const id = randomUUID();
+    await db.insertInto('recovery_requests').values({ id, kind: 'password', account_id: seed.legalRep.id, channel: 'email' }).execute();
+    const h = await client.workflow.start('passwordRecovery', { workflowId: passwordRecoveryWorkflowId(id), taskQueue, args: [{ requestId: id }] });
+    await env.sleep('1 minute');
+    await h.signal(verificationRequestedSignal);
+    const caseId = await until(async () => (await db.selectFrom('recovery_requests').select('verification_case_id').where('id', '=', id).executeTakeFirstOrThrow()).verification_case_id ?? undefined);
+    await until(async () => db.selectFrom('verification_cases').select('id').where('id', '=', caseId).executeTakeFirst());
+    const child = client.workflow.getHandle(verificationWorkflowId(caseId));
+    await submitCaseByUpdates(child, db, caseId);
+    await decideCase(child, db, caseId, seed.agent.id, 'approve');
+    await linkTokenFor(seed.legalRep.login_email);
+    await until(async () => (await db.selectFrom('recovery_requests').select('token_hash').where('id', '=', id).executeTakeFirstOrThrow()).token_hash ?? undefined);
+    await h.signal(passwordResetSignal);
+    await h.result();
+    return h;
+  },
+  async 'login-address-recovery-reminded'({ env, client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    await db.updateTable('accounts').set({ recovery_email: `rescue-${seed.admin.id.slice(0, 8)}@elsewhere.test`, recovery_username: `ar${String(Date.now()).slice(-6)}`, login_address_lost_at: new Date() }).where('id', '=', seed.admin.id).execute();
+    const h = await client.workflow.start('loginAddressRecovery', { workflowId: loginAddressRecoveryWorkflowId(seed.admin.id), taskQueue, args: [{ accountId: seed.admin.id }] });
+    await env.sleep('15 days');
+    await h.result();
+    return h;
+  },
+  async 'account-security-case-approved'({ client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    await db.updateTable('accounts').set({ password_hash: await hashPassword('recorded passphrase'), locked_at: new Date(), failed_logins: 5 }).where('id', '=', seed.collaborator.id).execute();
+    const caseId = randomUUID();
+    const h = await client.workflow.start('accountSecurityCase', { workflowId: securityCaseWorkflowId(seed.collaborator.id, 'account_unblock'), taskQueue, args: [{ accountId: seed.collaborator.id, reason: 'account_unblock', caseId }] });
+    await until(async () => db.selectFrom('verification_cases').select('id').where('id', '=', caseId).executeTakeFirst());
+    const child = client.workflow.getHandle(verificationWorkflowId(caseId));
+    await submitCaseByUpdates(child, db, caseId);
+    await decideCase(child, db, caseId, seed.agent.id, 'approve');
+    await h.result();
+    return h;
+  },
 };
 
 const DAY = 86_400_000;
 async function settled(db: Ctx['db'], productId: string, done: (p: { due_at: Date | null }) => boolean) {
-  await eventually(async () => {
+  await until(async () => {
     const p = await db.selectFrom('products').select('due_at').where('id', '=', productId).executeTakeFirstOrThrow();
     if (!done(p)) throw new Error('not yet');
   });

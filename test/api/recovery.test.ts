@@ -52,7 +52,7 @@ describe('account recovery over HTTP (P3, P4; SMS through twilio to a local peer
     assert.equal(v.status, 202, v.text);
     // The holder no longer knows the login address: the case's link goes to the recovery address.
     await mailTo(h.recovery_email!, /Verify your identity/);
-    const caseRow = await eventually(() => api.db.selectFrom('recovery_requests').select('verification_case_id').where('id', '=', requestId).executeTakeFirst().then((r) => r?.verification_case_id), 'the case');
+    const caseRow = await eventually(() => api.db.selectFrom('recovery_requests').select('verification_case_id').where('id', '=', requestId).executeTakeFirst().then((r) => r?.verification_case_id ?? undefined), 'the case');
     const c = await api.db.selectFrom('verification_cases').select(['reason', 'account_id', 'contact']).where('id', '=', caseRow).executeTakeFirstOrThrow();
     assert.deepEqual(c, { reason: 'forgotten_login_email', account_id: h.id, contact: 'recovery_channels' });
     await passIdentityCheck(api, caseRow, seed.agent.id);
@@ -97,7 +97,7 @@ describe('account recovery over HTTP (P3, P4; SMS through twilio to a local peer
     const h = await holder(api.db, { recoveryEmail: false });
     const { requestId } = (await api.call('POST', '/v1/recovery/password', { body: { login: h.login_email } })).json;
     assert.equal((await api.call('POST', `/v1/recovery/password/${requestId}/verification`)).status, 202);
-    const caseId = await eventually(() => api.db.selectFrom('recovery_requests').select('verification_case_id').where('id', '=', requestId).executeTakeFirst().then((r) => r?.verification_case_id), 'the case');
+    const caseId = await eventually(() => api.db.selectFrom('recovery_requests').select('verification_case_id').where('id', '=', requestId).executeTakeFirst().then((r) => r?.verification_case_id ?? undefined), 'the case');
     const c = await eventually(() => api.db.selectFrom('verification_cases').select('reason').where('id', '=', caseId).executeTakeFirst(), 'the case row');
     assert.equal(c.reason, 'forgotten_password');
     await passIdentityCheck(api, caseId, seed.agent.id);

@@ -49,7 +49,7 @@ export async function login(api: Api, login: string, password = PASSWORD, otp?: 
   return api.call('POST', '/v1/sessions', { body: { login, password, ...(otp ? { otp } : {}) } });
 }
 
-export async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 20_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
