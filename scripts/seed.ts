@@ -14,6 +14,8 @@ const DEMO_HOSTING_ID = '5e7d0c1a-4b8e-4f3a-9c2d-6a1b2c3d4e5f';
 export const DEMO = {
   organization: { id: '0a000000-0000-4000-8000-000000000001', name: 'Demo Hosting SA' },
   alice: { id: 'c0000000-0000-4000-8000-00000000a11c', login_email: 'alice@demo.example', display_name: 'Alice Martin', mobile_phone: '+41790000001', recovery_email: 'alice.recovery@demo.example' },
+  // Issue 5, P5: Carla logs in with a mailbox the organization hosts (shop.example).
+  carla: { id: 'c0000000-0000-4000-8000-00000000ca71', login_email: 'carla@shop.example', display_name: 'Carla Rossi', mobile_phone: '+41790000003', recovery_email: 'carla.private@webmail.example' },
   bob: { id: 'c0000000-0000-4000-8000-000000000b0b', login_email: 'bob@demo.example', display_name: 'Bob Keller', mobile_phone: '+41790000002', recovery_email: null },
   agentAnna: { id: 'a9000000-0000-4000-8000-0000000a77a0', email: 'anna@support.example', display_name: 'Anna (support)', is_supervisor: true },
   agentTom: { id: 'a9000000-0000-4000-8000-000000000700', email: 'tom@support.example', display_name: 'Tom (support)', is_supervisor: false },
@@ -27,13 +29,14 @@ export const DEMO = {
     await migrateToLatest(db);
     await db.transaction().execute(async (tx) => {
       await tx.insertInto('organizations').values(DEMO.organization).onConflict((oc) => oc.doNothing()).execute();
-      await tx.insertInto('accounts').values([DEMO.alice, DEMO.bob]).onConflict((oc) => oc.doNothing()).execute();
+      await tx.insertInto('accounts').values([DEMO.alice, DEMO.bob, DEMO.carla]).onConflict((oc) => oc.doNothing()).execute();
       await tx.insertInto('agents').values([DEMO.agentAnna, DEMO.agentTom]).onConflict((oc) => oc.doNothing()).execute();
       await tx
         .insertInto('memberships')
         .values([
           { organization_id: DEMO.organization.id, account_id: DEMO.alice.id, role: 'legal_representative' },
           { organization_id: DEMO.organization.id, account_id: DEMO.bob.id, role: 'collaborator' },
+          { organization_id: DEMO.organization.id, account_id: DEMO.carla.id, role: 'collaborator' },
         ])
         .onConflict((oc) => oc.doNothing())
         .execute();
@@ -43,8 +46,10 @@ export const DEMO = {
         .onConflict((oc) => oc.doNothing())
         .execute();
     });
-    // P7: Alice logs in with a password too (POST /v1/sessions).
+    // P7: Alice and Carla log in with a password too (POST /v1/sessions).
     await db.updateTable('accounts').set({ password_hash: await hashPassword('alice-demo-password') }).where('id', '=', DEMO.alice.id).where('password_hash', 'is', null).execute();
+    await db.updateTable('accounts').set({ password_hash: await hashPassword('carla-demo-password') }).where('id', '=', DEMO.carla.id).where('password_hash', 'is', null).execute();
+    await db.insertInto('organization_mail_domains').values({ organization_id: DEMO.organization.id, domain: 'shop.example' }).onConflict((oc) => oc.doNothing()).execute();
     // P14: a hosting due in 45 days, and a saved card, to try renewals with.
     await db.updateTable('organizations').set({ payment_card_ref: 'card_demo_visa' }).where('id', '=', DEMO.organization.id).where('payment_card_ref', 'is', null).execute();
     await db
@@ -60,7 +65,7 @@ export const DEMO = {
     console.log(`export ANNA=${await token('agent', DEMO.agentAnna.id)}   # agent, the ticket's assignee`);
     console.log(`export TOM=${await token('agent', DEMO.agentTom.id)}   # agent, not assigned`);
     console.log(`export SYSTEM=${await token('system', 'scheduler')}   # system`);
-    console.log(`export ORG=${DEMO.organization.id} TICKET=${DEMO.ticket.id} ALICE_ID=${DEMO.alice.id} BOB_ID=${DEMO.bob.id}`);
+    console.log(`export ORG=${DEMO.organization.id} TICKET=${DEMO.ticket.id} ALICE_ID=${DEMO.alice.id} BOB_ID=${DEMO.bob.id} CARLA_ID=${DEMO.carla.id}`);
     console.log(`export HOSTING=${DEMO_HOSTING_ID}   # a product due for renewal`);
   } finally {
     await close();
