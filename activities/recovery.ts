@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import { audit } from '../db/repositories/audit';
 import { enqueue, redactSecret } from '../db/repositories/outbox';
+import { recoveryCodeScope } from '../db/repositories/recoveryRequests';
 import { endSessions } from '../db/repositories/sessions';
 import { accountSecrets, newToken, tokenHash } from '../lib/accountSecrets';
 import { newSixDigitCode } from '../lib/otp';
@@ -18,8 +19,6 @@ import type { ActivityDeps } from './deps';
 import { deliverIfPossible, type createNotificationActivities } from './notifications';
 
 export const passwordResetUrl = (publicUrl: string, token: string) => `${publicUrl}/v1/recovery/password/${token}`;
-/** Codes are bound to their request, so a code of one request never works for another. */
-export const recoveryCodeScope = (requestId: string) => `recovery:${requestId}`;
 
 const NOTICES: Record<AccountNoticeInput['kind'], { subject: string; body: string[] }> = {
   password_reset: { subject: 'Your password was reset', body: ['The password of your account was reset through the forgotten-password procedure, and every session was ended.'] },

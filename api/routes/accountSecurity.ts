@@ -12,13 +12,13 @@ import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
 import { endSessions } from '../../db/repositories/sessions';
-import { recoveryCodeScope } from '../../activities/recovery';
+import { tryRequestCode } from '../../db/repositories/recoveryRequests';
 import { API_TOKEN_PREFIX } from '../auth';
 import { newToken, tokenHash, type AccountSecrets } from '../../lib/accountSecrets';
 import { maskEmail, maskPhone } from '../../lib/mask';
 import { base32Encode, newBackupCode, normalizeBackupCode, otpauthUrl, verifyTotp } from '../../lib/otp';
 import { hashPassword, verifyPassword } from '../../lib/passwords';
-import { RECOVERY_CODE_MAX_TRIES, TWO_FACTOR_BACKUP_CODES } from '../../lib/rules';
+import { TWO_FACTOR_BACKUP_CODES } from '../../lib/rules';
 import {
   accountNoticeWorkflowId,
   loginAddressRecoveryWorkflowId,
@@ -255,20 +255,10 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
       async handler({ principal, body }) {
         const now = clock.now();
         const outcome = await db.transaction().execute(async (trx) => {
-          const r = await trx
-            .selectFrom('recovery_requests')
-            .select(['code_hash', 'code_attempts', 'code_expires_at', 'confirmed_at', 'closed_at', 'pending_email'])
-            .where('id', '=', body.requestId)
-            .where('kind', '=', 'login_address')
-            .where('account_id', '=', principal.sub)
-            .forUpdate()
-            .executeTakeFirst();
-          if (!r || r.closed_at || r.confirmed_at || r.code_attempts >= RECOVERY_CODE_MAX_TRIES || !r.code_expires_at || r.code_expires_at <= now) return { ok: false as const, attemptsLeft: 0 };
-          const attempts = r.code_attempts + 1;
-          const matches = secrets.codeMatches(r.code_hash, recoveryCodeScope(body.requestId), body.code);
-          await trx.updateTable('recovery_requests').set({ code_attempts: attempts, ...(matches ? { confirmed_at: now, code_hash: null, closed_at: now } : {}) }).where('id', '=', body.requestId).execute();
-          if (!matches) return { ok: false as const, attemptsLeft: RECOVERY_CODE_MAX_TRIES - attempts };
-          await trx.updateTable('accounts').set({ login_email: r.pending_email!, recovery_username: null, login_address_lost_at: null }).where('id', '=', principal.sub).execute();
+          const tried = await tryRequestCode(trx, secrets, { requestId: body.requestId, kind: 'login_address', accountId: principal.sub, code: body.code, now });
+          if (!tried.found || !tried.ok) return { ok: false as const, attemptsLeft: tried.found && !tried.ok ? tried.attemptsLeft : 0 };
+          await trx.updateTable('recovery_requests').set({ closed_at: now }).where('id', '=', body.requestId).execute();
+          await trx.updateTable('accounts').set({ login_email: tried.pendingEmail!, recovery_username: null, login_address_lost_at: null }).where('id', '=', principal.sub).execute();
           await endSessions(trx, principal.sub, now);
           await audit(trx, { actor_type: 'customer', actor_id: principal.sub, action: 'account.login_email_changed', subject_type: 'account', subject_id: principal.sub, decision: null, details: { requestId: body.requestId } });
           return { ok: true as const };

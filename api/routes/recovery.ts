@@ -12,11 +12,11 @@ import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
 import { endSessions } from '../../db/repositories/sessions';
-import { recoveryCodeScope } from '../../activities/recovery';
+import { tryRequestCode } from '../../db/repositories/recoveryRequests';
 import { newToken, tokenHash, type AccountSecrets } from '../../lib/accountSecrets';
 import { maskEmail, maskPhone } from '../../lib/mask';
 import { hashPassword } from '../../lib/passwords';
-import { PASSWORD_RESET_LINK_VALIDITY_MS, RECOVERY_CODE_MAX_TRIES } from '../../lib/rules';
+import { PASSWORD_RESET_LINK_VALIDITY_MS } from '../../lib/rules';
 import {
   accountNoticeWorkflowId,
   codeConfirmedSignal,
@@ -63,19 +63,11 @@ export function recoveryRoutes(deps: { client: Client; db: Kysely<Database>; tas
   async function confirmCode(kind: RecoveryKind, requestId: string, given: string, onMatch: (trx: Transaction<Database>, accountId: string) => Promise<unknown>) {
     const now = clock.now();
     const outcome = await db.transaction().execute(async (trx) => {
-      const r = await trx.selectFrom('recovery_requests').select(['account_id', 'code_hash', 'code_attempts', 'code_expires_at', 'confirmed_at', 'closed_at']).where('id', '=', requestId).where('kind', '=', kind).forUpdate().executeTakeFirst();
-      if (!r) throw new Problem('not-found', 'No such recovery request');
-      const open = !r.closed_at && !r.confirmed_at && r.code_attempts < RECOVERY_CODE_MAX_TRIES && !!r.code_expires_at && r.code_expires_at > now;
-      if (!open) return { ok: false as const, attemptsLeft: 0 };
-      const attempts = r.code_attempts + 1;
-      const matches = secrets.codeMatches(r.code_hash, recoveryCodeScope(requestId), given);
-      await trx
-        .updateTable('recovery_requests')
-        .set(matches ? { code_attempts: attempts, confirmed_at: now, code_hash: null } : { code_attempts: attempts, ...(attempts >= RECOVERY_CODE_MAX_TRIES ? { code_hash: null } : {}) })
-        .where('id', '=', requestId)
-        .execute();
-      if (!matches || !r.account_id) return { ok: false as const, attemptsLeft: RECOVERY_CODE_MAX_TRIES - attempts };
-      return { ok: true as const, value: await onMatch(trx, r.account_id) };
+      const tried = await tryRequestCode(trx, secrets, { requestId, kind, code: given, now });
+      if (!tried.found) throw new Problem('not-found', 'No such recovery request');
+      // An unmatched request has no code: it refuses like a wrong one.
+      if (!tried.ok || !tried.accountId) return { ok: false as const, attemptsLeft: tried.ok ? 0 : tried.attemptsLeft };
+      return { ok: true as const, value: await onMatch(trx, tried.accountId) };
     });
     if (!outcome.ok) throw new Problem('code-rejected', undefined, { attemptsLeft: outcome.attemptsLeft });
     // The row already says confirmed; a process that closed meanwhile has nothing left to do.
