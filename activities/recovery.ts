@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import { audit } from '../db/repositories/audit';
-import { enqueue, redactSecret } from '../db/repositories/outbox';
+import { enqueue, findByKey, redactSecret } from '../db/repositories/outbox';
 import { recoveryCodeScope } from '../db/repositories/recoveryRequests';
 import { endSessions } from '../db/repositories/sessions';
 import { accountSecrets, newToken, tokenHash } from '../lib/accountSecrets';
@@ -77,21 +77,24 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
     if (minted) await redactSecret(db, key, token);
   }
 
-  /** Mints a 6-digit code (10 minutes, 5 tries) and sends it; unmatched requests get the same clock and no message. */
+  /**
+   * Mints a 6-digit code (10 minutes from the request, 5 tries) and sends it, once per outbox key: a
+   * retry sends what was queued. Unmatched requests get no code; their clock started with the request
+   * (requests made before it did get it here).
+   */
   async function mintAndSendCode(requestId: string, key: string, to: { channel: 'sms' | 'email'; recipient: string } | undefined, text: (code: string) => { subject: string; body: string }): Promise<boolean> {
     const code = newSixDigitCode();
     const minted = await db.transaction().execute(async (trx) => {
       const r = await trx.selectFrom('recovery_requests').select(['code_expires_at', 'closed_at']).where('id', '=', requestId).forUpdate().executeTakeFirstOrThrow();
-      if (r.code_expires_at || r.closed_at) return false;
-      await trx
-        .updateTable('recovery_requests')
-        .set({ code_hash: to ? secrets.codeHash(recoveryCodeScope(requestId), code) : null, code_expires_at: new Date(clock.now().getTime() + RECOVERY_CODE_VALIDITY_MS) })
-        .where('id', '=', requestId)
-        .execute();
-      if (to) {
-        const m = text(code);
-        await enqueue(trx, { key, channel: to.channel, recipient: to.recipient, subject: to.channel === 'email' ? m.subject : null, body: to.channel === 'email' ? m.body : `${m.subject}: ${m.body}` });
+      if (r.closed_at) return false;
+      const expiresAt = r.code_expires_at ?? new Date(clock.now().getTime() + RECOVERY_CODE_VALIDITY_MS);
+      if (!to || (await findByKey(trx, key))) {
+        if (!r.code_expires_at) await trx.updateTable('recovery_requests').set({ code_expires_at: expiresAt }).where('id', '=', requestId).execute();
+        return false;
       }
+      await trx.updateTable('recovery_requests').set({ code_hash: secrets.codeHash(recoveryCodeScope(requestId), code), code_expires_at: expiresAt }).where('id', '=', requestId).execute();
+      const m = text(code);
+      await enqueue(trx, { key, channel: to.channel, recipient: to.recipient, subject: to.channel === 'email' ? m.subject : null, body: to.channel === 'email' ? m.body : `${m.subject}: ${m.body}` });
       return true;
     });
     if (!to) return false;
@@ -100,16 +103,19 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
     return delivered;
   }
 
-  async function beginRecovery({ requestId }: { requestId: string }): Promise<{ sent: 'code' | 'link' | null }> {
+  /**
+   * Sends what the request asked for when an account matched and has the channel. `clock` is the
+   * one the process runs on and follows from the request alone, so an unmatched request closes when
+   * a matched one would (issue 14): a password request by email waits an hour for its link, any
+   * other request 10 minutes for its code.
+   */
+  async function beginRecovery({ requestId }: { requestId: string }): Promise<{ sent: 'code' | 'link' | null; clock: 'code' | 'link' }> {
     const r = await requestOrFail(requestId);
     const a = await accountOf(r.account_id);
     if (r.kind === 'password' && r.channel === 'email') {
-      if (!a?.recovery_email) {
-        await mintAndSendCode(requestId, `recovery:${requestId}:code`, undefined, () => ({ subject: '', body: '' }));
-        return { sent: null };
-      }
+      if (!a?.recovery_email) return { sent: null, clock: 'link' };
       await mintAndSendLink(requestId, `recovery:${requestId}:link`, a.recovery_email, a.display_name);
-      return { sent: 'link' };
+      return { sent: 'link', clock: 'link' };
     }
     const to = a?.mobile_phone ? { channel: 'sms' as const, recipient: a.mobile_phone } : undefined;
     const purpose = r.kind === 'login_email' ? 'to recover your login' : 'to reset your password';
@@ -117,7 +123,7 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
       subject: `Your code ${purpose}`,
       body: `${code}. Valid ${RECOVERY_CODE_VALIDITY_MS / 60_000} minutes. Never share it; we never ask for it by phone.`,
     }));
-    return { sent: sent ? 'code' : null };
+    return { sent: sent ? 'code' : null, clock: 'code' };
   }
 
   async function expireRecoveryCode({ requestId }: { requestId: string }): Promise<void> {

@@ -48,7 +48,9 @@ async function runRecovery(kind: RecoveryKind, { requestId }: RecoveryInput): Pr
   setHandler(verificationRequestedSignal, () => void (verificationAsked = true));
   setHandler(passwordResetSignal, () => void (resetDone = true));
 
-  const { sent } = await acts.beginRecovery({ requestId });
+  const begun: { sent: 'code' | 'link' | null; clock?: 'code' | 'link' } = await acts.beginRecovery({ requestId });
+  // Histories recorded before `clock` existed ran on what was sent; their results replay as they are.
+  const clock = begun.clock ?? (begun.sent === 'link' ? 'link' : 'code');
   // The code dies after 10 minutes whatever happens; a link after an hour.
   // Detached: it only voids a code; it rejects only when the process is cancelled, and closing the
   // request voids the code anyway.
@@ -56,7 +58,7 @@ async function runRecovery(kind: RecoveryKind, { requestId }: RecoveryInput): Pr
     () => acts.expireRecoveryCode({ requestId }),
     () => undefined,
   );
-  if (sent === 'link') {
+  if (clock === 'link') {
     await condition(() => resetDone || verificationAsked, PASSWORD_RESET_LINK_VALIDITY_MS);
     await acts.expireRecoveryToken({ requestId });
   } else {

@@ -1,18 +1,20 @@
 /**
  * Recovery routes (P3, P4), for people who cannot log in: no bearer token, rate-limited per phone
- * number, per login and per client address. Starting a request answers the same, in the same
- * time, whether or not an account matches: the request row and its process exist either way, and
- * only the holder's own phone or mailbox receives anything. Codes and reset tokens are checked
- * here against their hashes, in one transaction with the attempt count.
+ * number, per login and per client address. Every answer before the right code (the request, a
+ * wrong or right-looking code with its tries left, the identity check asked once or again, an
+ * early `deliver`) is the same, after the same work, whether or not an account matches: the routes
+ * answer from the request's stage alone (`db/repositories/recoveryRequests.ts` owns that
+ * contract), and only the holder's own phone or mailbox receives anything. Codes and reset tokens
+ * are checked here against their hashes, in one transaction with the attempt count.
  */
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
 import { endSessions } from '../../db/repositories/sessions';
-import { tryRequestCode } from '../../db/repositories/recoveryRequests';
+import { askVerification, newRecoveryRequest, recoveryStage, tryRequestCode, type RecoveryStage } from '../../db/repositories/recoveryRequests';
 import { newToken, tokenHash, type AccountSecrets } from '../../lib/accountSecrets';
 import { maskEmail, maskPhone } from '../../lib/mask';
 import { hashPassword } from '../../lib/passwords';
@@ -51,7 +53,7 @@ export function recoveryRoutes(deps: { client: Client; db: Kysely<Database>; tas
 
   async function startRequest(kind: RecoveryKind, accountId: string | null, channel: 'sms' | 'email') {
     const requestId = randomUUID();
-    await db.insertInto('recovery_requests').values({ id: requestId, kind, account_id: accountId, channel }).execute();
+    await db.insertInto('recovery_requests').values(newRecoveryRequest({ id: requestId, kind, accountId, channel, now: clock.now() })).execute();
     await client.workflow.start(kind === 'login_email' ? 'recoveryLogin' : 'passwordRecovery', { workflowId: workflowId(kind, requestId), taskQueue, args: [{ requestId }] });
     return { status: 202, body: { requestId, next: NEXT[kind] } };
   }
@@ -78,12 +80,11 @@ export function recoveryRoutes(deps: { client: Client; db: Kysely<Database>; tas
     return outcome.value;
   }
 
-  async function openRequest(kind: RecoveryKind, requestId: string) {
-    const r = await db.selectFrom('recovery_requests').select(['account_id', 'confirmed_at', 'closed_at']).where('id', '=', requestId).where('kind', '=', kind).executeTakeFirst();
-    if (!r) throw new Problem('not-found', 'No such recovery request');
-    if (r.closed_at) throw new Problem('recovery-step-out-of-order', 'This recovery request is closed; start a new one');
-    return r;
-  }
+  const closed = () => new Problem('recovery-step-out-of-order', 'This recovery request is closed; start a new one');
+  const found = (stage: RecoveryStage | undefined): RecoveryStage => {
+    if (!stage) throw new Problem('not-found', 'No such recovery request');
+    return stage;
+  };
 
   const requestVerification = (kind: RecoveryKind) =>
     defineRoute({
@@ -95,8 +96,19 @@ export function recoveryRoutes(deps: { client: Client; db: Kysely<Database>; tas
       params: z.object({ requestId: z.uuid() }),
       responses: { 202: { description: 'Accepted', schema: accepted }, 404: { description: 'No such request', schema: problem }, 409: { description: 'The request is closed', schema: problem } },
       async handler({ params }) {
-        await openRequest(kind, params.requestId);
-        await client.workflow.getHandle(workflowId(kind, params.requestId)).signal(verificationRequestedSignal);
+        // Asked again, it answers as the first time without telling the process twice: an unmatched
+        // request closes as soon as it is asked, a matched one only when its case ends.
+        const { stage, asked } = await askVerification(db, kind, params.requestId);
+        if (found(stage) === 'closed') throw closed();
+        if (asked) {
+          await client.workflow
+            .getHandle(workflowId(kind, params.requestId))
+            .signal(verificationRequestedSignal)
+            .catch((err: unknown) => {
+              // The process ended on its own clock just now, as it would have for any identifier.
+              if (!(err instanceof WorkflowNotFoundError)) throw err;
+            });
+        }
         return { status: 202, body: { requestId: params.requestId, next: NEXT.verification } };
       },
     });
@@ -148,8 +160,9 @@ export function recoveryRoutes(deps: { client: Client; db: Kysely<Database>; tas
       body: z.object({ channel: z.enum(['sms', 'email']) }).strict(),
       responses: { 202: { description: 'On its way', schema: accepted }, 409: { description: 'The code is not confirmed, or the request is closed', schema: problem } },
       async handler({ params, body }) {
-        const r = await openRequest('login_email', params.requestId);
-        if (!r.confirmed_at) throw new Problem('recovery-step-out-of-order', 'Confirm the SMS code first');
+        const stage = found(await recoveryStage(db, 'login_email', params.requestId));
+        if (stage === 'closed') throw closed();
+        if (stage !== 'confirmed') throw new Problem('recovery-step-out-of-order', 'Confirm the SMS code first');
         await client.workflow.getHandle(recoveryLoginWorkflowId(params.requestId)).signal(deliverLoginSignal, { channel: body.channel });
         return { status: 202, body: { requestId: params.requestId, next: 'The login identifier is on its way.' } };
       },

@@ -1,6 +1,7 @@
-import type { Transaction } from 'kysely';
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
 import type { AccountSecrets } from '../../lib/accountSecrets';
-import { RECOVERY_CODE_MAX_TRIES } from '../../lib/rules';
+import { RECOVERY_CODE_MAX_TRIES, RECOVERY_CODE_VALIDITY_MS } from '../../lib/rules';
 import type { Database } from '../database';
 import type { RecoveryRequestsTable } from '../tables/accounts.table';
 
@@ -8,9 +9,59 @@ import type { RecoveryRequestsTable } from '../tables/accounts.table';
 export const recoveryCodeScope = (requestId: string) => `recovery:${requestId}`;
 
 /**
+ * The no-oracle contract of recovery requests (issue 14, item 1). Whoever holds a request id but
+ * not its code may learn only the request's stage and the tries left, and both follow from what
+ * the caller did and from the clock alone, never from whether an account matched:
+ * - every request gets its code clock when it is created, sent or not (so the tries count alike);
+ * - once an identity check was asked, the request stays in `verification` for such callers, even
+ *   after an unmatched one closed at once (a matched one stays open while its case runs);
+ * - `confirmed` is reached only with the right code, which only the holder's phone received.
+ * Routes see an account only through a matching code (`tryRequestCode`), never through the stage.
+ */
+export type RecoveryStage = 'open' | 'verification' | 'confirmed' | 'closed';
+const stageOf = (r: { confirmed_at: Date | null; verification_case_id: string | null; closed_at: Date | null }): RecoveryStage =>
+  r.confirmed_at ? (r.closed_at ? 'closed' : 'confirmed') : r.verification_case_id ? 'verification' : r.closed_at ? 'closed' : 'open';
+
+/** The values a new request starts with: the code clock runs from here, whether a code goes out or not. */
+export const newRecoveryRequest = (q: { id: string; kind: 'login_email' | 'password'; accountId: string | null; channel: 'sms' | 'email'; now: Date }) => ({
+  id: q.id,
+  kind: q.kind,
+  account_id: q.accountId,
+  channel: q.channel,
+  code_expires_at: new Date(q.now.getTime() + RECOVERY_CODE_VALIDITY_MS),
+});
+
+export async function recoveryStage(db: Kysely<Database>, kind: RecoveryRequestsTable['kind'], requestId: string): Promise<RecoveryStage | undefined> {
+  const r = await db.selectFrom('recovery_requests').select(['confirmed_at', 'verification_case_id', 'closed_at']).where('id', '=', requestId).where('kind', '=', kind).executeTakeFirst();
+  return r && stageOf(r);
+}
+
+/**
+ * Records that an identity check was asked, unless the request is closed: the check's id is fixed
+ * here, for every request, so a repeated ask finds it. An unmatched request's id names no case.
+ * Returns the stage afterwards; `asked` is true for the one call that moved it to `verification`.
+ */
+export async function askVerification(db: Kysely<Database>, kind: RecoveryRequestsTable['kind'], requestId: string): Promise<{ stage: RecoveryStage | undefined; asked: boolean }> {
+  const marked = await db
+    .updateTable('recovery_requests')
+    .set({ verification_case_id: randomUUID() })
+    .where('id', '=', requestId)
+    .where('kind', '=', kind)
+    .where('verification_case_id', 'is', null)
+    .where('closed_at', 'is', null)
+    .executeTakeFirst();
+  if (Number(marked.numUpdatedRows) === 1) return { stage: 'verification', asked: true };
+  return { stage: await recoveryStage(db, kind, requestId), asked: false };
+}
+
+/** Compared against when no code exists, so a refusal costs the same HMAC and comparison as a wrong code. */
+const NO_CODE = Buffer.alloc(32);
+
+/**
  * One try of a recovery request's code, counted under the row lock and compared in constant time.
  * A match confirms the request and consumes the code; the last wrong try voids it. Every refusal
- * (wrong, expired, used, no tries left, nothing ever sent) looks the same to the caller.
+ * (wrong, expired, used, no tries left, nothing ever sent) looks the same to the caller, and the
+ * tries left depend only on the tries made and the clock (see `RecoveryStage`).
  */
 export async function tryRequestCode(
   trx: Transaction<Database>,
@@ -19,16 +70,16 @@ export async function tryRequestCode(
 ): Promise<{ found: false } | { found: true; ok: false; attemptsLeft: number } | { found: true; ok: true; accountId: string | null; pendingEmail: string | null }> {
   let sel = trx
     .selectFrom('recovery_requests')
-    .select(['account_id', 'code_hash', 'code_attempts', 'code_expires_at', 'confirmed_at', 'closed_at', 'pending_email'])
+    .select(['account_id', 'code_hash', 'code_attempts', 'code_expires_at', 'confirmed_at', 'verification_case_id', 'closed_at', 'pending_email'])
     .where('id', '=', q.requestId)
     .where('kind', '=', q.kind);
   if (q.accountId) sel = sel.where('account_id', '=', q.accountId);
   const r = await sel.forUpdate().executeTakeFirst();
   if (!r) return { found: false };
-  const open = !r.closed_at && !r.confirmed_at && r.code_attempts < RECOVERY_CODE_MAX_TRIES && !!r.code_expires_at && r.code_expires_at > q.now;
+  const open = stageOf(r) === 'open' && r.code_attempts < RECOVERY_CODE_MAX_TRIES && !!r.code_expires_at && r.code_expires_at > q.now;
   if (!open) return { found: true, ok: false, attemptsLeft: 0 };
   const attempts = r.code_attempts + 1;
-  const matches = secrets.codeMatches(r.code_hash, recoveryCodeScope(q.requestId), q.code);
+  const matches = secrets.codeMatches(r.code_hash ?? NO_CODE, recoveryCodeScope(q.requestId), q.code) && !!r.code_hash;
   await trx
     .updateTable('recovery_requests')
     .set({ code_attempts: attempts, ...(matches ? { confirmed_at: q.now, code_hash: null } : attempts >= RECOVERY_CODE_MAX_TRIES ? { code_hash: null } : {}) })
