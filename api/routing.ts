@@ -65,6 +65,35 @@ function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, locat
   });
 }
 
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const unstorable = (text: string) => text.includes('\0') || LONE_SURROGATE.test(text);
+const pointerToken = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/**
+ * Every string a route receives (path, query, body, member names included) is Unicode text that
+ * PostgreSQL can store: a NUL byte fails there (it used to answer 500) and a lone surrogate would
+ * be stored as U+FFFD, so both are refused as invalid input, once, for every route. Walked with an
+ * explicit stack, so deep nesting costs memory in proportion to the body, never the call stack.
+ */
+function refuseUnstorableStrings(value: unknown, location: string): void {
+  const errors: { location: string; pointer: string; message: string }[] = [];
+  const stack: { value: unknown; pointer: string }[] = [{ value, pointer: '' }];
+  while (stack.length > 0 && errors.length < 10) {
+    const { value: v, pointer } = stack.pop()!;
+    if (typeof v === 'string') {
+      if (unstorable(v)) errors.push({ location, pointer: pointer || '/', message: 'holds a NUL character or a lone surrogate' });
+    } else if (v !== null && typeof v === 'object') {
+      for (const [key, member] of Object.entries(v)) {
+        // The member name itself is not echoed: it is what cannot be shown.
+        if (unstorable(key)) errors.push({ location, pointer: pointer || '/', message: 'a member name holds a NUL character or a lone surrogate' });
+        else stack.push({ value: member, pointer: `${pointer}/${pointerToken(key)}` });
+      }
+    }
+  }
+  if (errors.length > 0) throw new Problem('validation-failed', `The ${location} is not valid`, { errors });
+}
+
 const RESTRICTED_SCOPE_HELP: Record<Exclude<SessionScope, 'full'>, string> = {
   second_factor: 'POST /v1/accounts/me/two-factor/disable-requests (log in again with the second factor for everything else)',
   locked: 'POST /v1/accounts/me/unlock-requests',
@@ -89,6 +118,9 @@ export function mountRoutes(router: Router, routes: AnyRoute[]): void {
       if (route.body && !req.is('application/json')) {
         throw new Problem('unsupported-media-type', 'Send the body as application/json');
       }
+      refuseUnstorableStrings(req.params, 'path');
+      refuseUnstorableStrings(req.query, 'query');
+      if (route.body) refuseUnstorableStrings(req.body, 'body');
       const params = parse(route.params, req.params, 'path');
       const query = parse(route.query, req.query, 'query');
       const body = parse(route.body, req.body, 'body');
