@@ -35,13 +35,17 @@ export function hotp(secret: Buffer, counter: number): string {
 
 export const totpAt = (secret: Buffer, atMs: number) => hotp(secret, Math.floor(atMs / 1000 / STEP_SECONDS));
 
-/** Accepts the current step and one on either side (clock drift); compares in constant time. */
-export function verifyTotp(secret: Buffer, code: string, atMs: number): boolean {
-  if (!/^\d{6}$/.test(code)) return false;
-  const step = Math.floor(atMs / 1000 / STEP_SECONDS);
-  let ok = false;
-  for (const s of [step - 1, step, step + 1]) ok = timingSafeEqual(Buffer.from(hotp(secret, s)), Buffer.from(code)) || ok;
-  return ok;
+/**
+ * The time step a code belongs to: the current one or one on either side (clock drift), every one
+ * compared in constant time; null when none matches. The caller accepts a step once (RFC 6238
+ * section 5.2): it records the last step it accepted and refuses that one and earlier ones.
+ */
+export function totpStep(secret: Buffer, code: string, atMs: number): number | null {
+  if (!/^\d{6}$/.test(code)) return null;
+  const now = Math.floor(atMs / 1000 / STEP_SECONDS);
+  let matched: number | null = null;
+  for (const s of [now - 1, now, now + 1]) if (timingSafeEqual(Buffer.from(hotp(secret, s)), Buffer.from(code))) matched ??= s;
+  return matched;
 }
 
 export const otpauthUrl = (secret: Buffer, label: string) =>

@@ -11,12 +11,12 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
-import { endSessions } from '../../db/repositories/sessions';
+import { endSessions, replaceBackupCodes } from '../../db/repositories/sessions';
 import { tryRequestCode } from '../../db/repositories/recoveryRequests';
 import { API_TOKEN_PREFIX } from '../auth';
 import { newToken, tokenHash, type AccountSecrets } from '../../lib/accountSecrets';
 import { maskEmail, maskPhone } from '../../lib/mask';
-import { base32Encode, newBackupCode, normalizeBackupCode, otpauthUrl, verifyTotp } from '../../lib/otp';
+import { base32Encode, newBackupCode, otpauthUrl, totpStep } from '../../lib/otp';
 import { hashPassword, verifyPassword } from '../../lib/passwords';
 import { TWO_FACTOR_BACKUP_CODES } from '../../lib/rules';
 import {
@@ -162,12 +162,13 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
         const a = await me(principal.sub);
         if (a.two_factor_enabled_at) throw new Problem('two-factor-already-enabled');
         if (!a.totp_pending_sealed) throw new Problem('recovery-step-out-of-order', 'Start with POST /v1/accounts/me/two-factor');
-        if (!verifyTotp(secrets.openTotp(a.id, a.totp_pending_sealed), body.otp, clock.now().getTime())) throw new Problem('code-rejected', 'The authenticator code is not right');
+        const step = totpStep(secrets.openTotp(a.id, a.totp_pending_sealed), body.otp, clock.now().getTime());
+        if (step === null) throw new Problem('code-rejected', 'The authenticator code is not right');
         const codes = Array.from({ length: TWO_FACTOR_BACKUP_CODES }, newBackupCode);
         await db.transaction().execute(async (trx) => {
-          await trx.updateTable('accounts').set({ totp_secret_sealed: a.totp_pending_sealed, totp_pending_sealed: null, two_factor_enabled_at: clock.now() }).where('id', '=', a.id).execute();
-          await trx.deleteFrom('backup_codes').where('account_id', '=', a.id).execute();
-          await trx.insertInto('backup_codes').values(codes.map((c) => ({ account_id: a.id, code_hash: secrets.codeHash(`backup:${a.id}`, normalizeBackupCode(c)) }))).execute();
+          // The confirming code is spent too: its step cannot log in afterwards.
+          await trx.updateTable('accounts').set({ totp_secret_sealed: a.totp_pending_sealed, totp_pending_sealed: null, two_factor_enabled_at: clock.now(), totp_last_step: step }).where('id', '=', a.id).execute();
+          await replaceBackupCodes(trx, secrets, a.id, codes);
           await audit(trx, { actor_type: 'customer', actor_id: a.id, action: 'account.two_factor_enabled', subject_type: 'account', subject_id: a.id, decision: null, details: {} });
         });
         return { status: 200, body: { backupCodes: codes } };

@@ -14,10 +14,10 @@ import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
 import { findMembership } from '../../db/repositories/organizations';
-import { createSession } from '../../db/repositories/sessions';
+import { acceptTotpStep, createSession, useBackupCode } from '../../db/repositories/sessions';
 import type { SessionScope } from '../../db/tables/accounts.table';
 import type { AccountSecrets } from '../../lib/accountSecrets';
-import { BACKUP_CODE_SHAPE, normalizeBackupCode, verifyTotp } from '../../lib/otp';
+import { BACKUP_CODE_SHAPE, totpStep } from '../../lib/otp';
 import { DUMMY_PASSWORD_HASH, verifyPassword } from '../../lib/passwords';
 import { RESTRICTED_SESSION_LIFETIME_MS, SESSION_LIFETIME_MS } from '../../lib/rules';
 import { issueToken } from '../auth';
@@ -45,19 +45,17 @@ export async function openSession(deps: Pick<SessionDeps, 'db' | 'clock' | 'auth
   return { token, expiresIn: Math.floor(ttlMs / 1000), scope };
 }
 
-/** The second factor: a current authenticator code, or an unused backup code (consumed). */
+/**
+ * The second factor: an authenticator code of a time step not accepted before, or an unused backup
+ * code (consumed).
+ */
 export async function checkSecondFactor(deps: Pick<SessionDeps, 'db' | 'clock' | 'secrets'>, account: { id: string; totp_secret_sealed: Buffer | null }, otp: string): Promise<boolean> {
-  if (account.totp_secret_sealed && verifyTotp(deps.secrets.openTotp(account.id, account.totp_secret_sealed), otp, deps.clock.now().getTime())) return true;
+  if (account.totp_secret_sealed) {
+    const step = totpStep(deps.secrets.openTotp(account.id, account.totp_secret_sealed), otp, deps.clock.now().getTime());
+    if (step !== null) return acceptTotpStep(deps.db, account.id, step);
+  }
   if (!BACKUP_CODE_SHAPE.test(otp)) return false;
-  const used = await deps.db
-    .updateTable('backup_codes')
-    .set({ used_at: deps.clock.now() })
-    .where('account_id', '=', account.id)
-    .where('code_hash', '=', deps.secrets.codeHash(`backup:${account.id}`, normalizeBackupCode(otp)))
-    .where('used_at', 'is', null)
-    .returning('account_id')
-    .executeTakeFirst();
-  return !!used;
+  return useBackupCode(deps.db, deps.secrets, account.id, otp, deps.clock.now());
 }
 
 export function sessionRoutes(deps: SessionDeps): AnyRoute[] {

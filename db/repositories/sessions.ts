@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../database';
 import type { SessionScope } from '../tables/accounts.table';
-import { tokenHash } from '../../lib/accountSecrets';
+import { tokenHash, type AccountSecrets } from '../../lib/accountSecrets';
+import { normalizeBackupCode } from '../../lib/otp';
 
 export async function createSession(db: Db, s: { accountId: string; scope: SessionScope; now: Date; ttlMs: number }): Promise<{ id: string; expiresAt: Date }> {
   const id = randomUUID();
@@ -44,4 +45,48 @@ export async function useApiToken(db: Db, token: string, now: Date): Promise<{ a
     .returning(['id', 'account_id'])
     .executeTakeFirst();
   return row && { accountId: row.account_id, tokenId: row.id };
+}
+
+/**
+ * Accepts a TOTP time step once (issue 14, item 7): true only for a step later than every one
+ * accepted before, in one statement, so a code replayed within its window, or raced, is refused.
+ */
+export async function acceptTotpStep(db: Db, accountId: string, step: number): Promise<boolean> {
+  const res = await db
+    .updateTable('accounts')
+    .set({ totp_last_step: step })
+    .where('id', '=', accountId)
+    .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]))
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/** The account's new set of backup codes, hashed under the current key and recorded with its id. */
+export async function replaceBackupCodes(db: Db, secrets: AccountSecrets, accountId: string, codes: readonly string[]): Promise<void> {
+  await db.deleteFrom('backup_codes').where('account_id', '=', accountId).execute();
+  const rows = codes.map((c) => {
+    const { keyId, hash } = secrets.backupCodeHash(accountId, normalizeBackupCode(c));
+    return { account_id: accountId, code_hash: hash, key_id: keyId };
+  });
+  if (rows.length > 0) await db.insertInto('backup_codes').values(rows).execute();
+}
+
+/** Consumes an unused backup code, checked under the key each code was made with; true when it was one. */
+export async function useBackupCode(db: Db, secrets: AccountSecrets, accountId: string, code: string, now: Date): Promise<boolean> {
+  const keys = await db.selectFrom('backup_codes').select('key_id').distinct().where('account_id', '=', accountId).where('used_at', 'is', null).execute();
+  const candidates = secrets.backupCodeCandidates(
+    accountId,
+    normalizeBackupCode(code),
+    keys.map((k) => k.key_id),
+  );
+  if (candidates.length === 0) return false;
+  const used = await db
+    .updateTable('backup_codes')
+    .set({ used_at: now })
+    .where('account_id', '=', accountId)
+    .where('code_hash', 'in', candidates)
+    .where('used_at', 'is', null)
+    .returning('account_id')
+    .executeTakeFirst();
+  return !!used;
 }

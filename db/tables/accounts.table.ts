@@ -19,6 +19,8 @@ export interface AccountsTable {
   totp_secret_sealed: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
   totp_pending_sealed: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
   two_factor_enabled_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** The last TOTP time step accepted: a code of it or an earlier step is refused (each step once). */
+  totp_last_step: ColumnType<number | null, number | null | undefined, number | null>;
   /** P5: the SMS recovery username, set while the login address is lost. */
   recovery_username: ColumnType<string | null, string | null | undefined, string | null>;
   login_address_lost_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
@@ -40,6 +42,8 @@ export interface SessionsTable {
 export interface BackupCodesTable {
   account_id: string;
   code_hash: Buffer;
+  /** The payload key the hash was derived from (lib/accountSecrets.ts); null for codes made before it was recorded. */
+  key_id: ColumnType<string | null, string | null | undefined, string | null>;
   used_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 

@@ -27,8 +27,10 @@ describe('account security over HTTP (P5–P8)', function () {
     assert.equal(backupCodes.length, 10);
     assert.equal(new Set(backupCodes).size, 10);
     assertProblem(await login(api, h.login_email), 401, 'second-factor-required');
-    assertProblem(await login(api, h.login_email, PASSWORD, '000000' === totpAt(secret, Date.now()) ? '111111' : '000000'), 401, 'invalid-second-factor');
-    assert.equal((await login(api, h.login_email, PASSWORD, totpAt(secret, Date.now()))).status, 201);
+    // The confirming code's step is spent (each step logs in once): the next step's code, accepted as drift.
+    const next = totpAt(secret, Date.now() + 30_000);
+    assertProblem(await login(api, h.login_email, PASSWORD, '000000' === next ? '111111' : '000000'), 401, 'invalid-second-factor');
+    assert.equal((await login(api, h.login_email, PASSWORD, next)).status, 201);
     assert.equal((await login(api, h.login_email, PASSWORD, backupCodes[0])).status, 201);
     assertProblem(await login(api, h.login_email, PASSWORD, backupCodes[0]), 401, 'invalid-second-factor');
     // A wrong password never reaches the second factor.
