@@ -1,11 +1,12 @@
 /**
  * Sends outbox messages. Idempotent per outbox key: a message already sent is not sent again, a
- * message that failed for good stays failed. Transport errors are retried by Temporal with backoff;
+ * message that failed for good stays failed. Secrets marked in a body go out in clear and are
+ * redacted when the message is recorded as sent or failed for good (db/repositories/outbox.ts). Transport errors are retried by Temporal with backoff;
  * permanent ones are recorded on the row and raised as non-retryable.
  * Failure messages name the key and the provider code only: addresses and numbers stay in the row.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { findByKey, recordAttempt } from '../db/repositories/outbox';
+import { bodyToSend, findByKey, recordAttempt } from '../db/repositories/outbox';
 import { isPermanentMailError } from '../lib/mailer';
 import { isPermanentSmsError } from '../lib/sms';
 import { FailureType } from '../workflows/shared/failures';
@@ -32,8 +33,8 @@ export function createNotificationActivities({ db, mailer, sms }: ActivityDeps) 
     try {
       const { providerMessageId } =
         msg.channel === 'email'
-          ? await mailer.send({ to: msg.recipient, subject: msg.subject ?? '', text: msg.body, messageId: `<${encodeURIComponent(key)}@backoffice>` })
-          : await sms.send({ to: msg.recipient, body: msg.body });
+          ? await mailer.send({ to: msg.recipient, subject: msg.subject ?? '', text: bodyToSend(msg.body), messageId: `<${encodeURIComponent(key)}@backoffice>` })
+          : await sms.send({ to: msg.recipient, body: bodyToSend(msg.body) });
       await recordAttempt(db, key, { sent: true, providerMessageId });
       return { status: 'sent' };
     } catch (err) {

@@ -1,13 +1,13 @@
 /**
- * Side effects of the recovery processes (issue 5, P3–P8). Codes and tokens are minted here,
- * stored as keyed hashes, sent through the outbox and redacted from it once sent. Every step is
+ * Side effects of the recovery processes (issue 5, P3–P8). Codes and tokens are minted here, once
+ * per outbox key, stored as keyed hashes, sent through the outbox and redacted from it once sent. Every step is
  * idempotent: minting is conditional on the row's state, messages have outbox keys.
  */
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import { audit } from '../db/repositories/audit';
-import { enqueue, findByKey, redactSecret } from '../db/repositories/outbox';
+import { enqueue, findByKey, markSecret } from '../db/repositories/outbox';
 import { recoveryCodeScope } from '../db/repositories/recoveryRequests';
 import { endSessions } from '../db/repositories/sessions';
 import { accountSecrets, newToken, tokenHash } from '../lib/accountSecrets';
@@ -45,12 +45,17 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
       ? db.selectFrom('accounts').select(['id', 'login_email', 'display_name', 'recovery_email', 'mobile_phone', 'recovery_username', 'login_address_lost_at']).where('id', '=', accountId).executeTakeFirst()
       : Promise.resolve(undefined);
 
-  /** Mints a reset token and emails its link; a retry after minting sends what was queued. */
-  async function mintAndSendLink(requestId: string, key: string, recipient: string, name: string): Promise<void> {
+  /**
+   * Mints a reset token and emails its link, once per outbox key: a retry sends what was queued, with
+   * the same token, and the outbox keeps no copy once it is out. `replace`: a fresh link (after an
+   * identity check) voids an earlier unused one; otherwise a request gets one link.
+   */
+  async function mintAndSendLink(requestId: string, key: string, recipient: string, name: string, opts: { replace?: boolean } = {}): Promise<void> {
     const token = newToken();
-    const minted = await db.transaction().execute(async (trx) => {
+    const queued = await db.transaction().execute(async (trx) => {
       const r = await trx.selectFrom('recovery_requests').select(['token_hash', 'token_used_at', 'closed_at']).where('id', '=', requestId).forUpdate().executeTakeFirstOrThrow();
-      if (r.token_hash || r.token_used_at || r.closed_at) return false;
+      if (await findByKey(trx, key)) return true;
+      if (r.closed_at || r.token_used_at || (r.token_hash && !opts.replace)) return false;
       await trx
         .updateTable('recovery_requests')
         .set({ token_hash: tokenHash(token), token_expires_at: new Date(clock.now().getTime() + PASSWORD_RESET_LINK_VALIDITY_MS) })
@@ -65,7 +70,7 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
           `Hello ${name},`,
           '',
           'Someone asked to reset the password of your account. If it was you, choose a new password here within an hour:',
-          passwordResetUrl(config.publicUrl, token),
+          passwordResetUrl(config.publicUrl, markSecret(token)),
           '',
           'The link works once. If you did not ask for it, ignore this email: your password stays as it is.',
           'Resetting your password does not switch off two-factor authentication.',
@@ -73,34 +78,33 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
       });
       return true;
     });
-    await deliver(key);
-    if (minted) await redactSecret(db, key, token);
+    if (queued) await deliver(key);
   }
 
   /**
    * Mints a 6-digit code (10 minutes from the request, 5 tries) and sends it, once per outbox key: a
-   * retry sends what was queued. Unmatched requests get no code; their clock started with the request
-   * (requests made before it did get it here).
+   * retry sends what was queued, with the same code, and the outbox keeps no copy once it is out.
+   * Unmatched requests get no code; their clock started with the request (requests made before it
+   * did get it here).
    */
   async function mintAndSendCode(requestId: string, key: string, to: { channel: 'sms' | 'email'; recipient: string } | undefined, text: (code: string) => { subject: string; body: string }): Promise<boolean> {
     const code = newSixDigitCode();
-    const minted = await db.transaction().execute(async (trx) => {
+    const queued = await db.transaction().execute(async (trx) => {
       const r = await trx.selectFrom('recovery_requests').select(['code_expires_at', 'closed_at']).where('id', '=', requestId).forUpdate().executeTakeFirstOrThrow();
+      if (to && (await findByKey(trx, key))) return true;
       if (r.closed_at) return false;
       const expiresAt = r.code_expires_at ?? new Date(clock.now().getTime() + RECOVERY_CODE_VALIDITY_MS);
-      if (!to || (await findByKey(trx, key))) {
+      if (!to) {
         if (!r.code_expires_at) await trx.updateTable('recovery_requests').set({ code_expires_at: expiresAt }).where('id', '=', requestId).execute();
         return false;
       }
       await trx.updateTable('recovery_requests').set({ code_hash: secrets.codeHash(recoveryCodeScope(requestId), code), code_expires_at: expiresAt }).where('id', '=', requestId).execute();
-      const m = text(code);
+      const m = text(markSecret(code));
       await enqueue(trx, { key, channel: to.channel, recipient: to.recipient, subject: to.channel === 'email' ? m.subject : null, body: to.channel === 'email' ? m.body : `${m.subject}: ${m.body}` });
       return true;
     });
-    if (!to) return false;
-    const delivered = await deliver(key);
-    if (minted) await redactSecret(db, key, code);
-    return delivered;
+    if (!to || !queued) return false;
+    return deliver(key);
   }
 
   /**
@@ -174,8 +178,8 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
     const r = await requestOrFail(requestId);
     const a = await accountOf(r.account_id);
     if (!a) return;
-    await db.updateTable('recovery_requests').set({ token_hash: null, token_used_at: null }).where('id', '=', requestId).where('token_used_at', 'is', null).execute();
-    await mintAndSendLink(requestId, `recovery:${requestId}:link:verified`, a.recovery_email ?? a.login_email, a.display_name);
+    // A retry finds the link it queued and sends that one: minting again would void the emailed token.
+    await mintAndSendLink(requestId, `recovery:${requestId}:link:verified`, a.recovery_email ?? a.login_email, a.display_name, { replace: true });
   }
 
   /** A code to the new login address; an address that is already someone's login gets a warning, not a code. */

@@ -21,11 +21,34 @@ export async function findByKey(db: Db, key: string): Promise<OutboxMessage | un
   return db.selectFrom('notification_outbox').selectAll().where('key', '=', key).executeTakeFirst();
 }
 
+/**
+ * Secrets in a queued message (issue 14, item 5). A code or link token is minted once per outbox
+ * key and written into the body between two private-use marks: the message goes out with the
+ * secret (marks removed), and the statement that records it as sent, or as failed for good,
+ * replaces every marked secret with `[redacted]`. So whichever attempt sends it, a retry re-sends
+ * the same secret, and none stays readable once the message is out. The marks (U+E000, U+E001)
+ * never occur in the text we write.
+ */
+const OPEN = '\ue000';
+const CLOSE = '\ue001';
+const MARKED_SECRET = `${OPEN}[^${CLOSE}]*${CLOSE}`;
+export const REDACTED = '[redacted]';
+
+/** A secret as written into an outbox body. */
+export const markSecret = (secret: string) => `${OPEN}${secret}${CLOSE}`;
+/** The body as the recipient gets it: the secrets in clear. */
+export const bodyToSend = (body: string) => body.replaceAll(OPEN, '').replaceAll(CLOSE, '');
+/** The body as it stays once sent: no secret left. */
+export const redactSecrets = (body: string) => body.replace(new RegExp(MARKED_SECRET, 'g'), REDACTED);
+
 export async function recordAttempt(db: Db, key: string, outcome: { sent: true; providerMessageId: string } | { sent: false; error: string; permanent: boolean }): Promise<void> {
+  // Nothing will send it again once sent or failed for good: its secrets go in the same statement.
+  const settled = outcome.sent || outcome.permanent;
   await db
     .updateTable('notification_outbox')
     .set((eb) => ({
       attempts: eb('attempts', '+', 1),
+      ...(settled ? { body: sql<string>`regexp_replace(body, ${MARKED_SECRET}, ${REDACTED}, 'g')` } : {}),
       ...(outcome.sent
         ? { status: 'sent' as const, provider_message_id: outcome.providerMessageId, sent_at: sql<Date>`now()`, last_error: null }
         : { status: outcome.permanent ? ('failed' as const) : ('pending' as const), last_error: outcome.error.slice(0, 500) }),
@@ -35,7 +58,10 @@ export async function recordAttempt(db: Db, key: string, outcome: { sent: true; 
     .execute();
 }
 
-/** Once a message holding a secret (a code, a link token) is sent, the row keeps no usable copy. */
+/**
+ * Once a message holding a secret (a code, a link token) is sent, the row keeps no usable copy.
+ * For messages whose secret is not marked (`markSecret`): only the attempt that minted it knows it.
+ */
 export async function redactSecret(db: Db, key: string, secret: string): Promise<void> {
   const row = await db.selectFrom('notification_outbox').select('body').where('key', '=', key).executeTakeFirst();
   if (!row || !row.body.includes(secret)) return;
