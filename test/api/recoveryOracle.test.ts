@@ -73,14 +73,16 @@ describe('recovery answers nothing about whether an identifier is known (issue 1
   }
 
   function assertAllAlike(answers: Map<string, { step: string; answer: Answer }[]>) {
-    const [[firstLabel, first], ...others] = [...answers.entries()];
+    const [head, ...others] = [...answers.entries()];
+    assert.ok(head);
+    const [firstLabel, first] = head;
     for (const [label, list] of others) {
-      assert.equal(list.length, first!.length);
+      assert.equal(list.length, first.length);
       for (const [i, a] of list.entries()) {
-        assert.deepEqual(a, first![i], `step "${a.step}": ${label} answered differently from ${firstLabel}`);
+        assert.deepEqual(a, first[i], `step "${a.step}": ${label} answered differently from ${firstLabel}`);
       }
     }
-    return first!;
+    return first;
   }
 
   it('P3 by mobile number: request, wrong and right-looking codes, early deliver, identity check asked twice, then code and deliver again', async () => {
