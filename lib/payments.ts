@@ -1,8 +1,11 @@
 /**
- * The payment-provider port. Refunds carry an idempotency key, as real providers accept: a call
- * repeated after a lost response returns the first refund instead of paying out twice.
+ * The payment-provider port. Charges and refunds carry an idempotency key, as real providers
+ * accept: a call repeated after a lost response returns the first result instead of moving money
+ * twice, and a key reused with another amount is refused rather than guessed at.
  */
 import { randomUUID } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database } from '../db/database';
 import type { PaymentMeans } from '../db/tables/orders.table';
 
 export interface RefundRequest {
@@ -16,7 +19,7 @@ export interface RefundRequest {
 export interface ChargeRequest {
   idempotencyKey: string;
   means: Exclude<PaymentMeans, 'prepaid'>;
-  /** The saved card's token at the provider, for automatic renewals. */
+  /** The card's token at the provider. */
   cardRef?: string;
   amountCents: number;
   currency: string;
@@ -30,68 +33,129 @@ export class PaymentDeclinedError extends Error {
   }
 }
 
+/** The same idempotency key was sent with other terms: a bug on our side, never retried. */
+export class IdempotencyKeyReusedError extends Error {
+  override readonly name = 'IdempotencyKeyReusedError';
+}
+
 export interface PaymentProvider {
+  /** The same idempotency key never refunds twice. */
   refund(request: RefundRequest): Promise<{ refundId: string }>;
   /** Throws PaymentDeclinedError when refused; the same idempotency key never charges twice. */
   charge(request: ChargeRequest): Promise<{ chargeId: string }>;
 }
 
+/** Cards whose token starts with this are always declined, like a provider's test cards. */
+export const DECLINED_TEST_CARD_PREFIX = 'tok_decline';
+
+type Op = Selectable<Database['local_provider_operations']>;
+
 /**
- * The local provider used by `npm start` and the tests: it pays nothing out and records every call,
- * so tests can count the refunds actually executed.
+ * The local provider used by `npm start` and the tests. It moves no real money but keeps a durable
+ * ledger in PostgreSQL (`local_provider_operations`, one row per key; `local_provider_calls`, one
+ * row per call), so what reached the provider can be counted and reconciled with the books, across
+ * processes and restarts. `/dev/payments` shows it.
  */
 export class LocalPaymentProvider implements PaymentProvider {
-  /** Every call, repeated ones included. */
-  readonly calls: RefundRequest[] = [];
-  private readonly executed = new Map<string, { refundId: string; request: RefundRequest }>();
   private losingResponses = 0;
-  /** Every charge call, repeated ones included. */
-  readonly chargeCalls: ChargeRequest[] = [];
-  private readonly charged = new Map<string, { chargeId: string; request: ChargeRequest }>();
   private readonly declining = new Map<string, number>();
+  private dbPromise: Promise<Kysely<Database>> | undefined;
+
+  constructor(private readonly source: Kysely<Database> | (() => Promise<Kysely<Database>>)) {}
+
+  private db(): Promise<Kysely<Database>> {
+    this.dbPromise ??= typeof this.source === 'function' ? this.source() : Promise.resolve(this.source);
+    return this.dbPromise;
+  }
+
+  async charge(request: ChargeRequest): Promise<{ chargeId: string }> {
+    const card = request.cardRef ?? '';
+    const op = await this.execute('charge', request, request.cardRef ?? null, null, () => {
+      if (card.startsWith(DECLINED_TEST_CARD_PREFIX)) return 'card declined by the issuer';
+      const left = this.declining.get(card) ?? 0;
+      if (left <= 0) return null;
+      this.declining.set(card, left - 1);
+      return 'card declined by the issuer';
+    });
+    if (op.outcome === 'declined') throw new PaymentDeclinedError(op.reason ?? 'declined');
+    return { chargeId: op.provider_id };
+  }
 
   async refund(request: RefundRequest): Promise<{ refundId: string }> {
-    this.calls.push(request);
-    let done = this.executed.get(request.idempotencyKey);
-    if (!done) {
-      done = { refundId: `re_${randomUUID()}`, request };
-      this.executed.set(request.idempotencyKey, done);
-    }
+    const op = await this.execute('refund', request, null, request.paymentReference, () => null);
     if (this.losingResponses > 0) {
       this.losingResponses -= 1;
       throw Object.assign(new Error('connection reset after the refund was made'), { code: 'ECONNRESET' });
     }
-    return { refundId: done.refundId };
+    return { refundId: op.provider_id };
   }
 
-  /** Refunds paid out, each once whatever the number of calls. */
-  refundsFor(predicate: (r: RefundRequest) => boolean = () => true): RefundRequest[] {
-    return [...this.executed.values()].map((e) => e.request).filter(predicate);
+  /** Executes a key once; a repeat answers the first outcome (a decline included, as providers do). */
+  private async execute(kind: 'charge' | 'refund', r: ChargeRequest | RefundRequest, cardRef: string | null, paymentReference: string | null, decline: () => string | null): Promise<Op> {
+    const db = await this.db();
+    const earlier = await db.selectFrom('local_provider_operations').selectAll().where('kind', '=', kind).where('idempotency_key', '=', r.idempotencyKey).executeTakeFirst();
+    if (earlier) return this.repeat(kind, r, earlier);
+    const reason = kind === 'charge' ? decline() : null;
+    const prefix = kind === 'charge' ? 'ch' : 're';
+    const inserted = await db
+      .insertInto('local_provider_operations')
+      .values({
+        kind,
+        idempotency_key: r.idempotencyKey,
+        outcome: reason ? 'declined' : kind === 'charge' ? 'charged' : 'refunded',
+        provider_id: `${reason ? 'dc' : prefix}_${randomUUID()}`,
+        amount_cents: r.amountCents,
+        currency: r.currency,
+        means: r.means,
+        card_ref: cardRef,
+        payment_reference: paymentReference,
+        reason,
+      })
+      .onConflict((oc) => oc.columns(['kind', 'idempotency_key']).doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (!inserted) {
+      // The same key at the same moment from another caller: its outcome is ours.
+      return this.repeat(kind, r, await db.selectFrom('local_provider_operations').selectAll().where('kind', '=', kind).where('idempotency_key', '=', r.idempotencyKey).executeTakeFirstOrThrow());
+    }
+    await this.log(kind, r, inserted.outcome === 'declined' ? 'declined' : 'executed', inserted.provider_id);
+    return inserted;
   }
 
-  /** The next `n` calls execute the refund and then fail, like a response lost on the network. */
+  private async repeat(kind: 'charge' | 'refund', r: ChargeRequest | RefundRequest, earlier: Op): Promise<Op> {
+    if (earlier.amount_cents !== r.amountCents || earlier.currency !== r.currency) {
+      await this.log(kind, r, 'refused', null);
+      throw new IdempotencyKeyReusedError(`idempotency key ${r.idempotencyKey} was first used for ${earlier.amount_cents} ${earlier.currency}`);
+    }
+    await this.log(kind, r, 'repeated', earlier.provider_id);
+    return earlier;
+  }
+
+  private async log(kind: 'charge' | 'refund', r: ChargeRequest | RefundRequest, result: Database['local_provider_calls']['result'], providerId: string | null) {
+    const db = await this.db();
+    await db.insertInto('local_provider_calls').values({ kind, idempotency_key: r.idempotencyKey, amount_cents: r.amountCents, currency: r.currency, result, provider_id: providerId }).execute();
+  }
+
+  /** Charges the provider made (declines excluded), one per key. */
+  async chargesFor(predicate: (c: ChargeRequest) => boolean = () => true): Promise<ChargeRequest[]> {
+    const rows = await (await this.db()).selectFrom('local_provider_operations').selectAll().where('kind', '=', 'charge').where('outcome', '=', 'charged').orderBy('created_at').execute();
+    return rows.map((o) => ({ idempotencyKey: o.idempotency_key, means: o.means as ChargeRequest['means'], amountCents: o.amount_cents, currency: o.currency, ...(o.card_ref ? { cardRef: o.card_ref } : {}) })).filter(predicate);
+  }
+
+  /** Refunds the provider paid out, one per key. */
+  async refundsFor(predicate: (r: RefundRequest) => boolean = () => true): Promise<RefundRequest[]> {
+    const rows = await (await this.db()).selectFrom('local_provider_operations').selectAll().where('kind', '=', 'refund').orderBy('created_at').execute();
+    return rows.map((o) => ({ idempotencyKey: o.idempotency_key, means: o.means as PaymentMeans, paymentReference: o.payment_reference, amountCents: o.amount_cents, currency: o.currency })).filter(predicate);
+  }
+
+  /** Every call that reached the provider for a key, repeated and failed ones included. */
+  async callsFor(kind: 'charge' | 'refund', idempotencyKey: string) {
+    return (await this.db()).selectFrom('local_provider_calls').select(['result', 'amount_cents', 'provider_id']).where('kind', '=', kind).where('idempotency_key', '=', idempotencyKey).orderBy('id').execute();
+  }
+
+  /** The next `n` refund calls execute the refund and then fail, like a response lost on the network. */
   loseNextResponses(n = 1): void {
     this.losingResponses += n;
-  }
-
-  async charge(request: ChargeRequest): Promise<{ chargeId: string }> {
-    this.chargeCalls.push(request);
-    const done = this.charged.get(request.idempotencyKey);
-    if (done) return { chargeId: done.chargeId };
-    const card = request.cardRef ?? '';
-    const left = this.declining.get(card) ?? 0;
-    if (left > 0) {
-      this.declining.set(card, left - 1);
-      throw new PaymentDeclinedError('card declined by the issuer');
-    }
-    const chargeId = `ch_${randomUUID()}`;
-    this.charged.set(request.idempotencyKey, { chargeId, request });
-    return { chargeId };
-  }
-
-  /** Charges actually made, each once whatever the number of calls. */
-  chargesFor(predicate: (c: ChargeRequest) => boolean = () => true): ChargeRequest[] {
-    return [...this.charged.values()].map((e) => e.request).filter(predicate);
   }
 
   /** The next `times` charges on this card are declined (Infinity: until further notice). */

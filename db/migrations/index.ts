@@ -12,6 +12,7 @@ import * as partners from './20261124110300_partners';
 import * as rfps from './20261124110400_rfps';
 import * as accountSecurity from './20261124120000_account_security';
 import * as accountRecovery from './20261124130000_account_recovery';
+import * as paymentProcesses from './20261202110000_payment_processes';
 import * as secondFactorOnce from './20261202130000_second_factor_once';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
@@ -29,5 +30,6 @@ export const migrations: Record<string, Migration> = {
   '20261124110400_rfps': rfps,
   '20261124120000_account_security': accountSecurity,
   '20261124130000_account_recovery': accountRecovery,
+  '20261202110000_payment_processes': paymentProcesses,
   '20261202130000_second_factor_once': secondFactorOnce,
 };

@@ -63,15 +63,26 @@ export interface PaymentsTable {
   means: PaymentMeans;
   amount_cents: number;
   currency: Currency;
-  status: 'captured' | 'in_progress' | 'refunded';
+  /** pending: reserved, not settled yet; declined/voided: released without money kept. */
+  status: PaymentStatus;
   provider_reference: string | null;
   created_at: ColumnType<Date, Date | undefined, never>;
+  /** The provider's token of the card to charge. */
+  card_ref: ColumnType<string | null, string | null | undefined, string | null>;
+  requested_by: ColumnType<string | null, string | null | undefined, never>;
+  product_id: ColumnType<string | null, string | null | undefined, never>;
+  failure_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  settled_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
+
+export type PaymentStatus = 'pending' | 'captured' | 'in_progress' | 'refunded' | 'declined' | 'voided';
 
 export interface RefundsTable {
   id: string;
   payment_id: string;
-  order_id: string;
+  /** A refund returns an order's payment (P1) or an invoice's (P14), never both. */
+  order_id: ColumnType<string | null, string | null | undefined, never>;
+  invoice_id: ColumnType<string | null, string | null | undefined, never>;
   idempotency_key: string;
   destination: 'original_means' | 'prepaid_account';
   amount_cents: number;
@@ -90,4 +101,31 @@ export interface PrepaidLedgerEntriesTable {
   reason: string;
   reference: string;
   created_at: ColumnType<Date, Date | undefined, never>;
+}
+
+/** The local payment provider's own books (lib/payments.ts): what each idempotency key executed. */
+export interface LocalProviderOperationsTable {
+  kind: 'charge' | 'refund';
+  idempotency_key: string;
+  outcome: 'charged' | 'refunded' | 'declined';
+  provider_id: string;
+  amount_cents: number;
+  currency: string;
+  means: string;
+  card_ref: string | null;
+  payment_reference: string | null;
+  reason: string | null;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
+/** Every call that reached the local provider, repeated ones included. */
+export interface LocalProviderCallsTable {
+  id: Generated<string>;
+  kind: 'charge' | 'refund';
+  idempotency_key: string;
+  amount_cents: number;
+  currency: string;
+  result: 'executed' | 'repeated' | 'declined' | 'refused' | 'failed';
+  provider_id: string | null;
+  at: ColumnType<Date, Date | undefined, never>;
 }

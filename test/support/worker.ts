@@ -13,8 +13,8 @@ import { database, fixtureKeyring, smsSink, smtpCapture, testClient, workflowBun
 /** Business hours round the clock, so due times in tests are exactly 2 hours after submission. */
 export const TEST_CALENDAR = parseBusinessHours('Mon-Sun 00:00-24:00', 'UTC');
 
-/** One recording provider for the run: tests count the refunds it executed, by idempotency key. */
-export const testPayments = new LocalPaymentProvider();
+/** One provider for the run, its ledger in the shared PostgreSQL: tests count the calls that reached it. */
+export const testPayments = new LocalPaymentProvider(async () => (await database()).db);
 
 /** Real activities wired to the shared PostgreSQL, SMTP capture and SMS sink. */
 export async function realActivities(temporal?: { client: Client; taskQueue: string }) {
