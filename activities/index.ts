@@ -5,6 +5,7 @@ import { createHandoverActivities } from './handover';
 import { createInvitationActivities } from './invitations';
 import { createNotificationActivities } from './notifications';
 import { createPartnerActivities } from './partners';
+import { createPaymentActivities } from './payments';
 import { createRecoveryActivities } from './recovery';
 import { createOrderActivities } from './orders';
 import { createRenewalActivities } from './renewal';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOrderActivities(deps, notifications),
     ...createCancellationActivities(deps, notifications),
     ...createRenewalActivities(deps, notifications),
+    ...createPaymentActivities(deps),
     ...createRenewalSweepActivities(deps),
     ...createHandoverActivities(deps, notifications),
     ...createInvitationActivities(deps, notifications),

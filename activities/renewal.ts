@@ -6,21 +6,25 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { audit } from '../db/repositories/audit';
 import { enqueue } from '../db/repositories/outbox';
-import { billingPreferences, issueRenewalInvoice, recordInvoicePayment, releaseTermInvoice, renewalPlan, termInvoice } from '../db/repositories/renewal';
+import { billingPreferences, issueRenewalInvoice, releaseTermInvoice, renewalPlan, termInvoice } from '../db/repositories/renewal';
+import { stableUuid } from '../lib/ids';
 import type { Db } from '../db/database';
-import { PaymentDeclinedError } from '../lib/payments';
 import { partnerPrice } from '../lib/pricing';
 import { RENEWAL_SUSPENSION_GRACE_MS } from '../lib/rules';
 import { FailureType } from '../workflows/shared/failures';
+import type { PaymentOutcome } from '../workflows/shared/payment';
 import { addMonths, type RenewalPlan, type StepKind } from '../workflows/shared/renewal';
+import { createPaymentActivities } from './payments';
 import type { ActivityDeps } from './deps';
 import { deliverIfPossible, type createNotificationActivities } from './notifications';
 
 const money = (cents: number, currency: string) => `${(cents / 100).toFixed(2)} ${currency}`;
 const day = (d: Date | string) => new Date(d).toISOString().slice(0, 10);
 
-export function createRenewalActivities({ db, clock, payments }: ActivityDeps, { deliverNotification }: ReturnType<typeof createNotificationActivities>) {
+export function createRenewalActivities(deps: ActivityDeps, { deliverNotification }: ReturnType<typeof createNotificationActivities>) {
+  const { db, clock } = deps;
   const deliver = (key: string) => deliverIfPossible(deliverNotification, key);
+  const pay = createPaymentActivities(deps);
 
   async function planOrFail(productId: string, dueAt: string): Promise<RenewalPlan> {
     const plan = await renewalPlan(db, productId, new Date(dueAt));
@@ -69,7 +73,8 @@ export function createRenewalActivities({ db, clock, payments }: ActivityDeps, {
     const { productId, dueAt, step } = input;
     const due = new Date(dueAt);
     const keyBase = `renewal:${productId}:${day(due)}:${step.kind}:${step.at}`;
-    let declined: string | undefined;
+    const declined: string | undefined = undefined;
+    if (step.kind === 'charge') return legacyCharge(input);
 
     const keys = await db.transaction().execute(async (trx) => {
       const product = await trx
@@ -110,30 +115,8 @@ export function createRenewalActivities({ db, clock, payments }: ActivityDeps, {
             `${product.name} renews automatically on ${day(due)}. We are charging ${outstanding} to your saved card now.`,
             'You can switch automatic renewal off in the Manager at any time.',
           ]);
-        case 'charge': {
-          if (!product.auto_renew) return [];
-          const issued = invoice ?? (await issueRenewalInvoice(trx, productId, due, clock.now()).then(() => termInvoice(trx, productId, due)));
-          if (!issued) return [];
-          const owed = issued.total_cents - issued.paid_cents;
-          const org = await trx.selectFrom('organizations').select('payment_card_ref').where('id', '=', product.organization_id).executeTakeFirstOrThrow();
-          const idempotencyKey = `renewal-charge:${issued.id}:${step.attempt ?? 1}`;
-          try {
-            if (!org.payment_card_ref) throw new PaymentDeclinedError('no saved card');
-            // The provider's idempotency key makes a retried activity return the first charge.
-            const { chargeId } = await payments.charge({ idempotencyKey, means: 'card', cardRef: org.payment_card_ref, amountCents: owed, currency: issued.currency });
-            await recordInvoicePayment(trx, { invoiceId: issued.id, means: 'card', amountCents: owed, idempotencyKey, providerReference: chargeId, at: clock.now() });
-            await audit(trx, { actor_type: 'system', actor_id: 'renewal', action: 'renewal.charged', subject_type: 'product', subject_id: productId, decision: null, details: { invoiceId: issued.id, attempt: step.attempt ?? 1 } });
-            return [];
-          } catch (err) {
-            if (!(err instanceof PaymentDeclinedError)) throw err;
-            declined = err.reason;
-            await audit(trx, { actor_type: 'system', actor_id: 'renewal', action: 'renewal.charge_declined', subject_type: 'product', subject_id: productId, decision: null, details: { invoiceId: issued.id, attempt: step.attempt ?? 1, reason: err.reason } });
-            return queueMail(trx, productId, keyBase, `Automatic payment failed: ${product.name}`, () => [
-              `We could not charge ${money(owed, issued.currency)} for the renewal of ${product.name} (${err.reason}).`,
-              input.nextChargeAt ? `We will try again on ${day(input.nextChargeAt)}. You can also pay in the Manager now.` : `This was the last attempt. Pay in the Manager before ${day(due)} to keep the service running.`,
-            ]);
-          }
-        }
+        case 'charge':
+          return []; // handled before the transaction: a charge is a payment process
         case 'due': {
           if (product.renewal_warranty) {
             // Renewal Warranty: renewed anyway, the invoice stays due. [000]
@@ -173,6 +156,65 @@ export function createRenewalActivities({ db, clock, payments }: ActivityDeps, {
     });
     for (const key of keys) await deliver(key);
     return { plan: await planOrFail(productId, dueAt), ...(declined ? { declined } : {}) };
+  }
+
+  type ChargeStep = { productId: string; dueAt: string; step: { kind: StepKind; at: string; attempt?: number }; nextChargeAt: string | null };
+
+  /**
+   * After the automatic charge's payment process: audit it, and on a decline (or no saved card)
+   * tell the billing contacts when the next attempt is. Returns the plan the run goes on with.
+   */
+  async function recordRenewalCharge(input: ChargeStep & { payment: PaymentOutcome }): Promise<{ plan: RenewalPlan; declined?: string }> {
+    const { productId, dueAt, step, payment } = input;
+    const due = new Date(dueAt);
+    const attempt = step.attempt ?? 1;
+    const declined = payment.status === 'declined' ? (payment.reason ?? 'declined') : payment.status === 'refused' && payment.reason === 'no-saved-card' ? 'no saved card' : undefined;
+    const keys = await db.transaction().execute(async (trx) => {
+      const product = await trx.selectFrom('products').select(['name']).where('id', '=', productId).executeTakeFirst();
+      if (!product) return [];
+      if (payment.status === 'captured') {
+        await audit(trx, { actor_type: 'system', actor_id: 'renewal', action: 'renewal.charged', subject_type: 'product', subject_id: productId, decision: null, details: { paymentId: payment.paymentId, attempt } });
+        return [];
+      }
+      if (!declined) return [];
+      const invoice = await termInvoice(trx, productId, due);
+      await audit(trx, { actor_type: 'system', actor_id: 'renewal', action: 'renewal.charge_declined', subject_type: 'product', subject_id: productId, decision: null, details: { invoiceId: invoice?.id ?? null, attempt, reason: declined } });
+      const owed = invoice ? money(invoice.total_cents - invoice.paid_cents, invoice.currency) : 'the renewal price';
+      return queueMail(trx, productId, `renewal:${productId}:${day(due)}:${step.kind}:${step.at}`, `Automatic payment failed: ${product.name}`, () => [
+        `We could not charge ${owed} for the renewal of ${product.name} (${declined}).`,
+        input.nextChargeAt ? `We will try again on ${day(input.nextChargeAt)}. You can also pay in the Manager now.` : `This was the last attempt. Pay in the Manager before ${day(due)} to keep the service running.`,
+      ]);
+    });
+    for (const key of keys) await deliver(key);
+    return { plan: await planOrFail(productId, dueAt), ...(declined ? { declined } : {}) };
+  }
+
+  /**
+   * The charge step of runs started before the charge became a payment process: the same steps
+   * (reserve, charge, settle, refund when refused), in one activity with a stable payment id.
+   */
+  async function legacyCharge(input: ChargeStep): Promise<{ plan: RenewalPlan; declined?: string }> {
+    const attempt = input.step.attempt ?? 1;
+    const paymentId = stableUuid(`renewal-charge:${input.productId}:${input.dueAt}:${attempt}`);
+    const reservation = await pay.reservePayment({ paymentId, request: { kind: 'renewal-charge', productId: input.productId, dueAt: input.dueAt, attempt } });
+    let outcome: PaymentOutcome;
+    if (reservation.status === 'refused') outcome = { paymentId, status: 'refused', reason: reservation.reason };
+    else {
+      try {
+        await pay.chargePayment({ paymentId });
+        const settled = await pay.settlePayment({ paymentId });
+        if (settled.status === 'captured') outcome = { paymentId, status: 'captured' };
+        else {
+          await pay.refundPayment({ paymentId, reason: settled.reason });
+          outcome = { paymentId, status: 'refunded', reason: settled.reason };
+        }
+      } catch (err) {
+        if (!(err instanceof ApplicationFailure) || err.type !== FailureType.PaymentDeclined) throw err;
+        await pay.releasePayment({ paymentId, status: 'declined', reason: err.message });
+        outcome = { paymentId, status: 'declined', reason: err.message };
+      }
+    }
+    return recordRenewalCharge({ ...input, payment: outcome });
   }
 
   /** Moves the due date on by the paid terms; one row per term makes it happen once. */
@@ -229,7 +271,7 @@ export function createRenewalActivities({ db, clock, payments }: ActivityDeps, {
       const to = await advanceTerm(trx, productId, due, invoice.id, false);
       await creditPartnerCashback(trx, productId, product.organization_id, invoice.id, invoice.line_cents, invoice.currency);
       const prefs = await billingPreferences(trx, product.organization_id);
-      const automatic = await trx.selectFrom('payments').select('id').where('invoice_id', '=', invoice.id).where('idempotency_key', 'like', 'renewal-charge:%').executeTakeFirst();
+      const automatic = await trx.selectFrom('payments').select('id').where('invoice_id', '=', invoice.id).where('idempotency_key', 'like', 'renewal-charge:%').where('status', '=', 'captured').executeTakeFirst();
       // Confirmation of renewal and debit: an email the customer may switch off, except after a block.
       if (!prefs.renewal_confirmation && !wasSuspended) return [];
       return queueMail(trx, productId, `renewal:${productId}:${day(due)}:renewed`, `${product.name} is renewed until ${day(to)}`, () => [
@@ -241,5 +283,5 @@ export function createRenewalActivities({ db, clock, payments }: ActivityDeps, {
     return planOrFail(productId, dueAt);
   }
 
-  return { loadRenewalPlan, runRenewalStep, completeRenewal };
+  return { loadRenewalPlan, runRenewalStep, recordRenewalCharge, completeRenewal };
 }

@@ -30,7 +30,6 @@ import { accountSecrets } from '../lib/accountSecrets';
 import { activeSession, useApiToken } from '../db/repositories/sessions';
 import { supportAccessRoutes } from './routes/supportAccess';
 import { verificationRoutes } from './routes/verification';
-import type { PaymentProvider } from '../lib/payments';
 import { ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT } from '../lib/rules';
 import { isLinkRoute, mountRoutes, openApiDocument, type AnyRoute } from './routing';
 
@@ -41,14 +40,14 @@ export interface AppDeps {
   clock?: { now(): Date };
   /** Master keys; verification documents are sealed with keys derived from them. */
   keyring: Keyring;
-  /** Charges cards for renewals paid through the API. */
-  payments: PaymentProvider;
-  config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number; publicUrl: string; lockAfterFailedLogins?: number; recoveryLimits?: RecoveryLimitSettings };
+  /** @deprecated Ignored: the API never reaches the payment provider; payments are processes. */
+  payments?: unknown;
+  config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number; publicUrl: string; lockAfterFailedLogins?: number; recoveryLimits?: RecoveryLimitSettings; paymentSettleWaitMs?: number };
   /** Local-only pages (the dev outbox); mounted by `npm start` when it runs the embedded mail and SMS peers. */
   devRouter?: express.Router;
 }
 
-export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'config' | 'keyring' | 'payments'>, limits = new RecoveryLimiter(deps.config.recoveryLimits)): AnyRoute[] {
+export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'config' | 'keyring'>, limits = new RecoveryLimiter(deps.config.recoveryLimits)): AnyRoute[] {
   const clock = deps.clock ?? { now: () => new Date() };
   const { client, db, keyring } = deps;
   const { taskQueue, publicUrl, authSecret } = deps.config;
@@ -66,7 +65,7 @@ export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'confi
     ...sessionRoutes({ client, db, taskQueue, clock, authSecret, secrets, lockAfterFailedLogins: deps.config.lockAfterFailedLogins ?? ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT }),
     ...recoveryRoutes({ client, db, taskQueue, clock, secrets, limits }),
     ...accountSecurityRoutes({ client, db, taskQueue, clock, authSecret, secrets }),
-    ...renewalRoutes({ client, db, taskQueue, clock, payments: deps.payments }),
+    ...renewalRoutes({ client, db, taskQueue, clock, settleWaitMs: deps.config.paymentSettleWaitMs }),
   ];
 }
 

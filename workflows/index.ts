@@ -3,6 +3,7 @@ export { verificationCase } from './verificationCase';
 export { orderBlock } from './orderBlock';
 export { productCancellation } from './productCancellation';
 export { renewal } from './renewal';
+export { payment } from './payment';
 export { renewalSweep } from './renewalSweep';
 export { legalRepHandover } from './legalRepHandover';
 export { memberInvitation } from './memberInvitation';

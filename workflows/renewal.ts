@@ -6,14 +6,18 @@
  * and leaves the invoice due; otherwise the product is blocked after a grace period and terminated
  * later. A payment at any point renews it (and lifts a block) at once.
  *
+ * The automatic charge is a payment process of its own (workflows/payment.ts), a child of the run:
+ * reserved under the invoice's lock like any other payment, so it never crosses a customer's.
+ *
  * PostgreSQL is the truth: every step's activity re-reads the product, its invoice and the
  * preferences, and refuses to remind or charge for an invoice already paid, so a reminder never
  * crosses a payment even before the payment's signal arrives.
  */
-import { condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, executeChild, patched, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { RENEWAL_STALE_NOTICE_MS } from '../lib/rules';
 import { FailureType } from './shared/failures';
+import { paymentWorkflowId, type PaymentInput, type PaymentOutcome } from './shared/payment';
 import {
   isNotice,
   renewalChangedSignal,
@@ -100,12 +104,26 @@ export async function renewal({ productId, dueAt }: RenewalInput): Promise<Renew
 
     const nextCharge = pending.find((s) => s.kind === 'charge' && s.at > step.at);
     if (step.kind === 'charge') chargeAttempts = step.attempt ?? chargeAttempts + 1;
-    const outcome: { plan: RenewalPlan; declined?: string } = await acts.runRenewalStep({
+    const stepInput = {
       productId,
       dueAt,
       step: { kind: step.kind, at: new Date(step.at).toISOString(), attempt: step.attempt },
       nextChargeAt: nextCharge ? new Date(nextCharge.at).toISOString() : null,
-    });
+    };
+    let outcome: { plan: RenewalPlan; declined?: string };
+    // Runs recorded before payments became processes charged inside runRenewalStep.
+    if (step.kind === 'charge' && patched('renewal-charge-as-payment-process')) {
+      const paymentId = uuid4();
+      const paid = await executeChild<(input: PaymentInput) => Promise<PaymentOutcome>>('payment', {
+        workflowId: paymentWorkflowId(paymentId),
+        args: [{ paymentId, request: { kind: 'renewal-charge', productId, dueAt, attempt: step.attempt ?? chargeAttempts } }],
+        // A payment in flight finishes even if this run ends first.
+        parentClosePolicy: 'ABANDON',
+      });
+      outcome = await acts.recordRenewalCharge({ ...stepInput, payment: paid });
+    } else {
+      outcome = await acts.runRenewalStep(stepInput);
+    }
     if (outcome.declined) lastDecline = outcome.declined;
     plan = outcome.plan;
   }

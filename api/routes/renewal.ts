@@ -1,7 +1,8 @@
 /**
  * P14 renewal over HTTP: read a product's renewal, switch automatic renewal and Renewal Warranty,
  * choose the billing emails, and pay. Settings and payments are written to PostgreSQL first, then
- * the product's renewal process is told (and started if it was not running yet).
+ * the product's renewal process is told (and started if it was not running yet). A payment is a
+ * process of its own (workflows/payment.ts): this router never reaches the payment provider.
  */
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
@@ -10,13 +11,13 @@ import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
 import { findMembership } from '../../db/repositories/organizations';
 import { partnerMayAct } from '../../db/repositories/partnerships';
-import { billingPreferences, issueRenewalInvoice, PaymentRefused, prepaidBalance, recordInvoicePayment, refreshTotal, termInvoice } from '../../db/repositories/renewal';
+import { billingPreferences, prepaidBalance, termInvoice } from '../../db/repositories/renewal';
 import { REMINDER_FREQUENCIES } from '../../db/tables/renewal.table';
-import { PaymentDeclinedError, type PaymentProvider } from '../../lib/payments';
 import { AUTO_RENEW_ENABLE_MIN_LEAD_MS, RENEWAL_MAX_TERMS_AHEAD, RENEWAL_REMINDER_MAX_LEAD_MONTHS } from '../../lib/rules';
 import { renewalChangedSignal, renewalStatusQuery, renewalWorkflowId, type RenewalInput, type RenewalStatus } from '../../workflows/shared/renewal';
 import type { Principal } from '../auth';
 import { Problem } from '../problems';
+import { paymentService } from '../services/payments';
 import { defineRoute, type AnyRoute } from '../routing';
 
 export interface RenewalDeps {
@@ -24,7 +25,8 @@ export interface RenewalDeps {
   db: Kysely<Database>;
   taskQueue: string;
   clock: { now(): Date };
-  payments: PaymentProvider;
+  /** How long a payment request waits for its process to settle before answering 202. */
+  settleWaitMs?: number;
 }
 
 const problem = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string().optional() });
@@ -67,7 +69,7 @@ const preferencesSchema = z
   })
   .strict()
   .meta({ id: 'BillingPreferences' });
-const paymentSchema = z
+const paymentRequestSchema = z
   .object({
     means: z.enum(['card', 'paypal', 'twint', 'postfinance', 'iban_transfer', 'prepaid']),
     amountCents: z.number().int().positive().optional().describe('Defaults to what is still due; less pays part of the invoice'),
@@ -77,7 +79,24 @@ const paymentSchema = z
   })
   .strict();
 
-export function renewalRoutes({ client, db, taskQueue, clock, payments }: RenewalDeps): AnyRoute[] {
+const paymentViewSchema = z
+  .object({
+    id: z.uuid(),
+    status: z.enum(['pending', 'captured', 'in_progress', 'refunded', 'declined', 'voided']),
+    means: z.string(),
+    amountCents: z.number().int(),
+    currency: z.string(),
+    invoiceId: z.uuid().nullable(),
+    productId: z.uuid().nullable(),
+    reason: z.string().nullable().describe('Why it was declined, voided or refunded'),
+    createdAt: z.iso.datetime(),
+    settledAt: z.iso.datetime().nullable(),
+  })
+  .meta({ id: 'Payment' });
+const paidRenewalSchema = renewalSchema.extend({ payment: paymentViewSchema }).meta({ id: 'RenewalPayment' });
+
+export function renewalRoutes({ client, db, taskQueue, clock, settleWaitMs }: RenewalDeps): AnyRoute[] {
+  const payments = paymentService({ client, db, taskQueue, settleWaitMs });
   /** The product if the principal may see it; `manage` also when it may change billing. */
   async function productFor(productId: string, principal: Principal, manage: boolean) {
     const product = await db.selectFrom('products').selectAll().where('id', '=', productId).executeTakeFirst();
@@ -276,12 +295,13 @@ export function renewalRoutes({ client, db, taskQueue, clock, payments }: Renewa
       summary: "Pay the product's renewal invoice, in full or in part (the prepaid account may pay part); requires an Idempotency-Key header",
       roles: ['customer', 'system'],
       params: z.object({ id: z.uuid() }),
-      body: paymentSchema,
+      body: paymentRequestSchema,
       responses: {
-        201: { description: 'Paid; the product renews once its invoice is paid in full', schema: renewalSchema },
-        200: { description: 'The same Idempotency-Key again: the first payment, not a second one', schema: renewalSchema },
-        402: { description: 'The card was declined', schema: problem },
-        409: { description: 'Nothing due, or the prepaid balance is too low', schema: problem },
+        201: { description: 'Paid; the product renews once its invoice is paid in full', schema: paidRenewalSchema },
+        202: { description: 'Reserved and being processed: poll the Location (GET /v1/payments/:id)', schema: paidRenewalSchema },
+        200: { description: 'The same Idempotency-Key again: the first payment, not a second one', schema: paidRenewalSchema },
+        402: { description: 'The card was declined; nothing was taken and the invoice is still payable', schema: problem },
+        409: { description: 'Nothing due (or all of it being paid), or the prepaid balance is too low', schema: problem },
         422: { description: 'More than is due, or more terms than the product allows', schema: problem },
       },
       async handler({ params, body, principal, req }) {
@@ -296,71 +316,27 @@ export function renewalRoutes({ client, db, taskQueue, clock, payments }: Renewa
         }
         if (principal.role === 'system' && !external) throw new Problem('forbidden', 'The system records confirmed payments by bank, PayPal, Twint or PostFinance');
         if (external && !body.providerReference) throw new Problem('validation-failed', 'providerReference is required for a confirmed external payment');
-        if (!product.due_at || product.status === 'terminated') throw new Problem('not-renewable');
-        const due = product.due_at;
-        const idempotencyKey = `api:${principal.sub}:${key}`;
-
-        const earlier = await db.selectFrom('payments').select('id').where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
-        if (earlier) return { status: 200, body: await present(product.id) };
-
-        // Paying before the invoice was issued (early, or for several terms) issues it now.
-        const invoice = await db.transaction().execute(async (trx) => {
-          await issueRenewalInvoice(trx, product.id, due, clock.now());
-          const inv = await termInvoice(trx, product.id, due);
-          if (!inv) throw new Problem('not-renewable');
-          if (body.terms && body.terms !== inv.terms) {
-            if (body.terms > product.max_terms_ahead) throw new Problem('unprocessable', `This product renews for at most ${product.max_terms_ahead} term(s) at once`);
-            const lines = await trx.selectFrom('invoice_lines').select('id').where('invoice_id', '=', inv.id).execute();
-            if (inv.paid_cents > 0 || lines.length > 1 || inv.status !== 'open') throw new Problem('conflict', 'The number of terms can change only before anything is paid on a single-product invoice');
-            await trx.updateTable('invoice_lines').set({ terms: body.terms, amount_cents: product.renewal_price_cents! * body.terms }).where('product_id', '=', product.id).where('due_at', '=', due).execute();
-            await refreshTotal(trx, inv.id);
-            return (await termInvoice(trx, product.id, due))!;
-          }
-          return inv;
-        });
-        if (invoice.status !== 'open') throw new Problem('nothing-due', `The term due on ${due.toISOString().slice(0, 10)} is ${invoice.status === 'paid' ? 'already paid' : 'not billed'}`);
-        const amount = body.amountCents ?? invoice.total_cents - invoice.paid_cents;
-        if (amount > invoice.total_cents - invoice.paid_cents) throw new Problem('unprocessable', `At most ${invoice.total_cents - invoice.paid_cents} cents are due`);
-
-        let providerReference = body.providerReference ?? null;
-        let cardRef: string | null = null;
-        if (body.means === 'card') {
-          const org = await db.selectFrom('organizations').select('payment_card_ref').where('id', '=', product.organization_id).executeTakeFirstOrThrow();
-          cardRef = body.cardToken ?? org.payment_card_ref;
-          if (!cardRef) throw new Problem('no-saved-card', 'Send a cardToken or save a card first');
-          try {
-            providerReference = (await payments.charge({ idempotencyKey, means: 'card', cardRef, amountCents: amount, currency: invoice.currency })).chargeId;
-          } catch (err) {
-            if (err instanceof PaymentDeclinedError) throw new Problem('payment-declined', err.reason);
-            throw err;
-          }
+        const { outcome, payment } = await payments.payInvoice({ productId: product.id, ...body, requestedBy: `${principal.role}:${principal.sub}` }, `${principal.sub}:${key}`);
+        const status = outcome === 'created' ? 201 : outcome === 'accepted' ? 202 : 200;
+        return { status, body: { ...(await present(product.id)), payment }, headers: { Location: `/v1/payments/${payment.id}` } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/payments/:id',
+      tag: 'Renewals',
+      summary: 'A payment: pending while its process runs, then captured, declined, voided or refunded (with the reason)',
+      roles: ['customer', 'agent', 'system'],
+      params: z.object({ id: z.uuid() }),
+      responses: { 200: { description: 'The payment', schema: paymentViewSchema }, 404: { description: 'No such payment of yours', schema: problem } },
+      async handler({ params, principal }) {
+        const organizationId = await payments.organizationOf(params.id);
+        if (!organizationId) throw new Problem('not-found', 'No such payment');
+        if (principal.role === 'customer') {
+          const membership = await findMembership(db, organizationId, principal.sub);
+          if (!membership || membership.role === 'collaborator') throw new Problem('not-found', 'No such payment');
         }
-        let settled: Awaited<ReturnType<typeof recordInvoicePayment>>;
-        try {
-          settled = await db.transaction().execute(async (trx) => {
-            const r = await recordInvoicePayment(trx, { invoiceId: invoice.id, means: body.means, amountCents: amount, idempotencyKey, providerReference, at: clock.now() });
-            if (cardRef && !r.repeated && r.invoiceStatus === 'paid') {
-              // [001] A supported card that pays a renewal is saved and switches automatic renewal on.
-              await trx.updateTable('organizations').set({ payment_card_ref: cardRef }).where('id', '=', product.organization_id).where('payment_card_ref', 'is', null).execute();
-              await trx.updateTable('products').set({ auto_renew: true }).where('id', '=', product.id).execute();
-            }
-            return r;
-          });
-        } catch (err) {
-          // The same key twice at the same moment: the other request recorded it.
-          if ((err as { code?: string }).code === '23505') return { status: 200, body: await present(product.id) };
-          if (err instanceof PaymentRefused) {
-            if (err.reason === 'insufficient-prepaid-balance') throw new Problem('insufficient-prepaid-balance');
-            if (err.reason === 'overpayment') throw new Problem('unprocessable', 'More than is due');
-            throw new Problem('nothing-due');
-          }
-          throw err;
-        }
-        await audit(db, { actor_type: principal.role === 'system' ? 'system' : 'customer', actor_id: principal.sub, action: 'renewal.payment_recorded', subject_type: 'product', subject_id: product.id, decision: null, details: { invoiceId: invoice.id, means: body.means, amountCents: amount, paymentId: settled.paymentId } });
-        // Every product on the invoice renews once it is paid in full.
-        const onInvoice = await db.selectFrom('invoice_lines').select('product_id').where('invoice_id', '=', invoice.id).execute();
-        for (const line of onInvoice) await nudge(line.product_id);
-        return { status: settled.repeated ? 200 : 201, body: await present(product.id) };
+        return { status: 200, body: (await payments.view(params.id))! };
       },
     }),
   ];

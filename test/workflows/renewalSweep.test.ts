@@ -31,7 +31,7 @@ describe('renewal sweep and its schedule (dev server)', function () {
     await worker.runUntil(async () => {
       const sweep = () => client.workflow.execute('renewalSweep', { workflowId: `renewal-sweep-test-${randomUUID()}`, taskQueue, args: [{ organizationId: seed.org.id }] });
       assert.deepEqual(await sweep(), { scanned: 3, started: 3, alreadyRunning: 0, failed: 0 });
-      await eventually(async () => assert.equal(testPayments.chargesFor((c) => c.cardRef === charged.cardRef).length, 1));
+      await eventually(async () => assert.equal((await testPayments.chargesFor((c) => c.cardRef === charged.cardRef)).length, 1));
       // Paid, it renews and its process moves to the next term (a new run of the same process); wait
       // until every process waits on a timer, so no run changes between the two sweeps.
       await eventually(async () => {
@@ -49,7 +49,7 @@ describe('renewal sweep and its schedule (dev server)', function () {
       assert.deepEqual(await sweep(), { scanned: 3, started: 0, alreadyRunning: 3, failed: 0 });
       const again = await Promise.all(renewable.map(async (id) => (await client.workflow.getHandle(renewalWorkflowId(id)).describe()).runId));
       assert.deepEqual(again, runs, 'the same processes, not new ones');
-      assert.equal(testPayments.chargesFor((c) => c.cardRef === charged.cardRef).length, 1);
+      assert.equal((await testPayments.chargesFor((c) => c.cardRef === charged.cardRef)).length, 1);
       await assert.rejects(client.workflow.getHandle(renewalWorkflowId(ended.productId)).describe(), 'a terminated product gets no process');
       const audited = await db.selectFrom('audit_log').select('details').where('action', '=', 'renewal.sweep_completed').where('subject_id', '=', seed.org.id).execute();
       assert.equal(audited.length, 2);

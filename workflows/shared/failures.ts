@@ -27,5 +27,9 @@ export const FailureType = {
   HandoverRefused: 'HandoverRefused',
   /** P9: an invitation was sent again too often or too soon. */
   ResendLimitReached: 'ResendLimitReached',
+  /** The payment provider declined the charge: a business outcome, never retried. */
+  PaymentDeclined: 'PaymentDeclined',
+  /** An idempotency key reached the provider again with another amount: a bug, never retried. */
+  IdempotencyKeyReused: 'IdempotencyKeyReused',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
