@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
+import { InsufficientPrepaidBalance, recordPaidOrder } from '../../db/repositories/orders';
 import { findMembership } from '../../db/repositories/organizations';
 import { PAYMENT_MEANS } from '../../db/tables/orders.table';
 import { BLOCKED_ORDER_AUTO_CANCEL_MS, BLOCKED_ORDER_RESEND_WINDOW_MS, BLOCKED_ORDER_RESENDS_PER_DAY } from '../../lib/rules';
@@ -137,7 +138,11 @@ export function orderRoutes({ client, db, taskQueue, clock }: OrderDeps): AnyRou
           .max(100),
         payment: z.strictObject({ means: z.enum(PAYMENT_MEANS), status: z.enum(['captured', 'in_progress']).default('captured'), reference: z.string().max(200).nullable().default(null) }),
       }),
-      responses: { 201: { description: 'The paid order', schema: orderSchema }, 422: { description: 'Unknown organization or customer, or a zero total', schema: problem } },
+      responses: {
+        201: { description: 'The paid order (paid from the prepaid account: debited now)', schema: orderSchema },
+        409: { description: 'The prepaid balance does not cover the order', schema: problem },
+        422: { description: 'Unknown organization or customer, or a zero total', schema: problem },
+      },
       async handler({ body, principal }) {
         if (!(await findMembership(db, body.organizationId, body.accountId))) throw new Problem('unprocessable', 'The customer is not a member of this organization', { pointer: '/accountId' });
         const total = body.lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
@@ -145,13 +150,13 @@ export function orderRoutes({ client, db, taskQueue, clock }: OrderDeps): AnyRou
         if (body.payment.status === 'in_progress' && body.payment.means !== 'iban_transfer') {
           throw new Problem('unprocessable', 'Only a bank transfer can be in progress', { pointer: '/payment/status' });
         }
-        const id = randomUUID();
-        await db.transaction().execute(async (trx) => {
-          await trx.insertInto('orders').values({ id, organization_id: body.organizationId, account_id: body.accountId, currency: body.currency, total_cents: total, block_reason: null, blocked_at: null, block_deadline: null, verification_case_id: null, fulfilled_at: null, cancelled_at: null, cancel_reason: null }).execute();
-          await trx.insertInto('order_lines').values(body.lines.map((l) => ({ id: randomUUID(), order_id: id, product_type: l.productType, description: l.description, quantity: l.quantity, unit_price_cents: l.unitPriceCents }))).execute();
-          await trx.insertInto('payments').values({ id: randomUUID(), order_id: id, means: body.payment.means, amount_cents: total, currency: body.currency, status: body.payment.status, provider_reference: body.payment.reference }).execute();
-          await audit(trx, { actor_type: 'system', actor_id: principal.sub, action: 'order.created', subject_type: 'order', subject_id: id, decision: null, details: {} });
-        });
+        let id: string;
+        try {
+          ({ orderId: id } = await db.transaction().execute((trx) => recordPaidOrder(trx, { ...body, recordedBy: principal.sub })));
+        } catch (err) {
+          if (err instanceof InsufficientPrepaidBalance) throw new Problem('insufficient-prepaid-balance', 'The prepaid account does not cover this order');
+          throw err;
+        }
         return { status: 201, body: await present(id, principal), headers: { Location: `/v1/orders/${id}` } };
       },
     }),

@@ -1,24 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database';
+import { recordPaidOrder } from '../../db/repositories/orders';
 import type { PaymentMeans } from '../../db/tables/orders.table';
 import { BLOCKED_ORDER_AUTO_CANCEL_MS } from '../../lib/rules';
 import type { seedOrganization } from './fixtures';
 
-/** A paid order of two lines (CHF 120.00) for the legal representative, paid by `means`. */
+/** A paid order of two lines (CHF 120.00) for the legal representative, paid by `means`, as POST /v1/orders records it. */
 export async function insertPaidOrder(db: Kysely<Database>, seed: Awaited<ReturnType<typeof seedOrganization>>, payment: { means: PaymentMeans; status?: 'captured' | 'in_progress' } = { means: 'card' }) {
-  const id = randomUUID();
-  const paymentId = randomUUID();
-  await db.insertInto('orders').values({ id, organization_id: seed.org.id, account_id: seed.legalRep.id, currency: 'CHF', total_cents: 12_000, block_reason: null, blocked_at: null, block_deadline: null, verification_case_id: null, fulfilled_at: null, cancelled_at: null, cancel_reason: null }).execute();
-  await db
-    .insertInto('order_lines')
-    .values([
-      { id: randomUUID(), order_id: id, product_type: 'domain', description: 'shop.example', quantity: 1, unit_price_cents: 2_000 },
-      { id: randomUUID(), order_id: id, product_type: 'web_hosting', description: 'Web hosting', quantity: 1, unit_price_cents: 10_000 },
-    ])
-    .execute();
-  await db.insertInto('payments').values({ id: paymentId, order_id: id, means: payment.means, amount_cents: 12_000, currency: 'CHF', status: payment.status ?? 'captured', provider_reference: `pay_${paymentId.slice(0, 8)}` }).execute();
-  return { orderId: id, paymentId };
+  const { orderId, paymentId } = await db.transaction().execute((trx) =>
+    recordPaidOrder(trx, {
+      organizationId: seed.org.id,
+      accountId: seed.legalRep.id,
+      currency: 'CHF',
+      lines: [
+        { productType: 'domain', description: 'shop.example', quantity: 1, unitPriceCents: 2_000 },
+        { productType: 'web_hosting', description: 'Web hosting', quantity: 1, unitPriceCents: 10_000 },
+      ],
+      payment: { means: payment.means, status: payment.status ?? 'captured', reference: `pay_${randomUUID().slice(0, 8)}` },
+      recordedBy: 'test-checkout',
+    }),
+  );
+  return { orderId, paymentId };
 }
 
 /** What POST /v1/orders/:id/block writes before it starts the process. */

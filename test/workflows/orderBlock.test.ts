@@ -66,7 +66,7 @@ describe('orderBlock workflow (time-skipping)', function () {
       assert.equal((await order(orderId)).status, 'cancelled');
       const refunds = await refundsOf(orderId);
       assert.deepEqual(refunds.map((r) => [r.destination, r.amount_cents, r.status]), [['original_means', 12_000, 'succeeded']]);
-      assert.equal(testPayments.refundsFor((r) => r.idempotencyKey === `refund:${paymentId}`).length, 1);
+      assert.equal((await testPayments.refundsFor((r) => r.idempotencyKey === `refund:${paymentId}`)).length, 1);
       const caseRow = await (await database()).db.selectFrom('verification_cases').select('status').where('id', '=', caseId).executeTakeFirstOrThrow();
       assert.equal(caseRow.status, 'cancelled', 'the open case is closed and its evidence erased');
       const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(seed.legalRep.login_email) && /cancelled/.test(m.subject));
@@ -82,10 +82,31 @@ describe('orderBlock workflow (time-skipping)', function () {
       assert.equal((await handle.result()).outcome, 'cancelled_timeout');
       assert.deepEqual((await refundsOf(orderId)).map((r) => r.destination), ['prepaid_account']);
       assert.equal(await prepaidBalance(seed.org.id), 12_000);
-      assert.equal(testPayments.refundsFor((r) => r.idempotencyKey === `refund:${paymentId}`).length, 0, 'nothing sent back to the bank');
+      assert.equal((await testPayments.refundsFor((r) => r.idempotencyKey === `refund:${paymentId}`)).length, 0, 'nothing sent back to the bank');
       const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(seed.legalRep.login_email) && /cancelled/.test(m.subject));
       assert.match(mail.text, /credited to your organization's prepaid account/);
     });
+  });
+
+  it('a prepaid-paid order cancelled on day 10: the order debited the prepaid account, the refund credits back exactly that', async () => {
+    const { db } = await database();
+    const seed = await seedOrganization(db);
+    await db.insertInto('prepaid_ledger_entries').values({ organization_id: seed.org.id, currency: 'CHF', amount_cents: 20_000, reason: 'deposit', reference: `deposit:${randomUUID()}` }).execute();
+    const { orderId, paymentId } = await insertPaidOrder(db, seed, { means: 'prepaid' });
+    assert.equal(await prepaidBalance(seed.org.id), 8_000, 'the order debited the prepaid account when it was created');
+    await assert.rejects(insertPaidOrder(db, seed, { means: 'prepaid' }), 'a second order is not covered: never a negative balance');
+    const caseId = randomUUID();
+    await markBlocked(db, orderId, caseId);
+    const { worker, taskQueue } = await testWorker(suite.env);
+    await worker.runUntil(async () => {
+      const handle = await suite.client.workflow.start('orderBlock', { workflowId: orderBlockWorkflowId(orderId), taskQueue, args: [{ orderId, accountId: seed.legalRep.id, caseId }] });
+      opened.push(handle, suite.client.workflow.getHandle(verificationWorkflowId(caseId)));
+      await suite.env.sleep(BLOCKED_ORDER_AUTO_CANCEL_MS);
+      assert.equal((await handle.result()).outcome, 'cancelled_timeout');
+    });
+    assert.deepEqual((await refundsOf(orderId)).map((r) => [r.destination, r.amount_cents]), [['prepaid_account', 12_000]]);
+    assert.equal(await prepaidBalance(seed.org.id), 20_000, 'the balance is what it was before the order');
+    assert.equal((await testPayments.refundsFor((r) => r.idempotencyKey === `refund:${paymentId}`)).length, 0, 'nothing asked of the provider');
   });
 
   it('refunds once when the refund is retried after a crash that lost the provider’s answer', async () => {
@@ -96,8 +117,8 @@ describe('orderBlock workflow (time-skipping)', function () {
       await suite.env.sleep(BLOCKED_ORDER_AUTO_CANCEL_MS);
       assert.equal((await handle.result()).outcome, 'cancelled_timeout');
       const key = `refund:${paymentId}`;
-      assert.equal(testPayments.calls.filter((c) => c.idempotencyKey === key).length, 2, 'the activity was retried');
-      assert.equal(testPayments.refundsFor((r) => r.idempotencyKey === key).length, 1, 'one refund paid out');
+      assert.deepEqual((await testPayments.callsFor('refund', key)).map((c) => c.result), ['executed', 'repeated'], 'the activity was retried; the provider answered the retry with the first refund');
+      assert.equal((await testPayments.refundsFor((r) => r.idempotencyKey === key)).length, 1, 'one refund paid out');
       assert.equal((await refundsOf(orderId)).length, 1);
     });
   });

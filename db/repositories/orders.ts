@@ -1,0 +1,43 @@
+/**
+ * P1 orders as the shop's checkout records them. An order paid from the prepaid account debits it
+ * here, in the same transaction (the ledger refuses a negative balance), so the refund of a
+ * cancelled order credits back exactly what was taken [001, 003].
+ */
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../database';
+import type { Currency, PaymentMeans } from '../tables/orders.table';
+import { audit } from './audit';
+
+export class InsufficientPrepaidBalance extends Error {}
+
+export interface PaidOrder {
+  organizationId: string;
+  accountId: string;
+  currency: Currency;
+  lines: { productType: string; description: string; quantity: number; unitPriceCents: number }[];
+  payment: { means: PaymentMeans; status: 'captured' | 'in_progress'; reference: string | null };
+  recordedBy: string;
+}
+
+/** Writes the order, its lines and its payment; call inside a transaction. */
+export async function recordPaidOrder(trx: Db, order: PaidOrder): Promise<{ orderId: string; paymentId: string }> {
+  const orderId = randomUUID();
+  const paymentId = randomUUID();
+  const total = order.lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
+  await trx
+    .insertInto('orders')
+    .values({ id: orderId, organization_id: order.organizationId, account_id: order.accountId, currency: order.currency, total_cents: total, block_reason: null, blocked_at: null, block_deadline: null, verification_case_id: null, fulfilled_at: null, cancelled_at: null, cancel_reason: null })
+    .execute();
+  await trx.insertInto('order_lines').values(order.lines.map((l) => ({ id: randomUUID(), order_id: orderId, product_type: l.productType, description: l.description, quantity: l.quantity, unit_price_cents: l.unitPriceCents }))).execute();
+  await trx.insertInto('payments').values({ id: paymentId, order_id: orderId, means: order.payment.means, amount_cents: total, currency: order.currency, status: order.payment.status, provider_reference: order.payment.reference }).execute();
+  if (order.payment.means === 'prepaid') {
+    try {
+      await trx.insertInto('prepaid_ledger_entries').values({ organization_id: order.organizationId, currency: order.currency, amount_cents: -total, reason: `order ${orderId}`, reference: `payment:${paymentId}` }).execute();
+    } catch (err) {
+      if ((err as { code?: string }).code === '23514') throw new InsufficientPrepaidBalance();
+      throw err;
+    }
+  }
+  await audit(trx, { actor_type: 'system', actor_id: order.recordedBy, action: 'order.created', subject_type: 'order', subject_id: orderId, decision: null, details: {} });
+  return { orderId, paymentId };
+}
