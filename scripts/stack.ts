@@ -8,10 +8,12 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import express from 'express';
 import type { Kysely } from 'kysely';
 import { createActivities } from '../activities';
 import { createApp } from '../api/app';
 import { devOutboxRouter } from '../api/routes/devOutbox';
+import { devPaymentsRouter } from '../api/routes/devPayments';
 import { createDb, migrateToLatest } from '../db/connection';
 import type { Database } from '../db/database';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded';
@@ -125,8 +127,8 @@ export async function startStack(opts: {
     const client = await connectClient({ address: temporalAddress, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
     onStop('temporal client', () => client.connection.close());
 
-    // No payment provider is wired yet: the local one records charges and refunds without moving money.
-    const payments = new LocalPaymentProvider();
+    // No payment provider is wired yet: the local one keeps a durable ledger and moves no money.
+    const payments = new LocalPaymentProvider(db);
     const publicUrl = config.PUBLIC_URL ?? `http://${config.API_HOST}:${config.PORT}`;
     let worker: Worker | undefined;
     if (opts.roles.worker) {
@@ -166,13 +168,14 @@ export async function startStack(opts: {
     }
 
     if (opts.roles.api) {
-      const devRouter = smtp || smsSink ? devOutboxRouter({ smtp, sms: smsSink }) : undefined;
+      const devRouter = express.Router();
+      if (smtp || smsSink) devRouter.use(devOutboxRouter({ smtp, sms: smsSink }));
+      devRouter.use(devPaymentsRouter(db));
       const app = createApp({
         client,
         db,
         log,
         keyring,
-        payments,
         devRouter: config.NODE_ENV === 'production' ? undefined : devRouter,
         config: { authSecret, taskQueue: config.TEMPORAL_TASK_QUEUE, rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE, publicUrl, lockAfterFailedLogins: config.ACCOUNT_LOCK_FAILED_LOGINS },
       });
@@ -185,7 +188,10 @@ export async function startStack(opts: {
       const base = `http://${config.API_HOST}:${address.port}`;
       urls['API'] = base;
       urls['API docs'] = `${base}/docs`;
-      if (devRouter) urls['Dev outbox'] = `${base}/dev/outbox`;
+      if (config.NODE_ENV !== 'production') {
+        if (smtp || smsSink) urls['Dev outbox'] = `${base}/dev/outbox`;
+        urls['Dev payments'] = `${base}/dev/payments`;
+      }
     }
 
     return { config, client, db, authSecret, urls, smtp, smsSink, worker, stop };

@@ -112,7 +112,8 @@ describe('the stack on configured services (production wiring)', function () {
     });
     const stack = await startStack({ config, log: silentLogger, roles: { api: true, worker: true }, workflowBundle: await workflowBundle() });
     try {
-      assert.deepEqual(Object.keys(stack.urls).sort(), ['API', 'API docs', 'Temporal gRPC']);
+      // No payment provider is configurable yet: the local one's ledger page stays (outside production).
+      assert.deepEqual(Object.keys(stack.urls).sort(), ['API', 'API docs', 'Dev payments', 'Temporal gRPC']);
       assert.equal(stack.smtp, undefined);
       assert.equal(stack.smsSink, undefined);
       const base = stack.urls['API']!;
