@@ -9,6 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import { BLOCKED_ORDER_AUTO_CANCEL_MS, SUPPORT_ACCESS_EXPIRY_MS, VERIFICATION_DOCUMENTS_PURGE_MS } from '../lib/rules';
 import { cancellationWorkflowId, confirmCancellationUpdate } from '../workflows/shared/cancellation';
@@ -29,6 +30,7 @@ import { decideCase, linkTokenFor, smsCodeFor, storeTestDocuments, submitCaseByU
 import { testPayments, testWorker } from '../test/support/worker';
 import { eventually, payTerm } from '../test/support/renewal';
 import { renewalWorkflowId } from '../workflows/shared/renewal';
+import { paymentReservationUpdate, paymentWorkflowId, type PaymentInput } from '../workflows/shared/payment';
 import { acceptHandoverUpdate, handoverWorkflowId } from '../workflows/shared/handover';
 import { acceptClientInvitationUpdate, partnerInvitationWorkflowId } from '../workflows/shared/partners';
 import { acceptInvitationUpdate, invitationWorkflowId, resendInvitationUpdate } from '../workflows/shared/invitation';
@@ -177,6 +179,60 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     await h.result();
     return h;
   },
+  /** Automatic renewal as payment processes: the first attempt declined, the next one charged; the run continues as new. */
+  async 'renewal-charged-by-payment'({ env, client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const due = Math.ceil(((await env.currentTimeMs()) + 20 * DAY) / 60_000) * 60_000;
+    const { productId, cardRef } = await insertRenewableProduct(db, seed, { dueAt: new Date(due), autoRenew: true, priceCents: 990 });
+    testPayments.declineCard(cardRef, 1);
+    const h = await client.workflow.start('renewal', { workflowId: renewalWorkflowId(productId), taskQueue, args: [{ productId, dueAt: new Date(due).toISOString() }] });
+    // First attempt 14 days ahead (declined), the next one 3 days later; the query waits for each step.
+    // Waiting on a timer again means the step (and its payment child) is done.
+    const idle = () =>
+      eventually(async () => {
+        const last = ((await h.fetchHistory()).events ?? []).at(-1)?.eventType;
+        if (String(last) !== String(temporal.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED)) throw new Error('still working');
+      });
+    await idle();
+    await env.sleep(6 * DAY + 3_600_000);
+    await idle();
+    await env.sleep(3 * DAY);
+    await idle();
+    await settled(db, productId, (p) => p.due_at?.getTime() !== due);
+    const first = client.workflow.getHandle(h.workflowId, h.firstExecutionRunId);
+    await eventually(async () => {
+      if ((await first.describe()).status.name !== 'CONTINUED_AS_NEW') throw new Error('not yet');
+    });
+    await h.terminate('recorded');
+    return first;
+  },
+  /** A customer's card payment: reserved, charged, settled, the renewal told. */
+  async 'payment-captured'({ client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const { productId } = await insertRenewableProduct(db, seed, { dueAt: new Date(Date.now() + 30 * DAY) });
+    const paymentId = randomUUID();
+    const h = await client.workflow.start('payment', {
+      workflowId: paymentWorkflowId(paymentId),
+      taskQueue,
+      args: [{ paymentId, request: { kind: 'invoice', productId, means: 'card', cardToken: 'tok_visa_recorded', businessKey: `record:${paymentId}`, requestedBy: `customer:${seed.admin.id}` } } satisfies PaymentInput],
+    });
+    await h.executeUpdate(paymentReservationUpdate);
+    await h.result();
+    return h;
+  },
+  /** A card declined after the reservation: released. */
+  async 'payment-declined'({ client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const { productId } = await insertRenewableProduct(db, seed, { dueAt: new Date(Date.now() + 30 * DAY) });
+    const paymentId = randomUUID();
+    const h = await client.workflow.start('payment', {
+      workflowId: paymentWorkflowId(paymentId),
+      taskQueue,
+      args: [{ paymentId, request: { kind: 'invoice', productId, means: 'card', cardToken: 'tok_declined_recorded', businessKey: `record:${paymentId}`, requestedBy: `customer:${seed.admin.id}` } } satisfies PaymentInput],
+    });
+    await h.result();
+    return h;
+  },
   /** An invitation by email, accepted after a few days; the role moves, the former representative leaves. */
   async 'legal-rep-handover-invited'({ env, client, taskQueue, db }) {
     const seed = await seedOrganization(db);
@@ -284,6 +340,7 @@ async function settled(db: Ctx['db'], productId: string, done: (p: { due_at: Dat
   await until(async () => {
     const p = await db.selectFrom('products').select('due_at').where('id', '=', productId).executeTakeFirstOrThrow();
     if (!done(p)) throw new Error('not yet');
+    return true; // `until` waits for a value
   });
 }
 
