@@ -1,6 +1,7 @@
 /**
  * The HTTP API: thin. It authenticates, validates, authorizes, then starts, updates or queries
- * workflows and reads PostgreSQL. No business timers or side effects live here.
+ * workflows and reads PostgreSQL. No business timers or side effects live here: it never reaches
+ * the payment provider (payments are processes, workflows/payment.ts).
  */
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -40,8 +41,6 @@ export interface AppDeps {
   clock?: { now(): Date };
   /** Master keys; verification documents are sealed with keys derived from them. */
   keyring: Keyring;
-  /** @deprecated Ignored: the API never reaches the payment provider; payments are processes. */
-  payments?: unknown;
   config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number; publicUrl: string; lockAfterFailedLogins?: number; recoveryLimits?: RecoveryLimitSettings; paymentSettleWaitMs?: number };
   /** Local-only pages (the dev outbox); mounted by `npm start` when it runs the embedded mail and SMS peers. */
   devRouter?: express.Router;

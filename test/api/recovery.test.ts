@@ -6,7 +6,6 @@ import { silentLogger } from '../../lib/logger';
 import { RECOVERY_RATE_LIMITS } from '../../lib/rules';
 import { apiSuite, assertProblem, AUTH_SECRET } from '../support/api';
 import { fixtureKeyring } from '../support/fixtures';
-import { testPayments } from '../support/worker';
 import { smsSink, smtpCapture } from '../support/fixtures';
 import { codeIn, eventually, holder, login, mailTo, passIdentityCheck, PASSWORD, smsTo } from '../support/recovery';
 import { uniquePhone } from '../support/verification';
@@ -168,7 +167,7 @@ describe('account recovery over HTTP (P3, P4; SMS through twilio to a local peer
   it('limits requests per phone number, per login and per client address with 429 and Retry-After, known or not', async () => {
     const { api } = suite;
     // A second API on the same worker and database, with the limits of lib/rules.ts.
-    const app = createApp({ client: api.client, db: api.db, log: silentLogger, keyring: fixtureKeyring(), payments: testPayments, config: { authSecret: AUTH_SECRET, taskQueue: api.taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test' } });
+    const app = createApp({ client: api.client, db: api.db, log: silentLogger, keyring: fixtureKeyring(), config: { authSecret: AUTH_SECRET, taskQueue: api.taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test' } });
     const server: Server = await new Promise((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });

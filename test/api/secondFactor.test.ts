@@ -13,7 +13,6 @@ import { apiSuite, assertProblem, AUTH_SECRET, TEST_RECOVERY_LIMITS } from '../s
 import { fixtureKeyring } from '../support/fixtures';
 import { holder, login, PASSWORD } from '../support/recovery';
 import type { Api } from '../support/verification';
-import { testPayments } from '../support/worker';
 
 const STEP_MS = 30_000;
 
@@ -67,7 +66,6 @@ describe('the second factor holds under replay and key rotation (issue 14, item 
       db: api.db,
       log: silentLogger,
       keyring: rotated,
-      payments: testPayments,
       config: { authSecret: AUTH_SECRET, taskQueue: api.taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test', recoveryLimits: TEST_RECOVERY_LIMITS },
     });
     const server: Server = await new Promise((resolve) => {

@@ -7,7 +7,7 @@ import { createApp } from '../../api/app';
 import { silentLogger } from '../../lib/logger';
 import { createDataConverter } from '../../temporal/dataConverter';
 import { database, devServerEnv, fixtureKeyring, seedOrganization } from './fixtures';
-import { testPayments, testWorker } from './worker';
+import { testWorker } from './worker';
 
 /** Recovery limits high enough for suites that make many requests; the limit test uses the real ones. */
 export const TEST_RECOVERY_LIMITS = { perPhone: 1000, perLogin: 1000, perClientAddress: 100_000, windowMs: 3_600_000 };
@@ -21,7 +21,7 @@ export async function startApi() {
   const { worker, taskQueue } = await testWorker(env);
   const running = worker.run();
   const client = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: createDataConverter(fixtureKeyring()) });
-  const app = createApp({ client, db, log: silentLogger, keyring: fixtureKeyring(), payments: testPayments, config: { authSecret: AUTH_SECRET, taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test', recoveryLimits: TEST_RECOVERY_LIMITS } });
+  const app = createApp({ client, db, log: silentLogger, keyring: fixtureKeyring(), config: { authSecret: AUTH_SECRET, taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test', recoveryLimits: TEST_RECOVERY_LIMITS } });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
