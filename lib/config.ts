@@ -31,6 +31,8 @@ const schema = z
       message: 'must be at least 32 characters',
     }),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+    /** How long a payment request waits for its process to settle before answering 202 with the payment to poll. */
+    PAYMENT_SETTLE_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(5_000),
 
     TEMPORAL_ADDRESS: optionalString,
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),

@@ -111,7 +111,8 @@ export class PaymentRefused extends Error {
 }
 
 /**
- * Applies a payment to an open invoice, once per idempotency key. A prepaid payment debits the
+ * Records a payment already made elsewhere on an open invoice, at once, once per idempotency key
+ * (money that needs no provider call: used by tests and imports; the API's payments are processes). A prepaid payment debits the
  * prepaid account (the ledger refuses a negative balance). Returns the payment, new or repeated.
  * Runs in the caller's transaction, which must also hold any provider charge's result.
  */
@@ -123,7 +124,9 @@ export async function recordInvoicePayment(
   const invoice = await trx.selectFrom('invoices').select(['id', 'organization_id', 'currency', 'status', 'total_cents', 'paid_cents']).where('id', '=', p.invoiceId).forUpdate().executeTakeFirstOrThrow();
   if (earlier) return { paymentId: earlier.id, repeated: true, invoiceStatus: invoice.status };
   if (invoice.status !== 'open') throw new PaymentRefused('invoice-not-open');
-  if (p.amountCents > invoice.total_cents - invoice.paid_cents) throw new PaymentRefused('overpayment');
+  // Money reserved by payment processes still in flight is not due any more.
+  const pending = await trx.selectFrom('payments').select((eb) => eb.fn.coalesce(eb.fn.sum<string>('amount_cents'), sql<string>`0`).as('cents')).where('invoice_id', '=', invoice.id).where('status', '=', 'pending').executeTakeFirstOrThrow();
+  if (p.amountCents > invoice.total_cents - invoice.paid_cents - Number(pending.cents)) throw new PaymentRefused('overpayment');
   const paymentId = randomUUID();
   await trx
     .insertInto('payments')

@@ -2,13 +2,14 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
+import { releaseTermInvoice } from '../../db/repositories/renewal';
 import { createDataConverter } from '../../temporal/dataConverter';
 import { chargeKey, paymentWorkflowId, type PaymentInput, type PaymentOutcome } from '../../workflows/shared/payment';
 import { renewalChangedSignal, renewalWorkflowId } from '../../workflows/shared/renewal';
 import { apiSuite, assertProblem } from '../support/api';
 import { devServerEnv, fixtureKeyring, workflowBundle } from '../support/fixtures';
 import { insertRenewableProduct } from '../support/orders';
-import { DAY, eventually, payTerm } from '../support/renewal';
+import { DAY, eventually } from '../support/renewal';
 import { realActivities, testPayments } from '../support/worker';
 
 // Issue 13: money moves once. These tests count what reached the provider (its ledger in
@@ -136,7 +137,7 @@ describe('payments as processes (dev server + PostgreSQL)', function () {
     assert.deepEqual((await testPayments.callsFor('charge', chargeKey(paymentId))).map((c) => c.result), ['executed'], 'one charge call: the restart settled what was charged');
   });
 
-  it('a card payment refused at settlement (the invoice was paid meanwhile) is refunded in full, once, and the invoice paid once', async () => {
+  it('a card payment refused at settlement (the product was cancelled meanwhile) is refunded in full, once', async () => {
     const env = await devServerEnv();
     const taskQueue = `payments-refund-${randomUUID()}`;
     const dueAt = dueIn(30 * DAY);
@@ -150,10 +151,10 @@ describe('payments as processes (dev server + PostgreSQL)', function () {
       workflowBundle: await workflowBundle(),
       activities: {
         ...real,
-        // Between the charge and the settlement, the bank transfer of the same invoice arrives.
+        // Between the charge and the settlement, a confirmed cancellation releases the term's invoice.
         settlePayment: async (input: { paymentId: string }) => {
           const invoice = await invoiceOf(productId);
-          if (invoice.status === 'open') await payTerm(suite.api.db, null, productId, dueAt, { key: `bank:${input.paymentId}` });
+          await suite.api.db.transaction().execute((trx) => releaseTermInvoice(trx, productId, dueAt, invoice.id));
           return real.settlePayment(input);
         },
       },
@@ -161,13 +162,13 @@ describe('payments as processes (dev server + PostgreSQL)', function () {
     const paymentId = randomUUID();
     const input: PaymentInput = { paymentId, request: { kind: 'invoice', productId, means: 'card', cardToken: 'tok_visa_late', businessKey: `test:late:${paymentId}`, requestedBy: `customer:${suite.seed.admin.id}` } };
     const outcome = (await worker.runUntil(suite.api.client.workflow.execute('payment', { workflowId: paymentWorkflowId(paymentId), taskQueue, args: [input] }))) as PaymentOutcome;
-    assert.deepEqual([outcome.status, outcome.reason], ['refunded', 'the invoice was paid meanwhile']);
-    const invoice = await invoiceOf(productId);
-    assert.deepEqual([invoice.status, invoice.paid_cents], ['paid', 6_000]);
+    assert.deepEqual([outcome.status, outcome.reason], ['refunded', 'the invoice was closed meanwhile']);
+    const invoice = await suite.api.db.selectFrom('payments as p').innerJoin('invoices as i', 'i.id', 'p.invoice_id').select(['i.id', 'i.status', 'i.paid_cents']).where('p.id', '=', paymentId).executeTakeFirstOrThrow();
+    assert.deepEqual([invoice.status, invoice.paid_cents], ['void', 0]);
     assert.deepEqual((await testPayments.callsFor('refund', `refund:${paymentId}`)).map((c) => [c.result, c.amount_cents]), [['executed', 6_000]]);
-    assert.equal((await atProvider(invoice.id)).net, 0, 'the card got its money back; the bank transfer paid');
+    assert.equal((await atProvider(invoice.id)).net, 0, 'the card got its money back');
     const row = await suite.api.db.selectFrom('payments').select(['status', 'failure_reason']).where('id', '=', paymentId).executeTakeFirstOrThrow();
-    assert.deepEqual(row, { status: 'refunded', failure_reason: 'the invoice was paid meanwhile' });
+    assert.deepEqual(row, { status: 'refunded', failure_reason: 'the invoice was closed meanwhile' });
   });
 
   it('a prepaid payment refused at settlement gives the prepaid money back; a system record of a bank payment settles without the provider', async () => {
