@@ -207,29 +207,15 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     return first;
   },
   /** A customer's card payment: reserved, charged, settled, the renewal told. */
-  async 'payment-captured'({ client, taskQueue, db }) {
-    const seed = await seedOrganization(db);
-    const { productId } = await insertRenewableProduct(db, seed, { dueAt: new Date(Date.now() + 30 * DAY) });
-    const paymentId = randomUUID();
-    const h = await client.workflow.start('payment', {
-      workflowId: paymentWorkflowId(paymentId),
-      taskQueue,
-      args: [{ paymentId, request: { kind: 'invoice', productId, means: 'card', cardToken: 'tok_visa_recorded', businessKey: `record:${paymentId}`, requestedBy: `customer:${seed.admin.id}` } } satisfies PaymentInput],
-    });
+  async 'payment-captured'(ctx) {
+    const h = await startCardPayment(ctx, 'tok_visa_recorded');
     await h.executeUpdate(paymentReservationUpdate);
     await h.result();
     return h;
   },
   /** A card declined after the reservation: released. */
-  async 'payment-declined'({ client, taskQueue, db }) {
-    const seed = await seedOrganization(db);
-    const { productId } = await insertRenewableProduct(db, seed, { dueAt: new Date(Date.now() + 30 * DAY) });
-    const paymentId = randomUUID();
-    const h = await client.workflow.start('payment', {
-      workflowId: paymentWorkflowId(paymentId),
-      taskQueue,
-      args: [{ paymentId, request: { kind: 'invoice', productId, means: 'card', cardToken: 'tok_declined_recorded', businessKey: `record:${paymentId}`, requestedBy: `customer:${seed.admin.id}` } } satisfies PaymentInput],
-    });
+  async 'payment-declined'(ctx) {
+    const h = await startCardPayment(ctx, 'tok_declined_recorded');
     await h.result();
     return h;
   },
@@ -336,6 +322,16 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
 };
 
 const DAY = 86_400_000;
+
+/** A payment process for a fresh renewable product, by the administrator, with this card token. */
+async function startCardPayment({ client, taskQueue, db }: Ctx, cardToken: string) {
+  const seed = await seedOrganization(db);
+  const { productId } = await insertRenewableProduct(db, seed, { dueAt: new Date(Date.now() + 30 * DAY) });
+  const paymentId = randomUUID();
+  const input: PaymentInput = { paymentId, request: { kind: 'invoice', productId, means: 'card', cardToken, businessKey: `record:${paymentId}`, requestedBy: `customer:${seed.admin.id}` } };
+  return client.workflow.start('payment', { workflowId: paymentWorkflowId(paymentId), taskQueue, args: [input] });
+}
+
 async function settled(db: Ctx['db'], productId: string, done: (p: { due_at: Date | null }) => boolean) {
   await until(async () => {
     const p = await db.selectFrom('products').select('due_at').where('id', '=', productId).executeTakeFirstOrThrow();
