@@ -94,7 +94,8 @@ export function paymentService({ client, db, taskQueue, settleWaitMs = 5_000 }: 
         if (done) return { outcome: 'repeated', payment: done };
         throw new Problem('conflict', 'This Idempotency-Key was used for a request that was refused; use a new key');
       }
-      throw err;
+      // Temporal unreachable: nothing was reserved, or the same key finds the same process on retry.
+      throw new Problem('unavailable', 'Payments cannot be taken right now; retry with the same Idempotency-Key', { retryAfterSeconds: 5, cause: (err as Error).name });
     }
     if (reservation.status === 'refused') throw new Problem(REFUSALS[reservation.reason], reservation.detail);
     const payment = await settled(paymentId);
