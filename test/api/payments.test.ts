@@ -6,7 +6,10 @@ import { releaseTermInvoice } from '../../db/repositories/renewal';
 import { createDataConverter } from '../../temporal/dataConverter';
 import { chargeKey, paymentWorkflowId, type PaymentInput, type PaymentOutcome } from '../../workflows/shared/payment';
 import { renewalChangedSignal, renewalWorkflowId } from '../../workflows/shared/renewal';
-import { apiSuite, assertProblem } from '../support/api';
+import type { Server } from 'node:http';
+import { createApp } from '../../api/app';
+import { silentLogger } from '../../lib/logger';
+import { AUTH_SECRET, apiSuite, assertProblem } from '../support/api';
 import { devServerEnv, fixtureKeyring, workflowBundle } from '../support/fixtures';
 import { insertRenewableProduct } from '../support/orders';
 import { DAY, eventually } from '../support/renewal';
@@ -97,6 +100,38 @@ describe('payments as processes (dev server + PostgreSQL)', function () {
     assert.deepEqual([again.json.payment.status, again.json.invoice.status], ['captured', 'paid']);
     assert.equal(again.headers.get('location'), `/v1/payments/${again.json.payment.id}`);
     assert.deepEqual(await atProvider(again.json.invoice.id), { net: 5_000, chargeCalls: 2 }, 'the decline and the charge both reached the provider');
+  });
+
+  it('answers 202 with the payment to poll when the process takes longer than the wait, and the poll shows it settle', async () => {
+    const { api } = suite;
+    // A second API on the same worker and database that does not wait at all.
+    const app = createApp({ client: api.client, db: api.db, log: silentLogger, keyring: fixtureKeyring(), config: { authSecret: AUTH_SECRET, taskQueue: api.taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test', paymentSettleWaitMs: 0 } });
+    const server: Server = await new Promise((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    try {
+      const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const { productId } = await insertRenewableProduct(api.db, suite.seed, { dueAt: dueIn(30 * DAY), priceCents: 2_500 });
+      const key = `poll-${randomUUID()}`;
+      const res = await fetch(`${base}/v1/products/${productId}/payments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${suite.tokens.admin}`, 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ means: 'card', cardToken: 'tok_visa_poll' }),
+      });
+      const body = (await res.json()) as { payment: { id: string; status: string } };
+      assert.equal(res.status, 202);
+      assert.equal(body.payment.status, 'pending');
+      assert.equal(res.headers.get('location'), `/v1/payments/${body.payment.id}`);
+      const settled = await eventually(async () => {
+        const read = await api.call('GET', `/v1/payments/${body.payment.id}`, { token: suite.tokens.admin });
+        assert.equal(read.json.status, 'captured');
+        return read.json;
+      });
+      assert.equal(settled.amountCents, 2_500);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('a worker shut down without draining between the charge and the settlement: settled once after restart, one charge', async () => {
