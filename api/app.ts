@@ -32,7 +32,7 @@ import { activeSession, useApiToken } from '../db/repositories/sessions';
 import { supportAccessRoutes } from './routes/supportAccess';
 import { verificationRoutes } from './routes/verification';
 import { ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT } from '../lib/rules';
-import { isLinkRoute, mountRoutes, openApiDocument, type AnyRoute } from './routing';
+import { isLinkRoute, mountLargeBodyParsers, mountRoutes, openApiDocument, type AnyRoute } from './routing';
 
 export interface AppDeps {
   client: Client;
@@ -112,7 +112,8 @@ export function createApp(deps: AppDeps): express.Express {
   links.use(['/v1/verification', '/v1/cancellation-requests', '/v1/requests-for-proposal/cancel', '/v1/sessions', '/v1/recovery'], rateLimit({ perMinute: deps.config.rateLimitPerMinute }));
   links.use('/v1/recovery', limits.perAddress());
   links.use(['/v1/sessions', '/v1/recovery'], express.json({ limit: '10kb', strict: true }));
-  links.use(['/v1/verification/:token/document', '/v1/verification/:token/selfie'], express.json({ limit: '28mb', strict: true }));
+  // Identity images (28 MB) are read only once the link in the path is known to be valid.
+  mountLargeBodyParsers(links, routes.filter(isLinkRoute));
   links.use('/v1/verification', express.json({ limit: '100kb', strict: true }));
   mountRoutes(links, routes.filter(isLinkRoute));
   app.use(links);

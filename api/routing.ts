@@ -2,7 +2,7 @@
  * Routes are declared as data: the same zod schemas validate requests and generate /openapi.json,
  * so the documentation cannot drift from what the API accepts.
  */
-import type { Request, Response, Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { SessionScope } from '../db/tables/accounts.table';
 import type { Principal, Role } from './auth';
@@ -35,9 +35,19 @@ export interface RouteDef<P extends AnyObject, Q extends AnyObject, B extends z.
    * account, a lost login address). Every route serves full sessions; no other route serves these.
    */
   scopes?: readonly Exclude<SessionScope, 'full'>[];
+  /**
+   * Only a login session may call it, never an API token (issue 14): minting credentials, changing
+   * the login address or the password, switching 2FA off.
+   */
+  loginOnly?: boolean;
   params?: P;
   query?: Q;
   body?: B;
+  /**
+   * A body larger than its router accepts (identity images): its limit, and the check of the
+   * path's own credential, which must pass before a byte of the body is read.
+   */
+  largeBody?: { limit: string; admit: (params: z.infer<P>) => Promise<void> };
   responses: Record<number, { description: string; schema?: z.ZodType; mediaType?: string }>;
   handler: (ctx: {
     params: z.infer<P>;
@@ -115,6 +125,9 @@ export function mountRoutes(router: Router, routes: AnyRoute[]): void {
       if (principal.scope !== 'full' && !route.scopes?.includes(principal.scope)) {
         throw new Problem('session-restricted', `This login only allows: ${RESTRICTED_SCOPE_HELP[principal.scope]}`);
       }
+      if (route.loginOnly && !principal.sid) {
+        throw new Problem('login-required', 'Log in (POST /v1/sessions) to do this: an API token may not');
+      }
       if (route.body && !req.is('application/json')) {
         throw new Problem('unsupported-media-type', 'Send the body as application/json');
       }
@@ -129,6 +142,29 @@ export function mountRoutes(router: Router, routes: AnyRoute[]): void {
       if (reply.raw) return void res.status(reply.status).type(reply.raw.contentType).send(reply.raw.data);
       if (reply.status === 204) return void res.status(204).end();
       res.status(reply.status).json(reply.body);
+    });
+  }
+}
+
+/**
+ * Mounts, ahead of a router's small body parser, the parser of each route that takes a large body,
+ * behind the route's admission check: an unknown or used-up link costs one lookup, never a 28 MB
+ * read. A refusal closes the connection, so the rest of the body is not even drained.
+ */
+export function mountLargeBodyParsers(router: Router, routes: AnyRoute[]): void {
+  for (const route of routes) {
+    const large = route.largeBody;
+    if (!large) continue;
+    const parser = express.json({ limit: large.limit, strict: true });
+    router[route.method](route.path, async (req: Request, res: Response, next: (err?: unknown) => void) => {
+      try {
+        refuseUnstorableStrings(req.params, 'path');
+        await large.admit(parse(route.params, req.params, 'path'));
+      } catch (err) {
+        res.setHeader('Connection', 'close');
+        throw err;
+      }
+      parser(req, res, next);
     });
   }
 }
@@ -163,7 +199,7 @@ export function openApiDocument(routes: AnyRoute[], info: { title: string; versi
     (paths[toOpenApiPath(route.path)] ??= {})[route.method] = {
       summary: route.summary,
       tags: [route.tag],
-      ...(isLinkRoute(route) ? { security: [] } : { 'x-roles': route.roles, ...(route.scopes ? { 'x-restricted-scopes': route.scopes } : {}) }),
+      ...(isLinkRoute(route) ? { security: [] } : { 'x-roles': route.roles, ...(route.scopes ? { 'x-restricted-scopes': route.scopes } : {}), ...(route.loginOnly ? { 'x-login-only': true } : {}) }),
       parameters,
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
       responses,

@@ -168,6 +168,8 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
     if (!found) throw new Problem('verification-link-invalid');
     return found;
   };
+  // Up to two 10 MB images in base64: read only for a link that opens a case awaiting the customer.
+  const imageBody = { limit: '28mb', admit: async ({ token }: { token: string }) => void (await caseForLink(token)) };
   const view = (c: VerificationCase, s: VerificationStatus) => ({
     reason: c.reason,
     step: s.step,
@@ -294,6 +296,7 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
       summary: 'Step 4: photos of the identity card (front, back) or passport (photo page), base64 JPEG or PNG, 10 MB each',
       roles: [],
       params: tokenParams,
+      largeBody: imageBody,
       body: z
         .strictObject({ type: z.enum(['id_card', 'passport']), images: z.array(z.string().min(1)).min(1).max(2) })
         .refine((b) => b.images.length === DOCUMENT_KINDS_BY_TYPE[b.type].length, { message: 'id_card needs [front, back]; passport needs [photo page]', path: ['images'] }),
@@ -320,6 +323,7 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
       summary: 'Step 5: a selfie holding the document; the case is then submitted for review and this link stops working',
       roles: [],
       params: tokenParams,
+      largeBody: imageBody,
       body: z.strictObject({ image: z.string().min(1) }),
       responses: linkResponses({ 422: { description: 'The image is not a JPEG or PNG, or is larger than 10 MB', schema: problem } }),
       async handler({ params, body }) {
