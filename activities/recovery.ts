@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { audit } from '../db/repositories/audit';
 import { enqueue, findByKey, markSecret } from '../db/repositories/outbox';
 import { recoveryCodeScope } from '../db/repositories/recoveryRequests';
-import { endSessions } from '../db/repositories/sessions';
+import { revokeAllCredentials } from '../db/repositories/sessions';
 import { accountSecrets, newToken, tokenHash } from '../lib/accountSecrets';
 import { newSixDigitCode } from '../lib/otp';
 import { API_TOKEN_IDLE_DEACTIVATION_MS, PASSWORD_RESET_LINK_VALIDITY_MS, RECOVERY_CODE_VALIDITY_MS } from '../lib/rules';
@@ -254,15 +254,19 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
     const c = await db.selectFrom('verification_cases').select(['status', 'reason', 'account_id']).where('id', '=', caseId).executeTakeFirst();
     if (!c || c.status !== 'approved' || c.reason !== reason || c.account_id !== accountId) throw ApplicationFailure.nonRetryable(`case ${caseId} is not an approved ${reason} case of this account`, FailureType.NotFound);
     await db.transaction().execute(async (trx) => {
+      // A retry after a commit must not revoke what the holder minted since: the case applies once.
+      const applied = await trx.selectFrom('audit_log').select('id').where('subject_type', '=', 'account').where('subject_id', '=', accountId).where('action', '=', 'account.credentials_revoked').where(sql<string>`details->>'eventId'`, '=', caseId).executeTakeFirst();
+      if (applied) return;
       if (reason === 'disable_2fa') {
         await trx.updateTable('accounts').set({ totp_secret_sealed: null, totp_pending_sealed: null, two_factor_enabled_at: null }).where('id', '=', accountId).execute();
         await trx.deleteFrom('backup_codes').where('account_id', '=', accountId).execute();
-        // Whoever holds the lost device must not stay logged in.
-        await endSessions(trx, accountId, clock.now());
       } else {
         await trx.updateTable('accounts').set({ locked_at: null, failed_logins: 0 }).where('id', '=', accountId).execute();
       }
-      await audit(trx, { actor_type: 'system', actor_id: `verification:${caseId}`, action: reason === 'disable_2fa' ? 'account.two_factor_disabled' : 'account.unlocked', subject_type: 'account', subject_id: accountId, decision: null, details: { caseId } });
+      const actor = { actor_type: 'system' as const, actor_id: `verification:${caseId}` };
+      await audit(trx, { ...actor, action: reason === 'disable_2fa' ? 'account.two_factor_disabled' : 'account.unlocked', subject_type: 'account', subject_id: accountId, decision: null, details: { caseId } });
+      // Whoever holds the lost device, or tried the password, must keep nothing minted before (issue 14, item 2).
+      await revokeAllCredentials(trx, accountId, { reason: reason === 'disable_2fa' ? 'two_factor_disabled_by_case' : 'unlocked_by_case', now: clock.now(), actor, eventId: caseId });
     });
     await sendAccountNotice({ accountId, kind: reason === 'disable_2fa' ? 'two_factor_disabled' : 'account_unlocked', eventId: caseId });
   }

@@ -11,7 +11,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
-import { endSessions, replaceBackupCodes } from '../../db/repositories/sessions';
+import { replaceBackupCodes, revokeAllCredentials } from '../../db/repositories/sessions';
 import { tryRequestCode } from '../../db/repositories/recoveryRequests';
 import { API_TOKEN_PREFIX } from '../auth';
 import { newToken, tokenHash, type AccountSecrets } from '../../lib/accountSecrets';
@@ -177,6 +177,7 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
     defineRoute({
       method: 'delete',
       path: '/v1/accounts/me/two-factor',
+      loginOnly: true,
       tag: 'Account security',
       summary: 'P6 with the device: switch 2FA off with the password and a current code; the holder is urged to re-secure',
       roles: ['customer'],
@@ -228,6 +229,7 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
     defineRoute({
       method: 'post',
       path: '/v1/accounts/me/login-email',
+      loginOnly: true,
       tag: 'Account security',
       summary: 'Choose a new login address (P5: the one thing the recovery username allows); a code goes to it',
       roles: ['customer'],
@@ -244,6 +246,7 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
     defineRoute({
       method: 'post',
       path: '/v1/accounts/me/login-email/confirm',
+      loginOnly: true,
       tag: 'Account security',
       summary: 'Confirm the new login address with its code; the recovery username stops working and a full login is returned',
       roles: ['customer'],
@@ -260,8 +263,8 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
           if (!tried.found || !tried.ok) return { ok: false as const, attemptsLeft: tried.found && !tried.ok ? tried.attemptsLeft : 0 };
           await trx.updateTable('recovery_requests').set({ closed_at: now }).where('id', '=', body.requestId).execute();
           await trx.updateTable('accounts').set({ login_email: tried.pendingEmail!, recovery_username: null, login_address_lost_at: null }).where('id', '=', principal.sub).execute();
-          await endSessions(trx, principal.sub, now);
           await audit(trx, { actor_type: 'customer', actor_id: principal.sub, action: 'account.login_email_changed', subject_type: 'account', subject_id: principal.sub, decision: null, details: { requestId: body.requestId } });
+          await revokeAllCredentials(trx, principal.sub, { reason: 'login_email_changed', now, actor: { actor_type: 'customer', actor_id: principal.sub }, eventId: body.requestId });
           return { ok: true as const };
         });
         if (!outcome.ok) throw new Problem('code-rejected', undefined, { attemptsLeft: outcome.attemptsLeft });
@@ -304,8 +307,8 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
                 .returning('login_address_lost_at')
                 .executeTakeFirst();
               if (!row) return;
-              await endSessions(trx, a.id, now);
               await audit(trx, { actor_type: 'system', actor_id: 'mail', action: 'account.login_address_lost', subject_type: 'account', subject_id: a.id, decision: null, details: { reason: body.reason } });
+              await revokeAllCredentials(trx, a.id, { reason: 'login_address_lost', now, actor: { actor_type: 'system', actor_id: 'mail' } });
             });
             since = (await me(a.id)).login_address_lost_at;
           } catch (err) {
@@ -325,6 +328,7 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
     defineRoute({
       method: 'post',
       path: '/v1/accounts/me/api-tokens',
+      loginOnly: true,
       tag: 'Account security',
       summary: 'P8: an API token with an unlimited or a chosen lifetime; shown once. Unused for a year, it is deactivated',
       roles: ['customer'],
@@ -342,6 +346,7 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
     defineRoute({
       method: 'post',
       path: '/v1/accounts/me/app-passwords',
+      loginOnly: true,
       tag: 'Account security',
       summary: 'P8: an application password (for a mail or calendar app); shown once',
       roles: ['customer'],
@@ -406,6 +411,7 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
     defineRoute({
       method: 'post',
       path: '/v1/accounts/me/compromised',
+      loginOnly: true,
       tag: 'Account security',
       summary: 'P8 wizard: change the password, revoke every application password and API token, end the other sessions, then review the settings',
       roles: ['customer'],
@@ -422,11 +428,10 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
         const eventId = randomUUID();
         const result = await db.transaction().execute(async (trx) => {
           await trx.updateTable('accounts').set({ password_hash: hash, failed_logins: 0 }).where('id', '=', a.id).execute();
-          const revoked = await trx.updateTable('access_tokens').set({ revoked_at: now }).where('account_id', '=', a.id).where('revoked_at', 'is', null).returning('kind').execute();
-          const sessionsEnded = await endSessions(trx, a.id, now, principal.sid);
-          const counts = { apiTokens: revoked.filter((r) => r.kind === 'api_token').length, appPasswords: revoked.filter((r) => r.kind === 'app_password').length };
-          await audit(trx, { actor_type: 'customer', actor_id: a.id, action: 'account.password_compromised', subject_type: 'account', subject_id: a.id, decision: null, details: { ...counts, sessionsEnded, eventId } });
-          return { revoked: counts, sessionsEnded };
+          await audit(trx, { actor_type: 'customer', actor_id: a.id, action: 'account.password_compromised', subject_type: 'account', subject_id: a.id, decision: null, details: { eventId } });
+          // The login running the wizard is kept (see revokeAllCredentials); it is a session, never an API token.
+          const r = await revokeAllCredentials(trx, a.id, { reason: 'password_compromised', now, actor: { actor_type: 'customer', actor_id: a.id }, keepSession: principal.sid, eventId });
+          return { revoked: { apiTokens: r.apiTokens, appPasswords: r.appPasswords }, sessionsEnded: r.sessionsEnded };
         });
         await notice({ accountId: a.id, kind: 'password_changed', eventId });
         return { status: 200, body: { ...result, review: await securitySettings(a.id) } };

@@ -13,7 +13,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
-import { endSessions } from '../../db/repositories/sessions';
+import { revokeAllCredentials } from '../../db/repositories/sessions';
 import { askVerification, newRecoveryRequest, recoveryStage, tryRequestCode, type RecoveryStage } from '../../db/repositories/recoveryRequests';
 import { newToken, tokenHash, type AccountSecrets } from '../../lib/accountSecrets';
 import { maskEmail, maskPhone } from '../../lib/mask';
@@ -235,8 +235,8 @@ export function recoveryRoutes(deps: { client: Client; db: Kysely<Database>; tas
           if (!r?.account_id) return undefined;
           // The lock stays: a reset proves the mailbox, not that the failed logins were the holder's (P7).
           await trx.updateTable('accounts').set({ password_hash: hash, failed_logins: 0 }).where('id', '=', r.account_id).execute();
-          const ended = await endSessions(trx, r.account_id, now);
-          await audit(trx, { actor_type: 'customer', actor_id: r.account_id, action: 'account.password_reset', subject_type: 'account', subject_id: r.account_id, decision: null, details: { requestId: r.id, sessionsEnded: ended } });
+          await audit(trx, { actor_type: 'customer', actor_id: r.account_id, action: 'account.password_reset', subject_type: 'account', subject_id: r.account_id, decision: null, details: { requestId: r.id } });
+          await revokeAllCredentials(trx, r.account_id, { reason: 'password_reset', now, actor: { actor_type: 'customer', actor_id: r.account_id }, eventId: r.id });
           return { requestId: r.id, accountId: r.account_id };
         });
         if (!used) throw new Problem('recovery-link-invalid');

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../database';
+import { audit, type AuditEntry } from './audit';
 import type { SessionScope } from '../tables/accounts.table';
 import { tokenHash, type AccountSecrets } from '../../lib/accountSecrets';
 import { normalizeBackupCode } from '../../lib/otp';
@@ -32,19 +33,81 @@ export async function endSessions(db: Db, accountId: string, now: Date, except?:
   return Number(res.numUpdatedRows);
 }
 
-/** An API token as a bearer credential: usable while not revoked, deactivated or expired; its use is recorded. */
-export async function useApiToken(db: Db, token: string, now: Date): Promise<{ accountId: string; tokenId: string } | undefined> {
-  const row = await db
+/** The events after which no credential of the account issued before survives (issue 14, item 2). */
+export type CredentialRevocationReason = 'password_reset' | 'two_factor_disabled_by_case' | 'unlocked_by_case' | 'login_address_lost' | 'login_email_changed' | 'password_compromised';
+
+export interface RevokedCredentials {
+  sessionsEnded: number;
+  apiTokens: number;
+  appPasswords: number;
+}
+
+/**
+ * Ends every session and revokes every API token and application password of the account, and
+ * audits it: the one place every recovery-grade event goes through, called inside the transaction
+ * that records the event, so the change and the revocation commit together or not at all.
+ *
+ * Nothing survives, for every reason: each event either proves that someone else may have held the
+ * password, the second factor or the login address (reset, approved 2FA-disable case, lost or
+ * changed login address, compromised password), or re-establishes the holder by an identity check
+ * after an attack on the password (approved unlock case). A credential minted before it may be the
+ * other party's, and we cannot tell which. The only exception is `keepSession`: the compromised-
+ * password wizard keeps the login that has just proved the current password and set the new one,
+ * so its holder can review the settings (P8); that login is never an API token (the route refuses them).
+ */
+export async function revokeAllCredentials(
+  trx: Db,
+  accountId: string,
+  e: { reason: CredentialRevocationReason; now: Date; actor: Pick<AuditEntry, 'actor_type' | 'actor_id'>; keepSession?: string; eventId?: string },
+): Promise<RevokedCredentials> {
+  const sessionsEnded = await endSessions(trx, accountId, e.now, e.keepSession);
+  const revoked = await trx.updateTable('access_tokens').set({ revoked_at: e.now }).where('account_id', '=', accountId).where('revoked_at', 'is', null).returning('kind').execute();
+  const counts = { sessionsEnded, apiTokens: revoked.filter((r) => r.kind === 'api_token').length, appPasswords: revoked.filter((r) => r.kind === 'app_password').length };
+  await audit(trx, {
+    ...e.actor,
+    action: 'account.credentials_revoked',
+    subject_type: 'account',
+    subject_id: accountId,
+    decision: null,
+    details: { reason: e.reason, ...counts, ...(e.keepSession ? { keptSession: e.keepSession } : {}), ...(e.eventId ? { eventId: e.eventId } : {}) },
+  });
+  return counts;
+}
+
+/**
+ * An API token or application password is usable while it is neither revoked, deactivated nor
+ * expired, and while its account is neither locked (P7) nor restricted to choosing a new login
+ * address (P5): a credential minted earlier must not work around the restriction.
+ */
+function usableCredential(db: Db, kind: 'api_token' | 'app_password', secret: string, now: Date) {
+  return db
     .updateTable('access_tokens')
     .set({ last_used_at: now })
-    .where('token_hash', '=', tokenHash(token))
-    .where('kind', '=', 'api_token')
-    .where('revoked_at', 'is', null)
-    .where('deactivated_at', 'is', null)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-    .returning(['id', 'account_id'])
-    .executeTakeFirst();
+    .from('accounts')
+    .whereRef('accounts.id', '=', 'access_tokens.account_id')
+    .where('access_tokens.token_hash', '=', tokenHash(secret))
+    .where('access_tokens.kind', '=', kind)
+    .where('access_tokens.revoked_at', 'is', null)
+    .where('access_tokens.deactivated_at', 'is', null)
+    .where((eb) => eb.or([eb('access_tokens.expires_at', 'is', null), eb('access_tokens.expires_at', '>', now)]))
+    .where('accounts.locked_at', 'is', null)
+    .where('accounts.login_address_lost_at', 'is', null)
+    .returning(['access_tokens.id', 'access_tokens.account_id']);
+}
+
+/** An API token as a bearer credential (see usableCredential); its use is recorded. */
+export async function useApiToken(db: Db, token: string, now: Date): Promise<{ accountId: string; tokenId: string } | undefined> {
+  const row = await usableCredential(db, 'api_token', token, now).executeTakeFirst();
   return row && { accountId: row.account_id, tokenId: row.id };
+}
+
+/**
+ * An application password of this account, as the mail and calendar services check it (they are
+ * not part of this API); the same rules as an API token, and its use is recorded.
+ */
+export async function useAppPassword(db: Db, accountId: string, password: string, now: Date): Promise<boolean> {
+  const row = await usableCredential(db, 'app_password', password, now).where('access_tokens.account_id', '=', accountId).executeTakeFirst();
+  return !!row;
 }
 
 /**
