@@ -37,7 +37,7 @@ const REFUSALS: Record<PaymentRefusal, ProblemSlug> = {
   duplicate: 'conflict',
 };
 
-export function paymentService({ client, db, taskQueue, settleWaitMs = 5_000 }: { client: Client; db: Kysely<Database>; taskQueue: string; settleWaitMs?: number }) {
+export function paymentService({ client, db, taskQueue, settleWaitMs = 5_000, reservationTimeoutMs = 10_000 }: { client: Client; db: Kysely<Database>; taskQueue: string; settleWaitMs?: number; reservationTimeoutMs?: number }) {
   async function view(paymentId: string): Promise<PaymentView | undefined> {
     const p = await findPayment(db, paymentId);
     if (!p) return undefined;
@@ -78,7 +78,8 @@ export function paymentService({ client, db, taskQueue, settleWaitMs = 5_000 }: 
     const input: PaymentInput = { paymentId, request: { kind: 'invoice', ...request, businessKey } };
     let reservation;
     try {
-      reservation = await client.workflow.executeUpdateWithStart(paymentReservationUpdate, {
+      // Bounded: with no worker polling, the answer is 503 and a retry finds the same process.
+      reservation = await client.connection.withDeadline(Date.now() + reservationTimeoutMs, () => client.workflow.executeUpdateWithStart(paymentReservationUpdate, {
         startWorkflowOperation: new WithStartWorkflowOperation('payment', {
           workflowId: paymentWorkflowId(paymentId),
           taskQueue,
@@ -86,7 +87,7 @@ export function paymentService({ client, db, taskQueue, settleWaitMs = 5_000 }: 
           workflowIdConflictPolicy: 'USE_EXISTING',
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
         }),
-      });
+      }));
     } catch (err) {
       // The process of this key already ended: its row is the answer.
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
