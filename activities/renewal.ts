@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { audit } from '../db/repositories/audit';
-import { enqueue } from '../db/repositories/outbox';
+import { enqueue, pendingKeys } from '../db/repositories/outbox';
 import { billingPreferences, issueRenewalInvoice, releaseTermInvoice, renewalPlan, termInvoice } from '../db/repositories/renewal';
 import { stableUuid } from '../lib/ids';
 import type { Db } from '../db/database';
@@ -24,6 +24,10 @@ const day = (d: Date | string) => new Date(d).toISOString().slice(0, 10);
 export function createRenewalActivities(deps: ActivityDeps, { deliverNotification }: ReturnType<typeof createNotificationActivities>) {
   const { db, clock } = deps;
   const deliver = (key: string) => deliverIfPossible(deliverNotification, key);
+  /** Delivers what the step just queued and anything an earlier attempt of it queued but did not send. */
+  const deliverStep = async (prefix: string, keys: string[]) => {
+    for (const key of new Set([...keys, ...(await pendingKeys(db, prefix))])) await deliver(key);
+  };
   const pay = createPaymentActivities(deps);
 
   async function planOrFail(productId: string, dueAt: string): Promise<RenewalPlan> {
@@ -154,7 +158,7 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
         }
       }
     });
-    for (const key of keys) await deliver(key);
+    await deliverStep(`${keyBase}:`, keys);
     return { plan: await planOrFail(productId, dueAt), ...(declined ? { declined } : {}) };
   }
 
@@ -185,7 +189,7 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
         input.nextChargeAt ? `We will try again on ${day(input.nextChargeAt)}. You can also pay in the Manager now.` : `This was the last attempt. Pay in the Manager before ${day(due)} to keep the service running.`,
       ]);
     });
-    for (const key of keys) await deliver(key);
+    await deliverStep(`renewal:${productId}:${day(due)}:${step.kind}:${step.at}:`, keys);
     return { plan: await planOrFail(productId, dueAt), ...(declined ? { declined } : {}) };
   }
 
@@ -279,7 +283,7 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
         wasSuspended ? 'Your payment has lifted the block: the service is running again.' : '',
       ]);
     });
-    for (const key of keys) await deliver(key);
+    await deliverStep(`renewal:${productId}:${day(due)}:renewed:`, keys);
     return planOrFail(productId, dueAt);
   }
 

@@ -17,6 +17,16 @@ export async function enqueue(
   return db.selectFrom('notification_outbox').selectAll().where('key', '=', msg.key).executeTakeFirstOrThrow();
 }
 
+/**
+ * Messages a step queued but did not get out: a step whose transaction committed and whose
+ * delivery then failed finds, on its retry, nothing left to decide; it delivers these instead.
+ */
+export async function pendingKeys(db: Db, prefix: string): Promise<string[]> {
+  const like = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const rows = await db.selectFrom('notification_outbox').select('key').where('key', 'like', like).where('status', '=', 'pending').orderBy('id').execute();
+  return rows.map((r) => r.key);
+}
+
 export async function findByKey(db: Db, key: string): Promise<OutboxMessage | undefined> {
   return db.selectFrom('notification_outbox').selectAll().where('key', '=', key).executeTakeFirst();
 }
