@@ -78,6 +78,8 @@ const schema = z
     /** P7: failed logins in a row that lock an account (the pages say "configurable"). */
     ACCOUNT_LOCK_FAILED_LOGINS: z.coerce.number().int().min(3).max(100).default(ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT),
     WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1000),
+    /** A workflow bundle built beforehand (`npm run chaos` does): a worker then starts in seconds. */
+    WORKFLOW_BUNDLE_PATH: optionalString,
   })
   .superRefine((env, ctx) => {
     try {

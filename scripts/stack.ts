@@ -139,7 +139,7 @@ export async function startStack(opts: {
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         dataConverter,
-        workflowBundle: opts.workflowBundle,
+        workflowBundle: opts.workflowBundle ?? (config.WORKFLOW_BUNDLE_PATH ? { codePath: config.WORKFLOW_BUNDLE_PATH } : undefined),
         maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
         activities: createActivities({
           db,

@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { failureConverterPath } from './dataConverter';
@@ -21,7 +21,8 @@ export async function createWorker(opts: {
   taskQueue: string;
   activities: Activities;
   dataConverter: DataConverter;
-  workflowBundle?: WorkflowBundleWithSourceMap;
+  /** A bundle made once (tests; `WORKFLOW_BUNDLE_PATH` for workers restarted often), else bundled now. */
+  workflowBundle?: WorkflowBundleOption;
   /** 0 turns sticky execution off: every task may go to any worker (used to test restarts). */
   maxCachedWorkflows?: number;
 }): Promise<Worker> {

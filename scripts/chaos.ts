@@ -1,0 +1,327 @@
+/**
+ * `npm run chaos [-- --duration 3m --kill-every 5-15 --pg-outage 10s --temporal-outage 10s]`
+ *
+ * Faults survived, measured (issue 15). The production topology on one machine: this process runs
+ * the Temporal dev server, PostgreSQL, the SMTP capture and the SMS sink; the API and two workers
+ * run as separate OS processes (`scripts/api.ts`, `scripts/worker.ts`), as a deployment would. A
+ * mixed workload goes through the API only while workers are killed with SIGKILL and restarted,
+ * PostgreSQL is stopped once and the Temporal server is stopped once and restarted on its data.
+ * When it settles, every side effect is counted where it landed (the payment provider's ledger,
+ * the SMTP capture by Message-ID) against what the books expected. Exit 1 on any loss, any money
+ * moved twice, any 500, or more duplicated emails than crashes injected.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { sql } from 'kysely';
+import { issueToken } from '../api/auth';
+import { createDb, migrateToLatest } from '../db/connection';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded';
+import { reconcile } from '../db/repositories/payments';
+import { startSmsSink } from '../lib/dev/smsSink';
+import { startSmtpCapture } from '../lib/dev/smtpCapture';
+import { bundleWorkflows } from '../temporal/worker';
+import { startDevServer } from '../temporal/servers';
+import { freePort, seedOrganization } from '../test/support/fixtures';
+import { insertProduct, insertRenewableProduct } from '../test/support/orders';
+
+type Args = { durationMs: number; killEveryMs: [number, number]; pgOutageMs: number; temporalOutageMs: number; concurrency: number; keep: boolean };
+
+function parseMs(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  if (!m) throw new Error(`not a duration: ${v} (e.g. 45s, 3m)`);
+  return Number(m[1]) * (m[2] === 'm' ? 60_000 : m[2] === 'ms' ? 1 : 1_000);
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { durationMs: 180_000, killEveryMs: [5_000, 15_000], pgOutageMs: 10_000, temporalOutageMs: 10_000, concurrency: 4, keep: false };
+  for (let i = 0; i < argv.length; i += 1) {
+    const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
+    const value = () => inline ?? argv[++i] ?? '';
+    if (flag === '--duration') args.durationMs = parseMs(value());
+    else if (flag === '--kill-every') {
+      const [a, b = a] = value().split('-');
+      args.killEveryMs = [parseMs(a!), parseMs(b!)];
+    } else if (flag === '--pg-outage') args.pgOutageMs = parseMs(value());
+    else if (flag === '--temporal-outage') args.temporalOutageMs = parseMs(value());
+    else if (flag === '--concurrency') args.concurrency = Number(value());
+    else if (flag === '--keep') args.keep = true;
+    else throw new Error(`unknown option ${flag}`);
+  }
+  return args;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (line: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  process.env.TEMPORAL_PROVISION_NO_DOWNLOAD ??= '1';
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'backoffice-chaos-'));
+  const [temporalPort, pgPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const children = new Set<ChildProcess>();
+  let exitCode = 1;
+  try {
+    log(`data in ${dir}; duration ${args.durationMs / 1000}s, a worker killed every ${args.killEveryMs.map((m) => m / 1000).join('–')}s`);
+    let temporal: TestWorkflowEnvironment = await startDevServer({ port: temporalPort, dbFilename: path.join(dir, 'temporal.sqlite') });
+    cleanups.push(() => temporal.teardown());
+    let pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: pgPort });
+    cleanups.push(() => pg.stop());
+    const db = createDb(pg.url, { onError: () => undefined });
+    cleanups.push(() => db.destroy());
+    await migrateToLatest(db);
+    const smtp = await startSmtpCapture({});
+    cleanups.push(() => smtp.close());
+    const sms = await startSmsSink({});
+    cleanups.push(() => sms.close());
+    const bundlePath = path.join(dir, 'workflow-bundle.js');
+    writeFileSync(bundlePath, (await bundleWorkflows()).code);
+
+    const authSecret = `chaos-${randomUUID()}-secret-of-32-chars`;
+    const env = {
+      ...process.env,
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'warn',
+      DATA_DIR: dir,
+      PORT: String(apiPort),
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+      DATABASE_URL: pg.url,
+      SMTP_URL: smtp.url,
+      TWILIO_ACCOUNT_SID: sms.accountSid,
+      TWILIO_AUTH_TOKEN: sms.authToken,
+      TWILIO_FROM: '+15005550006',
+      TWILIO_API_URL: sms.url,
+      AUTH_SECRET: authSecret,
+      PAYLOAD_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
+      WORKFLOW_BUNDLE_PATH: bundlePath,
+      RATE_LIMIT_PER_MINUTE: '100000',
+    };
+    const tsx = require.resolve('tsx/cli');
+    const startRole = (role: 'api' | 'worker', name: string): ChildProcess => {
+      const out = createWriteStream(path.join(dir, `${name}.log`), { flags: 'a' });
+      const child = spawn(process.execPath, [tsx, path.join(__dirname, `${role}.ts`)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout!.pipe(out);
+      child.stderr!.pipe(out);
+      children.add(child);
+      child.once('exit', () => children.delete(child));
+      return child;
+    };
+    cleanups.push(async () => {
+      for (const c of children) c.kill('SIGKILL');
+    });
+
+    startRole('api', 'api');
+    const workers: ChildProcess[] = [startRole('worker', 'worker-0'), startRole('worker', 'worker-1')];
+    const base = `http://127.0.0.1:${apiPort}`;
+    for (let t = Date.now(); ; await sleep(250)) {
+      const ok = await fetch(`${base}/health`).then((r) => r.ok, () => false);
+      if (ok) break;
+      if (Date.now() - t > 120_000) throw new Error(`the API did not become healthy; see ${dir}/api.log`);
+    }
+    const client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${temporalPort}` }) });
+    cleanups.push(() => client.connection.close());
+    log('API healthy, workers starting');
+
+    // People and products, as the shop and the Manager would have made them.
+    const orgs = await Promise.all([0, 1, 2].map(() => seedOrganization(db)));
+    const people = await Promise.all(
+      orgs.map(async (seed) => ({ seed, admin: await issueToken(authSecret, { role: 'customer', sub: seed.admin.id }, '2h'), rep: await issueToken(authSecret, { role: 'customer', sub: seed.legalRep.id }, '2h') })),
+    );
+
+    // Every request through the API; a well-behaved client retries 503s after Retry-After.
+    const stats = { harnessErrors: 0, requests: 0, byStatus: new Map<number, number>(), fiveHundreds: 0, timeouts: 0, unavailable: 0, unavailableWithoutRetryAfter: 0 };
+    async function call(method: string, url: string, token: string | null, body?: unknown, headers: Record<string, string> = {}) {
+      for (let attempt = 0; ; attempt += 1) {
+        stats.requests += 1;
+        let res: Response;
+        try {
+          res = await fetch(base + url, {
+            method,
+            headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+            body: body ? JSON.stringify(body) : undefined,
+            signal: AbortSignal.timeout(30_000),
+          });
+        } catch {
+          stats.timeouts += 1;
+          if (attempt < 5) continue;
+          return { status: 0, json: undefined as any };
+        }
+        stats.byStatus.set(res.status, (stats.byStatus.get(res.status) ?? 0) + 1);
+        const text = await res.text();
+        if (res.status === 500) stats.fiveHundreds += 1;
+        if (res.status === 503) {
+          stats.unavailable += 1;
+          const after = Number(res.headers.get('retry-after'));
+          if (!after) stats.unavailableWithoutRetryAfter += 1;
+          if (attempt < 10) {
+            await sleep(Math.min(after || 2, 5) * 1000);
+            continue;
+          }
+        }
+        return { status: res.status, json: text ? (JSON.parse(text) as any) : undefined };
+      }
+    }
+
+    const scenarios = {
+      /** Two card payments with different keys racing for one invoice. */
+      async paymentRace(p: (typeof people)[number]) {
+        const { productId } = await insertRenewableProduct(db, p.seed, { dueAt: new Date(Date.now() + 40 * 86_400_000), priceCents: 1_000 + Math.floor(Math.random() * 9_000) });
+        await Promise.all(
+          [p.admin, p.rep].map((token) => call('POST', `/v1/products/${productId}/payments`, token, { means: 'card', cardToken: 'tok_visa_chaos' }, { 'idempotency-key': `chaos-${randomUUID()}` })),
+        );
+      },
+      /** A grant to a ticket's agents, revoked a moment later: two emails. */
+      async supportAccess(p: (typeof people)[number]) {
+        const g = await call('POST', '/v1/support-access-grants', p.rep, { organizationId: p.seed.org.id, ticketId: p.seed.ticket.id, kind: 'mail', resourceIds: ['info@shop.example'] });
+        if (g.status === 201) await call('DELETE', `/v1/support-access-grants/${g.json.id}`, p.rep);
+      },
+      /** A product cancelled and confirmed from the emailed link. */
+      async cancellation(p: (typeof people)[number]) {
+        const { productId } = await insertProduct(db, p.seed);
+        const r = await call('POST', `/v1/products/${productId}/cancellation-requests`, p.admin);
+        if (r.status !== 202) return;
+        const mail = await smtp.waitFor((m) => m.text.includes(productId.slice(0, 6)) && /cancellation-requests\/[\w-]{43}\/confirm/.test(m.text), 90_000).catch(() => undefined);
+        const token = mail && /cancellation-requests\/([\w-]{43})\/confirm/.exec(mail.text)?.[1];
+        if (token) await call('POST', `/v1/cancellation-requests/${token}/confirm`, null);
+      },
+    };
+    const kinds = Object.keys(scenarios) as (keyof typeof scenarios)[];
+    const ran = new Map<string, number>();
+
+    const deadline = Date.now() + args.durationMs;
+    const faults = { kills: 0, pgOutages: 0, temporalOutages: 0 };
+    const faultLoop = (async () => {
+      const start = Date.now();
+      const pgAt = start + args.durationMs * 0.35;
+      const temporalAt = start + args.durationMs * 0.65;
+      let pgDone = args.pgOutageMs <= 0;
+      let temporalDone = args.temporalOutageMs <= 0;
+      let nextKill = start + 10_000;
+      while (Date.now() < deadline) {
+        await sleep(500);
+        if (!pgDone && Date.now() >= pgAt) {
+          pgDone = true;
+          log(`PostgreSQL stopped for ${args.pgOutageMs / 1000}s`);
+          await pg.stop();
+          await sleep(args.pgOutageMs);
+          pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: pgPort });
+          faults.pgOutages += 1;
+          log('PostgreSQL back');
+        }
+        if (!temporalDone && Date.now() >= temporalAt) {
+          temporalDone = true;
+          log(`Temporal server stopped for ${args.temporalOutageMs / 1000}s`);
+          await temporal.teardown();
+          await sleep(args.temporalOutageMs);
+          temporal = await startDevServer({ port: temporalPort, dbFilename: path.join(dir, 'temporal.sqlite') });
+          faults.temporalOutages += 1;
+          log('Temporal server back on its data');
+        }
+        if (Date.now() >= nextKill) {
+          const i = faults.kills % workers.length;
+          workers[i]!.kill('SIGKILL');
+          workers[i] = startRole('worker', `worker-${i}`);
+          faults.kills += 1;
+          const [lo, hi] = args.killEveryMs;
+          nextKill = Date.now() + lo + Math.random() * (hi - lo);
+        }
+      }
+    })();
+    const load = Array.from({ length: args.concurrency }, async (_, n) => {
+      for (let i = n; Date.now() < deadline; i += 1) {
+        const kind = kinds[i % kinds.length]!;
+        ran.set(kind, (ran.get(kind) ?? 0) + 1);
+        // The harness's own fixtures also need PostgreSQL: during its outage, wait rather than spin.
+        await scenarios[kind](people[i % people.length]!).catch(async (err: Error) => {
+          stats.harnessErrors += 1;
+          await sleep(1_000);
+          if (stats.harnessErrors % 10 === 1) log(`${kind}: ${err.message}`);
+        });
+      }
+    });
+    await Promise.all([faultLoop, ...load]);
+    log(`load over (${[...ran].map(([k, n]) => `${k} ${n}`).join(', ')}); waiting for every process to settle`);
+
+    // Settled: no payment reserved, no message queued, no payment process running.
+    const settleBy = Date.now() + 180_000;
+    let pending = { payments: 0, messages: 0, running: 0 };
+    for (;;) {
+      const payments = Number((await db.selectFrom('payments').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'pending').executeTakeFirstOrThrow()).n);
+      const messages = Number((await db.selectFrom('notification_outbox').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'pending').executeTakeFirstOrThrow()).n);
+      let running = 0;
+      for await (const _ of client.workflow.list({ query: `WorkflowType = 'payment' AND ExecutionStatus = 'Running'` })) running += 1;
+      pending = { payments, messages, running };
+      if ((payments === 0 && messages === 0 && running === 0) || Date.now() > settleBy) break;
+      await sleep(2_000);
+    }
+
+    // Money: per invoice, the provider's net against the books; nothing captured beyond the total.
+    const books = await reconcile(db);
+    const invoices = await sql<{ id: string; total: number; captured: string; n: string }>`
+      select i.id, i.total_cents as total, coalesce(sum(p.amount_cents) filter (where p.status = 'captured'), 0) as captured, count(p.id) filter (where p.status = 'captured') as n
+      from invoices i join payments p on p.invoice_id = i.id where p.requested_by like 'customer:%' group by i.id, i.total_cents`.execute(db);
+    const money = { expected: invoices.rows.length, once: 0, lost: 0, duplicated: 0 };
+    for (const inv of invoices.rows) {
+      const rec = books.find((b) => b.subject === 'invoice' && b.id === inv.id);
+      if (Number(inv.captured) > inv.total || Number(inv.n) > 1 || (rec && rec.providerCents > rec.booksCents)) money.duplicated += 1;
+      else if (Number(inv.captured) !== inv.total || (rec && rec.providerCents < rec.booksCents)) money.lost += 1;
+      else money.once += 1;
+    }
+    const providerCalls = await db.selectFrom('local_provider_calls').select(['result', (eb) => eb.fn.countAll<string>().as('n')]).groupBy('result').execute();
+
+    // Email: every outbox row against what the SMTP server received under its Message-ID.
+    const rows = await db.selectFrom('notification_outbox').select(['key', 'status']).where('channel', '=', 'email').execute();
+    const received = new Map<string, number>();
+    for (const m of smtp.messages()) if (m.messageId) received.set(m.messageId, (received.get(m.messageId) ?? 0) + 1);
+    const email = { expected: rows.length, once: 0, lost: 0, duplicated: 0, failedForGood: 0 };
+    for (const r of rows) {
+      const n = received.get(`<${encodeURIComponent(r.key)}@backoffice>`) ?? 0;
+      if (r.status === 'failed') email.failedForGood += 1;
+      else if (n === 0) email.lost += 1;
+      else if (n === 1) email.once += 1;
+      else email.duplicated += 1;
+    }
+
+    const crashes = faults.kills + faults.pgOutages + faults.temporalOutages;
+    console.log(`
+faults injected      worker SIGKILLs ${faults.kills}, PostgreSQL outages ${faults.pgOutages}, Temporal outages ${faults.temporalOutages}
+requests sent        ${stats.requests} (${[...stats.byStatus].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}: ${n}`).join(', ')}; timed out ${stats.timeouts})
+5xx                  500: ${stats.fiveHundreds}, 503: ${stats.unavailable} (without Retry-After: ${stats.unavailableWithoutRetryAfter})
+still pending        payments ${pending.payments}, messages ${pending.messages}, payment processes ${pending.running}
+provider calls       ${providerCalls.map((c) => `${c.result} ${c.n}`).join(', ') || 'none'}
+
+side effect                      expected   once   lost   duplicated
+payments (invoice paid once)     ${String(money.expected).padStart(8)} ${String(money.once).padStart(6)} ${String(money.lost).padStart(6)} ${String(money.duplicated).padStart(12)}
+emails (outbox key → SMTP)       ${String(email.expected).padStart(8)} ${String(email.once).padStart(6)} ${String(email.lost).padStart(6)} ${String(email.duplicated).padStart(12)}${email.failedForGood ? `   (${email.failedForGood} failed for good)` : ''}
+money mismatches (provider ≠ books): ${books.filter((b) => b.providerCents !== b.booksCents).length}
+`);
+    const failures = [
+      money.lost && 'payments lost',
+      money.duplicated && 'money moved twice',
+      email.lost && 'emails lost',
+      email.duplicated > crashes && 'more duplicated emails than crashes',
+      stats.fiveHundreds && 'answers 500',
+      stats.unavailableWithoutRetryAfter && '503 without Retry-After',
+      (pending.payments || pending.messages || pending.running) && 'work still pending after settling',
+      money.expected === 0 && 'no payment was made: the run measured nothing',
+    ].filter(Boolean);
+    if (failures.length) log(`FAILED: ${failures.join('; ')} (logs in ${dir})`);
+    else log('passed: nothing lost, no money moved twice, no 500');
+    exitCode = failures.length ? 1 : 0;
+    if (failures.length) args.keep = true;
+  } finally {
+    for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
+    if (!args.keep) rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(exitCode);
+}
+
+main().catch((err: Error) => {
+  console.error(`chaos failed: ${err.stack ?? err.message}`);
+  process.exit(1);
+});
