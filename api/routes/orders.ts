@@ -147,6 +147,8 @@ export function orderRoutes({ client, db, taskQueue, clock }: OrderDeps): AnyRou
         if (!(await findMembership(db, body.organizationId, body.accountId))) throw new Problem('unprocessable', 'The customer is not a member of this organization', { pointer: '/accountId' });
         const total = body.lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
         if (total <= 0) throw new Problem('unprocessable', 'The order total must be positive', { pointer: '/lines' });
+        // Amounts are PostgreSQL integers: a larger total used to answer 500.
+        if (total > 2_147_483_647) throw new Problem('unprocessable', 'The order total is larger than one order can hold', { pointer: '/lines' });
         if (body.payment.status === 'in_progress' && body.payment.means !== 'iban_transfer') {
           throw new Problem('unprocessable', 'Only a bank transfer can be in progress', { pointer: '/payment/status' });
         }

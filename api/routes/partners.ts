@@ -99,7 +99,8 @@ export function partnerRoutes({ client, db, taskQueue, clock }: { client: Client
           organizationId: z.uuid(),
           registryNumber: z.string().trim().max(40).describe('Commercial register, SIRET or equivalent'),
           website: z.string().max(300),
-          yearlyVolume: z.object({ amountCents: z.number().int().min(0), currency: z.enum(['CHF', 'EUR']) }).strict(),
+          // The column is a PostgreSQL integer: a larger amount used to answer 500.
+          yearlyVolume: z.object({ amountCents: z.number().int().min(0).max(2_147_483_647), currency: z.enum(['CHF', 'EUR']) }).strict(),
         })
         .strict(),
       responses: {
