@@ -98,10 +98,6 @@ export function problemHandler(log: Logger): ErrorRequestHandler {
     else if (err?.type === 'request.size.invalid' || err?.type === 'request.aborted') problem = new Problem('malformed-json', 'The body is shorter or longer than its Content-Length');
     // Express could not percent-decode a path parameter (`%zz`, or bytes that are not UTF-8): the client's path is wrong.
     else if (err instanceof URIError && (err as URIError & { status?: number }).status === 400) problem = new Problem('validation-failed', 'The path is not valid', { errors: [{ location: 'path', pointer: '/', message: 'a segment is not valid percent-encoded UTF-8' }] });
-    // The body ended before its announced length, or the client went away while sending it.
-    else if (err?.type === 'request.size.invalid' || err?.type === 'request.aborted') problem = new Problem('malformed-json', 'The body is shorter or longer than its Content-Length');
-    // Express could not percent-decode a path parameter (`%zz`, or bytes that are not UTF-8): the client's path is wrong.
-    else if (err instanceof URIError && (err as URIError & { status?: number }).status === 400) problem = new Problem('validation-failed', 'The path is not valid', { errors: [{ location: 'path', pointer: '/', message: 'a segment is not valid percent-encoded UTF-8' }] });
     else if (isDependencyDown(err)) {
       log.warn('dependency unavailable', { method: req.method, route: req.route?.path, error: err?.name, code: err?.code });
       problem = new Problem('unavailable', 'A service the API depends on is unreachable; retry shortly', { retryAfterSeconds: 5 });
