@@ -23,6 +23,7 @@ export const PROBLEM_TYPES = {
   'sms-limit-reached': { status: 429, title: 'Too many confirmation SMS for this verification; try again later' },
   'phone-undeliverable': { status: 422, title: 'This number cannot receive SMS' },
   'invalid-image': { status: 422, title: 'The image is not a JPEG or PNG of at most 10 MB' },
+  'documents-required': { status: 409, title: 'This case switches 2FA off or unlocks an account: it is approved only on reviewed documents, not by a manual verification' },
   'case-already-claimed': { status: 409, title: 'Another agent has claimed this case' },
   'not-case-assignee': { status: 403, title: 'Only the agent who claimed the case may do this' },
   'last-legal-representative': { status: 409, title: 'An organization must keep at least one legal representative' },

@@ -31,6 +31,7 @@ import {
   confirmCodeUpdate,
   decideUpdate,
   DOCUMENT_KINDS_BY_TYPE,
+  DOCUMENTS_REQUIRED_REASONS,
   documentUpdate,
   geolocationUpdate,
   manualVerificationUpdate,
@@ -258,7 +259,17 @@ export async function verificationCase(input: VerificationInput): Promise<Verifi
         step = 'closed';
         return status();
       }),
-    { validator: (_input) => expectStep('phone', 'phone_confirm', 'geolocation', 'document', 'selfie', 'review') },
+    {
+      // Four eyes (DOCUMENTS_REQUIRED_REASONS). Only a validator changed: validators do not run when
+      // history replays an accepted update, and a refused update leaves no event, so runs recorded
+      // before this rule replay unchanged and need no patch marker.
+      validator: ({ decision }) => {
+        expectStep('phone', 'phone_confirm', 'geolocation', 'document', 'selfie', 'review');
+        if (decision === 'approve' && DOCUMENTS_REQUIRED_REASONS.includes(input.reason)) {
+          throw reject(FailureType.ManualApprovalRefused, 'this case is approved only on reviewed documents, never by a manual verification');
+        }
+      },
+    },
   );
 
   setHandler(

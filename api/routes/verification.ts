@@ -156,6 +156,8 @@ function asProblem(err: unknown): unknown {
       return new Problem('phone-undeliverable', 'Check the number, or use another one', { pointer: '/phone' });
     case FailureType.NotCaseAssignee:
       return new Problem('not-case-assignee');
+    case FailureType.ManualApprovalRefused:
+      return new Problem('documents-required', 'Let the customer send the document and the selfie, then claim the case and decide on them; a manual verification may only reject it');
     default:
       return err;
   }
@@ -513,11 +515,15 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
       method: 'post',
       path: '/v1/verification-cases/:id/manual-verification',
       tag: 'Verification cases (agents)',
-      summary: 'Record that identity was checked by other means (customer without a mobile phone)',
+      summary: 'Record that identity was checked by other means (customer without a mobile phone); never approves a case that switches 2FA off or unlocks an account',
       roles: ['agent'],
       params: caseParams,
       body: z.strictObject({ decision: z.enum(['approve', 'reject']), reason: reasonText }),
-      responses: { ...caseResponses, 403: { description: 'Claimed by another agent', schema: problem }, 409: { description: 'Closed', schema: problem } },
+      responses: {
+        ...caseResponses,
+        403: { description: 'Claimed by another agent', schema: problem },
+        409: { description: 'Closed, or an approval of a case that switches 2FA off or unlocks an account (documents-required)', schema: problem },
+      },
       async handler({ params, body, principal }) {
         const c = await caseOr404(params.id);
         if (c.assigned_agent_id && c.assigned_agent_id !== principal.sub) throw new Problem('not-case-assignee', 'Another agent has claimed this case');

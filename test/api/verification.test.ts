@@ -169,7 +169,8 @@ describe('verification API (dev server + PostgreSQL)', function () {
     });
 
     it('records a manual verification opened by an agent', async () => {
-      const opened = await suite.api.call('POST', '/v1/verification-cases', { token: suite.tokens.agent, body: { accountId: suite.seed.collaborator.id, reason: 'disable_2fa' } });
+      // Not a 2FA or unlock case: those are approved only on reviewed documents (test/api/fourEyes.test.ts).
+      const opened = await suite.api.call('POST', '/v1/verification-cases', { token: suite.tokens.agent, body: { accountId: suite.seed.collaborator.id, reason: 'ticketing_first_payout' } });
       assert.equal(opened.status, 201, opened.text);
       assert.equal(opened.json.status, 'awaiting_customer');
       const res = await suite.api.call('POST', `/v1/verification-cases/${opened.json.id}/manual-verification`, { token: suite.tokens.agent, body: { decision: 'approve', reason: 'ID checked by video call' } });

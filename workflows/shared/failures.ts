@@ -19,6 +19,8 @@ export const FailureType = {
   NotCaseAssignee: 'NotCaseAssignee',
   /** The case is already decided, expired or cancelled. */
   CaseClosed: 'CaseClosed',
+  /** A manual verification may not approve a case that switches 2FA off or unlocks an account (four eyes). */
+  ManualApprovalRefused: 'ManualApprovalRefused',
   /** Documents that are not this case's, not of the expected kinds, or already used. */
   InvalidDocuments: 'InvalidDocuments',
   /** The order is fulfilled or cancelled already, so it cannot go the other way. */

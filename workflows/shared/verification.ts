@@ -15,6 +15,18 @@ export const VERIFICATION_REASONS = [
 ] as const;
 export type VerificationReason = (typeof VERIFICATION_REASONS)[number];
 
+/**
+ * Four eyes (issue 14, item 8): approving a case for these reasons switches 2FA off or unlocks an
+ * account (P6, P7), so it happens only on the customer's documents and selfie, reviewed by the agent
+ * who claimed the case; a manual verification (identity "checked by other means", on the agent's
+ * word alone) may reject such a case but never approve it. Chosen over a second agent's
+ * confirmation because P6 names the documents as the way ("support never disables 2FA on
+ * request"): two agents convinced by the same caller are still a request, whereas documents are
+ * evidence the review can hold against the account; P7 keeps its other way (an administrator of
+ * the organization unlocks) for a holder who cannot photograph a document.
+ */
+export const DOCUMENTS_REQUIRED_REASONS: readonly VerificationReason[] = ['disable_2fa', 'account_unblock'];
+
 /** The case as the database and the review queue see it. */
 export const VERIFICATION_CASE_STATUSES = ['awaiting_customer', 'submitted', 'approved', 'rejected', 'expired', 'cancelled'] as const;
 export type VerificationCaseStatus = (typeof VERIFICATION_CASE_STATUSES)[number];
