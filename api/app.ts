@@ -25,10 +25,11 @@ import { renewalRoutes } from './routes/renewal';
 import { rfpRoutes } from './routes/rfps';
 import { sessionRoutes } from './routes/sessions';
 import { accountSecurityRoutes } from './routes/accountSecurity';
+import { agentRoutes } from './routes/agents';
 import { recoveryRoutes } from './routes/recovery';
 import { RecoveryLimiter, type RecoveryLimitSettings } from './recoveryLimits';
 import { accountSecrets } from '../lib/accountSecrets';
-import { activeSession, useApiToken } from '../db/repositories/sessions';
+import { activeAgentSession, activeSession, useApiToken } from '../db/repositories/sessions';
 import { supportAccessRoutes } from './routes/supportAccess';
 import { verificationRoutes } from './routes/verification';
 import { ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT } from '../lib/rules';
@@ -64,6 +65,7 @@ export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'confi
     ...sessionRoutes({ client, db, taskQueue, clock, authSecret, secrets, lockAfterFailedLogins: deps.config.lockAfterFailedLogins ?? ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT }),
     ...recoveryRoutes({ client, db, taskQueue, clock, secrets, limits }),
     ...accountSecurityRoutes({ client, db, taskQueue, clock, authSecret, secrets }),
+    ...agentRoutes({ db, clock }),
     ...renewalRoutes({ client, db, taskQueue, clock, settleWaitMs: deps.config.paymentSettleWaitMs }),
   ];
 }
@@ -124,6 +126,7 @@ export function createApp(deps: AppDeps): express.Express {
   v1.use(
     authenticate(deps.config.authSecret, {
       sessionScope: (sid, accountId) => activeSession(deps.db, sid, accountId, clock.now()),
+      agentSession: (sid, agentId) => activeAgentSession(deps.db, sid, agentId, clock.now()),
       apiToken: (token) => useApiToken(deps.db, token, clock.now()),
     }) as RequestHandler,
   );

@@ -1,9 +1,12 @@
 /**
  * Bearer credentials, checked on every /v1 route:
- * - HS256 JWTs with `sub` (account, agent or system id) and `role`. Logins (`POST /v1/sessions`) add
- *   `sid` and `scope`: the session must still be open, so ending it takes effect at once, and a
- *   restricted scope reaches only the routes that name it. Tokens without `sid` are issued by
- *   operators (`npm run token`, `npm run seed`) for local use and services.
+ * - HS256 JWTs with `sub` (account, agent or system id), `role` and `exp` (required: a token
+ *   without it is refused). Customer and agent tokens also carry `sid`, a session that must still
+ *   be open (for an agent: and the agent not deactivated), so ending it takes effect at once;
+ *   a customer's `scope` is the session's, and a restricted scope reaches only the routes that
+ *   name it. Logins (`POST /v1/sessions`) and operators (`npm run token`, `npm run seed`, through
+ *   api/services/bearerTokens.ts) open those sessions. System tokens name a service, not a person:
+ *   they have no session and end with their `exp` (issue 14, item 4).
  * - API tokens (`bo_…`, P8): opaque, looked up by hash, with a lifetime and a recorded last use.
  */
 import type { RequestHandler } from 'express';
@@ -20,7 +23,7 @@ export interface Principal {
   role: Role;
   /** What the credential may do; 'full' unless a login left it restricted. */
   scope: SessionScope;
-  /** The login session, when the token came from one. */
+  /** The session a customer or agent token is tied to; absent for system tokens and API tokens. */
   sid?: string;
 }
 
@@ -31,7 +34,8 @@ const claims = z.object({ sub: z.string().min(1).max(200), role: z.enum(ROLES), 
 const keyOf = (secret: string) => new TextEncoder().encode(secret);
 export const API_TOKEN_PREFIX = 'bo_';
 
-export async function issueToken(secret: string, principal: Omit<Principal, 'scope'> & { scope?: SessionScope }, ttl: string = '12h'): Promise<string> {
+/** Signs a token; customer and agent tokens need a session (`sid`) to be accepted (see bearerTokens.ts). */
+export async function issueToken(secret: string, principal: Omit<Principal, 'scope'> & { scope?: SessionScope }, ttl: string | number): Promise<string> {
   return new SignJWT({ role: principal.role, ...(principal.sid ? { sid: principal.sid, scope: principal.scope ?? 'full' } : {}) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(principal.sub)
@@ -43,8 +47,11 @@ export async function issueToken(secret: string, principal: Omit<Principal, 'sco
 }
 
 export async function verifyToken(secret: string, token: string): Promise<Principal> {
-  const { payload } = await jwtVerify(token, keyOf(secret), { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE });
+  const { payload } = await jwtVerify(token, keyOf(secret), { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE, requiredClaims: ['exp'] });
   const c = claims.parse(payload);
+  // A person's token without a session could never be ended; a service's token has none to end.
+  if ((c.role === 'system') === !!c.sid) throw new Error(c.sid ? 'a system token has no session' : 'a customer or agent token needs a session');
+  if (c.role !== 'system' && !z.uuid().safeParse(c.sub).success) throw new Error('a customer or agent is named by its id');
   return { sub: c.sub, role: c.role, scope: c.scope ?? 'full', ...(c.sid ? { sid: c.sid } : {}) };
 }
 
@@ -57,6 +64,8 @@ declare module 'express-serve-static-core' {
 export interface CredentialStore {
   /** The scope of an open session of this account, or undefined when it ended or expired. */
   sessionScope(sid: string, accountId: string): Promise<SessionScope | undefined>;
+  /** Whether an agent's session is open and the agent not deactivated. */
+  agentSession(sid: string, agentId: string): Promise<boolean>;
   apiToken(token: string): Promise<{ accountId: string } | undefined>;
 }
 
@@ -78,8 +87,10 @@ export function authenticate(secret: string, store?: CredentialStore): RequestHa
     } catch {
       throw new Problem('unauthenticated', 'The token is invalid or expired');
     }
-    if (principal.sid) {
-      const scope = store ? await store.sessionScope(principal.sid, principal.sub) : undefined;
+    if (principal.role === 'agent') {
+      if (!store || !(await store.agentSession(principal.sid!, principal.sub))) throw new Problem('unauthenticated', 'This session has ended, or the agent is deactivated');
+    } else if (principal.role === 'customer') {
+      const scope = store ? await store.sessionScope(principal.sid!, principal.sub) : undefined;
       if (scope !== principal.scope) throw new Problem('unauthenticated', 'This session has ended');
     }
     req.principal = principal;

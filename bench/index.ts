@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { issueToken } from '../api/auth';
+import { issueBearerToken } from '../api/services/bearerTokens';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { startStack } from '../scripts/stack';
@@ -105,7 +105,7 @@ async function benchSweep(stack: Awaited<ReturnType<typeof startStack>>, organiz
   const stack = await startStack({ config, log: createLogger('warn'), roles: { api: true, worker: true } });
   try {
     const seed = await seedOrganization(stack.db);
-    const token = await issueToken(stack.authSecret, { role: 'customer', sub: seed.legalRep.id });
+    const { token } = await issueBearerToken({ db: stack.db, authSecret: stack.authSecret }, { role: 'customer', sub: seed.legalRep.id }, 3_600_000);
     const body = JSON.stringify({ organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'mail', resourceIds: ['info@shop.test'] });
     const api = stack.urls['API']!;
     const viaApi = async () => {

@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { AccessTokensTable, AccountsTable, BackupCodesTable, RecoveryRequestsTable, SessionsTable } from './tables/accounts.table';
-import type { AgentsTable } from './tables/agents.table';
+import type { AgentSessionsTable, AgentsTable } from './tables/agents.table';
 import type { AuditLogTable } from './tables/auditLog.table';
 import type { MembershipsTable, OrganizationMailDomainsTable } from './tables/memberships.table';
 import type { NotificationOutboxTable } from './tables/notificationOutbox.table';
@@ -22,6 +22,7 @@ export interface Database {
   access_tokens: AccessTokensTable;
   recovery_requests: RecoveryRequestsTable;
   agents: AgentsTable;
+  agent_sessions: AgentSessionsTable;
   organizations: OrganizationsTable;
   memberships: MembershipsTable;
   support_tickets: SupportTicketsTable;

@@ -1,14 +1,17 @@
 /**
  * `npm run seed`: demo data for trying the API by hand, and a token for each actor.
- * Idempotent: fixed ids, so running it twice changes nothing.
+ * Idempotent: fixed ids, so running it twice changes no data; each run opens a new 30-day session
+ * for each person's token (issue 14, item 4), so earlier tokens keep working until they expire.
  */
-import { issueToken } from '../api/auth';
+import { issueBearerToken } from '../api/services/bearerTokens';
 import { migrateToLatest } from '../db/connection';
 import { hashPassword } from '../lib/passwords';
 import { loadConfig } from '../lib/config';
 import { loadAuthSecret } from '../temporal/keys';
 import { openDatabase } from './connect';
 
+/** Seed tokens last 30 days: demo tokens, for trying the API by hand against `npm start`. */
+const SEED_TOKEN_LIFETIME_MS = 30 * 86_400_000;
 const DEMO_HOSTING_ID = '5e7d0c1a-4b8e-4f3a-9c2d-6a1b2c3d4e5f';
 
 export const DEMO = {
@@ -58,7 +61,7 @@ export const DEMO = {
       .onConflict((oc) => oc.doNothing())
       .execute();
     const secret = loadAuthSecret(config);
-    const token = (role: 'customer' | 'agent' | 'system', sub: string) => issueToken(secret, { role, sub }, '30d');
+    const token = async (role: 'customer' | 'agent' | 'system', sub: string) => (await issueBearerToken({ db, authSecret: secret }, { role, sub }, SEED_TOKEN_LIFETIME_MS)).token;
     console.log(`Seeded organization ${DEMO.organization.id} (${DEMO.organization.name}) and ticket ${DEMO.ticket.id}, assigned to Anna.\n`);
     console.log(`export ALICE=${await token('customer', DEMO.alice.id)}   # customer, legal representative`);
     console.log(`export BOB=${await token('customer', DEMO.bob.id)}   # customer, collaborator`);

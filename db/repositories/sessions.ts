@@ -25,6 +25,48 @@ export async function activeSession(db: Db, id: string, accountId: string, now: 
   return row?.scope;
 }
 
+/** An agent's session (issue 14, item 4); refused for an unknown or deactivated agent. */
+export async function createAgentSession(db: Db, s: { agentId: string; now: Date; ttlMs: number }): Promise<{ id: string; expiresAt: Date } | undefined> {
+  const agent = await db.selectFrom('agents').select('deactivated_at').where('id', '=', s.agentId).executeTakeFirst();
+  if (!agent || agent.deactivated_at) return undefined;
+  const id = randomUUID();
+  const expiresAt = new Date(s.now.getTime() + s.ttlMs);
+  await db.insertInto('agent_sessions').values({ id, agent_id: s.agentId, expires_at: expiresAt }).execute();
+  return { id, expiresAt };
+}
+
+/** True while the session is neither ended nor expired and its agent is not deactivated. */
+export async function activeAgentSession(db: Db, id: string, agentId: string, now: Date): Promise<boolean> {
+  const row = await db
+    .selectFrom('agent_sessions')
+    .innerJoin('agents', 'agents.id', 'agent_sessions.agent_id')
+    .select('agent_sessions.id')
+    .where('agent_sessions.id', '=', id)
+    .where('agent_sessions.agent_id', '=', agentId)
+    .where('agent_sessions.revoked_at', 'is', null)
+    .where('agent_sessions.expires_at', '>', now)
+    .where('agents.deactivated_at', 'is', null)
+    .executeTakeFirst();
+  return !!row;
+}
+
+/**
+ * Deactivates an agent and ends every one of its sessions, audited; again: nothing new (the first
+ * date is kept). Undefined for an unknown agent.
+ */
+export async function deactivateAgent(db: Db, agentId: string, e: { now: Date; actor: Pick<AuditEntry, 'actor_type' | 'actor_id'> }): Promise<{ deactivatedAt: Date; sessionsEnded: number } | undefined> {
+  const agent = await db.selectFrom('agents').select('deactivated_at').where('id', '=', agentId).forUpdate().executeTakeFirst();
+  if (!agent) return undefined;
+  const deactivatedAt = agent.deactivated_at ?? e.now;
+  if (!agent.deactivated_at) await db.updateTable('agents').set({ deactivated_at: deactivatedAt }).where('id', '=', agentId).execute();
+  const ended = await db.updateTable('agent_sessions').set({ revoked_at: e.now }).where('agent_id', '=', agentId).where('revoked_at', 'is', null).executeTakeFirst();
+  const sessionsEnded = Number(ended.numUpdatedRows);
+  if (!agent.deactivated_at || sessionsEnded > 0) {
+    await audit(db, { ...e.actor, action: 'agent.deactivated', subject_type: 'agent', subject_id: agentId, decision: null, details: { sessionsEnded } });
+  }
+  return { deactivatedAt, sessionsEnded };
+}
+
 /** Ends every session of the account, or every one but `except`. */
 export async function endSessions(db: Db, accountId: string, now: Date, except?: string): Promise<number> {
   let q = db.updateTable('sessions').set({ revoked_at: now }).where('account_id', '=', accountId).where('revoked_at', 'is', null);

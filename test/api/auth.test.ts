@@ -3,26 +3,46 @@ import { spawnSync } from 'node:child_process';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import express from 'express';
+import { decodeJwt } from 'jose';
 import { verifyToken } from '../../api/auth';
 import { problemHandler } from '../../api/problems';
 import { rateLimit } from '../../api/rateLimit';
 import { silentLogger } from '../../lib/logger';
+import { database, seedOrganization } from '../support/fixtures';
 
 describe('tokens and rate limits', function () {
   this.timeout(60_000);
 
-  it('npm run token prints a token signed with AUTH_SECRET, and refuses a bad role', () => {
+  it('npm run token prints a short-lived token signed with AUTH_SECRET, tied to a session for an agent, and refuses a bad role, lifetime or subject', async () => {
     const secret = 'token-script-secret-at-least-32-characters';
     const tsx = path.join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
     const script = path.join(__dirname, '..', '..', 'scripts', 'token.ts');
-    const ok = spawnSync(tsx, [script, '--role', 'agent', '--sub', 'agent-7'], { env: { ...process.env, AUTH_SECRET: secret }, encoding: 'utf8' });
-    assert.equal(ok.status, 0, ok.stderr);
-    return verifyToken(secret, ok.stdout.trim()).then((principal) => {
-      assert.deepEqual(principal, { sub: 'agent-7', role: 'agent', scope: 'full' });
-      const bad = spawnSync(tsx, [script, '--role', 'root', '--sub', 'x'], { env: { ...process.env, AUTH_SECRET: secret }, encoding: 'utf8' });
-      assert.equal(bad.status, 2);
-      assert.match(bad.stderr, /usage: npm run token/);
-    });
+    const { db, url } = await database();
+    const seed = await seedOrganization(db);
+    const run = (...args: string[]) => spawnSync(tsx, [script, ...args], { env: { ...process.env, AUTH_SECRET: secret, DATABASE_URL: url }, encoding: 'utf8' });
+
+    const system = run('--role', 'system', '--sub', 'scheduler');
+    assert.equal(system.status, 0, system.stderr);
+    const claims = decodeJwt(system.stdout.trim());
+    assert.equal(claims.exp! - claims.iat!, 3600, 'an hour by default');
+    assert.deepEqual(await verifyToken(secret, system.stdout.trim()), { sub: 'scheduler', role: 'system', scope: 'full' });
+
+    const agent = run('--role', 'agent', '--sub', seed.agent.id, '--ttl', '15m');
+    assert.equal(agent.status, 0, agent.stderr);
+    const principal = await verifyToken(secret, agent.stdout.trim());
+    assert.equal(principal.sub, seed.agent.id);
+    const session = await db.selectFrom('agent_sessions').select(['agent_id', 'expires_at', 'revoked_at']).where('id', '=', principal.sid!).executeTakeFirstOrThrow();
+    assert.equal(session.agent_id, seed.agent.id);
+    assert.ok(Math.abs(session.expires_at.getTime() - (Date.now() + 15 * 60_000)) < 60_000, 'the session lasts as long as the token');
+
+    const bad = run('--role', 'root', '--sub', 'x');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /usage: npm run token/);
+    assert.equal(run('--role', 'system', '--sub', 'x', '--ttl', '31d').status, 2, 'at most 30 days');
+    assert.equal(run('--role', 'system', '--sub', 'x', '--ttl', 'forever').status, 2);
+    const unknown = run('--role', 'agent', '--sub', 'agent-7');
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /named by their id/);
   });
 
   it('answers 429 with Retry-After once a caller exceeds its budget, and counts callers apart', async () => {

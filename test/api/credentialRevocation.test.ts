@@ -1,9 +1,12 @@
 import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { issueBearerToken, UnknownSubjectError } from '../../api/services/bearerTokens';
 import { useAppPassword } from '../../db/repositories/sessions';
 import { base32Decode, totpAt } from '../../lib/otp';
 import { ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT } from '../../lib/rules';
 import { securityCaseWorkflowId } from '../../workflows/shared/recovery';
-import { apiSuite, assertProblem } from '../support/api';
+import { apiSuite, assertProblem, AUTH_SECRET } from '../support/api';
 import { codeIn, holder, login, mailTo, passIdentityCheck, PASSWORD, smsTo } from '../support/recovery';
 
 /**
@@ -182,6 +185,73 @@ describe('credential revocation (issue 14, item 2)', function () {
     assert.equal((await api.db.selectFrom('access_tokens').select('id').where('account_id', '=', h.id).execute()).length, 2, 'nothing was minted');
     assert.equal((await api.db.selectFrom('recovery_requests').select('id').where('account_id', '=', h.id).execute()).length, 0, 'no login-email change began');
     assert.equal((await security(c.apiToken)).status, 200, 'it still reads what it may');
+  });
+});
+
+/**
+ * Issue 14, item 4: customer and agent bearer tokens are tied to a session that can be ended, every
+ * token needs `exp`, and a deactivated agent's tokens stop working at once.
+ */
+describe('bearer tokens (issue 14, item 4)', function () {
+  this.timeout(120_000);
+  const suite = apiSuite();
+  const sign = (claims: Record<string, unknown>, sub: string, exp?: number) => {
+    const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(sub).setIssuer('backoffice').setAudience('backoffice-api').setIssuedAt();
+    if (exp !== undefined) jwt.setExpirationTime(exp);
+    return jwt.sign(new TextEncoder().encode(AUTH_SECRET));
+  };
+  const reminders = (token: string) => suite.api.call('GET', `/v1/organizations/${suite.seed.org.id}/billing-reminders`, { token });
+  const cases = (token: string) => suite.api.call('GET', '/v1/verification-cases?status=submitted', { token });
+
+  it('a token without exp is refused, for every role, even on an open session', async () => {
+    const { api, seed } = suite;
+    const session = await api.db.selectFrom('sessions').select('id').where('account_id', '=', seed.legalRep.id).where('revoked_at', 'is', null).executeTakeFirstOrThrow();
+    const inAnHour = Math.floor(Date.now() / 1000) + 3600;
+    assert.equal((await reminders(await sign({ role: 'customer', sid: session.id, scope: 'full' }, seed.legalRep.id, inAnHour))).status, 200, 'the same claims with exp work');
+    assertProblem(await reminders(await sign({ role: 'customer', sid: session.id, scope: 'full' }, seed.legalRep.id)), 401, 'unauthenticated');
+    assertProblem(await cases(await sign({ role: 'system' }, 'scheduler')), 401, 'unauthenticated');
+    assert.equal((await cases(await sign({ role: 'system' }, 'scheduler', inAnHour))).status, 200);
+  });
+
+  it('a customer or agent token without a session is refused; an operator token is tied to one and ends with it', async () => {
+    const { api, seed, tokens } = suite;
+    const inAnHour = Math.floor(Date.now() / 1000) + 3600;
+    assertProblem(await reminders(await sign({ role: 'customer' }, seed.legalRep.id, inAnHour)), 401, 'unauthenticated');
+    assertProblem(await cases(await sign({ role: 'agent' }, seed.agent.id, inAnHour)), 401, 'unauthenticated');
+    assertProblem(await cases(await sign({ role: 'system', sid: randomUUID() }, 'scheduler', inAnHour)), 401, 'unauthenticated');
+    // The suite's customer token is an operator's (api/services/bearerTokens.ts): logging out ends it.
+    assert.equal((await reminders(tokens.legalRep)).status, 200);
+    assert.equal((await api.call('DELETE', '/v1/sessions/current', { token: tokens.legalRep })).status, 204);
+    assertProblem(await reminders(tokens.legalRep), 401, 'unauthenticated');
+    // A session of another account does not carry over.
+    const other = await api.db.selectFrom('sessions').select('id').where('account_id', '=', seed.admin.id).where('revoked_at', 'is', null).executeTakeFirstOrThrow();
+    assertProblem(await reminders(await sign({ role: 'customer', sid: other.id, scope: 'full' }, seed.legalRep.id, inAnHour)), 401, 'unauthenticated');
+  });
+
+  it('a deactivated agent is refused at once, on every token; only the system role deactivates, once', async () => {
+    const { api, seed, tokens } = suite;
+    const second = await api.token('agent', seed.agent.id);
+    assert.equal((await cases(tokens.agent)).status, 200);
+    assert.equal((await cases(second)).status, 200);
+    const deactivate = (token: string, id = seed.agent.id) => api.call('POST', `/v1/agents/${id}/deactivation`, { token });
+    assertProblem(await deactivate(tokens.otherAgent), 403, 'forbidden');
+    assertProblem(await deactivate(tokens.admin), 403, 'forbidden');
+    assertProblem(await deactivate(tokens.system, randomUUID()), 404, 'not-found');
+    const done = await deactivate(tokens.system);
+    assert.equal(done.status, 200, done.text);
+    assert.equal(done.json.sessionsEnded, 2);
+    assertProblem(await cases(tokens.agent), 401, 'unauthenticated');
+    assertProblem(await cases(second), 401, 'unauthenticated');
+    // Even a session the deactivation did not end (opened behind its back) is refused.
+    const stray = randomUUID();
+    await api.db.insertInto('agent_sessions').values({ id: stray, agent_id: seed.agent.id, expires_at: new Date(Date.now() + 3_600_000) }).execute();
+    assertProblem(await cases(await sign({ role: 'agent', sid: stray, scope: 'full' }, seed.agent.id, Math.floor(Date.now() / 1000) + 3600)), 401, 'unauthenticated');
+    await assert.rejects(issueBearerToken({ db: api.db, authSecret: AUTH_SECRET }, { role: 'agent', sub: seed.agent.id }, 60_000), UnknownSubjectError, 'no new token for a deactivated agent');
+    const again = await deactivate(tokens.system);
+    assert.equal(again.json.deactivatedAt, done.json.deactivatedAt);
+    assert.equal((await cases(tokens.otherAgent)).status, 200, 'the other agent is untouched');
+    const audited = await api.db.selectFrom('audit_log').select(['actor_id', 'details']).where('subject_type', '=', 'agent').where('subject_id', '=', seed.agent.id).where('action', '=', 'agent.deactivated').execute();
+    assert.deepEqual(audited.map((a) => a.actor_id), ['test-suite', 'test-suite'], 'audited, the second time for the stray session');
   });
 });
 

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { issueToken } from '../../api/auth';
+import { issueBearerToken } from '../../api/services/bearerTokens';
 import { loadConfig, type Config } from '../../lib/config';
 import { silentLogger } from '../../lib/logger';
 import { startStack, type Stack } from '../../scripts/stack';
@@ -46,7 +46,7 @@ describe('the whole stack on embedded defaults (npm start)', function () {
     stack = await start();
     assert.deepEqual((await call('GET', '/health')).json.checks, { temporal: 'ok', database: 'ok' });
     const seed = await seedOrganization(stack.db);
-    const token = await issueToken(stack.authSecret, { role: 'customer', sub: seed.legalRep.id });
+    const { token } = await issueBearerToken({ db: stack.db, authSecret: stack.authSecret }, { role: 'customer', sub: seed.legalRep.id }, 3_600_000);
     const grant = await call('POST', '/v1/support-access-grants', token, { organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'kchat', resourceIds: ['chan-1'] });
     assert.equal(grant.status, 201);
 
@@ -74,7 +74,7 @@ describe('the whole stack on embedded defaults (npm start)', function () {
 
   it('finds its data and its running workflows again after a restart', async () => {
     const seed = await seedOrganization(stack!.db);
-    const token = await issueToken(stack!.authSecret, { role: 'customer', sub: seed.legalRep.id });
+    const { token } = await issueBearerToken({ db: stack!.db, authSecret: stack!.authSecret }, { role: 'customer', sub: seed.legalRep.id }, 3_600_000);
     const grant = await call('POST', '/v1/support-access-grants', token, { organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'mail', resourceIds: ['a@b.test'] });
     assert.equal(grant.status, 201);
     await stack!.stop();
@@ -122,7 +122,7 @@ describe('the stack on configured services (production wiring)', function () {
 
       const { db } = await database();
       const seed = await seedOrganization(db);
-      const token = await issueToken(config.AUTH_SECRET!, { role: 'customer', sub: seed.admin.id });
+      const { token } = await issueBearerToken({ db, authSecret: config.AUTH_SECRET! }, { role: 'customer', sub: seed.admin.id }, 3_600_000);
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
       const created = await fetch(`${base}/v1/support-access-grants`, { method: 'POST', headers, body: JSON.stringify({ organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'mail', resourceIds: ['x@y.test'] }) });
       assert.equal(created.status, 201);

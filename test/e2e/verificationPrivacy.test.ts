@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { randomInt, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { issueToken } from '../../api/auth';
+import { issueBearerToken } from '../../api/services/bearerTokens';
 import { loadConfig } from '../../lib/config';
 import type { Logger } from '../../lib/logger';
 import { qrPng } from '../../lib/qr';
@@ -60,8 +60,8 @@ describe('privacy of a verification case (npm start stack)', function () {
     const seed = await seedOrganization(s.db);
     const phone = `+4178${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
     await s.db.updateTable('accounts').set({ mobile_phone: phone }).where('id', '=', seed.legalRep.id).execute();
-    const system = await issueToken(s.authSecret, { role: 'system', sub: 'privacy-test' });
-    const agent = await issueToken(s.authSecret, { role: 'agent', sub: seed.agent.id });
+    const { token: system } = await issueBearerToken({ db: s.db, authSecret: s.authSecret }, { role: 'system', sub: 'privacy-test' }, 3_600_000);
+    const { token: agent } = await issueBearerToken({ db: s.db, authSecret: s.authSecret }, { role: 'agent', sub: seed.agent.id }, 3_600_000);
 
     const opened = await call('POST', '/v1/verification-cases', { accountId: seed.legalRep.id, reason: 'forgotten_password' }, system);
     const mail = await s.smtp!.waitFor((m) => m.to.includes(seed.legalRep.login_email));

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import type { Server } from 'node:http';
 import { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
-import { issueToken, type Role } from '../../api/auth';
+import type { Role } from '../../api/auth';
+import { issueBearerToken, parseLifetime } from '../../api/services/bearerTokens';
 import { createApp } from '../../api/app';
 import { silentLogger } from '../../lib/logger';
 import { createDataConverter } from '../../temporal/dataConverter';
@@ -53,7 +54,8 @@ export async function startApi() {
     taskQueue,
     worker: worker as Worker,
     call,
-    token: (role: Role, sub: string, ttl?: string) => issueToken(AUTH_SECRET, { role, sub }, ttl),
+    /** A token as an operator issues it: customers and agents get a session of `ttl` (default 12h). */
+    token: async (role: Role, sub: string, ttl = '12h') => (await issueBearerToken({ db, authSecret: AUTH_SECRET }, { role, sub }, parseLifetime(ttl)!)).token,
     async stop() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
