@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { sql } from 'kysely';
-import { issueToken } from '../api/auth';
+import { issueBearerToken } from '../api/services/bearerTokens';
 import { createDb, migrateToLatest } from '../db/connection';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded';
 import { reconcile } from '../db/repositories/payments';
@@ -130,7 +130,10 @@ async function main() {
     // People and products, as the shop and the Manager would have made them.
     const orgs = await Promise.all([0, 1, 2].map(() => seedOrganization(db)));
     const people = await Promise.all(
-      orgs.map(async (seed) => ({ seed, admin: await issueToken(authSecret, { role: 'customer', sub: seed.admin.id }, '2h'), rep: await issueToken(authSecret, { role: 'customer', sub: seed.legalRep.id }, '2h') })),
+      orgs.map(async (seed) => {
+        const token = async (sub: string) => (await issueBearerToken({ db, authSecret }, { role: 'customer', sub }, 2 * 3_600_000)).token;
+        return { seed, admin: await token(seed.admin.id), rep: await token(seed.legalRep.id) };
+      }),
     );
 
     // Every request through the API; a well-behaved client retries 503s after Retry-After.
@@ -275,16 +278,20 @@ async function main() {
     const providerCalls = await db.selectFrom('local_provider_calls').select(['result', (eb) => eb.fn.countAll<string>().as('n')]).groupBy('result').execute();
 
     // Email: every outbox row against what the SMTP server received under its Message-ID.
-    const rows = await db.selectFrom('notification_outbox').select(['key', 'status']).where('channel', '=', 'email').execute();
+    const rows = await db.selectFrom('notification_outbox').select(['key', 'status', 'attempts']).where('channel', '=', 'email').execute();
     const received = new Map<string, number>();
     for (const m of smtp.messages()) if (m.messageId) received.set(m.messageId, (received.get(m.messageId) ?? 0) + 1);
     const email = { expected: rows.length, once: 0, lost: 0, duplicated: 0, failedForGood: 0 };
+    const duplicatedKeys: string[] = [];
     for (const r of rows) {
       const n = received.get(`<${encodeURIComponent(r.key)}@backoffice>`) ?? 0;
       if (r.status === 'failed') email.failedForGood += 1;
       else if (n === 0) email.lost += 1;
       else if (n === 1) email.once += 1;
-      else email.duplicated += 1;
+      else {
+        email.duplicated += 1;
+        duplicatedKeys.push(`${r.key} (${n} received, ${r.attempts} recorded attempt(s))`);
+      }
     }
 
     const crashes = faults.kills + faults.pgOutages + faults.temporalOutages;
@@ -299,7 +306,7 @@ side effect                      expected   once   lost   duplicated
 payments (invoice paid once)     ${String(money.expected).padStart(8)} ${String(money.once).padStart(6)} ${String(money.lost).padStart(6)} ${String(money.duplicated).padStart(12)}
 emails (outbox key → SMTP)       ${String(email.expected).padStart(8)} ${String(email.once).padStart(6)} ${String(email.lost).padStart(6)} ${String(email.duplicated).padStart(12)}${email.failedForGood ? `   (${email.failedForGood} failed for good)` : ''}
 money mismatches (provider ≠ books): ${books.filter((b) => b.providerCents !== b.booksCents).length}
-`);
+${duplicatedKeys.length ? `emails received twice (a worker killed between the SMTP server's accept and the outbox's sent mark):\n${duplicatedKeys.map((k) => `  ${k}`).join('\n')}\n` : ''}`);
     const failures = [
       money.lost && 'payments lost',
       money.duplicated && 'money moved twice',
