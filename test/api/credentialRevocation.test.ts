@@ -8,6 +8,7 @@ import { ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT } from '../../lib/rules';
 import { securityCaseWorkflowId } from '../../workflows/shared/recovery';
 import { apiSuite, assertProblem, AUTH_SECRET } from '../support/api';
 import { codeIn, holder, login, mailTo, passIdentityCheck, PASSWORD, smsTo } from '../support/recovery';
+import { realActivities } from '../support/worker';
 
 /**
  * Issue 14, item 2: every recovery-grade event ends every session and revokes every API token and
@@ -73,7 +74,7 @@ describe('credential revocation (issue 14, item 2)', function () {
     assert.equal((await login(api, h.login_email, NEW_PASSWORD)).status, 201);
   });
 
-  it('an approved 2FA-disable case (P6) revokes the sessions, API tokens and application passwords minted before it', async () => {
+  it('an approved 2FA-disable case (P6) revokes the sessions, API tokens and application passwords minted before it, and a retry of its activity nothing minted since', async () => {
     const { api, seed } = suite;
     const h = await holder(api.db);
     const c = await credentials(h);
@@ -86,7 +87,14 @@ describe('credential revocation (issue 14, item 2)', function () {
     await api.client.workflow.getHandle(securityCaseWorkflowId(h.id, 'disable_2fa')).result();
     await assertAllRevoked(h, c, 'two_factor_disabled_by_case');
     assertProblem(await security(partial.json.restrictedToken), 401, 'unauthenticated');
-    assert.equal((await login(api, h.login_email)).status, 201);
+    const after = await login(api, h.login_email);
+    assert.equal(after.status, 201);
+
+    // Temporal retrying the activity after its commit (the notice failed, say) revokes nothing minted since.
+    const fresh = await api.call('POST', '/v1/accounts/me/api-tokens', { token: after.json.token, body: { name: 'after the case' } });
+    await (await realActivities()).applyApprovedSecurityCase({ accountId: h.id, reason: 'disable_2fa', caseId: asked.json.caseId });
+    assert.equal((await security(fresh.json.token)).status, 200);
+    assert.equal((await security(after.json.token)).status, 200);
   });
 
   it('an approved unlock case (P7) revokes the sessions, API tokens and application passwords minted before the lock', async () => {
