@@ -77,8 +77,8 @@ async function main() {
     await migrateToLatest(db);
     const smtp = await startSmtpCapture({});
     cleanups.push(() => smtp.close());
-    const sms = await startSmsSink({});
-    cleanups.push(() => sms.close());
+    const smsSink = await startSmsSink({});
+    cleanups.push(() => smsSink.close());
     const bundlePath = path.join(dir, 'workflow-bundle.js');
     writeFileSync(bundlePath, (await bundleWorkflows()).code);
 
@@ -92,10 +92,10 @@ async function main() {
       TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
       DATABASE_URL: pg.url,
       SMTP_URL: smtp.url,
-      TWILIO_ACCOUNT_SID: sms.accountSid,
-      TWILIO_AUTH_TOKEN: sms.authToken,
+      TWILIO_ACCOUNT_SID: smsSink.accountSid,
+      TWILIO_AUTH_TOKEN: smsSink.authToken,
       TWILIO_FROM: '+15005550006',
-      TWILIO_API_URL: sms.url,
+      TWILIO_API_URL: smsSink.url,
       AUTH_SECRET: authSecret,
       PAYLOAD_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
       WORKFLOW_BUNDLE_PATH: bundlePath,
@@ -135,6 +135,10 @@ async function main() {
         return { seed, admin: await token(seed.admin.id), rep: await token(seed.legalRep.id) };
       }),
     );
+
+    const systemToken = (await issueBearerToken({ db, authSecret }, { role: 'system', sub: 'chaos-checkout' }, 2 * 3_600_000)).token;
+    const orders = { rejected: [] as string[], approved: [] as string[] };
+    let phones = 0;
 
     // Every request through the API; a well-behaved client retries 503s after Retry-After.
     const stats = { harnessErrors: 0, requests: 0, byStatus: new Map<number, number>(), fiveHundreds: 0, timeouts: 0, unavailable: 0, unavailableWithoutRetryAfter: 0 };
@@ -191,6 +195,43 @@ async function main() {
         const mail = await smtp.waitFor((m) => m.text.includes(productId.slice(0, 6)) && /cancellation-requests\/[\w-]{43}\/confirm/.test(m.text), 90_000).catch(() => undefined);
         const token = mail && /cancellation-requests\/([\w-]{43})\/confirm/.exec(mail.text)?.[1];
         if (token) await call('POST', `/v1/cancellation-requests/${token}/confirm`, null);
+      },
+      /**
+       * A paid order blocked, its identity check walked by the customer (SMS code, position,
+       * document, selfie) and decided by the ticket's agent: rejected orders are refunded once.
+       */
+      async blockedOrder(_p: (typeof people)[number]) {
+        const seed = await seedOrganization(db);
+        const agent = (await issueBearerToken({ db, authSecret }, { role: 'agent', sub: seed.agent.id }, 2 * 3_600_000)).token;
+        const order = await call('POST', '/v1/orders', systemToken, {
+          organizationId: seed.org.id,
+          accountId: seed.legalRep.id,
+          currency: 'CHF',
+          lines: [{ productType: 'web_hosting', description: 'Web hosting', quantity: 1, unitPriceCents: 4_800 }],
+          payment: { means: 'card', reference: `ch_checkout_${randomUUID().slice(0, 8)}` },
+        });
+        if (order.status !== 201) return;
+        const orderId: string = order.json.id;
+        if ((await call('POST', `/v1/orders/${orderId}/block`, systemToken, { reason: 'chaos: suspected phishing' })).status !== 202) return;
+        const mail = await smtp.waitFor((m) => m.to.includes(seed.legalRep.login_email) && /verification\/[\w-]{43}/.test(m.text), 90_000);
+        const link = /verification\/([\w-]{43})/.exec(mail.text)![1]!;
+        const phone = `+4179${String(1_000_000 + (phones += 1) * 7 + Math.floor(Math.random() * 7)).slice(-7)}`;
+        const step = (path: string, body: unknown) => call('POST', `/v1/verification/${link}${path}`, null, body);
+        if ((await step('/phone', { phone })).status >= 300) return;
+        const sms = await smsSink.waitFor((m) => m.to === phone, 90_000);
+        await step('/phone/confirm', { code: /\d{6}/.exec(sms.body)![0] });
+        await step('/geolocation', { latitude: 46.95, longitude: 7.45, accuracyMeters: 10 });
+        const image = Buffer.from(await (await fetch(`${base}/v1/verification/${link}/qr.png`)).arrayBuffer()).toString('base64');
+        await step('/document', { type: 'id_card', images: [image, image] });
+        const submitted = await step('/selfie', { image });
+        if (submitted.status >= 300) return;
+        const read = await call('GET', `/v1/orders/${orderId}`, systemToken);
+        const caseId: string | undefined = read.json?.block?.verificationCaseId;
+        if (!caseId) return;
+        await call('POST', `/v1/verification-cases/${caseId}/claim`, agent);
+        const decision = Math.random() < 0.5 ? 'reject' : 'approve';
+        const decided = await call('POST', `/v1/verification-cases/${caseId}/decision`, agent, { decision, reason: 'chaos run' });
+        if (decided.status < 300) orders[decision === 'reject' ? 'rejected' : 'approved'].push(orderId);
       },
     };
     const kinds = Object.keys(scenarios) as (keyof typeof scenarios)[];
@@ -258,8 +299,13 @@ async function main() {
       const messages = Number((await db.selectFrom('notification_outbox').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'pending').executeTakeFirstOrThrow()).n);
       let running = 0;
       for await (const _ of client.workflow.list({ query: `WorkflowType = 'payment' AND ExecutionStatus = 'Running'` })) running += 1;
-      pending = { payments, messages, running };
-      if ((payments === 0 && messages === 0 && running === 0) || Date.now() > settleBy) break;
+      const decided = [...orders.rejected, ...orders.approved];
+      const blocked = decided.length ? Number((await db.selectFrom('orders').select((eb) => eb.fn.countAll<string>().as('n')).where('id', 'in', decided).where('status', '=', 'blocked').executeTakeFirstOrThrow()).n) : 0;
+      const refunding = orders.rejected.length
+        ? Number((await db.selectFrom('refunds').select((eb) => eb.fn.countAll<string>().as('n')).where('order_id', 'in', orders.rejected).where('status', '!=', 'succeeded').executeTakeFirstOrThrow()).n)
+        : 0;
+      pending = { payments, messages, running: running + blocked + refunding };
+      if ((payments === 0 && messages === 0 && pending.running === 0) || Date.now() > settleBy) break;
       await sleep(2_000);
     }
 
@@ -274,6 +320,35 @@ async function main() {
       if (Number(inv.captured) > inv.total || Number(inv.n) > 1 || (rec && rec.providerCents > rec.booksCents)) money.duplicated += 1;
       else if (Number(inv.captured) !== inv.total || (rec && rec.providerCents < rec.booksCents)) money.lost += 1;
       else money.once += 1;
+    }
+    // Blocked orders: a rejected one cancelled and refunded once at the provider, an approved one fulfilled.
+    const refunds = { expected: 0, once: 0, lost: 0, duplicated: 0 };
+    const states = { expected: orders.rejected.length + orders.approved.length, reached: 0 };
+    for (const [decision, ids] of [['reject', orders.rejected], ['approve', orders.approved]] as const) {
+      for (const orderId of ids) {
+        const o = await db.selectFrom('orders').select('status').where('id', '=', orderId).executeTakeFirstOrThrow();
+        if (o.status === (decision === 'reject' ? 'cancelled' : 'fulfilled')) states.reached += 1;
+        if (decision !== 'reject') continue;
+        refunds.expected += 1;
+        const pay = await db.selectFrom('payments').select('id').where('order_id', '=', orderId).executeTakeFirstOrThrow();
+        const executed = (await db.selectFrom('local_provider_calls').select('result').where('kind', '=', 'refund').where('idempotency_key', '=', `refund:${pay.id}`).execute()).filter((c) => c.result === 'executed').length;
+        if (executed === 0) refunds.lost += 1;
+        else if (executed === 1) refunds.once += 1;
+        else refunds.duplicated += 1;
+      }
+    }
+    // SMS: per number (one per walk), what the sink received against what the outbox sent.
+    const smsRows = await db.selectFrom('notification_outbox').select(['recipient', 'status']).where('channel', '=', 'sms').execute();
+    const sms = { expected: smsRows.length, once: 0, lost: 0, duplicated: 0 };
+    const perPhone = new Map<string, number>();
+    for (const m of smsSink.messages()) perPhone.set(m.to, (perPhone.get(m.to) ?? 0) + 1);
+    const expectedPerPhone = new Map<string, number>();
+    for (const r of smsRows) expectedPerPhone.set(r.recipient, (expectedPerPhone.get(r.recipient) ?? 0) + 1);
+    for (const [phone, n] of expectedPerPhone) {
+      const got = perPhone.get(phone) ?? 0;
+      sms.once += Math.min(n, got);
+      sms.lost += Math.max(0, n - got);
+      sms.duplicated += Math.max(0, got - n);
     }
     const providerCalls = await db.selectFrom('local_provider_calls').select(['result', (eb) => eb.fn.countAll<string>().as('n')]).groupBy('result').execute();
 
@@ -299,17 +374,25 @@ async function main() {
 faults injected      worker SIGKILLs ${faults.kills}, PostgreSQL outages ${faults.pgOutages}, Temporal outages ${faults.temporalOutages}
 requests sent        ${stats.requests} (${[...stats.byStatus].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}: ${n}`).join(', ')}; timed out ${stats.timeouts})
 5xx                  500: ${stats.fiveHundreds}, 503: ${stats.unavailable} (without Retry-After: ${stats.unavailableWithoutRetryAfter})
-still pending        payments ${pending.payments}, messages ${pending.messages}, payment processes ${pending.running}
+still pending        payments ${pending.payments}, messages ${pending.messages}, processes (payments, decided orders) ${pending.running}
 provider calls       ${providerCalls.map((c) => `${c.result} ${c.n}`).join(', ') || 'none'}
 
 side effect                      expected   once   lost   duplicated
 payments (invoice paid once)     ${String(money.expected).padStart(8)} ${String(money.once).padStart(6)} ${String(money.lost).padStart(6)} ${String(money.duplicated).padStart(12)}
+order refunds (rejected orders)  ${String(refunds.expected).padStart(8)} ${String(refunds.once).padStart(6)} ${String(refunds.lost).padStart(6)} ${String(refunds.duplicated).padStart(12)}
 emails (outbox key → SMTP)       ${String(email.expected).padStart(8)} ${String(email.once).padStart(6)} ${String(email.lost).padStart(6)} ${String(email.duplicated).padStart(12)}${email.failedForGood ? `   (${email.failedForGood} failed for good)` : ''}
+SMS (per number → sink)          ${String(sms.expected).padStart(8)} ${String(sms.once).padStart(6)} ${String(sms.lost).padStart(6)} ${String(sms.duplicated).padStart(12)}
+blocked orders in the state their decision implies: ${states.reached} of ${states.expected}
 money mismatches (provider ≠ books): ${books.filter((b) => b.providerCents !== b.booksCents).length}
 ${duplicatedKeys.length ? `emails received twice (a worker killed between the SMTP server's accept and the outbox's sent mark):\n${duplicatedKeys.map((k) => `  ${k}`).join('\n')}\n` : ''}`);
     const failures = [
       money.lost && 'payments lost',
       money.duplicated && 'money moved twice',
+      refunds.lost && 'refunds lost',
+      refunds.duplicated && 'refunds made twice',
+      sms.lost && 'SMS lost',
+      sms.duplicated > crashes && 'more duplicated SMS than crashes',
+      states.reached !== states.expected && 'blocked orders not in the state their decision implies',
       email.lost && 'emails lost',
       email.duplicated > crashes && 'more duplicated emails than crashes',
       stats.fiveHundreds && 'answers 500',
