@@ -64,7 +64,7 @@ export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'confi
     ...rfpRoutes({ client, db, taskQueue, clock }),
     ...sessionRoutes({ client, db, taskQueue, clock, authSecret, secrets, lockAfterFailedLogins: deps.config.lockAfterFailedLogins ?? ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT }),
     ...recoveryRoutes({ client, db, taskQueue, clock, secrets, limits }),
-    ...accountSecurityRoutes({ client, db, taskQueue, clock, authSecret, secrets }),
+    ...accountSecurityRoutes({ client, db, taskQueue, clock, authSecret, secrets, lockAfterFailedLogins: deps.config.lockAfterFailedLogins ?? ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT }),
     ...agentRoutes({ db, clock }),
     ...renewalRoutes({ client, db, taskQueue, clock, settleWaitMs: deps.config.paymentSettleWaitMs }),
   ];
@@ -117,7 +117,7 @@ export function createApp(deps: AppDeps): express.Express {
   // Identity images (28 MB) are read only once the link in the path is known to be valid.
   mountLargeBodyParsers(links, routes.filter(isLinkRoute));
   links.use('/v1/verification', express.json({ limit: '100kb', strict: true }));
-  mountRoutes(links, routes.filter(isLinkRoute));
+  mountRoutes(links, routes.filter(isLinkRoute), { clock });
   app.use(links);
 
   const v1 = express.Router();
@@ -125,14 +125,14 @@ export function createApp(deps: AppDeps): express.Express {
   v1.use(rateLimit({ perMinute: deps.config.rateLimitPerMinute * 2 }));
   v1.use(
     authenticate(deps.config.authSecret, {
-      sessionScope: (sid, accountId) => activeSession(deps.db, sid, accountId, clock.now()),
+      session: (sid, accountId) => activeSession(deps.db, sid, accountId, clock.now()),
       agentSession: (sid, agentId) => activeAgentSession(deps.db, sid, agentId, clock.now()),
       apiToken: (token) => useApiToken(deps.db, token, clock.now()),
     }) as RequestHandler,
   );
   v1.use(rateLimit({ perMinute: deps.config.rateLimitPerMinute }));
   v1.use(express.json({ limit: '100kb', strict: true }));
-  mountRoutes(v1, routes.filter((route) => !isLinkRoute(route)));
+  mountRoutes(v1, routes.filter((route) => !isLinkRoute(route)), { clock });
   app.use(v1);
 
   app.use((req, _res, next) => next(new Problem('not-found', `No route for ${req.method} ${req.path}`)));

@@ -4,8 +4,10 @@
  *   without it is refused). Customer and agent tokens also carry `sid`, a session that must still
  *   be open (for an agent: and the agent not deactivated), so ending it takes effect at once;
  *   a customer's `scope` is the session's, and a restricted scope reaches only the routes that
- *   name it. Logins (`POST /v1/sessions`) and operators (`npm run token`, `npm run seed`, through
- *   api/services/bearerTokens.ts) open those sessions. System tokens name a service, not a person:
+ *   name it; the session's last proof of the password (`reauthenticatedAt`) decides whether it
+ *   may make the changes marked recentLogin (issue 14, item 3). Logins (`POST /v1/sessions`) and
+ *   operators (`npm run token`, `npm run seed`, through api/services/bearerTokens.ts) open those
+ *   sessions; only a login's counts as re-authenticated. System tokens name a service, not a person:
  *   they have no session and end with their `exp` (issue 14, item 4).
  * - API tokens (`bo_…`, P8): opaque, looked up by hash, with a lifetime and a recorded last use.
  */
@@ -25,6 +27,8 @@ export interface Principal {
   scope: SessionScope;
   /** The session a customer or agent token is tied to; absent for system tokens and API tokens. */
   sid?: string;
+  /** A customer session's last proof of the password (and second factor): its login, or a re-authentication. */
+  reauthenticatedAt?: Date;
 }
 
 const ISSUER = 'backoffice';
@@ -62,8 +66,8 @@ declare module 'express-serve-static-core' {
 }
 
 export interface CredentialStore {
-  /** The scope of an open session of this account, or undefined when it ended or expired. */
-  sessionScope(sid: string, accountId: string): Promise<SessionScope | undefined>;
+  /** An open session of this account (its scope and last re-authentication), or undefined when it ended or expired. */
+  session(sid: string, accountId: string): Promise<{ scope: SessionScope; reauthenticatedAt: Date | null } | undefined>;
   /** Whether an agent's session is open and the agent not deactivated. */
   agentSession(sid: string, agentId: string): Promise<boolean>;
   apiToken(token: string): Promise<{ accountId: string } | undefined>;
@@ -90,8 +94,9 @@ export function authenticate(secret: string, store?: CredentialStore): RequestHa
     if (principal.role === 'agent') {
       if (!store || !(await store.agentSession(principal.sid!, principal.sub))) throw new Problem('unauthenticated', 'This session has ended, or the agent is deactivated');
     } else if (principal.role === 'customer') {
-      const scope = store ? await store.sessionScope(principal.sid!, principal.sub) : undefined;
-      if (scope !== principal.scope) throw new Problem('unauthenticated', 'This session has ended');
+      const session = store ? await store.session(principal.sid!, principal.sub) : undefined;
+      if (session?.scope !== principal.scope) throw new Problem('unauthenticated', 'This session has ended');
+      if (session.reauthenticatedAt) principal.reauthenticatedAt = session.reauthenticatedAt;
     }
     req.principal = principal;
     next();

@@ -50,6 +50,7 @@ export const PROBLEM_TYPES = {
   'invalid-credentials': { status: 401, title: 'The login or the password is not right' },
   'session-restricted': { status: 403, title: 'This login is restricted to one recovery step' },
   'login-required': { status: 403, title: 'Only a login session may do this, not an API token' },
+  'reauthentication-required': { status: 403, title: 'This change needs the password (and the second factor when on) proved again within the last minutes' },
   'second-factor-required': { status: 401, title: 'The password is right; send the code of your authenticator app or a backup code as otp' },
   'invalid-second-factor': { status: 401, title: 'The second factor is not right' },
   'code-rejected': { status: 422, title: 'The code is wrong, expired, already used or tried too often' },

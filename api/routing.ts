@@ -5,6 +5,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { SessionScope } from '../db/tables/accounts.table';
+import { REAUTHENTICATION_MAX_AGE_MS } from '../lib/rules';
 import type { Principal, Role } from './auth';
 import { Problem } from './problems';
 
@@ -36,10 +37,18 @@ export interface RouteDef<P extends AnyObject, Q extends AnyObject, B extends z.
    */
   scopes?: readonly Exclude<SessionScope, 'full'>[];
   /**
-   * Only a login session may call it, never an API token (issue 14): minting credentials, changing
-   * the login address or the password, switching 2FA off.
+   * Only a login session may call it, never an API token (issue 14): re-authentication itself, and
+   * every recentLogin route (which implies it).
    */
   loginOnly?: boolean;
+  /**
+   * A privileged session only (issue 14, item 3): the password, and the second factor when 2FA is
+   * on, proved within REAUTHENTICATION_MAX_AGE_MS, by the login itself or by
+   * POST /v1/sessions/current/reauthentication. For changes that hand the account to whoever holds
+   * the session: minting credentials, the login email, the password, 2FA (and the recovery email
+   * or mobile number, should a route ever change them). Implies loginOnly.
+   */
+  recentLogin?: boolean;
   params?: P;
   query?: Q;
   body?: B;
@@ -107,14 +116,17 @@ function refuseUnstorableStrings(value: unknown, location: string): void {
 const RESTRICTED_SCOPE_HELP: Record<Exclude<SessionScope, 'full'>, string> = {
   second_factor: 'POST /v1/accounts/me/two-factor/disable-requests (log in again with the second factor for everything else)',
   locked: 'POST /v1/accounts/me/unlock-requests',
-  login_address_change: 'POST /v1/accounts/me/login-email and its confirmation',
+  login_address_change: 'POST /v1/accounts/me/login-email and its confirmation (and POST /v1/sessions/current/reauthentication)',
 };
+
+const REAUTHENTICATION_HELP = `Prove your password again, with "otp" too when 2FA is on: POST /v1/sessions/current/reauthentication {"password":"…","otp":"…"}; this login may then do it for ${REAUTHENTICATION_MAX_AGE_MS / 60_000} minutes`;
 
 /** Link routes authenticate by the token in their path: the handler must check it. */
 export const isLinkRoute = (route: AnyRoute) => route.roles.length === 0;
 const LINK_PRINCIPAL: Principal = Object.freeze({ sub: 'link', role: 'customer', scope: 'full' });
 
-export function mountRoutes(router: Router, routes: AnyRoute[]): void {
+export function mountRoutes(router: Router, routes: AnyRoute[], opts: { clock?: { now(): Date } } = {}): void {
+  const clock = opts.clock ?? { now: () => new Date() };
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response) => {
       const principal = isLinkRoute(route) ? LINK_PRINCIPAL : req.principal;
@@ -125,8 +137,14 @@ export function mountRoutes(router: Router, routes: AnyRoute[]): void {
       if (principal.scope !== 'full' && !route.scopes?.includes(principal.scope)) {
         throw new Problem('session-restricted', `This login only allows: ${RESTRICTED_SCOPE_HELP[principal.scope]}`);
       }
-      if (route.loginOnly && !principal.sid) {
+      if ((route.loginOnly || route.recentLogin) && !principal.sid) {
         throw new Problem('login-required', 'Log in (POST /v1/sessions) to do this: an API token may not');
+      }
+      if (route.recentLogin) {
+        const at = principal.reauthenticatedAt?.getTime();
+        if (at === undefined || clock.now().getTime() - at > REAUTHENTICATION_MAX_AGE_MS) {
+          throw new Problem('reauthentication-required', REAUTHENTICATION_HELP, { reauthenticate: 'POST /v1/sessions/current/reauthentication', maxAgeSeconds: REAUTHENTICATION_MAX_AGE_MS / 1000 });
+        }
       }
       if (route.body && !req.is('application/json')) {
         throw new Problem('unsupported-media-type', 'Send the body as application/json');
@@ -195,11 +213,12 @@ export function openApiDocument(routes: AnyRoute[], info: { title: string; versi
     }
     responses['401'] ??= { description: 'Missing or invalid bearer token', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
     responses['400'] ??= { description: 'Invalid request', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+    if (route.recentLogin) responses['403'] ??= { description: 'reauthentication-required: the password was not proved within the last minutes; or login-required: an API token', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
     if (isLinkRoute(route)) delete responses['401'];
     (paths[toOpenApiPath(route.path)] ??= {})[route.method] = {
       summary: route.summary,
       tags: [route.tag],
-      ...(isLinkRoute(route) ? { security: [] } : { 'x-roles': route.roles, ...(route.scopes ? { 'x-restricted-scopes': route.scopes } : {}), ...(route.loginOnly ? { 'x-login-only': true } : {}) }),
+      ...(isLinkRoute(route) ? { security: [] } : { 'x-roles': route.roles, ...(route.scopes ? { 'x-restricted-scopes': route.scopes } : {}), ...(route.loginOnly || route.recentLogin ? { 'x-login-only': true } : {}), ...(route.recentLogin ? { 'x-recent-login': true } : {}) }),
       parameters,
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
       responses,

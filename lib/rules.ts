@@ -130,5 +130,12 @@ export const API_TOKEN_IDLE_DEACTIVATION_MS = 365 * DAY;
 export const SESSION_LIFETIME_MS = 12 * HOUR;
 export const RESTRICTED_SESSION_LIFETIME_MS = 15 * MINUTE;
 
+/**
+ * Issue 14, item 3: minting API tokens or application passwords, changing the login email or the
+ * password, and switching 2FA on or off need the password (and the second factor when on) proved
+ * within the last 10 minutes of the session, at the login or by re-authentication. [issue 14]
+ */
+export const REAUTHENTICATION_MAX_AGE_MS = 10 * MINUTE;
+
 /** Issue 5 [inferred figures]: recovery requests per phone number, per login, per client address, per hour. */
 export const RECOVERY_RATE_LIMITS = { perPhone: 3, perLogin: 5, perClientAddress: 30, windowMs: HOUR } as const;

@@ -3,6 +3,13 @@
  * 2FA or unlock the account, a new login address, application passwords and API tokens, the
  * compromised-password wizard. Every route acts on the caller's own account ("me"); support has
  * no route here, so it can never disable 2FA or unlock an account outside an approved case.
+ *
+ * Changes that hand the account to whoever holds the session (minting API tokens and application
+ * passwords, the login email, the password, switching 2FA on or off) are `recentLogin`: a login
+ * that proved the password, and the second factor when on, within the last 10 minutes (issue 14,
+ * item 3). Their bodies carry no password or code, so that proof has one place and one failure
+ * count; the password change alone also asks for the current password (OWASP ASVS V6.2.3), and a
+ * wrong one counts toward the lock like a failed login.
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
@@ -31,11 +38,11 @@ import {
 } from '../../workflows/shared/recovery';
 import { Problem } from '../problems';
 import { defineRoute, type AnyRoute } from '../routing';
-import { checkSecondFactor, openSession } from './sessions';
+import { openSession } from './sessions';
+import { recordFailedLogin } from '../services/failedLogins';
 import { NEW_PASSWORD } from './recovery';
 
 const problem = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string().optional() });
-const otp = z.string().trim().regex(/^(\d{6}|\d{5}-?\d{5})$/, 'a 6-digit authenticator code or a backup code');
 
 /** P5: the account's initials followed by digits, lower case (logins are matched in lower case). */
 export function recoveryUsernameCandidate(displayName: string): string {
@@ -50,7 +57,7 @@ export function recoveryUsernameCandidate(displayName: string): string {
   return (letters || 'u') + String(randomInt(0, 1_000_000)).padStart(6, '0');
 }
 
-export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Database>; taskQueue: string; clock: { now(): Date }; authSecret: string; secrets: AccountSecrets }): AnyRoute[] {
+export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Database>; taskQueue: string; clock: { now(): Date }; authSecret: string; secrets: AccountSecrets; lockAfterFailedLogins: number }): AnyRoute[] {
   const { client, db, taskQueue, clock, secrets } = deps;
 
   const me = async (accountId: string) => {
@@ -137,13 +144,12 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
       method: 'post',
       path: '/v1/accounts/me/two-factor',
       tag: 'Account security',
-      summary: 'Start switching 2FA on: a new authenticator secret, confirmed with its first code',
+      summary: 'Start switching 2FA on (a login that proved the password within 10 minutes): a new authenticator secret, confirmed with its first code',
       roles: ['customer'],
-      body: z.object({ password: z.string().min(1).max(1024) }).strict(),
-      responses: { 201: { description: 'Add the secret to an authenticator app', schema: z.object({ secret: z.string(), otpauthUrl: z.string() }) }, 401: { description: 'Wrong password', schema: problem }, 409: { description: 'Already on', schema: problem } },
-      async handler({ principal, body }) {
+      recentLogin: true,
+      responses: { 201: { description: 'Add the secret to an authenticator app', schema: z.object({ secret: z.string(), otpauthUrl: z.string() }) }, 409: { description: 'Already on', schema: problem } },
+      async handler({ principal }) {
         const a = await me(principal.sub);
-        if (!a.password_hash || !(await verifyPassword(body.password, a.password_hash))) throw new Problem('invalid-credentials', 'The password is not right');
         if (a.two_factor_enabled_at) throw new Problem('two-factor-already-enabled');
         const secret = randomBytes(20);
         await db.updateTable('accounts').set({ totp_pending_sealed: secrets.sealTotp(a.id, secret) }).where('id', '=', a.id).execute();
@@ -177,17 +183,14 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
     defineRoute({
       method: 'delete',
       path: '/v1/accounts/me/two-factor',
-      loginOnly: true,
+      recentLogin: true,
       tag: 'Account security',
-      summary: 'P6 with the device: switch 2FA off with the password and a current code; the holder is urged to re-secure',
+      summary: 'P6 with the device: switch 2FA off from a login that proved the password and a current code within 10 minutes; the holder is urged to re-secure',
       roles: ['customer'],
-      body: z.object({ password: z.string().min(1).max(1024), otp }).strict(),
-      responses: { 204: { description: 'Off' }, 401: { description: 'Wrong password or code', schema: problem }, 409: { description: 'Not on', schema: problem } },
-      async handler({ principal, body }) {
+      responses: { 204: { description: 'Off' }, 409: { description: 'Not on', schema: problem } },
+      async handler({ principal }) {
         const a = await me(principal.sub);
         if (!a.two_factor_enabled_at) throw new Problem('two-factor-not-enabled');
-        if (!a.password_hash || !(await verifyPassword(body.password, a.password_hash))) throw new Problem('invalid-credentials', 'The password is not right');
-        if (!(await checkSecondFactor(deps, a, body.otp))) throw new Problem('invalid-second-factor');
         const eventId = randomUUID();
         await db.transaction().execute(async (trx) => {
           await trx.updateTable('accounts').set({ totp_secret_sealed: null, totp_pending_sealed: null, two_factor_enabled_at: null }).where('id', '=', a.id).execute();
@@ -229,7 +232,7 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
     defineRoute({
       method: 'post',
       path: '/v1/accounts/me/login-email',
-      loginOnly: true,
+      recentLogin: true,
       tag: 'Account security',
       summary: 'Choose a new login address (P5: the one thing the recovery username allows); a code goes to it',
       roles: ['customer'],
@@ -246,7 +249,7 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
     defineRoute({
       method: 'post',
       path: '/v1/accounts/me/login-email/confirm',
-      loginOnly: true,
+      recentLogin: true,
       tag: 'Account security',
       summary: 'Confirm the new login address with its code; the recovery username stops working and a full login is returned',
       roles: ['customer'],
@@ -273,7 +276,8 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
           .signal(loginAddressRestoredSignal)
           .catch(() => undefined); // No recovery under way (a plain change) or it has ended.
         await notice({ accountId: principal.sub, kind: 'login_email_changed', eventId: body.requestId });
-        return { status: 200, body: await openSession(deps, principal.sub, 'full') };
+        // The new login carries this one's proof of the password, not a fresh one.
+        return { status: 200, body: await openSession(deps, principal.sub, 'full', principal.reauthenticatedAt) };
       },
     }),
     defineRoute({
@@ -328,7 +332,7 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
     defineRoute({
       method: 'post',
       path: '/v1/accounts/me/api-tokens',
-      loginOnly: true,
+      recentLogin: true,
       tag: 'Account security',
       summary: 'P8: an API token with an unlimited or a chosen lifetime; shown once. Unused for a year, it is deactivated',
       roles: ['customer'],
@@ -346,7 +350,7 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
     defineRoute({
       method: 'post',
       path: '/v1/accounts/me/app-passwords',
-      loginOnly: true,
+      recentLogin: true,
       tag: 'Account security',
       summary: 'P8: an application password (for a mail or calendar app); shown once',
       roles: ['customer'],
@@ -411,7 +415,7 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
     defineRoute({
       method: 'post',
       path: '/v1/accounts/me/compromised',
-      loginOnly: true,
+      recentLogin: true,
       tag: 'Account security',
       summary: 'P8 wizard: change the password, revoke every application password and API token, end the other sessions, then review the settings',
       roles: ['customer'],
@@ -422,7 +426,11 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
       },
       async handler({ principal, body }) {
         const a = await me(principal.sub);
-        if (!a.password_hash || !(await verifyPassword(body.currentPassword, a.password_hash))) throw new Problem('invalid-credentials', 'The current password is not right');
+        if (!a.password_hash || !(await verifyPassword(body.currentPassword, a.password_hash))) {
+          // A wrong current password counts toward the lock like a failed login (issue 14, item 3).
+          if (a.password_hash) await recordFailedLogin(deps, a, 'current_password');
+          throw new Problem('invalid-credentials', 'The current password is not right');
+        }
         const hash = await hashPassword(body.newPassword);
         const now = clock.now();
         const eventId = randomUUID();

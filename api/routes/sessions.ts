@@ -6,21 +6,26 @@
  * restricted to asking for 2FA to be disabled; the otp (authenticator code or a backup code) gives
  * a full one. While the login address is lost (P5), the SMS recovery username and the unchanged
  * password give a login restricted to choosing a new address.
+ *
+ * A login counts as re-authenticated at its start; POST /v1/sessions/current/reauthentication
+ * proves the password (and the second factor) again for an open one. Sensitive changes ask for
+ * that proof to be recent (routes marked recentLogin, issue 14, item 3); a wrong password or
+ * second factor there counts toward the lock exactly like a failed login.
  */
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
 import { findMembership } from '../../db/repositories/organizations';
-import { acceptTotpStep, createSession, useBackupCode } from '../../db/repositories/sessions';
+import { acceptTotpStep, createSession, markReauthenticated, useBackupCode } from '../../db/repositories/sessions';
 import type { SessionScope } from '../../db/tables/accounts.table';
 import type { AccountSecrets } from '../../lib/accountSecrets';
 import { BACKUP_CODE_SHAPE, totpStep } from '../../lib/otp';
 import { DUMMY_PASSWORD_HASH, verifyPassword } from '../../lib/passwords';
-import { RESTRICTED_SESSION_LIFETIME_MS, SESSION_LIFETIME_MS } from '../../lib/rules';
+import { REAUTHENTICATION_MAX_AGE_MS, RESTRICTED_SESSION_LIFETIME_MS, SESSION_LIFETIME_MS } from '../../lib/rules';
 import { issueToken } from '../auth';
+import { recordFailedLogin } from '../services/failedLogins';
 import { Problem } from '../problems';
 import { defineRoute, type AnyRoute } from '../routing';
 
@@ -37,10 +42,13 @@ export interface SessionDeps {
   secrets: AccountSecrets;
 }
 
-/** A login session and its bearer token. */
-export async function openSession(deps: Pick<SessionDeps, 'db' | 'clock' | 'authSecret'>, accountId: string, scope: SessionScope) {
+/**
+ * A login session and its bearer token. `reauthenticatedAt`: when the holder proved the password
+ * (and the second factor when on) for it; a login that proved them passes its own start.
+ */
+export async function openSession(deps: Pick<SessionDeps, 'db' | 'clock' | 'authSecret'>, accountId: string, scope: SessionScope, reauthenticatedAt?: Date) {
   const ttlMs = scope === 'full' ? SESSION_LIFETIME_MS : RESTRICTED_SESSION_LIFETIME_MS;
-  const s = await createSession(deps.db, { accountId, scope, now: deps.clock.now(), ttlMs });
+  const s = await createSession(deps.db, { accountId, scope, now: deps.clock.now(), ttlMs, ...(reauthenticatedAt ? { reauthenticatedAt } : {}) });
   const token = await issueToken(deps.authSecret, { sub: accountId, role: 'customer', sid: s.id, scope }, `${Math.floor(ttlMs / 1000)}s`);
   return { token, expiresIn: Math.floor(ttlMs / 1000), scope };
 }
@@ -59,25 +67,9 @@ export async function checkSecondFactor(deps: Pick<SessionDeps, 'db' | 'clock' |
 }
 
 export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
-  const { client, db, taskQueue, clock } = deps;
+  const { db, clock } = deps;
 
-  /** One statement counts the failure and locks at the threshold, whatever the concurrency. */
-  async function countFailure(account: { id: string; locked_at: Date | null }): Promise<void> {
-    const now = clock.now();
-    const row = await db
-      .updateTable('accounts')
-      .set((eb) => ({
-        failed_logins: eb('failed_logins', '+', 1),
-        locked_at: sql<Date | null>`case when locked_at is null and failed_logins + 1 >= ${deps.lockAfterFailedLogins} then ${now}::timestamptz else locked_at end`,
-      }))
-      .where('id', '=', account.id)
-      .returning(['failed_logins', 'locked_at'])
-      .executeTakeFirstOrThrow();
-    if (!account.locked_at && row.locked_at) {
-      await audit(db, { actor_type: 'system', actor_id: 'login', action: 'account.locked', subject_type: 'account', subject_id: account.id, decision: null, details: { failedLogins: row.failed_logins } });
-      await client.workflow.start('accountLocked', { workflowId: `account-locked:${account.id}:${row.locked_at.getTime()}`, taskQueue, args: [{ accountId: account.id, lockedAt: row.locked_at.toISOString() }] });
-    }
-  }
+  const countFailure = (account: { id: string; locked_at: Date | null }, source: 'login' | 'reauthentication' = 'login') => recordFailedLogin(deps, account, source);
 
   return [
     defineRoute({
@@ -132,7 +124,55 @@ export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
           }
         }
         await db.updateTable('accounts').set({ failed_logins: 0 }).where('id', '=', account.id).execute();
-        return { status: 201, body: await openSession(deps, account.id, account.login_address_lost_at ? 'login_address_change' : 'full') };
+        // The login has just proved the password (and the second factor): privileged from its start.
+        return { status: 201, body: await openSession(deps, account.id, account.login_address_lost_at ? 'login_address_change' : 'full', clock.now()) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/sessions/current/reauthentication',
+      tag: 'Accounts',
+      summary: `Prove the password again (and otp when 2FA is on): for ${REAUTHENTICATION_MAX_AGE_MS / 60_000} minutes this login may then mint credentials and change the login email, the password or 2FA`,
+      roles: ['customer'],
+      loginOnly: true,
+      scopes: ['login_address_change'],
+      body: z
+        .object({
+          password: z.string().min(1).max(1024),
+          otp: z.string().trim().regex(/^(\d{6}|\d{5}-?\d{5})$/, 'a 6-digit authenticator code or a backup code').optional(),
+        })
+        .strict(),
+      responses: {
+        200: { description: 'Re-authenticated: sensitive changes are allowed until privilegedUntil', schema: z.object({ reauthenticatedAt: z.string(), privilegedUntil: z.string() }) },
+        401: { description: 'Wrong password, or the second factor missing or wrong; a wrong one counts toward the lock like a failed login', schema: problem },
+        423: { description: 'The right password, but the account is locked', schema: problem },
+      },
+      async handler({ principal, body }) {
+        const account = await db
+          .selectFrom('accounts')
+          .select(['id', 'password_hash', 'locked_at', 'totp_secret_sealed', 'two_factor_enabled_at'])
+          .where('id', '=', principal.sub)
+          .executeTakeFirst();
+        if (!account) throw new Problem('unauthenticated', 'This session has ended');
+        const ok = await verifyPassword(body.password, account.password_hash ?? DUMMY_PASSWORD_HASH);
+        if (!account.password_hash) throw new Problem('invalid-credentials', 'This account has no password to prove');
+        if (!ok) {
+          await countFailure(account, 'reauthentication');
+          throw new Problem('invalid-credentials', 'The password is not right');
+        }
+        if (account.locked_at) throw new Problem('account-locked', 'Log in again (POST /v1/sessions) to ask for an identity check, or ask an administrator of your organization');
+        if (account.two_factor_enabled_at) {
+          if (!body.otp) throw new Problem('second-factor-required', 'Send the code of your authenticator app or a backup code as otp, with the password');
+          if (!(await checkSecondFactor(deps, account, body.otp))) {
+            await countFailure(account, 'reauthentication');
+            throw new Problem('invalid-second-factor');
+          }
+        }
+        const now = clock.now();
+        await db.updateTable('accounts').set({ failed_logins: 0 }).where('id', '=', account.id).execute();
+        if (!(await markReauthenticated(db, principal.sid!, account.id, now))) throw new Problem('unauthenticated', 'This session has ended');
+        await audit(db, { actor_type: 'customer', actor_id: account.id, action: 'session.reauthenticated', subject_type: 'account', subject_id: account.id, decision: null, details: { sessionId: principal.sid } });
+        return { status: 200, body: { reauthenticatedAt: now.toISOString(), privilegedUntil: new Date(now.getTime() + REAUTHENTICATION_MAX_AGE_MS).toISOString() } };
       },
     }),
     defineRoute({

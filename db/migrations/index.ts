@@ -15,6 +15,7 @@ import * as accountRecovery from './20261124130000_account_recovery';
 import * as paymentProcesses from './20261202110000_payment_processes';
 import * as secondFactorOnce from './20261202130000_second_factor_once';
 import * as agentSessions from './20261202140000_agent_sessions';
+import * as sessionReauthentication from './20261202150000_session_reauthentication';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '20261202110000_payment_processes': paymentProcesses,
   '20261202130000_second_factor_once': secondFactorOnce,
   '20261202140000_agent_sessions': agentSessions,
+  '20261202150000_session_reauthentication': sessionReauthentication,
 };

@@ -1,28 +1,67 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Db } from '../database';
 import { audit, type AuditEntry } from './audit';
 import type { SessionScope } from '../tables/accounts.table';
 import { tokenHash, type AccountSecrets } from '../../lib/accountSecrets';
 import { normalizeBackupCode } from '../../lib/otp';
 
-export async function createSession(db: Db, s: { accountId: string; scope: SessionScope; now: Date; ttlMs: number }): Promise<{ id: string; expiresAt: Date }> {
+/**
+ * A customer's session. `reauthenticatedAt`: when the password (and the second factor when on) was
+ * last proved for it; a login proves them as it opens the session, an operator's token does not.
+ */
+export async function createSession(db: Db, s: { accountId: string; scope: SessionScope; now: Date; ttlMs: number; reauthenticatedAt?: Date }): Promise<{ id: string; expiresAt: Date }> {
   const id = randomUUID();
   const expiresAt = new Date(s.now.getTime() + s.ttlMs);
-  await db.insertInto('sessions').values({ id, account_id: s.accountId, scope: s.scope, expires_at: expiresAt }).execute();
+  await db.insertInto('sessions').values({ id, account_id: s.accountId, scope: s.scope, expires_at: expiresAt, reauthenticated_at: s.reauthenticatedAt ?? null }).execute();
   return { id, expiresAt };
 }
 
-/** The session's scope while it is neither ended nor expired; undefined otherwise. */
-export async function activeSession(db: Db, id: string, accountId: string, now: Date): Promise<SessionScope | undefined> {
+/** The session's scope and last re-authentication while it is neither ended nor expired; undefined otherwise. */
+export async function activeSession(db: Db, id: string, accountId: string, now: Date): Promise<{ scope: SessionScope; reauthenticatedAt: Date | null } | undefined> {
   const row = await db
     .selectFrom('sessions')
-    .select('scope')
+    .select(['scope', 'reauthenticated_at'])
     .where('id', '=', id)
     .where('account_id', '=', accountId)
     .where('revoked_at', 'is', null)
     .where('expires_at', '>', now)
     .executeTakeFirst();
-  return row?.scope;
+  return row && { scope: row.scope, reauthenticatedAt: row.reauthenticated_at };
+}
+
+/**
+ * Records that the holder proved the password (and the second factor when on) again in this open
+ * session (issue 14, item 3); false when the session has ended or expired meanwhile.
+ */
+export async function markReauthenticated(db: Db, id: string, accountId: string, now: Date): Promise<boolean> {
+  const res = await db
+    .updateTable('sessions')
+    .set({ reauthenticated_at: now })
+    .where('id', '=', id)
+    .where('account_id', '=', accountId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/**
+ * Counts a failed proof of the password or the second factor (a login, a re-authentication, the
+ * current password of a change) and locks the account at the threshold, in one statement whatever
+ * the concurrency (P7). Returns the count and the lock as they are now.
+ */
+export async function countFailedLogin(db: Db, accountId: string, e: { now: Date; lockAfter: number }): Promise<{ failedLogins: number; lockedAt: Date | null }> {
+  const row = await db
+    .updateTable('accounts')
+    .set((eb) => ({
+      failed_logins: eb('failed_logins', '+', 1),
+      locked_at: sql<Date | null>`case when locked_at is null and failed_logins + 1 >= ${e.lockAfter} then ${e.now}::timestamptz else locked_at end`,
+    }))
+    .where('id', '=', accountId)
+    .returning(['failed_logins', 'locked_at'])
+    .executeTakeFirstOrThrow();
+  return { failedLogins: row.failed_logins, lockedAt: row.locked_at };
 }
 
 /** An agent's session (issue 14, item 4); refused for an unknown or deactivated agent. */

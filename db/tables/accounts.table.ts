@@ -36,6 +36,8 @@ export interface SessionsTable {
   created_at: ColumnType<Date, Date | undefined, never>;
   expires_at: Date;
   revoked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** When the holder last proved the password (and the second factor when on) in this session (issue 14, item 3). */
+  reauthenticated_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 /** The 10 single-use backup codes given when 2FA is switched on; HMACs only. */

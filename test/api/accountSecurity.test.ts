@@ -12,7 +12,7 @@ describe('account security over HTTP (P5–P8)', function () {
   async function withTwoFactor(h: Awaited<ReturnType<typeof holder>>) {
     const { api } = suite;
     const token = (await login(api, h.login_email)).json.token;
-    const setup = await api.call('POST', '/v1/accounts/me/two-factor', { token, body: { password: PASSWORD } });
+    const setup = await api.call('POST', '/v1/accounts/me/two-factor', { token });
     assert.equal(setup.status, 201, setup.text);
     const secret = base32Decode(setup.json.secret);
     const on = await api.call('POST', '/v1/accounts/me/two-factor/confirm', { token, body: { otp: totpAt(secret, Date.now()) } });
@@ -49,7 +49,7 @@ describe('account security over HTTP (P5–P8)', function () {
     // The restricted login reaches nothing else.
     for (const [method, path, body] of [
       ['GET', '/v1/accounts/me/security', undefined],
-      ['DELETE', '/v1/accounts/me/two-factor', { password: PASSWORD, otp: '123456' }],
+      ['DELETE', '/v1/accounts/me/two-factor', undefined],
       ['POST', '/v1/accounts/me/api-tokens', { name: 'x' }],
       ['POST', '/v1/accounts/me/unlock-requests', undefined],
       ['POST', `/v1/organizations/${seed.org.id}/legal-representative-handovers`, { toAccountId: seed.admin.id }],
@@ -57,7 +57,7 @@ describe('account security over HTTP (P5–P8)', function () {
       assertProblem(await api.call(method, path, { token: restricted, body }), 403, 'session-restricted');
     }
     // Support has no route that disables 2FA, and a case it opens itself has no effect.
-    assertProblem(await api.call('DELETE', '/v1/accounts/me/two-factor', { token: tokens.agent, body: { password: PASSWORD, otp: '123456' } }), 403, 'forbidden');
+    assertProblem(await api.call('DELETE', '/v1/accounts/me/two-factor', { token: tokens.agent }), 403, 'forbidden');
     const byAgent = await api.call('POST', '/v1/verification-cases', { token: tokens.system, body: { accountId: h.id, reason: 'disable_2fa' } });
     assert.equal(byAgent.status, 201, byAgent.text);
     await linkTokenFor(h.login_email);

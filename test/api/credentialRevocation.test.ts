@@ -51,7 +51,7 @@ describe('credential revocation (issue 14, item 2)', function () {
 
   async function switchTwoFactorOn(session: string) {
     const { api } = suite;
-    const setup = await api.call('POST', '/v1/accounts/me/two-factor', { token: session, body: { password: PASSWORD } });
+    const setup = await api.call('POST', '/v1/accounts/me/two-factor', { token: session });
     assert.equal(setup.status, 201, setup.text);
     const on = await api.call('POST', '/v1/accounts/me/two-factor/confirm', { token: session, body: { otp: totpAt(base32Decode(setup.json.secret), Date.now()) } });
     assert.equal(on.status, 200, on.text);
@@ -186,7 +186,7 @@ describe('credential revocation (issue 14, item 2)', function () {
       ['POST', '/v1/accounts/me/login-email', { email: `taken-over-${h8(h.id)}@attacker.test` }],
       ['POST', '/v1/accounts/me/login-email/confirm', { requestId: h.id, code: '123456' }],
       ['POST', '/v1/accounts/me/compromised', { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }],
-      ['DELETE', '/v1/accounts/me/two-factor', { password: PASSWORD, otp: '123456' }],
+      ['DELETE', '/v1/accounts/me/two-factor', undefined],
     ] as const) {
       assertProblem(await api.call(method, path, { token: c.apiToken, body }), 403, 'login-required');
     }

@@ -1,0 +1,29 @@
+/**
+ * Failed proofs of a holder's password or second factor (P7). A wrong password at the login, at a
+ * re-authentication or as the current password of a change all count the same way toward the lock
+ * (issue 14, item 3): otherwise a stolen session could guess the password without ever locking it.
+ * The call that locks the account audits it and starts the account-locked process.
+ */
+import type { Client } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/database';
+import { audit } from '../../db/repositories/audit';
+import { countFailedLogin } from '../../db/repositories/sessions';
+
+export interface FailedLoginDeps {
+  client: Client;
+  db: Kysely<Database>;
+  taskQueue: string;
+  clock: { now(): Date };
+  lockAfterFailedLogins: number;
+}
+
+/** `account.locked_at` as read before the failed attempt: the call that changes it reports the lock. */
+export async function recordFailedLogin(deps: FailedLoginDeps, account: { id: string; locked_at: Date | null }, source: 'login' | 'reauthentication' | 'current_password'): Promise<void> {
+  const { db, client, taskQueue } = deps;
+  const row = await countFailedLogin(db, account.id, { now: deps.clock.now(), lockAfter: deps.lockAfterFailedLogins });
+  if (!account.locked_at && row.lockedAt) {
+    await audit(db, { actor_type: 'system', actor_id: 'login', action: 'account.locked', subject_type: 'account', subject_id: account.id, decision: null, details: { failedLogins: row.failedLogins, source } });
+    await client.workflow.start('accountLocked', { workflowId: `account-locked:${account.id}:${row.lockedAt.getTime()}`, taskQueue, args: [{ accountId: account.id, lockedAt: row.lockedAt.toISOString() }] });
+  }
+}
