@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import { base32Decode, totpAt } from '../../lib/otp';
 import { ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT, REAUTHENTICATION_MAX_AGE_MS } from '../../lib/rules';
 import { apiSuite, assertProblem } from '../support/api';
-import { codeIn, holder, login, mailTo, PASSWORD } from '../support/recovery';
+import { codeIn, holder, login, mailTo, PASSWORD, smsTo } from '../support/recovery';
 
 const MINUTE = 60_000;
 
@@ -129,6 +129,25 @@ describe('re-authentication before sensitive changes (issue 14, item 3)', functi
     assert.equal(a.two_factor_enabled_at, null);
   });
 
+  it('P5: a login restricted to choosing a new address re-authenticates in its scope once its 10 minutes have passed', async () => {
+    const { api, seed, tokens } = suite;
+    const domain = `hosted-${seed.org.id.slice(0, 8)}.test`;
+    await api.db.insertInto('organization_mail_domains').values({ organization_id: seed.org.id, domain }).execute();
+    const h = await holder(api.db, { loginDomain: domain });
+    assert.equal((await api.call('POST', `/v1/accounts/${h.id}/login-address-lost`, { token: tokens.system, body: { reason: 'mailbox_deleted' } })).status, 202);
+    const username = /username (\S+)/.exec((await smsTo(h.mobile_phone, /username/)).body)![1]!;
+    const recovery = await login(api, username);
+    assert.equal(recovery.json.scope, 'login_address_change', recovery.text);
+    const restricted = recovery.json.token as string;
+    await age(restricted, 11);
+    const newEmail = `back-${h.id.slice(0, 8)}@webmail.test`;
+    assertReauthenticationRequired(await api.call('POST', '/v1/accounts/me/login-email', { token: restricted, body: { email: newEmail } }));
+    await reauthenticated(restricted);
+    assert.equal((await api.call('POST', '/v1/accounts/me/login-email', { token: restricted, body: { email: newEmail } })).status, 202);
+    // Re-authenticating widens nothing: the login stays restricted.
+    assertProblem(await api.call('GET', '/v1/accounts/me/security', { token: restricted }), 403, 'session-restricted');
+  });
+
   it('a fresh login is privileged at its start; an operator token is not until it re-authenticates', async () => {
     const { api } = suite;
     const h = await holder(api.db);
@@ -140,7 +159,7 @@ describe('re-authentication before sensitive changes (issue 14, item 3)', functi
     assert.equal((await api.call('POST', '/v1/accounts/me/api-tokens', { token: operator, body: { name: 'ci' } })).status, 201);
   });
 
-  it('wrong passwords and second factors at re-authentication, and wrong current passwords, count toward the lock exactly like failed logins', async () => {
+  it('wrong passwords at re-authentication and wrong current passwords count toward the lock exactly like failed logins; a success resets the count', async () => {
     const { api } = suite;
     const h = await holder(api.db);
     const token = await staleLogin(h);
@@ -173,7 +192,7 @@ describe('re-authentication before sensitive changes (issue 14, item 3)', functi
     assert.equal((await failedLogins(h)).failed_logins, 1);
   });
 
-  it('API tokens can neither re-authenticate nor do any of these changes (login-required); restricted logins cannot re-authenticate', async () => {
+  it('API tokens can neither re-authenticate nor do any of these changes (login-required); a login still waiting for its second factor cannot re-authenticate', async () => {
     const { api } = suite;
     const h = await holder(api.db);
     const session = (await login(api, h.login_email)).json.token as string;
