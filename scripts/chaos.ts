@@ -141,7 +141,7 @@ async function main() {
     let phones = 0;
 
     // Every request through the API; a well-behaved client retries 503s after Retry-After.
-    const stats = { harnessErrors: 0, requests: 0, byStatus: new Map<number, number>(), fiveHundreds: 0, timeouts: 0, unavailable: 0, unavailableWithoutRetryAfter: 0 };
+    const stats = { timedOut: new Set<string>(), harnessErrors: 0, requests: 0, byStatus: new Map<number, number>(), fiveHundreds: 0, timeouts: 0, unavailable: 0, unavailableWithoutRetryAfter: 0 };
     async function call(method: string, url: string, token: string | null, body?: unknown, headers: Record<string, string> = {}) {
       for (let attempt = 0; ; attempt += 1) {
         stats.requests += 1;
@@ -155,6 +155,7 @@ async function main() {
           });
         } catch {
           stats.timeouts += 1;
+          stats.timedOut.add(`${method} ${url.replace(/[0-9a-f-]{36}|[\w-]{43}/g, ':id')}`);
           if (attempt < 5) continue;
           return { status: 0, json: undefined as any };
         }
@@ -372,7 +373,7 @@ async function main() {
     const crashes = faults.kills + faults.pgOutages + faults.temporalOutages;
     console.log(`
 faults injected      worker SIGKILLs ${faults.kills}, PostgreSQL outages ${faults.pgOutages}, Temporal outages ${faults.temporalOutages}
-requests sent        ${stats.requests} (${[...stats.byStatus].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}: ${n}`).join(', ')}; timed out ${stats.timeouts})
+requests sent        ${stats.requests} (${[...stats.byStatus].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}: ${n}`).join(', ')}; no answer within 30 s: ${stats.timeouts}${stats.timedOut.size ? ` (${[...stats.timedOut].join(', ')})` : ''})
 5xx                  500: ${stats.fiveHundreds}, 503: ${stats.unavailable} (without Retry-After: ${stats.unavailableWithoutRetryAfter})
 still pending        payments ${pending.payments}, messages ${pending.messages}, processes (payments, decided orders) ${pending.running}
 provider calls       ${providerCalls.map((c) => `${c.result} ${c.n}`).join(', ') || 'none'}
