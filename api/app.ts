@@ -14,6 +14,7 @@ import { authenticate } from './auth';
 import { deskRouter } from './desk';
 import { PROBLEM_TYPES, Problem, problemHandler, type ProblemSlug } from './problems';
 import { rateLimit } from './rateLimit';
+import { requestDeadline } from './requestDeadline';
 import { cancellationRoutes } from './routes/cancellation';
 import { checkHealth } from './routes/health';
 import { orderRoutes } from './routes/orders';
@@ -42,7 +43,7 @@ export interface AppDeps {
   clock?: { now(): Date };
   /** Master keys; verification documents are sealed with keys derived from them. */
   keyring: Keyring;
-  config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number; publicUrl: string; lockAfterFailedLogins?: number; recoveryLimits?: RecoveryLimitSettings; paymentSettleWaitMs?: number };
+  config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number; publicUrl: string; lockAfterFailedLogins?: number; recoveryLimits?: RecoveryLimitSettings; paymentSettleWaitMs?: number; requestTimeoutMs?: number };
   /** Local-only pages (the dev outbox); mounted by `npm start` when it runs the embedded mail and SMS peers. */
   devRouter?: express.Router;
 }
@@ -92,6 +93,8 @@ export function createApp(deps: AppDeps): express.Express {
     });
     next();
   });
+  // Unset in tests that wait longer on purpose; the entry points pass API_REQUEST_TIMEOUT_MS.
+  if (deps.config.requestTimeoutMs) app.use(requestDeadline(deps.config.requestTimeoutMs, deps.log));
 
   app.get('/health', async (_req, res) => {
     const { status, body } = await checkHealth(deps.client, deps.db);
@@ -117,7 +120,7 @@ export function createApp(deps: AppDeps): express.Express {
   // Identity images (28 MB) are read only once the link in the path is known to be valid.
   mountLargeBodyParsers(links, routes.filter(isLinkRoute));
   links.use('/v1/verification', express.json({ limit: '100kb', strict: true }));
-  mountRoutes(links, routes.filter(isLinkRoute), { clock });
+  mountRoutes(links, routes.filter(isLinkRoute), { clock, log: deps.log });
   app.use(links);
 
   const v1 = express.Router();
@@ -132,7 +135,7 @@ export function createApp(deps: AppDeps): express.Express {
   );
   v1.use(rateLimit({ perMinute: deps.config.rateLimitPerMinute }));
   v1.use(express.json({ limit: '100kb', strict: true }));
-  mountRoutes(v1, routes.filter((route) => !isLinkRoute(route)), { clock });
+  mountRoutes(v1, routes.filter((route) => !isLinkRoute(route)), { clock, log: deps.log });
   app.use(v1);
 
   app.use((req, _res, next) => next(new Problem('not-found', `No route for ${req.method} ${req.path}`)));

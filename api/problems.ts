@@ -2,7 +2,7 @@
  * RFC 9457 problem details. Every error the API returns is one of these types; the `type` URI is
  * stable (clients may switch on it) and resolves to a description at GET /problems/:slug.
  */
-import type { ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { Logger } from '../lib/logger';
 import { isDependencyDown } from './dependencyErrors';
 
@@ -88,9 +88,24 @@ export class Problem extends Error {
   }
 }
 
+/** A dependency down or too slow: 503 with Retry-After, so that clients come back rather than give up. */
+export const unavailable = (detail: string) => new Problem('unavailable', detail, { retryAfterSeconds: 5 });
+
+/** Writes a problem as the answer: application/problem+json, with Retry-After when it has one. */
+export function sendProblem(req: Request, res: Response, problem: Problem): void {
+  if (problem.extensions.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(problem.extensions.retryAfterSeconds));
+  res.status(problem.status).type('application/problem+json').json(problem.toJSON(req.originalUrl));
+}
+
 /** Maps body-parser's errors (they carry `type`) and anything unexpected to problems. */
 export function problemHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
+    // The request deadline answered already (api/requestDeadline.ts): the handler's late refusal, or
+    // its attempt to answer, is dropped; anything else late is still classified and logged below.
+    if (res.locals.deadlinePassed && (err instanceof Problem || err?.code === 'ERR_HTTP_HEADERS_SENT')) {
+      log.info('answer after the deadline dropped', { method: req.method, route: req.route?.path, problem: err instanceof Problem ? err.slug : undefined });
+      return;
+    }
     let problem: Problem;
     if (err instanceof Problem) problem = err;
     else if (err?.type === 'entity.parse.failed') problem = new Problem('malformed-json');
@@ -102,14 +117,13 @@ export function problemHandler(log: Logger): ErrorRequestHandler {
     else if (err instanceof URIError && (err as URIError & { status?: number }).status === 400) problem = new Problem('validation-failed', 'The path is not valid', { errors: [{ location: 'path', pointer: '/', message: 'a segment is not valid percent-encoded UTF-8' }] });
     else if (isDependencyDown(err)) {
       log.warn('dependency unavailable', { method: req.method, route: req.route?.path, error: err?.name, code: err?.code });
-      problem = new Problem('unavailable', 'A service the API depends on is unreachable; retry shortly', { retryAfterSeconds: 5 });
+      problem = unavailable('A service the API depends on is unreachable; retry shortly');
     } else {
       // Log the class and message only: request bodies may hold personal data.
       log.error('unhandled error', { method: req.method, route: req.route?.path, error: err?.name, message: err?.message });
       problem = new Problem('internal');
     }
     if (res.headersSent) return;
-    if (problem.extensions.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(problem.extensions.retryAfterSeconds));
-    res.status(problem.status).type('application/problem+json').json(problem.toJSON(req.originalUrl));
+    sendProblem(req, res, problem);
   };
 }

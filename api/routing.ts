@@ -5,6 +5,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { SessionScope } from '../db/tables/accounts.table';
+import type { Logger } from '../lib/logger';
 import { REAUTHENTICATION_MAX_AGE_MS } from '../lib/rules';
 import type { Principal, Role } from './auth';
 import { Problem } from './problems';
@@ -125,10 +126,12 @@ const REAUTHENTICATION_HELP = `Prove your password again, with "otp" too when 2F
 export const isLinkRoute = (route: AnyRoute) => route.roles.length === 0;
 const LINK_PRINCIPAL: Principal = Object.freeze({ sub: 'link', role: 'customer', scope: 'full' });
 
-export function mountRoutes(router: Router, routes: AnyRoute[], opts: { clock?: { now(): Date } } = {}): void {
+export function mountRoutes(router: Router, routes: AnyRoute[], opts: { clock?: { now(): Date }; log?: Logger } = {}): void {
   const clock = opts.clock ?? { now: () => new Date() };
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response) => {
+      // The request deadline (api/requestDeadline.ts) answered while authentication or the body was slow: start nothing.
+      if (res.headersSent) return;
       const principal = isLinkRoute(route) ? LINK_PRINCIPAL : req.principal;
       if (!principal) throw new Problem('unauthenticated');
       if (!isLinkRoute(route) && !route.roles.includes(principal.role)) {
@@ -156,6 +159,11 @@ export function mountRoutes(router: Router, routes: AnyRoute[], opts: { clock?: 
       const query = parse(route.query, req.query, 'query');
       const body = parse(route.body, req.body, 'body');
       const reply = await route.handler({ params, query, body, principal, req });
+      if (res.headersSent) {
+        // The deadline answered 503 meanwhile: the work stays done, only this answer is dropped.
+        opts.log?.info('answer after the deadline dropped', { method: req.method, route: route.path, status: reply.status });
+        return;
+      }
       for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
       if (reply.raw) return void res.status(reply.status).type(reply.raw.contentType).send(reply.raw.data);
       if (reply.status === 204) return void res.status(204).end();

@@ -33,6 +33,11 @@ const schema = z
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
     /** How long a payment request waits for its process to settle before answering 202 with the payment to poll. */
     PAYMENT_SETTLE_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(5_000),
+    /**
+     * A request not answered by then gets 503 `unavailable` with Retry-After (api/requestDeadline.ts):
+     * a dependency that hangs instead of refusing never holds a client longer than this.
+     */
+    API_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(15_000),
 
     TEMPORAL_ADDRESS: optionalString,
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -86,6 +91,9 @@ const schema = z
       parseBusinessHours(env.VERIFICATION_BUSINESS_HOURS, env.VERIFICATION_TIME_ZONE);
     } catch (err) {
       ctx.addIssue({ code: 'custom', path: ['VERIFICATION_BUSINESS_HOURS'], message: (err as Error).message });
+    }
+    if (env.PAYMENT_SETTLE_WAIT_MS >= env.API_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({ code: 'custom', path: ['PAYMENT_SETTLE_WAIT_MS'], message: 'must be shorter than API_REQUEST_TIMEOUT_MS (a slow payment would answer 503 instead of 202)' });
     }
     const twilio = [env.TWILIO_ACCOUNT_SID, env.TWILIO_AUTH_TOKEN, env.TWILIO_FROM];
     if (twilio.some((v) => v !== undefined) && twilio.some((v) => v === undefined)) {

@@ -28,6 +28,11 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ NODE_ENV: 'production' }), /AUTH_SECRET: is required in production/);
   });
 
+  it('answers every request within API_REQUEST_TIMEOUT_MS (15 s), longer than a payment waits for its process', () => {
+    assert.equal(loadConfig({}).API_REQUEST_TIMEOUT_MS, 15_000);
+    assert.throws(() => loadConfig({ API_REQUEST_TIMEOUT_MS: '5000', PAYMENT_SETTLE_WAIT_MS: '5000' }), /PAYMENT_SETTLE_WAIT_MS: must be shorter than API_REQUEST_TIMEOUT_MS/);
+  });
+
   it('makes an entry point exit non-zero naming the variable', () => {
     const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
     const run = spawnSync(tsx, [path.join(__dirname, '..', 'scripts', 'start.ts')], { env: { ...process.env, PORT: '-1' }, encoding: 'utf8', timeout: 30_000 });
