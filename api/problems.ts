@@ -82,6 +82,8 @@ export class Problem extends Error {
   ) {
     super(detail ?? PROBLEM_TYPES[slug].title);
     this.status = PROBLEM_TYPES[slug].status;
+    // Every 503 tells the client when to come back, including a route's own "could not start the process".
+    if (this.status === 503 && extensions.retryAfterSeconds === undefined) this.extensions = { retryAfterSeconds: 5, ...extensions };
   }
   toJSON(instance?: string) {
     return { type: problemTypeUri(this.slug), title: PROBLEM_TYPES[this.slug].title, status: this.status, detail: this.detail, instance, ...this.extensions };

@@ -2,10 +2,12 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { Client } from '@temporalio/client';
+import express from 'express';
 import { sql } from 'kysely';
 import { createApp } from '../../api/app';
 import { issueBearerToken } from '../../api/services/bearerTokens';
-import type { Logger } from '../../lib/logger';
+import { Problem, problemHandler } from '../../api/problems';
+import { silentLogger, type Logger } from '../../lib/logger';
 import { AUTH_SECRET } from '../support/api';
 import { database, fixtureKeyring, seedOrganization } from '../support/fixtures';
 
@@ -89,5 +91,26 @@ describe('request deadline: a request stuck on PostgreSQL answers 503 (PostgreSQ
     const res = await fetch(`${base}/v1/orders/${randomUUID()}`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(res.status, 404);
     assert.equal(res.headers.get('retry-after'), null);
+  });
+});
+
+describe('503 answers', () => {
+  it('carry Retry-After even when a route raises unavailable itself (could not start its process)', async () => {
+    const app = express();
+    app.get('/x', () => {
+      throw new Problem('unavailable', 'Could not start the grant; nothing was granted', { cause: 'ServiceError' });
+    });
+    app.use(problemHandler(silentLogger));
+    const server: Server = await new Promise((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/x`);
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get('retry-after'), '5');
+      assert.equal(((await res.json()) as { type: string }).type, '/problems/unavailable');
+    } finally {
+      server.close();
+    }
   });
 });
