@@ -14,6 +14,8 @@ import type { ActivityDeps } from './deps';
 
 const EMAIL_SHAPE = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
 const E164 = /^\+[1-9]\d{6,14}$/;
+/** Long enough for PostgreSQL to restart, short of the 30 s the shortest sending activity may run. */
+const SENT_MARK_RETRY_FOR_MS = 20_000;
 
 export function createNotificationActivities({ db, mailer, sms }: ActivityDeps) {
   async function deliverNotification({ key }: { key: string }): Promise<{ status: 'sent' }> {
@@ -30,13 +32,12 @@ export function createNotificationActivities({ db, mailer, sms }: ActivityDeps) 
       throw ApplicationFailure.nonRetryable(`outbox message ${key}: malformed recipient`, FailureType.PermanentDeliveryFailure);
     }
 
+    let providerMessageId: string;
     try {
-      const { providerMessageId } =
+      ({ providerMessageId } =
         msg.channel === 'email'
           ? await mailer.send({ to: msg.recipient, subject: msg.subject ?? '', text: bodyToSend(msg.body), messageId: `<${encodeURIComponent(key)}@backoffice>` })
-          : await sms.send({ to: msg.recipient, body: bodyToSend(msg.body) });
-      await recordAttempt(db, key, { sent: true, providerMessageId });
-      return { status: 'sent' };
+          : await sms.send({ to: msg.recipient, body: bodyToSend(msg.body) }));
     } catch (err) {
       const permanent = msg.channel === 'email' ? isPermanentMailError(err) : isPermanentSmsError(err);
       const e = err as { code?: unknown; responseCode?: unknown; status?: unknown; message?: string };
@@ -44,6 +45,26 @@ export function createNotificationActivities({ db, mailer, sms }: ActivityDeps) 
       await recordAttempt(db, key, { sent: false, error: `${summary}: ${e.message ?? String(err)}`, permanent });
       if (permanent) throw ApplicationFailure.nonRetryable(`outbox message ${key}: ${summary}`, FailureType.PermanentDeliveryFailure);
       throw ApplicationFailure.retryable(`outbox message ${key}: ${summary}`, 'TransientDeliveryFailure');
+    }
+    await recordSent(key, providerMessageId);
+    return { status: 'sent' };
+  }
+
+  /**
+   * The provider has the message: its sent mark is retried here for a while when PostgreSQL does not
+   * take it. Failing at once would also record the sent message as a failed attempt and have Temporal
+   * send it again, so a PostgreSQL outage between the two steps duplicated the message (issue 15);
+   * only a worker dying in this window still sends twice.
+   */
+  async function recordSent(key: string, providerMessageId: string): Promise<void> {
+    const giveUpAt = Date.now() + SENT_MARK_RETRY_FOR_MS;
+    for (;;) {
+      try {
+        return await recordAttempt(db, key, { sent: true, providerMessageId });
+      } catch (err) {
+        if (Date.now() >= giveUpAt) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
     }
   }
 

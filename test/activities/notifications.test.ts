@@ -3,7 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
+import { createNotificationActivities } from '../../activities/notifications';
+import type { ActivityDeps } from '../../activities/deps';
 import { findByKey, enqueue } from '../../db/repositories/outbox';
+import { createMailer } from '../../lib/mailer';
 import { FailureType } from '../../workflows/shared/failures';
 import { database, smsSink, smtpCapture } from '../support/fixtures';
 import { realActivities } from '../support/worker';
@@ -102,5 +105,35 @@ describe('notification activities', () => {
     const row = await findByKey(db, key);
     assert.equal(row?.status, 'sent');
     assert.equal(row?.attempts, 2);
+  });
+
+  it('once the SMTP server accepted, retries the sent mark while PostgreSQL refuses it, and never sends again', async () => {
+    const { db } = await database();
+    const smtp = await smtpCapture();
+    const key = `test:${randomUUID()}`;
+    const to = `mark-${randomUUID()}@customer.test`;
+    await enqueue(db, { key, channel: 'email', recipient: to, subject: 'Hello', body: 'Body text' });
+    // PostgreSQL goes away right after the message is out: the next two writes to the outbox fail.
+    let refusals = 0;
+    const flaky = new Proxy(db, {
+      get(target, prop) {
+        if (prop === 'updateTable' && smtp.messages().some((m) => m.to.includes(to)) && refusals < 2) {
+          refusals += 1;
+          return () => {
+            throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+          };
+        }
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const acts = createNotificationActivities({ db: flaky, mailer: createMailer(smtp.url, 'Backoffice <no-reply@backoffice.test>') } as unknown as ActivityDeps);
+    assert.deepEqual(await env.run(acts.deliverNotification, { key }), { status: 'sent' });
+    assert.equal(refusals, 2);
+    assert.deepEqual(await env.run(acts.deliverNotification, { key }), { status: 'sent' }, 'a retry of the activity finds it sent');
+    assert.equal(smtp.messages().filter((m) => m.to.includes(to)).length, 1);
+    const row = await findByKey(db, key);
+    assert.equal(row?.status, 'sent');
+    assert.equal(row?.attempts, 1, 'no failed attempt recorded for a message that went out');
   });
 });
