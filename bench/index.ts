@@ -7,6 +7,11 @@
  * Then the daily renewal sweep over BENCH_SWEEP_PRODUCTS (default 10,000) products: the time to ensure
  * every renewal process (first run: all started; re-run: all found running), against the raw start
  * rate above, and the peak memory of this process, which hosts the worker.
+ *
+ * Then the known/unknown timing gap of every recovery step and of the login (bench/recoveryTiming.ts).
+ *
+ * `npm run bench -- --only <section>[,<section>]` runs some sections: `starts` (grant starts and the
+ * sweep, which is compared against their baseline) or `recovery-timing`. By default, all of them.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,9 +21,23 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { issueBearerToken } from '../api/services/bearerTokens';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
-import { startStack } from '../scripts/stack';
+import { startStack, type Stack } from '../scripts/stack';
+import { benchRecoveryTiming } from './recoveryTiming';
 import { freePort, seedOrganization } from '../test/support/fixtures';
 import { supportAccessWorkflowId } from '../workflows/shared/supportAccess';
+
+const SECTIONS = ['starts', 'recovery-timing'] as const;
+type Section = (typeof SECTIONS)[number];
+
+function selectedSections(argv: string[]): Set<Section> {
+  const at = argv.findIndex((a) => a === '--only' || a.startsWith('--only='));
+  if (at < 0) return new Set(SECTIONS);
+  const value = argv[at]!.includes('=') ? argv[at]!.slice('--only='.length) : argv[at + 1];
+  const names = (value ?? '').split(',').filter(Boolean);
+  const unknown = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) throw new Error(`--only takes sections among ${SECTIONS.join(', ')}${unknown.length ? `, not ${unknown.join(', ')}` : ''}`);
+  return new Set(names as Section[]);
+}
 
 const N = Number(process.env.BENCH_N ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -45,7 +64,7 @@ async function measure(label: string, op: (i: number) => Promise<void>) {
 
 const SWEEP_PRODUCTS = Number(process.env.BENCH_SWEEP_PRODUCTS ?? 10_000);
 
-async function benchSweep(stack: Awaited<ReturnType<typeof startStack>>, organizationId: string, taskQueue: string, baselineStartsPerSecond: number) {
+async function benchSweep(stack: Stack, organizationId: string, taskQueue: string, baselineStartsPerSecond: number) {
   // Due 4 to 12 months ahead: each process starts, reads its plan and waits on a timer, as in production.
   const now = Date.now();
   for (let i = 0; i < SWEEP_PRODUCTS; i += 1000) {
@@ -82,7 +101,36 @@ async function benchSweep(stack: Awaited<ReturnType<typeof startStack>>, organiz
   }
 }
 
+async function benchStarts(stack: Stack) {
+  const { config } = stack;
+  const seed = await seedOrganization(stack.db);
+  const { token } = await issueBearerToken({ db: stack.db, authSecret: stack.authSecret }, { role: 'customer', sub: seed.legalRep.id }, 3_600_000);
+  const body = JSON.stringify({ organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'mail', resourceIds: ['info@shop.test'] });
+  const api = stack.urls['API']!;
+  const viaApi = async () => {
+    const res = await fetch(`${api}/v1/support-access-grants`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+    if (res.status !== 201) throw new Error(`API answered ${res.status}: ${await res.text()}`);
+  };
+  const viaClient = async () => {
+    await stack.client.workflow.start('supportAccess', { workflowId: supportAccessWorkflowId(randomUUID()), taskQueue: config.TEMPORAL_TASK_QUEUE, args: [{ grantId: randomUUID() }] });
+  };
+
+  // Warm both paths (connections, JIT) before measuring.
+  await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? viaApi() : viaClient())));
+  const baseline = await measure('raw Temporal client start', viaClient);
+  const through = await measure('POST /v1/support-access-grants', viaApi);
+
+  console.log(`\n${N} starts per path, ${CONCURRENCY} in flight, embedded dev server + PostgreSQL, ${os.cpus().length} cores\n`);
+  const row = (r: typeof baseline) => `  ${r.label.padEnd(34)} ${r.throughput.toFixed(1).padStart(8)}/s   p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms`;
+  console.log(row(baseline));
+  console.log(row(through));
+  console.log(`\n  API / baseline: throughput ×${(through.throughput / baseline.throughput).toFixed(2)}, p50 ×${(through.p50 / baseline.p50).toFixed(2)}, p99 ×${(through.p99 / baseline.p99).toFixed(2)}\n`);
+
+  await benchSweep(stack, seed.org.id, config.TEMPORAL_TASK_QUEUE, baseline.throughput);
+}
+
 (async () => {
+  const sections = selectedSections(process.argv.slice(2));
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'backoffice-bench-'));
   const config = loadConfig({
@@ -104,30 +152,8 @@ async function benchSweep(stack: Awaited<ReturnType<typeof startStack>>, organiz
   });
   const stack = await startStack({ config, log: createLogger('warn'), roles: { api: true, worker: true } });
   try {
-    const seed = await seedOrganization(stack.db);
-    const { token } = await issueBearerToken({ db: stack.db, authSecret: stack.authSecret }, { role: 'customer', sub: seed.legalRep.id }, 3_600_000);
-    const body = JSON.stringify({ organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'mail', resourceIds: ['info@shop.test'] });
-    const api = stack.urls['API']!;
-    const viaApi = async () => {
-      const res = await fetch(`${api}/v1/support-access-grants`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
-      if (res.status !== 201) throw new Error(`API answered ${res.status}: ${await res.text()}`);
-    };
-    const viaClient = async () => {
-      await stack.client.workflow.start('supportAccess', { workflowId: supportAccessWorkflowId(randomUUID()), taskQueue: config.TEMPORAL_TASK_QUEUE, args: [{ grantId: randomUUID() }] });
-    };
-
-    // Warm both paths (connections, JIT) before measuring.
-    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? viaApi() : viaClient())));
-    const baseline = await measure('raw Temporal client start', viaClient);
-    const through = await measure('POST /v1/support-access-grants', viaApi);
-
-    console.log(`\n${N} starts per path, ${CONCURRENCY} in flight, embedded dev server + PostgreSQL, ${os.cpus().length} cores\n`);
-    const row = (r: typeof baseline) => `  ${r.label.padEnd(34)} ${r.throughput.toFixed(1).padStart(8)}/s   p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms`;
-    console.log(row(baseline));
-    console.log(row(through));
-    console.log(`\n  API / baseline: throughput ×${(through.throughput / baseline.throughput).toFixed(2)}, p50 ×${(through.p50 / baseline.p50).toFixed(2)}, p99 ×${(through.p99 / baseline.p99).toFixed(2)}\n`);
-
-    await benchSweep(stack, seed.org.id, config.TEMPORAL_TASK_QUEUE, baseline.throughput);
+    if (sections.has('starts')) await benchStarts(stack);
+    if (sections.has('recovery-timing')) await benchRecoveryTiming(stack);
   } finally {
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
