@@ -69,7 +69,7 @@ export async function checkSecondFactor(deps: Pick<SessionDeps, 'db' | 'clock' |
 export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
   const { db, clock } = deps;
 
-  const countFailure = (account: { id: string; locked_at: Date | null }, source: 'login' | 'reauthentication' = 'login') => recordFailedLogin(deps, account, source);
+  const countFailure = (account: { id: string; locked_at: Date | null } | null, source: 'login' | 'reauthentication' = 'login') => recordFailedLogin(deps, account, source);
 
   return [
     defineRoute({
@@ -104,7 +104,11 @@ export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
           )
           .executeTakeFirst();
         const ok = await verifyPassword(body.password, account?.password_hash ?? DUMMY_PASSWORD_HASH);
-        if (!account || !account.password_hash) throw new Problem('invalid-credentials');
+        if (!account || !account.password_hash) {
+          // The failed-login count runs for no account: the same work as a wrong password.
+          await countFailure(null);
+          throw new Problem('invalid-credentials');
+        }
         if (!ok) {
           await countFailure(account);
           throw new Problem('invalid-credentials');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
-import type { Db } from '../database';
+import { sql, type Kysely } from 'kysely';
+import type { Database, Db } from '../database';
 import { audit, type AuditEntry } from './audit';
 import type { SessionScope } from '../tables/accounts.table';
 import { tokenHash, type AccountSecrets } from '../../lib/accountSecrets';
@@ -46,22 +46,34 @@ export async function markReauthenticated(db: Db, id: string, accountId: string,
   return Number(res.numUpdatedRows) === 1;
 }
 
+/** Matches no account: ids are random (v4) UUIDs. */
+const NO_ACCOUNT_ID = '00000000-0000-0000-0000-000000000000';
+
 /**
  * Counts a failed proof of the password or the second factor (a login, a re-authentication, the
  * current password of a change) and locks the account at the threshold, in one statement whatever
  * the concurrency (P7). Returns the count and the lock as they are now.
+ *
+ * A login that names no account runs the same transaction against no row (`accountId` null; the
+ * result is undefined), so an unknown login costs the round trips of a wrong password. Neither
+ * waits for the WAL flush (synchronous_commit off, for this transaction only): the flush of the row
+ * a wrong password writes was what still set it apart, 3–4 ms at p50 in `npm run bench` (issue 14,
+ * item 1). A crash can lose the counts of its last second at most (and a lock one of them set).
  */
-export async function countFailedLogin(db: Db, accountId: string, e: { now: Date; lockAfter: number }): Promise<{ failedLogins: number; lockedAt: Date | null }> {
-  const row = await db
-    .updateTable('accounts')
-    .set((eb) => ({
-      failed_logins: eb('failed_logins', '+', 1),
-      locked_at: sql<Date | null>`case when locked_at is null and failed_logins + 1 >= ${e.lockAfter} then ${e.now}::timestamptz else locked_at end`,
-    }))
-    .where('id', '=', accountId)
-    .returning(['failed_logins', 'locked_at'])
-    .executeTakeFirstOrThrow();
-  return { failedLogins: row.failed_logins, lockedAt: row.locked_at };
+export async function countFailedLogin(db: Kysely<Database>, accountId: string | null, e: { now: Date; lockAfter: number }): Promise<{ failedLogins: number; lockedAt: Date | null } | undefined> {
+  return db.transaction().execute(async (trx) => {
+    await sql`set local synchronous_commit = off`.execute(trx);
+    const row = await trx
+      .updateTable('accounts')
+      .set((eb) => ({
+        failed_logins: eb('failed_logins', '+', 1),
+        locked_at: sql<Date | null>`case when locked_at is null and failed_logins + 1 >= ${e.lockAfter} then ${e.now}::timestamptz else locked_at end`,
+      }))
+      .where('id', '=', accountId ?? NO_ACCOUNT_ID)
+      .returning(['failed_logins', 'locked_at'])
+      .executeTakeFirst();
+    return row && { failedLogins: row.failed_logins, lockedAt: row.locked_at };
+  });
 }
 
 /** An agent's session (issue 14, item 4); refused for an unknown or deactivated agent. */

@@ -1,8 +1,14 @@
 import { strict as assert } from 'node:assert';
+import type { Server } from 'node:http';
+import { Kysely, PostgresDialect } from 'kysely';
+import { Pool } from 'pg';
+import { createApp } from '../../api/app';
+import type { Database } from '../../db/database';
+import { silentLogger } from '../../lib/logger';
 import { hashPassword } from '../../lib/passwords';
 import { ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT } from '../../lib/rules';
-import { apiSuite, assertProblem } from '../support/api';
-import { smtpCapture } from '../support/fixtures';
+import { AUTH_SECRET, apiSuite, assertProblem } from '../support/api';
+import { database, fixtureKeyring, smtpCapture } from '../support/fixtures';
 
 describe('password login and account lock (P7, dev server + PostgreSQL)', function () {
   this.timeout(120_000);
@@ -22,6 +28,36 @@ describe('password login and account lock (P7, dev server + PostgreSQL)', functi
     const me = await suite.api.call('GET', `/v1/organizations/${suite.seed.org.id}/billing-reminders`, { token: ok.json.token });
     assert.equal(me.status, 200, 'the session token works on the API');
     assertProblem(await suite.api.call('POST', '/v1/sessions', { body: { login: admin.login_email } }), 400, 'validation-failed');
+  });
+
+  it('runs the same statements for an unknown login as for a wrong password, which alone counts (issue 14, item 1)', async () => {
+    const { admin } = suite.seed;
+    await suite.api.db.updateTable('accounts').set({ password_hash: await hashPassword('correct horse battery'), failed_logins: 0 }).where('id', '=', admin.id).execute();
+    // The same API over a connection that logs every statement it sends.
+    const seen: string[] = [];
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: (await database()).url, max: 2 }) }), log: (e) => void (e.level === 'query' && seen.push(e.query.sql)) });
+    const app = createApp({ client: suite.api.client, db, log: silentLogger, keyring: fixtureKeyring(), config: { authSecret: AUTH_SECRET, taskQueue: suite.api.taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test' } });
+    const server: Server = await new Promise((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    try {
+      const statements = async (login: string) => {
+        seen.length = 0;
+        const res = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login, password: 'whatever' }) });
+        assertProblem({ status: res.status, headers: res.headers, json: await res.json() }, 401, 'invalid-credentials');
+        return [...seen];
+      };
+      const wrong = await statements(admin.login_email);
+      const unknown = await statements(`nobody-${admin.id.slice(0, 6)}@customer.test`);
+      assert.ok(wrong.some((q) => /^update "accounts" set "failed_logins"/.test(q)), 'a wrong password is counted');
+      assert.deepEqual(unknown, wrong, 'an unknown login sends the same statements');
+      const row = await suite.api.db.selectFrom('accounts').select('failed_logins').where('id', '=', admin.id).executeTakeFirstOrThrow();
+      assert.equal(row.failed_logins, 1, 'only the wrong password counted, on its account');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await db.destroy();
+    }
   });
 
   it('locks after the failed logins in a row, tells the holder, and only an administrator of the organization unlocks', async () => {
