@@ -378,29 +378,39 @@ async function main() {
       let pgDone = args.pgOutageMs <= 0;
       let temporalDone = args.temporalOutageMs <= 0;
       let nextKill = start + 10_000;
+      // Outages run beside the kills, as they would: a worker may die while PostgreSQL is down.
+      const outages: Promise<void>[] = [];
       while (Date.now() < deadline) {
         await sleep(500);
         if (!pgDone && Date.now() >= pgAt) {
           pgDone = true;
-          log(`PostgreSQL stopped for ${args.pgOutageMs / 1000}s`);
-          const at = Date.now();
-          await pg.stop();
-          await sleep(args.pgOutageMs);
-          pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: pgPort });
-          faults.pgOutages += 1;
-          faultLog.push({ at, until: Date.now(), what: 'PostgreSQL outage' });
-          log('PostgreSQL back');
+          outages.push(
+            (async () => {
+              log(`PostgreSQL stopped for ${args.pgOutageMs / 1000}s`);
+              const at = Date.now();
+              await pg.stop();
+              await sleep(args.pgOutageMs);
+              pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: pgPort });
+              faults.pgOutages += 1;
+              faultLog.push({ at, until: Date.now(), what: 'PostgreSQL outage' });
+              log('PostgreSQL back');
+            })(),
+          );
         }
         if (!temporalDone && Date.now() >= temporalAt) {
           temporalDone = true;
-          log(`Temporal server stopped for ${args.temporalOutageMs / 1000}s`);
-          const at = Date.now();
-          await temporal.teardown();
-          await sleep(args.temporalOutageMs);
-          temporal = await startDevServer({ port: temporalPort, dbFilename: path.join(dir, 'temporal.sqlite') });
-          faults.temporalOutages += 1;
-          faultLog.push({ at, until: Date.now(), what: 'Temporal outage' });
-          log('Temporal server back on its data');
+          outages.push(
+            (async () => {
+              log(`Temporal server stopped for ${args.temporalOutageMs / 1000}s`);
+              const at = Date.now();
+              await temporal.teardown();
+              await sleep(args.temporalOutageMs);
+              temporal = await startDevServer({ port: temporalPort, dbFilename: path.join(dir, 'temporal.sqlite') });
+              faults.temporalOutages += 1;
+              faultLog.push({ at, until: Date.now(), what: 'Temporal outage' });
+              log('Temporal server back on its data');
+            })(),
+          );
         }
         if (Date.now() >= nextKill) {
           const i = faults.kills % workers.length;
@@ -412,6 +422,7 @@ async function main() {
           nextKill = Date.now() + lo + Math.random() * (hi - lo);
         }
       }
+      await Promise.all(outages);
     })();
     const load = Array.from({ length: args.concurrency }, async (_, n) => {
       for (let i = n; Date.now() < deadline; i += 1) {
