@@ -4,14 +4,15 @@
  * The replay test then replays them on every CI run: a workflow change that would break running
  * workflows fails the build. Re-record only on purpose, when a change is meant to be incompatible
  * (and shipped behind a patch or a new workflow type).
- * `npm run record-histories -- order` records only the histories whose name starts so.
+ * `npm run record-histories -- order payment-captured` records only the histories whose name starts
+ * with one of those words, leaving every other file as it is.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
-import { BLOCKED_ORDER_AUTO_CANCEL_MS, SUPPORT_ACCESS_EXPIRY_MS, VERIFICATION_DOCUMENTS_PURGE_MS } from '../lib/rules';
+import { API_TOKEN_IDLE_DEACTIVATION_MS, BLOCKED_ORDER_AUTO_CANCEL_MS, RECOVERY_CODE_VALIDITY_MS, RFP_OPEN_MS, SUPPORT_ACCESS_EXPIRY_MS, VERIFICATION_DOCUMENTS_PURGE_MS } from '../lib/rules';
 import { cancellationWorkflowId, confirmCancellationUpdate } from '../workflows/shared/cancellation';
 import { orderBlockWorkflowId } from '../workflows/shared/orders';
 import { revokeUpdate, supportAccessWorkflowId } from '../workflows/shared/supportAccess';
@@ -35,8 +36,23 @@ import { acceptHandoverUpdate, handoverWorkflowId } from '../workflows/shared/ha
 import { acceptClientInvitationUpdate, partnerInvitationWorkflowId } from '../workflows/shared/partners';
 import { acceptInvitationUpdate, invitationWorkflowId, resendInvitationUpdate } from '../workflows/shared/invitation';
 
+import { tokenHash } from '../lib/accountSecrets';
 import { hashPassword } from '../lib/passwords';
-import { codeConfirmedSignal, deliverLoginSignal, loginAddressRecoveryWorkflowId, passwordRecoveryWorkflowId, passwordResetSignal, recoveryLoginWorkflowId, securityCaseWorkflowId, verificationRequestedSignal } from '../workflows/shared/recovery';
+import { mailTo } from '../test/support/recovery';
+import { rfpCancelledSignal, rfpWorkflowId } from '../workflows/shared/rfp';
+import {
+  accountNoticeWorkflowId,
+  codeConfirmedSignal,
+  deliverLoginSignal,
+  loginAddressRecoveryWorkflowId,
+  loginEmailChangeWorkflowId,
+  passwordRecoveryWorkflowId,
+  passwordResetSignal,
+  recoveryLoginWorkflowId,
+  securityCaseWorkflowId,
+  verificationRequestedSignal,
+  type AccountNoticeInput,
+} from '../workflows/shared/recovery';
 
 /** Polls until the value exists. */
 const until = <T>(f: () => Promise<T | undefined | null>) =>
@@ -319,6 +335,118 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     await h.result();
     return h;
   },
+  /** P7: the fifth failed login locked the account; its holder (alerts on failures) is emailed. */
+  async 'account-locked-notified'({ client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const lockedAt = new Date();
+    await db.updateTable('accounts').set({ password_hash: await hashPassword('recorded passphrase'), locked_at: lockedAt, failed_logins: 5 }).where('id', '=', seed.collaborator.id).execute();
+    const h = await client.workflow.start('accountLocked', { workflowId: `account-locked:${seed.collaborator.id}:${lockedAt.getTime()}`, taskQueue, args: [{ accountId: seed.collaborator.id, lockedAt: lockedAt.toISOString() }] });
+    await h.result();
+    return h;
+  },
+  /** A password reset from the emailed link: the login and the recovery address are both told. */
+  async 'account-notice-password-reset'({ client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    await db.updateTable('accounts').set({ recovery_email: `rescue-${seed.legalRep.id.slice(0, 8)}@elsewhere.test` }).where('id', '=', seed.legalRep.id).execute();
+    const notice: AccountNoticeInput = { accountId: seed.legalRep.id, kind: 'password_reset', eventId: randomUUID() };
+    const h = await client.workflow.start('accountNotice', { workflowId: accountNoticeWorkflowId(notice), taskQueue, args: [notice] });
+    await h.result();
+    return h;
+  },
+  /** P8: the daily sweep finds one token idle for over a year and one past its lifetime. */
+  async 'api-token-sweep-deactivated'({ env, client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const now = await env.currentTimeMs();
+    const token = (name: string, created: number, lastUsed: number | null, expires: number | null) => ({
+      id: randomUUID(),
+      account_id: seed.admin.id,
+      kind: 'api_token' as const,
+      name,
+      token_hash: tokenHash(randomUUID()),
+      created_at: new Date(created),
+      last_used_at: lastUsed === null ? null : new Date(lastUsed),
+      expires_at: expires === null ? null : new Date(expires),
+    });
+    await db
+      .insertInto('access_tokens')
+      .values([token('idle', now - API_TOKEN_IDLE_DEACTIVATION_MS - 40 * DAY, now - API_TOKEN_IDLE_DEACTIVATION_MS - DAY, null), token('expired', now - 40 * DAY, now - 2 * DAY, now - DAY), token('in use', now - 40 * DAY, now - DAY, null)])
+      .execute();
+    const h = await client.workflow.start('apiTokenSweep', { workflowId: `api-token-sweep:recorded-${randomUUID()}`, taskQueue });
+    await h.result();
+    return h;
+  },
+  /** P5: a code to the new login address; the holder confirms it, the request closes 10 minutes later. */
+  async 'login-email-change-closed'({ env, client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const requestId = randomUUID();
+    const pending = `new-login-${seed.admin.id.slice(0, 8)}@elsewhere.test`;
+    await db.insertInto('recovery_requests').values({ id: requestId, kind: 'login_address', account_id: seed.admin.id, channel: 'email', pending_email: pending }).execute();
+    const h = await client.workflow.start('loginEmailChange', { workflowId: loginEmailChangeWorkflowId(requestId), taskQueue, args: [{ requestId }] });
+    await mailTo(pending, /\b\d{6}\b/);
+    await env.sleep('2 minutes');
+    // What POST /v1/accounts/me/login-email/confirm does with the right code.
+    await db.updateTable('recovery_requests').set({ confirmed_at: new Date(), closed_at: new Date(), code_hash: null }).where('id', '=', requestId).execute();
+    await db.updateTable('accounts').set({ login_email: pending }).where('id', '=', seed.admin.id).execute();
+    await env.sleep(RECOVERY_CODE_VALIDITY_MS);
+    await h.result();
+    return h;
+  },
+  /** P11: the client ended the partnership (the API ended the access); both sides are emailed. */
+  async 'partnership-ended-notified'({ client, taskQueue, db }) {
+    const partner = await seedOrganization(db);
+    const clientSeed = await seedOrganization(db);
+    await db.updateTable('organizations').set({ program: 'partner' }).where('id', '=', partner.org.id).execute();
+    const id = randomUUID();
+    await db
+      .insertInto('partnerships')
+      .values({ id, partner_organization_id: partner.org.id, client_organization_id: clientSeed.org.id, invitation_id: null, access: 'full', billing: 'client', started_at: new Date(Date.now() - 90 * DAY), ended_at: new Date(), ended_by: clientSeed.legalRep.id })
+      .execute();
+    const h = await client.workflow.start('partnershipEnded', { workflowId: `partnership-ended:${id}`, taskQueue, args: [{ partnershipId: id }] });
+    await h.result();
+    return h;
+  },
+  /** P14: one organization's renewable products, one of which already has its process; a terminated one is skipped. */
+  async 'renewal-sweep-started'({ client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const products = await Promise.all([40, 90, 200].map((days) => insertRenewableProduct(db, seed, { dueAt: new Date(Date.now() + days * DAY) })));
+    const ended = await insertRenewableProduct(db, seed, { dueAt: new Date(Date.now() + 60 * DAY) });
+    await db.updateTable('products').set({ status: 'terminated' }).where('id', '=', ended.productId).execute();
+    const [running] = products;
+    const dueAt = (await db.selectFrom('products').select('due_at').where('id', '=', running!.productId).executeTakeFirstOrThrow()).due_at!;
+    await client.workflow.start('renewal', { workflowId: renewalWorkflowId(running!.productId), taskQueue, args: [{ productId: running!.productId, dueAt: dueAt.toISOString() }] });
+    const h = await client.workflow.start('renewalSweep', { workflowId: `renewal-sweep:recorded-${randomUUID()}`, taskQueue, args: [{ organizationId: seed.org.id }] });
+    await h.result();
+    // The renewals it started would go on through the next recordings' skipped time: each is ended
+    // once it waits on its timer (ended amid an activity, it would hold the skipping until that returns).
+    for (const { productId } of products) {
+      const renewal = client.workflow.getHandle(renewalWorkflowId(productId));
+      await eventually(async () => {
+        const last = ((await renewal.fetchHistory()).events ?? []).at(-1)?.eventType;
+        if (String(last) !== String(temporal.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED)) throw new Error('still working');
+      });
+      await renewal.terminate('recorded');
+    }
+    return h;
+  },
+  /** P11: published to the partners who take requests, cancelled by its author from the emailed link 3 days later. */
+  async 'request-for-proposal-cancelled'({ env, client, taskQueue, db }) {
+    const author = await seedOrganization(db);
+    const partner = await seedOrganization(db);
+    await db.updateTable('organizations').set({ program: 'partner', rfp_opt_in: true }).where('id', '=', partner.org.id).execute();
+    const id = randomUUID();
+    const now = new Date(await env.currentTimeMs());
+    await db
+      .insertInto('requests_for_proposal')
+      .values({ id, organization_id: author.org.id, created_by: author.admin.id, title: 'Shop migration', summary: 'Move our online shop to managed hosting.', details: 'About 2,000 products, two languages.', cancel_token_hash: null, created_at: now, closes_at: new Date(now.getTime() + RFP_OPEN_MS) })
+      .execute();
+    const h = await client.workflow.start('requestForProposal', { workflowId: rfpWorkflowId(id), taskQueue, args: [{ rfpId: id }] });
+    await mailTo(author.admin.login_email, /requests-for-proposal\/cancel\//);
+    await env.sleep('3 days');
+    await db.updateTable('requests_for_proposal').set({ status: 'cancelled', cancel_token_hash: null }).where('id', '=', id).execute();
+    await h.signal(rfpCancelledSignal);
+    await h.result();
+    return h;
+  },
 };
 
 const DAY = 86_400_000;
@@ -342,8 +470,10 @@ async function settled(db: Ctx['db'], productId: string, done: (p: { due_at: Dat
 
 (async () => {
   process.env.TEMPORAL_PROVISION_NO_DOWNLOAD ??= '1';
-  const only = process.argv[2];
-  const names = Object.keys(recorders).filter((n) => !only || n.startsWith(only));
+  const only = process.argv.slice(2);
+  const unknown = only.filter((o) => !Object.keys(recorders).some((n) => n.startsWith(o)));
+  if (unknown.length) throw new Error(`no recording is named ${unknown.join(', ')}; the names: ${Object.keys(recorders).join(', ')}`);
+  const names = Object.keys(recorders).filter((n) => only.length === 0 || only.some((o) => n.startsWith(o)));
   const env = await timeSkippingEnv();
   const { db } = await database();
   const client = testClient(env);
