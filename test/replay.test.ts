@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { createDataConverter } from '../temporal/dataConverter';
+import { workflowsPath } from '../temporal/worker';
 import { fixtureKeyring, workflowBundle } from './support/fixtures';
 
 // Recorded histories (npm run record-histories) must replay on today's workflow code with the
@@ -16,6 +17,17 @@ describe('replay of recorded histories', function () {
     for (const name of ['support-access-expired', 'support-access-revoked', 'verification-approved', 'verification-expired', 'order-block-fulfilled', 'order-block-timeout', 'product-cancellation-confirmed', 'renewal-term-paid', 'renewal-declined-terminated', 'renewal-charged-by-payment', 'payment-captured', 'payment-declined', 'legal-rep-handover-invited', 'member-invitation-accepted', 'partner-invitation-accepted', 'recovery-login-delivered', 'password-recovery-verified', 'login-address-recovery-reminded', 'account-security-case-approved']) {
       assert.ok(files.includes(`${name}.json`), `test/histories/${name}.json is missing`);
     }
+  });
+
+  it('has a recorded history for every workflow type the worker registers', () => {
+    // The module the worker bundles; outside the sandbox, loading it only defines the functions.
+    const exported = Object.entries(require(workflowsPath) as Record<string, unknown>).flatMap(([name, value]) => (typeof value === 'function' ? [name] : []));
+    assert.ok(exported.length > 0, `${workflowsPath} exports no workflow`);
+    const recorded = new Set(
+      files.map((f) => (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { events: { workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[] }).events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name),
+    );
+    const missing = exported.filter((name) => !recorded.has(name));
+    assert.deepEqual(missing, [], `no recorded history of ${missing.join(', ')}: add a recorder to scripts/record-histories.ts and run npm run record-histories -- <its name>`);
   });
 
   it('replays every one without nondeterminism', async () => {
