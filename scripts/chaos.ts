@@ -1,5 +1,5 @@
 /**
- * `npm run chaos [-- --duration 3m --kill-every 5-15 --pg-outage 10s --temporal-outage 10s]`
+ * `npm run chaos [-- --duration 3m --kill-every 5-15 --min-kills 20 --pg-outage 10s --temporal-outage 10s]`
  *
  * Faults survived, measured (issue 15). The production topology on one machine: this process runs
  * the Temporal dev server, PostgreSQL, the SMTP capture and the SMS sink; the API and two workers
@@ -27,6 +27,7 @@ import { issueBearerToken } from '../api/services/bearerTokens';
 import { createDb, migrateToLatest } from '../db/connection';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded';
 import { reconcile } from '../db/repositories/payments';
+import { tokenHash } from '../lib/accountSecrets';
 import { hashPassword } from '../lib/passwords';
 import { startSmsSink } from '../lib/dev/smsSink';
 import { startSmtpCapture } from '../lib/dev/smtpCapture';
@@ -50,7 +51,7 @@ const ANSWER_WITHIN_MS = API_REQUEST_TIMEOUT_MS + 5_000;
 /** A pending activity this often tried, still failing, once everything settled, is a process stuck. */
 const STUCK_ACTIVITY_ATTEMPTS = 5;
 
-type Args = { durationMs: number; killEveryMs: [number, number]; pgOutageMs: number; temporalOutageMs: number; concurrency: number; keep: boolean };
+type Args = { durationMs: number; killEveryMs: [number, number]; minKills: number; pgOutageMs: number; temporalOutageMs: number; concurrency: number; keep: boolean };
 
 function parseMs(v: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
@@ -59,7 +60,7 @@ function parseMs(v: string): number {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { durationMs: 180_000, killEveryMs: [5_000, 15_000], pgOutageMs: 10_000, temporalOutageMs: 10_000, concurrency: 4, keep: false };
+  const args: Args = { durationMs: 180_000, killEveryMs: [5_000, 15_000], minKills: 20, pgOutageMs: 10_000, temporalOutageMs: 10_000, concurrency: 4, keep: false };
   for (let i = 0; i < argv.length; i += 1) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
     const value = () => inline ?? argv[++i] ?? '';
@@ -67,7 +68,8 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--kill-every') {
       const [a, b = a] = value().split('-');
       args.killEveryMs = [parseMs(a!), parseMs(b!)];
-    } else if (flag === '--pg-outage') args.pgOutageMs = parseMs(value());
+    } else if (flag === '--min-kills') args.minKills = Number(value());
+    else if (flag === '--pg-outage') args.pgOutageMs = parseMs(value());
     else if (flag === '--temporal-outage') args.temporalOutageMs = parseMs(value());
     else if (flag === '--concurrency') args.concurrency = Number(value());
     else if (flag === '--keep') args.keep = true;
@@ -325,8 +327,8 @@ async function main() {
         const channel = n % 3 === 0 ? 'sms' : 'email';
         const r = await post('/v1/recovery/password', { login: holder.login_email, channel });
         if (r.status !== 202) return;
-        const requestId: string = r.json.requestId;
-        const workflowId = passwordRecoveryWorkflowId(requestId);
+        let requestId: string = r.json.requestId;
+        let workflowId = passwordRecoveryWorkflowId(requestId);
         let token: string | undefined;
         if (channel === 'sms') {
           const confirmed = await post(`/v1/recovery/password/${requestId}/confirm`, { code: await smsCode() });
@@ -339,6 +341,13 @@ async function main() {
         } else {
           const mail = await smtp.waitFor((m) => m.to.includes(holder.recovery_email) && /recovery\/password\/[\w-]{43}/.test(m.text), 90_000);
           token = /recovery\/password\/([\w-]{43})/.exec(mail.text)![1]!;
+          // A request retried after no answer may have been made twice, each emailing its own link:
+          // the holder follows the first to arrive, so the process to expect is the link's.
+          const linked = await db.selectFrom('recovery_requests').select('id').where('token_hash', '=', tokenHash(token)).executeTakeFirst();
+          if (linked && linked.id !== requestId) {
+            requestId = linked.id;
+            workflowId = passwordRecoveryWorkflowId(requestId);
+          }
         }
         const reset = await post(`/v1/recovery/password/${token}`, { newPassword: `chaos new ${randomUUID()}` });
         if (!tookEffect(reset)) return;
@@ -377,10 +386,17 @@ async function main() {
       const temporalAt = start + args.durationMs * 0.65;
       let pgDone = args.pgOutageMs <= 0;
       let temporalDone = args.temporalOutageMs <= 0;
-      let nextKill = start + 10_000;
+      let nextKill = start + args.killEveryMs[0];
       // Outages run beside the kills, as they would: a worker may die while PostgreSQL is down.
       const outages: Promise<void>[] = [];
-      while (Date.now() < deadline) {
+      // Kills every 5-15 s average 10 s, so 3 minutes hold about 18: the kills go on while the
+      // last processes settle until --min-kills is reached.
+      let extended = false;
+      while (Date.now() < deadline || faults.kills < args.minKills) {
+        if (!extended && Date.now() >= deadline) {
+          extended = true;
+          log(`load over with ${faults.kills} kills: killing workers until ${args.minKills}`);
+        }
         await sleep(500);
         if (!pgDone && Date.now() >= pgAt) {
           pgDone = true;
