@@ -14,6 +14,7 @@ import type { OrganizationInvitationsTable } from './tables/invitations.table';
 import type { ClientInvitationsTable, PartnerApplicationsTable, PartnershipsTable, RequestsForProposalTable } from './tables/partners.table';
 import type { BillingPreferencesTable, InvoiceLinesTable, ProductRenewalsTable } from './tables/renewal.table';
 import type { VerificationCasesTable, VerificationDocumentsTable } from './tables/verification.table';
+import type { WorkflowCommandsTable } from './tables/workflowCommands.table';
 
 export interface Database {
   accounts: AccountsTable;
@@ -53,6 +54,7 @@ export interface Database {
   client_invitations: ClientInvitationsTable;
   partnerships: PartnershipsTable;
   requests_for_proposal: RequestsForProposalTable;
+  workflow_commands: WorkflowCommandsTable;
 }
 
 /** Repositories take either, so callers decide the transaction boundary. */

@@ -31,6 +31,7 @@ import { loadAuthSecret, loadKeyring } from '../temporal/keys';
 import { startDevServer } from '../temporal/servers';
 import { apiTokenSweepSchedule, ensureSchedule, renewalSweepSchedule } from '../temporal/schedules';
 import { createWorker } from '../temporal/worker';
+import { startWorkflowCommandRelay } from '../temporal/workflowCommands';
 import { RENEWAL_SWEEP_SCHEDULE_ID } from '../workflows/shared/renewal';
 
 export interface Stack {
@@ -165,6 +166,9 @@ export async function startStack(opts: {
       log.info('renewal sweep schedule ready', { scheduleId: RENEWAL_SWEEP_SCHEDULE_ID, outcome: schedule });
       const tokenSweep = await ensureSchedule(client, apiTokenSweepSchedule(config.TEMPORAL_TASK_QUEUE, config.RENEWAL_SWEEP_TIME_ZONE));
       log.info('API token sweep schedule ready', { scheduleId: 'api-token-sweep', outcome: tokenSweep });
+      // Starts and signals a commit asked for and its writer could not send (temporal/workflowCommands.ts).
+      const relay = startWorkflowCommandRelay({ client, db, log });
+      onStop('workflow command relay', () => relay.stop());
     }
 
     if (opts.roles.api) {
