@@ -14,11 +14,13 @@ import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
 import { revokeAllCredentials } from '../../db/repositories/sessions';
+import { queueWorkflowCommands } from '../../db/repositories/workflowCommands';
 import { askVerification, newRecoveryRequest, recoveryStage, tryRequestCode, type RecoveryStage } from '../../db/repositories/recoveryRequests';
 import { newToken, tokenHash, type AccountSecrets } from '../../lib/accountSecrets';
 import { maskEmail, maskPhone } from '../../lib/mask';
 import { hashPassword } from '../../lib/passwords';
 import { PASSWORD_RESET_LINK_VALIDITY_MS } from '../../lib/rules';
+import { sendCommitted } from '../../temporal/workflowCommands';
 import {
   accountNoticeWorkflowId,
   codeConfirmedSignal,
@@ -237,15 +239,15 @@ export function recoveryRoutes(deps: { client: Client; db: Kysely<Database>; tas
           await trx.updateTable('accounts').set({ password_hash: hash, failed_logins: 0 }).where('id', '=', r.account_id).execute();
           await audit(trx, { actor_type: 'customer', actor_id: r.account_id, action: 'account.password_reset', subject_type: 'account', subject_id: r.account_id, decision: null, details: { requestId: r.id } });
           await revokeAllCredentials(trx, r.account_id, { reason: 'password_reset', now, actor: { actor_type: 'customer', actor_id: r.account_id }, eventId: r.id });
-          return { requestId: r.id, accountId: r.account_id };
+          // The link is spent by this commit: the notice and the signal commit with it (issue 15).
+          const notice: AccountNoticeInput = { accountId: r.account_id, kind: 'password_reset', eventId: r.id };
+          return queueWorkflowCommands(trx, [
+            { kind: 'start', workflowType: 'accountNotice', workflowId: accountNoticeWorkflowId(notice), taskQueue, args: [notice] },
+            { kind: 'signal', workflowId: passwordRecoveryWorkflowId(r.id), signal: passwordResetSignal.name },
+          ]);
         });
         if (!used) throw new Problem('recovery-link-invalid');
-        const notice: AccountNoticeInput = { accountId: used.accountId, kind: 'password_reset', eventId: used.requestId };
-        await client.workflow.start('accountNotice', { workflowId: accountNoticeWorkflowId(notice), taskQueue, args: [notice] });
-        await client.workflow
-          .getHandle(passwordRecoveryWorkflowId(used.requestId))
-          .signal(passwordResetSignal)
-          .catch(() => undefined); // Already closed: nothing waits for it.
+        await sendCommitted({ client, db }, used);
         return { status: 204 };
       },
     }),
