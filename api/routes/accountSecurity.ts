@@ -14,18 +14,20 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
 import { replaceBackupCodes, revokeAllCredentials } from '../../db/repositories/sessions';
 import { tryRequestCode } from '../../db/repositories/recoveryRequests';
+import { queueWorkflowCommands } from '../../db/repositories/workflowCommands';
 import { API_TOKEN_PREFIX } from '../auth';
 import { newToken, tokenHash, type AccountSecrets } from '../../lib/accountSecrets';
 import { maskEmail, maskPhone } from '../../lib/mask';
 import { base32Encode, newBackupCode, otpauthUrl, totpStep } from '../../lib/otp';
 import { hashPassword, verifyPassword } from '../../lib/passwords';
 import { TWO_FACTOR_BACKUP_CODES } from '../../lib/rules';
+import { sendCommitted } from '../../temporal/workflowCommands';
 import {
   accountNoticeWorkflowId,
   loginAddressRecoveryWorkflowId,
@@ -65,9 +67,9 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
     if (!a) throw new Problem('not-found', 'No such account');
     return a;
   };
-  const notice = async (n: AccountNoticeInput) => {
-    await client.workflow.start('accountNotice', { workflowId: accountNoticeWorkflowId(n), taskQueue, args: [n] });
-  };
+  // Queued in the transaction of the change it reports: a notice sent after the commit was lost
+  // when Temporal was unreachable then, and the retry found nothing left to do (issue 15).
+  const notice = (trx: Transaction<Database>, n: AccountNoticeInput) => queueWorkflowCommands(trx, [{ kind: 'start', workflowType: 'accountNotice', workflowId: accountNoticeWorkflowId(n), taskQueue, args: [n] }]);
   const securitySettings = async (accountId: string) => {
     const a = await me(accountId);
     const now = clock.now();
@@ -192,12 +194,13 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
         const a = await me(principal.sub);
         if (!a.two_factor_enabled_at) throw new Problem('two-factor-not-enabled');
         const eventId = randomUUID();
-        await db.transaction().execute(async (trx) => {
+        const commands = await db.transaction().execute(async (trx) => {
           await trx.updateTable('accounts').set({ totp_secret_sealed: null, totp_pending_sealed: null, two_factor_enabled_at: null }).where('id', '=', a.id).execute();
           await trx.deleteFrom('backup_codes').where('account_id', '=', a.id).execute();
           await audit(trx, { actor_type: 'customer', actor_id: a.id, action: 'account.two_factor_disabled', subject_type: 'account', subject_id: a.id, decision: null, details: { eventId } });
+          return notice(trx, { accountId: a.id, kind: 'two_factor_disabled', eventId });
         });
-        await notice({ accountId: a.id, kind: 'two_factor_disabled', eventId });
+        await sendCommitted({ client, db }, commands);
         return { status: 204 };
       },
     }),
@@ -268,14 +271,12 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
           await trx.updateTable('accounts').set({ login_email: tried.pendingEmail!, recovery_username: null, login_address_lost_at: null }).where('id', '=', principal.sub).execute();
           await audit(trx, { actor_type: 'customer', actor_id: principal.sub, action: 'account.login_email_changed', subject_type: 'account', subject_id: principal.sub, decision: null, details: { requestId: body.requestId } });
           await revokeAllCredentials(trx, principal.sub, { reason: 'login_email_changed', now, actor: { actor_type: 'customer', actor_id: principal.sub }, eventId: body.requestId });
-          return { ok: true as const };
+          // A signal to no recovery (a plain change, or one that has ended) is done: nothing waits for it.
+          const restored = await queueWorkflowCommands(trx, [{ kind: 'signal', workflowId: loginAddressRecoveryWorkflowId(principal.sub), signal: loginAddressRestoredSignal.name }]);
+          return { ok: true as const, commands: [...restored, ...(await notice(trx, { accountId: principal.sub, kind: 'login_email_changed', eventId: body.requestId }))] };
         });
         if (!outcome.ok) throw new Problem('code-rejected', undefined, { attemptsLeft: outcome.attemptsLeft });
-        await client.workflow
-          .getHandle(loginAddressRecoveryWorkflowId(principal.sub))
-          .signal(loginAddressRestoredSignal)
-          .catch(() => undefined); // No recovery under way (a plain change) or it has ended.
-        await notice({ accountId: principal.sub, kind: 'login_email_changed', eventId: body.requestId });
+        await sendCommitted({ client, db }, outcome.commands);
         // The new login carries this one's proof of the password, not a fresh one.
         return { status: 200, body: await openSession(deps, principal.sub, 'full', principal.reauthenticatedAt) };
       },
@@ -439,10 +440,10 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
           await audit(trx, { actor_type: 'customer', actor_id: a.id, action: 'account.password_compromised', subject_type: 'account', subject_id: a.id, decision: null, details: { eventId } });
           // The login running the wizard is kept (see revokeAllCredentials); it is a session, never an API token.
           const r = await revokeAllCredentials(trx, a.id, { reason: 'password_compromised', now, actor: { actor_type: 'customer', actor_id: a.id }, keepSession: principal.sid, eventId });
-          return { revoked: { apiTokens: r.apiTokens, appPasswords: r.appPasswords }, sessionsEnded: r.sessionsEnded };
+          return { revoked: { apiTokens: r.apiTokens, appPasswords: r.appPasswords }, sessionsEnded: r.sessionsEnded, commands: await notice(trx, { accountId: a.id, kind: 'password_changed', eventId }) };
         });
-        await notice({ accountId: a.id, kind: 'password_changed', eventId });
-        return { status: 200, body: { ...result, review: await securitySettings(a.id) } };
+        await sendCommitted({ client, db }, result.commands);
+        return { status: 200, body: { revoked: result.revoked, sessionsEnded: result.sessionsEnded, review: await securitySettings(a.id) } };
       },
     }),
   ];

@@ -8,7 +8,7 @@
  * are checked here against their hashes, in one transaction with the attempt count.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../db/database';
@@ -71,14 +71,13 @@ export function recoveryRoutes(deps: { client: Client; db: Kysely<Database>; tas
       if (!tried.found) throw new Problem('not-found', 'No such recovery request');
       // An unmatched request has no code: it refuses like a wrong one.
       if (!tried.ok || !tried.accountId) return { ok: false as const, attemptsLeft: tried.ok ? 0 : tried.attemptsLeft };
-      return { ok: true as const, value: await onMatch(trx, tried.accountId) };
+      const value = await onMatch(trx, tried.accountId);
+      return { ok: true as const, value, commands: await queueWorkflowCommands(trx, [{ kind: 'signal', workflowId: workflowId(kind, requestId), signal: codeConfirmedSignal.name }]) };
     });
     if (!outcome.ok) throw new Problem('code-rejected', undefined, { attemptsLeft: outcome.attemptsLeft });
-    // The row already says confirmed; a process that closed meanwhile has nothing left to do.
-    await client.workflow
-      .getHandle(workflowId(kind, requestId))
-      .signal(codeConfirmedSignal)
-      .catch(() => undefined);
+    // The code is spent and the answer may carry the reset token: it is given even when Temporal is
+    // unreachable, since the signal is committed and the relay sends it (issue 15).
+    await sendCommitted({ client, db }, outcome.commands).catch(() => undefined);
     return outcome.value;
   }
 
@@ -100,17 +99,13 @@ export function recoveryRoutes(deps: { client: Client; db: Kysely<Database>; tas
       async handler({ params }) {
         // Asked again, it answers as the first time without telling the process twice: an unmatched
         // request closes as soon as it is asked, a matched one only when its case ends.
-        const { stage, asked } = await askVerification(db, kind, params.requestId);
+        // The mark and the signal commit together: a retry after a lost signal finds the request asked (issue 15).
+        const { stage, commands } = await db.transaction().execute(async (trx) => {
+          const { stage, asked } = await askVerification(trx, kind, params.requestId);
+          return { stage, commands: asked ? await queueWorkflowCommands(trx, [{ kind: 'signal', workflowId: workflowId(kind, params.requestId), signal: verificationRequestedSignal.name }]) : [] };
+        });
         if (found(stage) === 'closed') throw closed();
-        if (asked) {
-          await client.workflow
-            .getHandle(workflowId(kind, params.requestId))
-            .signal(verificationRequestedSignal)
-            .catch((err: unknown) => {
-              // The process ended on its own clock just now, as it would have for any identifier.
-              if (!(err instanceof WorkflowNotFoundError)) throw err;
-            });
-        }
+        await sendCommitted({ client, db }, commands);
         return { status: 202, body: { requestId: params.requestId, next: NEXT.verification } };
       },
     });

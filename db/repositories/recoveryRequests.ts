@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { AccountSecrets } from '../../lib/accountSecrets';
 import { RECOVERY_CODE_MAX_TRIES, RECOVERY_CODE_VALIDITY_MS } from '../../lib/rules';
-import type { Database } from '../database';
+import type { Database, Db } from '../database';
 import type { RecoveryRequestsTable } from '../tables/accounts.table';
 
 /** Codes are bound to their request, so a code of one request never works for another. */
@@ -31,7 +31,7 @@ export const newRecoveryRequest = (q: { id: string; kind: 'login_email' | 'passw
   code_expires_at: new Date(q.now.getTime() + RECOVERY_CODE_VALIDITY_MS),
 });
 
-export async function recoveryStage(db: Kysely<Database>, kind: RecoveryRequestsTable['kind'], requestId: string): Promise<RecoveryStage | undefined> {
+export async function recoveryStage(db: Db, kind: RecoveryRequestsTable['kind'], requestId: string): Promise<RecoveryStage | undefined> {
   const r = await db.selectFrom('recovery_requests').select(['confirmed_at', 'verification_case_id', 'closed_at']).where('id', '=', requestId).where('kind', '=', kind).executeTakeFirst();
   return r && stageOf(r);
 }
@@ -41,7 +41,7 @@ export async function recoveryStage(db: Kysely<Database>, kind: RecoveryRequests
  * here, for every request, so a repeated ask finds it. An unmatched request's id names no case.
  * Returns the stage afterwards; `asked` is true for the one call that moved it to `verification`.
  */
-export async function askVerification(db: Kysely<Database>, kind: RecoveryRequestsTable['kind'], requestId: string): Promise<{ stage: RecoveryStage | undefined; asked: boolean }> {
+export async function askVerification(db: Db, kind: RecoveryRequestsTable['kind'], requestId: string): Promise<{ stage: RecoveryStage | undefined; asked: boolean }> {
   const marked = await db
     .updateTable('recovery_requests')
     .set({ verification_case_id: randomUUID() })
