@@ -7,7 +7,7 @@ import { startWorkflowCommandRelay } from '../../temporal/workflowCommands';
 import { accountNoticeWorkflowId, passwordRecoveryWorkflowId } from '../../workflows/shared/recovery';
 import { assertProblem, AUTH_SECRET, startApi, TEST_RECOVERY_LIMITS } from '../support/api';
 import { devServerEnv, fixtureKeyring, smtpCapture } from '../support/fixtures';
-import { eventually, holder, login, mailTo } from '../support/recovery';
+import { codeIn, eventually, holder, login, mailTo, smsTo } from '../support/recovery';
 import { temporalProxy } from '../support/temporalProxy';
 
 /**
@@ -93,5 +93,33 @@ describe('password reset while Temporal is unreachable (issue 15; PostgreSQL, Te
     }
     const notices = (await smtpCapture()).messages().filter((m) => m.to.includes(h.login_email) && /Your password was reset/.test(m.subject));
     assert.equal(notices.length, 1);
+  });
+
+  it('by SMS code: the confirmation still answers with the reset token, and the process hears the confirmation and the reset in order once Temporal is back', async () => {
+    const h = await holder(api.db);
+    const start = await post('/v1/recovery/password', { login: h.login_email, channel: 'sms' });
+    assert.equal(start.status, 202, start.text);
+    const { requestId } = start.json;
+    const code = codeIn((await smsTo(h.mobile_phone, /./)).body);
+    const recovery = passwordRecoveryWorkflowId(requestId);
+
+    const relay = startWorkflowCommandRelay({ client: proxy.client, db: api.db, log: silentLogger, intervalMs: 200 });
+    try {
+      proxy.cut();
+      const confirmed = await post(`/v1/recovery/password/${requestId}/confirm`, { code });
+      assert.equal(confirmed.status, 200, confirmed.text);
+      assertProblem(await post(`/v1/recovery/password/${confirmed.json.resetToken}`, { newPassword: 'an sms reset passphrase' }), 503, 'unavailable');
+      assert.deepEqual(
+        (await pendingCommands(api.db, recovery)).map((c) => c.signal_name),
+        ['codeConfirmed', 'passwordReset'],
+      );
+      proxy.restore();
+      assert.deepEqual(await api.client.workflow.getHandle(recovery).result(), { step: 'closed' });
+      await mailTo(h.login_email, /Your password was reset/);
+    } finally {
+      proxy.restore();
+      await relay.stop();
+    }
+    assert.equal((await login(api, h.login_email, 'an sms reset passphrase')).status, 201);
   });
 });
