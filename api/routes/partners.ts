@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Kysely } from 'kysely';
+import { queueWorkflowCommands } from '../../db/repositories/workflowCommands';
+import { sendCommitted } from '../../temporal/workflowCommands';
 import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
@@ -278,10 +280,14 @@ export function partnerRoutes({ client, db, taskQueue, clock }: { client: Client
         const side = p && ((await findMembership(db, p.partner_organization_id, principal.sub)) ?? (await findMembership(db, p.client_organization_id, principal.sub)));
         if (!p || !side) throw new Problem('not-found', 'No such partnership');
         if (side.role === 'collaborator') throw new Problem('forbidden', 'Administrators and legal representatives only');
-        const ended = await db.updateTable('partnerships').set({ ended_at: clock.now(), ended_by: principal.sub }).where('id', '=', p.id).where('ended_at', 'is', null).returning('id').executeTakeFirst();
-        if (!ended) throw new Problem('conflict', 'The partnership has ended already');
-        await audit(db, { actor_type: 'customer', actor_id: principal.sub, action: 'partner.partnership_ended', subject_type: 'organization', subject_id: p.client_organization_id, decision: null, details: { partnershipId: p.id } });
-        await client.workflow.start('partnershipEnded', { workflowId: `partnership-ended:${p.id}`, taskQueue, args: [{ partnershipId: p.id }] });
+        // The emails' process commits with the end: a retry after a lost start answers 409 (issue 15).
+        const commands = await db.transaction().execute(async (trx) => {
+          const ended = await trx.updateTable('partnerships').set({ ended_at: clock.now(), ended_by: principal.sub }).where('id', '=', p.id).where('ended_at', 'is', null).returning('id').executeTakeFirst();
+          if (!ended) throw new Problem('conflict', 'The partnership has ended already');
+          await audit(trx, { actor_type: 'customer', actor_id: principal.sub, action: 'partner.partnership_ended', subject_type: 'organization', subject_id: p.client_organization_id, decision: null, details: { partnershipId: p.id } });
+          return queueWorkflowCommands(trx, [{ kind: 'start', workflowType: 'partnershipEnded', workflowId: `partnership-ended:${p.id}`, taskQueue, args: [{ partnershipId: p.id }] }]);
+        });
+        await sendCommitted({ client, db }, commands);
         return { status: 204 };
       },
     }),

@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
+import { queueWorkflowCommands } from '../../db/repositories/workflowCommands';
+import { sendCommitted } from '../../temporal/workflowCommands';
 import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
@@ -89,16 +91,21 @@ export function rfpRoutes({ client, db, taskQueue, clock }: { client: Client; db
       params: z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'not a cancellation token') }),
       responses: { 200: { description: 'Cancelled', schema: z.object({ id: z.uuid(), status: z.literal('cancelled') }) }, 404: { description: 'Unknown or used link', schema: problem } },
       async handler({ params }) {
-        const r = await db
-          .updateTable('requests_for_proposal')
-          .set({ status: 'cancelled', cancel_token_hash: null })
-          .where('cancel_token_hash', '=', hashLinkToken(params.token))
-          .where('status', '=', 'open')
-          .returning(['id', 'organization_id', 'created_by'])
-          .executeTakeFirst();
-        if (!r) throw new Problem('cancellation-link-invalid');
-        await client.workflow.getHandle(rfpWorkflowId(r.id)).signal(rfpCancelledSignal).catch(() => undefined);
-        await audit(db, { actor_type: 'customer', actor_id: r.created_by, action: 'partner.rfp_cancelled', subject_type: 'organization', subject_id: r.organization_id, decision: null, details: { rfpId: r.id } });
+        // The signal commits with the cancellation: dropped on any error, it left the process open (issue 15).
+        const { r, commands } = await db.transaction().execute(async (trx) => {
+          const r = await trx
+            .updateTable('requests_for_proposal')
+            .set({ status: 'cancelled', cancel_token_hash: null })
+            .where('cancel_token_hash', '=', hashLinkToken(params.token))
+            .where('status', '=', 'open')
+            .returning(['id', 'organization_id', 'created_by'])
+            .executeTakeFirst();
+          if (!r) throw new Problem('cancellation-link-invalid');
+          await audit(trx, { actor_type: 'customer', actor_id: r.created_by, action: 'partner.rfp_cancelled', subject_type: 'organization', subject_id: r.organization_id, decision: null, details: { rfpId: r.id } });
+          return { r, commands: await queueWorkflowCommands(trx, [{ kind: 'signal', workflowId: rfpWorkflowId(r.id), signal: rfpCancelledSignal.name }]) };
+        });
+        // The link is spent and the relay has the signal: the answer says cancelled either way.
+        await sendCommitted({ client, db }, commands).catch(() => undefined);
         return { status: 200, body: { id: r.id, status: 'cancelled' as const } };
       },
     }),
