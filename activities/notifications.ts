@@ -3,7 +3,8 @@
  * message that failed for good stays failed. Secrets marked in a body go out in clear and are
  * redacted when the message is recorded as sent or failed for good (db/repositories/outbox.ts). Transport errors are retried by Temporal with backoff;
  * permanent ones are recorded on the row and raised as non-retryable.
- * Failure messages name the key and the provider code only: addresses and numbers stay in the row.
+ * Failure messages name the key and the provider code only: addresses and numbers stay in the row,
+ * until the statement that records it sent or failed for good erases them (issue 14, item 6).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { bodyToSend, findByKey, recordAttempt } from '../db/repositories/outbox';

@@ -139,3 +139,12 @@ export const REAUTHENTICATION_MAX_AGE_MS = 10 * MINUTE;
 
 /** Issue 5 [inferred figures]: recovery requests per phone number, per login, per client address, per hour. */
 export const RECOVERY_RATE_LIMITS = { perPhone: 3, perLogin: 5, perClientAddress: 30, windowMs: HOUR } as const;
+
+/**
+ * Issue 14, item 6: an outbox row keeps its recipient (phone number or email address) until the
+ * message is sent or has failed for good, and not a moment longer: 0, the statement that records
+ * that outcome erases it. Troubleshooting a delivery needs no more: the row keeps the provider's
+ * message id and error, the provider keeps its own log, the account its current number and address.
+ * A longer retention would need a sweep that nothing runs yet (db/repositories/outbox.ts).
+ */
+export const OUTBOX_RECIPIENT_RETENTION_MS = 0;

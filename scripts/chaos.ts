@@ -555,13 +555,21 @@ async function main() {
       const at = (t: number) => new Date(t).toISOString().slice(11, 23);
       return `first copy ${at(first)}, again ${((second - first) / 1000).toFixed(1)} s later; ${seen.map((f) => `${f.what} at ${at(f.at)}`).join(', ') || 'no fault in between'}`;
     };
-    // SMS: per number (one per walk), what the sink received against what the outbox sent.
-    const smsRows = await db.selectFrom('notification_outbox').select(['recipient', 'status']).where('channel', '=', 'sms').execute();
+    // SMS: per number (one per walk), what the sink received against what the outbox sent. A sent
+    // row keeps no number (issue 14, item 6): the sink's copy with the row's message id names it.
+    const smsRows = await db.selectFrom('notification_outbox').select(['recipient', 'status', 'provider_message_id']).where('channel', '=', 'sms').execute();
     const sms = { expected: smsRows.length, once: 0, lost: 0, duplicated: 0 };
     const perPhone = new Map<string, number>();
-    for (const m of smsSink.messages()) perPhone.set(m.to, (perPhone.get(m.to) ?? 0) + 1);
+    const toBySid = new Map<string, string>();
+    for (const m of smsSink.messages()) {
+      perPhone.set(m.to, (perPhone.get(m.to) ?? 0) + 1);
+      toBySid.set(m.sid, m.to);
+    }
     const expectedPerPhone = new Map<string, number>();
-    for (const r of smsRows) expectedPerPhone.set(r.recipient, (expectedPerPhone.get(r.recipient) ?? 0) + 1);
+    for (const r of smsRows) {
+      const to = (r.provider_message_id && toBySid.get(r.provider_message_id)) || r.recipient;
+      expectedPerPhone.set(to, (expectedPerPhone.get(to) ?? 0) + 1);
+    }
     const duplicatedSms: string[] = [];
     for (const [phone, n] of expectedPerPhone) {
       const got = perPhone.get(phone) ?? 0;

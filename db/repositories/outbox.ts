@@ -1,4 +1,5 @@
 import { sql, type Selectable } from 'kysely';
+import { OUTBOX_RECIPIENT_RETENTION_MS } from '../../lib/rules';
 import type { Db } from '../database';
 import type { NotificationChannel, NotificationOutboxTable } from '../tables/notificationOutbox.table';
 
@@ -51,17 +52,26 @@ export const bodyToSend = (body: string) => body.replaceAll(OPEN, '').replaceAll
 /** The body as it stays once sent: no secret left. */
 export const redactSecrets = (body: string) => body.replace(new RegExp(MARKED_SECRET, 'g'), REDACTED);
 
+// Issue 14, item 6: a settled row keeps no phone number or address. No sweep erases recipients later: a retention above 0 (lib/rules.ts) must come with one.
+const recipientRetention: 0 = OUTBOX_RECIPIENT_RETENTION_MS;
+
 export async function recordAttempt(db: Db, key: string, outcome: { sent: true; providerMessageId: string } | { sent: false; error: string; permanent: boolean }): Promise<void> {
-  // Nothing will send it again once sent or failed for good: its secrets go in the same statement.
+  // Nothing will send it again once sent or failed for good: its secrets and its recipient go in
+  // the same statement.
   const settled = outcome.sent || outcome.permanent;
   await db
     .updateTable('notification_outbox')
     .set((eb) => ({
       attempts: eb('attempts', '+', 1),
       ...(settled ? { body: sql<string>`regexp_replace(body, ${MARKED_SECRET}, ${REDACTED}, 'g')` } : {}),
+      ...(settled && recipientRetention === 0 ? { recipient: REDACTED } : {}),
       ...(outcome.sent
         ? { status: 'sent' as const, provider_message_id: outcome.providerMessageId, sent_at: sql<Date>`now()`, last_error: null }
-        : { status: outcome.permanent ? ('failed' as const) : ('pending' as const), last_error: outcome.error.slice(0, 500) }),
+        : {
+            status: outcome.permanent ? ('failed' as const) : ('pending' as const),
+            // A provider's refusal may quote the number or address (Twilio's 21211 does).
+            last_error: outcome.permanent ? sql<string>`replace(${outcome.error.slice(0, 500)}, recipient, ${REDACTED})` : outcome.error.slice(0, 500),
+          }),
     }))
     .where('key', '=', key)
     .where('status', '!=', 'sent')

@@ -5,7 +5,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import { createNotificationActivities } from '../../activities/notifications';
 import type { ActivityDeps } from '../../activities/deps';
-import { findByKey, enqueue } from '../../db/repositories/outbox';
+import { findByKey, enqueue, REDACTED } from '../../db/repositories/outbox';
 import { createMailer } from '../../lib/mailer';
 import { FailureType } from '../../workflows/shared/failures';
 import { database, smsSink, smtpCapture } from '../support/fixtures';
@@ -105,6 +105,35 @@ describe('notification activities', () => {
     const row = await findByKey(db, key);
     assert.equal(row?.status, 'sent');
     assert.equal(row?.attempts, 2);
+  });
+
+  it('keeps a number or address on the row only until it is sent or failed for good, not even in the provider’s error (issue 14, item 6)', async () => {
+    const { db } = await database();
+    const acts = await realActivities();
+    const phone = `+4177${Math.floor(1e6 + Math.random() * 8e6)}`;
+    const retried = `test:${randomUUID()}`;
+    await enqueue(db, { key: retried, channel: 'sms', recipient: phone, body: 'retried' });
+    (await smsSink()).failNext(1);
+    await failure(env.run(acts.deliverNotification, { key: retried }));
+    assert.equal((await findByKey(db, retried))?.recipient, phone, 'kept while the message is still to be sent');
+    await env.run(acts.deliverNotification, { key: retried });
+    const sent = (await findByKey(db, retried))!;
+    assert.deepEqual([sent.status, sent.recipient, sent.last_error], ['sent', REDACTED, null]);
+
+    const email = `kept-${randomUUID()}@customer.test`;
+    const mailed = `test:${randomUUID()}`;
+    await enqueue(db, { key: mailed, channel: 'email', recipient: email, subject: 's', body: 'b' });
+    await env.run(acts.deliverNotification, { key: mailed });
+    assert.equal((await findByKey(db, mailed))?.recipient, REDACTED);
+
+    // Twilio's 21211 quotes the number it refuses.
+    const refused = `test:${randomUUID()}`;
+    await enqueue(db, { key: refused, channel: 'sms', recipient: '+1234567', body: 'b' });
+    await failure(env.run(acts.deliverNotification, { key: refused }));
+    const failed = (await findByKey(db, refused))!;
+    assert.deepEqual([failed.status, failed.recipient], ['failed', REDACTED]);
+    assert.match(failed.last_error ?? '', /21211/);
+    assert.ok(!failed.last_error?.includes('1234567'), failed.last_error ?? '');
   });
 
   it('once the SMTP server accepted, retries the sent mark while PostgreSQL refuses it, and never sends again', async () => {
