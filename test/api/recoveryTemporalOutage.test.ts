@@ -5,7 +5,7 @@ import { pendingCommands } from '../../db/repositories/workflowCommands';
 import { silentLogger } from '../../lib/logger';
 import { startWorkflowCommandRelay } from '../../temporal/workflowCommands';
 import { accountNoticeWorkflowId, passwordRecoveryWorkflowId } from '../../workflows/shared/recovery';
-import { assertProblem, AUTH_SECRET, startApi, TEST_RECOVERY_LIMITS } from '../support/api';
+import { assertProblem, AUTH_SECRET, serveApp, startApi, TEST_RECOVERY_LIMITS } from '../support/api';
 import { devServerEnv, fixtureKeyring, smtpCapture } from '../support/fixtures';
 import { codeIn, eventually, holder, login, mailTo, smsTo } from '../support/recovery';
 import { temporalProxy } from '../support/temporalProxy';
@@ -20,8 +20,8 @@ describe('password reset while Temporal is unreachable (issue 15; PostgreSQL, Te
   const RESET_LINK = /\/v1\/recovery\/password\/([A-Za-z0-9_-]{43})/;
   let api: Awaited<ReturnType<typeof startApi>>;
   let proxy: Awaited<ReturnType<typeof temporalProxy>>;
-  let server: Server;
   let base: string;
+  let close: (() => Promise<void>) | undefined;
 
   before(async function () {
     this.timeout(300_000);
@@ -29,14 +29,10 @@ describe('password reset while Temporal is unreachable (issue 15; PostgreSQL, Te
     proxy = await temporalProxy(await devServerEnv());
     // This API reaches Temporal only through the proxy; the worker keeps its own connection.
     const app = createApp({ client: proxy.client, db: api.db, log: silentLogger, keyring: fixtureKeyring(), config: { authSecret: AUTH_SECRET, taskQueue: api.taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test', recoveryLimits: TEST_RECOVERY_LIMITS } });
-    server = await new Promise((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    ({ base, close } = await serveApp(app));
   });
   after(async () => {
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
+    await close?.();
     await proxy?.close();
     await api?.stop();
   });

@@ -8,7 +8,7 @@ import { createApp } from '../../api/app';
 import { issueBearerToken } from '../../api/services/bearerTokens';
 import { Problem, problemHandler } from '../../api/problems';
 import { silentLogger, type Logger } from '../../lib/logger';
-import { AUTH_SECRET } from '../support/api';
+import { AUTH_SECRET, serveApp } from '../support/api';
 import { database, fixtureKeyring, seedOrganization } from '../support/fixtures';
 
 type Entry = { level: string; msg: string; fields?: Record<string, unknown> };
@@ -25,21 +25,17 @@ describe('request deadline: a request stuck on PostgreSQL answers 503 (PostgreSQ
   };
   const log: Logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') };
   const logged = (msg: string) => new Promise<Entry>((resolve) => watchers.push({ msg, resolve }));
-  let server: Server;
   let base: string;
+  let close: (() => Promise<void>) | undefined;
 
   before(async () => {
     const { db } = await database();
     // The client connects lazily and is never used: the route under test only reaches PostgreSQL.
     const app = createApp({ client: new Client(), db, log, keyring: fixtureKeyring(), config: { authSecret: AUTH_SECRET, taskQueue: 'unused', rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test', requestTimeoutMs: DEADLINE_MS } });
-    server = await new Promise((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    ({ base, close } = await serveApp(app));
   });
   after(async () => {
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
+    await close?.();
   });
 
   it('answers 503 unavailable with Retry-After while the handler waits on a lock, then drops its late 201 and keeps the order it recorded', async () => {

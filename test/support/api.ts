@@ -15,6 +15,18 @@ export const TEST_RECOVERY_LIMITS = { perPhone: 1000, perLogin: 1000, perClientA
 
 export const AUTH_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 
+/** Serves an app on a free loopback port; close() also ends the connections left open. */
+export async function serveApp(app: ReturnType<typeof createApp>): Promise<{ server: Server; base: string; close: () => Promise<void> }> {
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const close = async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  };
+  return { server, base: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close };
+}
+
 /** The API over real HTTP, backed by the Temporal dev server, a worker and real PostgreSQL. */
 export async function startApi() {
   const env = await devServerEnv();
