@@ -2,20 +2,22 @@
  * Side effects of identity verification (P2). Each is idempotent under retry: state changes are
  * conditional updates keyed by the case's round or sequence numbers, messages have outbox keys.
  * Secrets (link tokens, SMS codes) are generated here with node:crypto, stored only as hashes, and
- * redacted from the outbox once sent.
+ * redacted from the outbox once sent. The phone number and the position arrive as ids of rows the
+ * API sealed (issue 14, item 6); the values are opened here only to send the code.
  */
-import { createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { audit } from '../db/repositories/audit';
 import { enqueue, redactSecret } from '../db/repositories/outbox';
-import { eraseEvidence, findCase, hashLinkToken, insertCase, OPEN_STATUSES, type VerificationCase } from '../db/repositories/verification';
+import { attachEvidence, eraseEvidence, findCase, hashLinkToken, insertCase, insertEvidence, OPEN_STATUSES, type VerificationCase } from '../db/repositories/verification';
+import type { EvidenceKind } from '../db/tables/verification.table';
 import type { Db } from '../db/database';
 import { addBusinessHours } from '../lib/businessHours';
-import { newCaseKey, openDocument, sealDocument, unwrapCaseKey } from '../lib/documentCrypto';
+import { newCaseKey, openEvidence, sealEvidence, unwrapCaseKey } from '../lib/documentCrypto';
 import { VERIFICATION_ANSWER_TARGET_BUSINESS_HOURS, VERIFICATION_CODE_VALIDITY_MS, VERIFICATION_DOCUMENTS_PURGE_MS } from '../lib/rules';
 import type { Keyring } from '../temporal/codec';
 import { FailureType } from '../workflows/shared/failures';
-import type { Decision, DocumentKind, VerificationReason } from '../workflows/shared/verification';
+import type { Decision, DocumentKind, LegacyPhone, PhoneSubmission, Position, PositionSubmission, VerificationReason } from '../workflows/shared/verification';
 import type { ActivityDeps } from './deps';
 import { deliverIfPossible, type createNotificationActivities } from './notifications';
 
@@ -27,12 +29,6 @@ const REASON_TEXT: Record<VerificationReason, string> = {
   ticketing_first_payout: 'before your first Ticketing revenue payout',
   blocked_order: 'to unblock your order',
 };
-
-/** Evidence other than images, sealed as one JSON blob. */
-interface Evidence {
-  phone?: string;
-  geolocation?: { latitude: number; longitude: number; accuracyMeters: number };
-}
 
 /** P3: a holder who forgot the login address is reached at the recovery address, else by SMS. */
 function caseContact(a: { login_email: string; recovery_email: string | null; mobile_phone: string | null }, contact: 'login_email' | 'recovery_channels'): { channel: 'email' | 'sms'; recipient: string } {
@@ -65,17 +61,21 @@ export function createVerificationActivities(
   };
   const deliver = (key: string) => deliverIfPossible(deliverNotification, key);
 
-  async function updateEvidence(caseId: string, change: (e: Evidence) => Evidence): Promise<void> {
-    await db.transaction().execute(async (trx) => {
-      const c = await trx.selectFrom('verification_cases').select(['status', 'data_key_wrapped', 'evidence_sealed']).where('id', '=', caseId).forUpdate().executeTakeFirst();
-      if (!c) throw ApplicationFailure.nonRetryable(`verification case ${caseId} not found`, FailureType.NotFound);
-      if (!OPEN_STATUSES.includes(c.status) || !c.data_key_wrapped) throw ApplicationFailure.nonRetryable('the case is closed', FailureType.CaseClosed);
-      const key = unwrapCaseKey(keyring, c.data_key_wrapped);
-      const aad = `${caseId}:evidence`;
-      const current = c.evidence_sealed ? (JSON.parse(openDocument(key, c.evidence_sealed, aad).toString('utf8')) as Evidence) : {};
-      const sealed = sealDocument(key, Buffer.from(JSON.stringify(change(current)), 'utf8'), aad);
-      await trx.updateTable('verification_cases').set({ evidence_sealed: sealed }).where('id', '=', caseId).execute();
-    });
+  /**
+   * The sealed value the workflow refers to, marked as accepted. An activity scheduled before issue
+   * 14, item 6 carries the value itself: it is sealed here as an accepted row, as the API would have.
+   */
+  async function acceptEvidence(trx: Db, c: { id: string; round: number; data_key_wrapped: Buffer | null }, kind: EvidenceKind, given: { ref: string } | { value: unknown }): Promise<unknown> {
+    if (!c.data_key_wrapped) throw ApplicationFailure.nonRetryable('the case is closed', FailureType.CaseClosed);
+    const key = unwrapCaseKey(keyring, c.data_key_wrapped);
+    if ('value' in given) {
+      const id = randomUUID();
+      await insertEvidence(trx, { id, case_id: c.id, round: c.round, kind, sealed: sealEvidence(key, given.value, c.id, id), attached: true });
+      return given.value;
+    }
+    const sealed = await attachEvidence(trx, c.id, given.ref, kind);
+    if (!sealed) throw ApplicationFailure.nonRetryable(`no sealed ${kind} ${given.ref} in case ${c.id}`, FailureType.InvalidDocuments);
+    return openEvidence(key, sealed, c.id, given.ref);
   }
 
   async function openVerificationCase(input: {
@@ -142,15 +142,17 @@ export function createVerificationActivities(
     return { delivered };
   }
 
-  /** Sends code number `seq` by SMS. The phone number is kept sealed as evidence of the case. */
-  async function sendVerificationCode({ caseId, phone, seq }: { caseId: string; phone: string; seq: number }): Promise<void> {
+  /** Sends code number `seq` by SMS to the number the API sealed; the number stays sealed as evidence of the case. */
+  async function sendVerificationCode(input: { caseId: string; seq: number } & (PhoneSubmission | LegacyPhone)): Promise<void> {
+    const { caseId, seq } = input;
     const key = `verification:${caseId}:code:${seq}`;
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const minted = await db.transaction().execute(async (trx) => {
-      const c = await trx.selectFrom('verification_cases').select(['status', 'phone_code_seq']).where('id', '=', caseId).forUpdate().executeTakeFirst();
+      const c = await trx.selectFrom('verification_cases').select(['id', 'status', 'round', 'data_key_wrapped', 'phone_code_seq']).where('id', '=', caseId).forUpdate().executeTakeFirst();
       if (!c) throw ApplicationFailure.nonRetryable(`verification case ${caseId} not found`, FailureType.NotFound);
       if (c.status !== 'awaiting_customer') throw ApplicationFailure.nonRetryable('the case is closed', FailureType.CaseClosed);
       if (c.phone_code_seq >= seq) return false;
+      const { phone } = (await acceptEvidence(trx, c, 'phone', 'phoneRef' in input ? { ref: input.phoneRef } : { value: { phone: input.phone } })) as { phone: string };
       await trx.updateTable('verification_cases').set({ phone_code_hash: codeHash(hmacKey, caseId, seq, code), phone_code_seq: seq }).where('id', '=', caseId).execute();
       await enqueue(trx, {
         key,
@@ -160,7 +162,6 @@ export function createVerificationActivities(
       });
       return true;
     });
-    if (minted) await updateEvidence(caseId, (e) => ({ ...e, phone }));
     const delivered = await deliver(key);
     if (minted) await redactSecret(db, key, code);
     if (!delivered) throw ApplicationFailure.nonRetryable(`outbox message ${key} cannot be delivered`, FailureType.PermanentDeliveryFailure);
@@ -175,9 +176,15 @@ export function createVerificationActivities(
     return { matches };
   }
 
-  async function recordVerificationGeolocation(input: { caseId: string; latitude: number; longitude: number; accuracyMeters: number }): Promise<void> {
-    const { caseId, ...geolocation } = input;
-    await updateEvidence(caseId, (e) => ({ ...e, geolocation }));
+  async function recordVerificationGeolocation(input: { caseId: string } & (PositionSubmission | Position)): Promise<void> {
+    const { caseId } = input;
+    await db.transaction().execute(async (trx) => {
+      const c = await trx.selectFrom('verification_cases').select(['id', 'status', 'round', 'data_key_wrapped']).where('id', '=', caseId).forUpdate().executeTakeFirst();
+      if (!c) throw ApplicationFailure.nonRetryable(`verification case ${caseId} not found`, FailureType.NotFound);
+      if (!OPEN_STATUSES.includes(c.status)) throw ApplicationFailure.nonRetryable('the case is closed', FailureType.CaseClosed);
+      const { latitude, longitude, accuracyMeters } = input as Partial<Position>;
+      await acceptEvidence(trx, c, 'position', 'positionRef' in input ? { ref: input.positionRef } : { value: { latitude, longitude, accuracyMeters } });
+    });
   }
 
   /** Binds uploaded images to the case's current round; they must be this case's, unused, and of the expected kinds in order. */
@@ -285,7 +292,7 @@ export function createVerificationActivities(
         body: [
           `Verification case ${caseId} was due at ${c.due_at?.toISOString() ?? 'n/a'} and is still waiting for a decision.`,
           c.assigned_agent_id ? `It is claimed by agent ${c.assigned_agent_id}.` : 'No agent has claimed it.',
-          `Its documents are deleted ${VERIFICATION_DOCUMENTS_PURGE_MS / 3_600_000} hours after submission if nobody decides.`,
+          `What the customer sent is deleted ${VERIFICATION_DOCUMENTS_PURGE_MS / 3_600_000} hours after their first step of this round if nobody decides.`,
         ].join('\n'),
       });
     });

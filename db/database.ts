@@ -13,7 +13,7 @@ import type { LegalRepHandoversTable } from './tables/handover.table';
 import type { OrganizationInvitationsTable } from './tables/invitations.table';
 import type { ClientInvitationsTable, PartnerApplicationsTable, PartnershipsTable, RequestsForProposalTable } from './tables/partners.table';
 import type { BillingPreferencesTable, InvoiceLinesTable, ProductRenewalsTable } from './tables/renewal.table';
-import type { VerificationCasesTable, VerificationDocumentsTable } from './tables/verification.table';
+import type { VerificationCasesTable, VerificationDocumentsTable, VerificationEvidenceTable } from './tables/verification.table';
 import type { WorkflowCommandsTable } from './tables/workflowCommands.table';
 
 export interface Database {
@@ -32,6 +32,7 @@ export interface Database {
   audit_log: AuditLogTable;
   verification_cases: VerificationCasesTable;
   verification_documents: VerificationDocumentsTable;
+  verification_evidence: VerificationEvidenceTable;
   orders: OrdersTable;
   order_lines: OrderLinesTable;
   products: ProductsTable;

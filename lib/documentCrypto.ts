@@ -60,6 +60,18 @@ export function openDocument(dataKey: Buffer, sealed: Buffer, aad: string): Buff
   }
 }
 
+/**
+ * A phone number or a position (issue 14, item 6), as JSON under the case key. The AAD names the
+ * case and the row, and differs from a document's, so neither can stand in for the other.
+ */
+export function sealEvidence(dataKey: Buffer, value: unknown, caseId: string, id: string): Buffer {
+  return sealDocument(dataKey, Buffer.from(JSON.stringify(value), 'utf8'), `${caseId}:evidence:${id}`);
+}
+
+export function openEvidence(dataKey: Buffer, sealed: Buffer, caseId: string, id: string): unknown {
+  return JSON.parse(openDocument(dataKey, sealed, `${caseId}:evidence:${id}`).toString('utf8'));
+}
+
 function seal(key: Buffer, plain: Buffer, aad: Buffer): Buffer {
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(aad);

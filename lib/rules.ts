@@ -13,7 +13,10 @@ export const SUPPORT_ACCESS_EXPIRY_MS = 7 * DAY;
 /** P1: a blocked order with no reaction is cancelled and refunded after 10 days. [000, 001, 004] */
 export const BLOCKED_ORDER_AUTO_CANCEL_MS = 10 * DAY;
 
-/** P2: documents of an unprocessed verification case are deleted after 72 hours. [001, 004] */
+/**
+ * P2: what the customer sent for an unprocessed verification case is deleted after 72 hours, counted
+ * from the first evidence of the round (the phone step; the document in a resubmission round). [001, 004]
+ */
 export const VERIFICATION_DOCUMENTS_PURGE_MS = 72 * HOUR;
 
 /** P2: verification cases are answered within 2 business hours on average. [000, 001, 004] */

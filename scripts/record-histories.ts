@@ -27,7 +27,7 @@ import {
 } from '../workflows/shared/verification';
 import { database, insertActiveGrant, testClient, seedOrganization, teardownAll, timeSkippingEnv } from '../test/support/fixtures';
 import { insertCancellationRequest, insertPaidOrder, insertProduct, insertRenewableProduct, markBlocked } from '../test/support/orders';
-import { decideCase, linkTokenFor, smsCodeFor, storeTestDocuments, submitCaseByUpdates, uniquePhone } from '../test/support/verification';
+import { decideCase, linkTokenFor, sealedPhone, sealedPosition, smsCodeFor, storeTestDocuments, submitCaseByUpdates, uniquePhone } from '../test/support/verification';
 import { testPayments, testWorker } from '../test/support/worker';
 import { eventually, payTerm } from '../test/support/renewal';
 import { renewalWorkflowId } from '../workflows/shared/renewal';
@@ -85,7 +85,12 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     await h.result();
     return h;
   },
-  /** Every customer step, a wrong code, a resubmission, the overdue escalation, then approval. */
+  /**
+   * Every customer step, a wrong code, a resubmission, the overdue escalation, then approval. The
+   * committed file predates issue 14, item 6 (phone and position as values in the updates, the
+   * 72-hour clock at the document): it replays that old path, so keep it; re-recording it would
+   * record the new one, which verification-resubmission-expired already covers.
+   */
   async 'verification-approved'({ env, client, taskQueue, db }) {
     const seed = await seedOrganization(db);
     const caseId = randomUUID();
@@ -96,11 +101,11 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     });
     await linkTokenFor(seed.legalRep.login_email);
     const phone = uniquePhone();
-    await h.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
+    await h.executeUpdate(submitPhoneUpdate, { args: [await sealedPhone(db, caseId, phone)] });
     const code = await smsCodeFor(phone);
     await h.executeUpdate(confirmCodeUpdate, { args: [{ code: code === '000000' ? '000001' : '000000' }] });
     await h.executeUpdate(confirmCodeUpdate, { args: [{ code }] });
-    await h.executeUpdate(geolocationUpdate, { args: [{ latitude: 46.5, longitude: 6.6, accuracyMeters: 10 }] });
+    await h.executeUpdate(geolocationUpdate, { args: [await sealedPosition(db, caseId, { latitude: 46.5, longitude: 6.6, accuracyMeters: 10 })] });
     const submit = async () => {
       await h.executeUpdate(documentUpdate, { args: [{ type: 'passport', documentIds: await storeTestDocuments(db, caseId, ['passport_photo_page']) }] });
       const [selfie] = await storeTestDocuments(db, caseId, ['selfie']);
@@ -152,18 +157,48 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     await h.result();
     return h;
   },
+  /** Like verification-approved, the committed file replays the path from before issue 14, item 6. */
   async 'verification-expired'({ env, client, taskQueue, db }) {
     const seed = await seedOrganization(db);
     const caseId = randomUUID();
     const h = await client.workflow.start('verificationCase', { workflowId: verificationWorkflowId(caseId), taskQueue, args: [{ accountId: seed.admin.id, reason: 'disable_2fa', subject: null }] });
     await linkTokenFor(seed.admin.login_email);
     const phone = uniquePhone();
-    await h.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
+    await h.executeUpdate(submitPhoneUpdate, { args: [await sealedPhone(db, caseId, phone)] });
     await h.executeUpdate(confirmCodeUpdate, { args: [{ code: await smsCodeFor(phone) }] });
-    await h.executeUpdate(geolocationUpdate, { args: [{ latitude: 47.4, longitude: 8.5, accuracyMeters: 15 }] });
+    await h.executeUpdate(geolocationUpdate, { args: [await sealedPosition(db, caseId, { latitude: 47.4, longitude: 8.5, accuracyMeters: 15 })] });
     await h.executeUpdate(documentUpdate, { args: [{ type: 'id_card', documentIds: await storeTestDocuments(db, caseId, ['id_card_front', 'id_card_back']) }] });
     const [selfie] = await storeTestDocuments(db, caseId, ['selfie']);
     await h.executeUpdate(selfieUpdate, { args: [{ documentId: selfie! }] });
+    await env.sleep(VERIFICATION_DOCUMENTS_PURGE_MS);
+    await h.result();
+    return h;
+  },
+  /**
+   * Issue 14, item 6: phone and position by reference, round 1's 72-hour clock from the phone step
+   * (its timer fires in round 2 and does nothing), a resubmission whose clock starts at its
+   * document, and the expiry 72 hours after that.
+   */
+  async 'verification-resubmission-expired'({ env, client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const caseId = randomUUID();
+    const h = await client.workflow.start('verificationCase', { workflowId: verificationWorkflowId(caseId), taskQueue, args: [{ accountId: seed.legalRep.id, reason: 'forgotten_password', subject: null }] });
+    await linkTokenFor(seed.legalRep.login_email);
+    const phone = uniquePhone();
+    await h.executeUpdate(submitPhoneUpdate, { args: [await sealedPhone(db, caseId, phone)] });
+    await h.executeUpdate(confirmCodeUpdate, { args: [{ code: await smsCodeFor(phone) }] });
+    await h.executeUpdate(geolocationUpdate, { args: [await sealedPosition(db, caseId, { latitude: 46.2, longitude: 6.1, accuracyMeters: 9 })] });
+    const submit = async () => {
+      await h.executeUpdate(documentUpdate, { args: [{ type: 'passport', documentIds: await storeTestDocuments(db, caseId, ['passport_photo_page']) }] });
+      const [selfie] = await storeTestDocuments(db, caseId, ['selfie']);
+      await h.executeUpdate(selfieUpdate, { args: [{ documentId: selfie! }] });
+    };
+    await submit();
+    await env.sleep('1 day');
+    await db.updateTable('verification_cases').set({ assigned_agent_id: seed.agent.id, claimed_at: new Date() }).where('id', '=', caseId).execute();
+    await h.executeUpdate(decideUpdate, { args: [{ agentId: seed.agent.id, decision: 'request_resubmission', reason: 'glare on the photo' }] });
+    await env.sleep('1 day');
+    await submit();
     await env.sleep(VERIFICATION_DOCUMENTS_PURGE_MS);
     await h.result();
     return h;

@@ -14,7 +14,7 @@ describe('replay of recorded histories', function () {
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
   it('has recorded histories to replay', () => {
-    for (const name of ['support-access-expired', 'support-access-revoked', 'verification-approved', 'verification-expired', 'order-block-fulfilled', 'order-block-timeout', 'product-cancellation-confirmed', 'renewal-term-paid', 'renewal-declined-terminated', 'renewal-charged-by-payment', 'payment-captured', 'payment-declined', 'legal-rep-handover-invited', 'member-invitation-accepted', 'partner-invitation-accepted', 'recovery-login-delivered', 'password-recovery-verified', 'login-address-recovery-reminded', 'account-security-case-approved']) {
+    for (const name of ['support-access-expired', 'support-access-revoked', 'verification-approved', 'verification-expired', 'verification-resubmission-expired', 'order-block-fulfilled', 'order-block-timeout', 'product-cancellation-confirmed', 'renewal-term-paid', 'renewal-declined-terminated', 'renewal-charged-by-payment', 'payment-captured', 'payment-declined', 'legal-rep-handover-invited', 'member-invitation-accepted', 'partner-invitation-accepted', 'recovery-login-delivered', 'password-recovery-verified', 'login-address-recovery-reminded', 'account-security-case-approved']) {
       assert.ok(files.includes(`${name}.json`), `test/histories/${name}.json is missing`);
     }
   });

@@ -3,7 +3,10 @@
  * through phone → SMS code → geolocation → document → selfie, each step an update whose validator
  * answers at once, then waits for an agent's decision. Deadlines are workflow timers, so they hold
  * across worker restarts and can be skipped in tests. Evidence never passes through here: the API
- * seals images into PostgreSQL and hands over their ids.
+ * seals images, the phone number and the position into PostgreSQL and hands over their ids.
+ * Privacy: the 72-hour clock of a round starts with its first evidence (the phone step in round 1,
+ * the document in a resubmission round); if the case is still undecided then, it expires and
+ * everything is erased (issue 14, item 6).
  */
 import {
   allHandlersFinished,
@@ -11,6 +14,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -34,6 +38,7 @@ import {
   DOCUMENTS_REQUIRED_REASONS,
   documentUpdate,
   geolocationUpdate,
+  isEvidenceRef,
   manualVerificationUpdate,
   reissueLinkUpdate,
   selfieUpdate,
@@ -42,6 +47,10 @@ import {
   VERIFICATION_REASONS,
   type ConfirmCodeResult,
   type DocumentType,
+  type LegacyPhone,
+  type PhoneSubmission,
+  type Position,
+  type PositionSubmission,
   type VerificationInput,
   type VerificationOutcome,
   type VerificationResult,
@@ -66,6 +75,13 @@ const notify = proxyActivities<activities.Activities>({
 
 const reject = (type: FailureType, message: string) => ApplicationFailure.nonRetryable(message, type);
 
+/**
+ * Runs that took the phone step before issue 14, item 6 started the 72-hour clock at the document;
+ * this patch starts it at the round's first evidence. Its marker is written on the first step
+ * taken under the new code.
+ */
+const EVIDENCE_CLOCK_PATCH = 'verification-evidence-clock-at-phone';
+
 export async function verificationCase(input: VerificationInput): Promise<VerificationResult> {
   if (!input?.accountId || !VERIFICATION_REASONS.includes(input.reason)) {
     throw reject(FailureType.NotFound, 'accountId and a known reason are required');
@@ -84,6 +100,7 @@ export async function verificationCase(input: VerificationInput): Promise<Verifi
   let wrongCodes = 0;
   let sendsInWindow = 0;
   // Deadlines set by timers started at the moment the rule's clock starts.
+  let purgeClockRound = 0;
   let purgeDue = false;
   let overdueDue = false;
   let abandoned = false;
@@ -116,6 +133,15 @@ export async function verificationCase(input: VerificationInput): Promise<Verifi
     // when the case is cancelled, and then nothing is left for it to do.
     void sleep(ms).then(fire, () => undefined);
   };
+  /** P2: whatever the customer sent is deleted after 72 hours if the case is not processed; one clock per round. */
+  const startPurgeClock = () => {
+    if (purgeClockRound === round) return;
+    purgeClockRound = round;
+    const r = round;
+    startTimer(VERIFICATION_DOCUMENTS_PURGE_MS, () => {
+      if (round === r && !outcome) purgeDue = true;
+    });
+  };
   const issueLink = async () => {
     linkSeq += 1;
     const seq = linkSeq;
@@ -129,13 +155,15 @@ export async function verificationCase(input: VerificationInput): Promise<Verifi
 
   setHandler(
     submitPhoneUpdate,
-    ({ phone }) =>
+    (submission: PhoneSubmission | LegacyPhone) =>
       locked(async () => {
+        // The number is in PostgreSQL from now on: the first evidence of the round.
+        if (patched(EVIDENCE_CLOCK_PATCH)) startPurgeClock();
         sendsInWindow += 1;
         startTimer(VERIFICATION_CODE_SEND_WINDOW_MS, () => (sendsInWindow -= 1));
         codeSeq += 1;
         const seq = codeSeq;
-        await notify.sendVerificationCode({ caseId, phone, seq });
+        await notify.sendVerificationCode({ caseId, seq, ...submission });
         step = 'phone_confirm';
         codeValid = true;
         wrongCodes = 0;
@@ -145,10 +173,10 @@ export async function verificationCase(input: VerificationInput): Promise<Verifi
         return status();
       }),
     {
-      validator: ({ phone }) => {
+      validator: ({ phoneRef }) => {
         // A new number or a resend is allowed until the code is confirmed.
         expectStep('phone', 'phone_confirm');
-        if (typeof phone !== 'string' || !/^\+[1-9]\d{6,14}$/.test(phone)) throw reject(FailureType.StepOutOfOrder, 'phone must be E.164');
+        if (!isEvidenceRef(phoneRef)) throw reject(FailureType.StepOutOfOrder, 'phoneRef must be the id of the number sealed by the API');
         if (sendsInWindow >= VERIFICATION_CODE_SENDS_PER_HOUR) throw reject(FailureType.SmsLimitReached, 'confirmation SMS limit for this hour reached');
       },
     },
@@ -179,17 +207,17 @@ export async function verificationCase(input: VerificationInput): Promise<Verifi
 
   setHandler(
     geolocationUpdate,
-    (position) =>
+    (submission: PositionSubmission | Position) =>
       locked(async () => {
-        await db.recordVerificationGeolocation({ caseId, ...position });
+        await db.recordVerificationGeolocation({ caseId, ...submission });
         step = 'document';
         return status();
       }),
     {
-      validator: ({ latitude, longitude, accuracyMeters }) => {
+      // The API checked the range before sealing the position.
+      validator: ({ positionRef }) => {
         expectStep('geolocation');
-        const ok = Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180 && accuracyMeters >= 0;
-        if (!ok) throw reject(FailureType.StepOutOfOrder, 'position out of range');
+        if (!isEvidenceRef(positionRef)) throw reject(FailureType.StepOutOfOrder, 'positionRef must be the id of the position sealed by the API');
       },
     },
   );
@@ -199,11 +227,15 @@ export async function verificationCase(input: VerificationInput): Promise<Verifi
     ({ type, documentIds }) =>
       locked(async () => {
         await db.attachVerificationDocuments({ caseId, round, documentIds, kinds: [...DOCUMENT_KINDS_BY_TYPE[type]] });
-        // P2: whatever the customer sent is deleted after 72 hours if the case is not processed.
-        const r = round;
-        startTimer(VERIFICATION_DOCUMENTS_PURGE_MS, () => {
-          if (round === r && !outcome) purgeDue = true;
-        });
+        if (patched(EVIDENCE_CLOCK_PATCH)) {
+          // Round 1's clock started at the phone step; a resubmission round's starts here.
+          startPurgeClock();
+        } else {
+          const r = round;
+          startTimer(VERIFICATION_DOCUMENTS_PURGE_MS, () => {
+            if (round === r && !outcome) purgeDue = true;
+          });
+        }
         step = 'selfie';
         return status();
       }),

@@ -2,8 +2,8 @@
  * P2 identity verification over HTTP.
  * - The customer's steps live under /v1/verification/:token: the link token from the email is the
  *   credential (customers verifying a forgotten password have no session). Each step is a workflow
- *   update, so the answer is the workflow's own verdict; images are sealed into PostgreSQL here and
- *   only their ids reach the workflow.
+ *   update, so the answer is the workflow's own verdict; images, the phone number and the position
+ *   are sealed into PostgreSQL here and only their ids reach the workflow (issue 14, item 6).
  * - Agents work the review queue under /v1/verification-cases. Claims are single SQL statements;
  *   decisions go through the workflow, which records them and erases the evidence.
  */
@@ -18,11 +18,13 @@ import {
   claimCase,
   deleteCase,
   deleteUnattachedDocuments,
+  deleteUnattachedEvidence,
   findCase,
   findCaseByLinkToken,
   findSealedDocument,
   insertCase,
   insertDocuments,
+  insertEvidence,
   listCases,
   listDocuments,
   OPEN_STATUSES,
@@ -30,7 +32,7 @@ import {
   type DocumentMeta,
   type VerificationCase,
 } from '../../db/repositories/verification';
-import { newCaseKey, openDocument, sealDocument, unwrapCaseKey } from '../../lib/documentCrypto';
+import { newCaseKey, openDocument, sealDocument, sealEvidence, unwrapCaseKey } from '../../lib/documentCrypto';
 import { decodeBase64Image } from '../../lib/images';
 import { qrPng } from '../../lib/qr';
 import type { Keyring } from '../../temporal/codec';
@@ -211,6 +213,23 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
     return rows.map((r) => r.id);
   }
 
+  /**
+   * Seals a phone number or a position under the case key and hands the workflow its id through
+   * `update`. A refused step leaves no row behind; an accepted one is attached by the activity. An
+   * update left without an answer may still run, so its row stays (erased with the case).
+   */
+  async function withSealedEvidence<T>(c: VerificationCase, kind: 'phone' | 'position', value: unknown, update: (ref: string) => Promise<T>): Promise<T> {
+    if (!c.data_key_wrapped) throw new Problem('verification-closed');
+    const id = randomUUID();
+    await insertEvidence(db, { id, case_id: c.id, round: c.round, kind, sealed: sealEvidence(unwrapCaseKey(keyring, c.data_key_wrapped), value, c.id, id) });
+    try {
+      return await update(id);
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) await deleteUnattachedEvidence(db, c.id, id);
+      throw asProblem(err);
+    }
+  }
+
   const linkRoutes: AnyRoute[] = [
     defineRoute({
       method: 'get',
@@ -251,7 +270,7 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
       responses: linkResponses({ 422: { description: 'The number cannot receive SMS', schema: problem }, 429: { description: 'SMS limit of the hour reached', schema: problem } }),
       async handler({ params, body }) {
         const c = await caseForLink(params.token);
-        const s = await run(() => handle(c.id).executeUpdate(submitPhoneUpdate, { args: [{ phone: body.phone }] }));
+        const s = await withSealedEvidence(c, 'phone', { phone: body.phone }, (phoneRef) => handle(c.id).executeUpdate(submitPhoneUpdate, { args: [{ phoneRef }] }));
         return { status: 200, body: view(c, s) };
       },
     }),
@@ -287,7 +306,7 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
       responses: linkResponses(),
       async handler({ params, body }) {
         const c = await caseForLink(params.token);
-        const s = await run(() => handle(c.id).executeUpdate(geolocationUpdate, { args: [body] }));
+        const s = await withSealedEvidence(c, 'position', body, (positionRef) => handle(c.id).executeUpdate(geolocationUpdate, { args: [{ positionRef }] }));
         return { status: 200, body: view(c, s) };
       },
     }),

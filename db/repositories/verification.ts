@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql, type Selectable } from 'kysely';
 import type { Db } from '../database';
-import type { VerificationCasesTable, VerificationDocumentsTable } from '../tables/verification.table';
+import type { EvidenceKind, VerificationCasesTable, VerificationDocumentsTable } from '../tables/verification.table';
 import type { VerificationCaseStatus } from '../../workflows/shared/verification';
 
 export type VerificationCase = Selectable<VerificationCasesTable>;
@@ -128,6 +128,21 @@ export async function deleteUnattachedDocuments(db: Db, caseId: string, ids: str
   await db.deleteFrom('verification_documents').where('case_id', '=', caseId).where('id', 'in', ids).where('attached', '=', false).execute();
 }
 
+export async function insertEvidence(db: Db, row: { id: string; case_id: string; round: number; kind: EvidenceKind; sealed: Buffer; attached?: boolean }): Promise<void> {
+  await db.insertInto('verification_evidence').values(row).execute();
+}
+
+/** A sealed phone or position of the case, marked as accepted by the workflow. */
+export async function attachEvidence(db: Db, caseId: string, id: string, kind: EvidenceKind): Promise<Buffer | undefined> {
+  const row = await db.updateTable('verification_evidence').set({ attached: true }).where('case_id', '=', caseId).where('id', '=', id).where('kind', '=', kind).returning('sealed').executeTakeFirst();
+  return row?.sealed;
+}
+
+/** Removes a phone or position the workflow refused (never attached). */
+export async function deleteUnattachedEvidence(db: Db, caseId: string, id: string): Promise<void> {
+  await db.deleteFrom('verification_evidence').where('case_id', '=', caseId).where('id', '=', id).where('attached', '=', false).execute();
+}
+
 /** The review queue, most urgent first; cases never submitted sort last. */
 export async function listCases(
   db: Db,
@@ -173,6 +188,7 @@ export async function releaseCase(db: Db, id: string, agentId: string): Promise<
  */
 export async function eraseEvidence(db: Db, caseId: string): Promise<void> {
   await db.deleteFrom('verification_documents').where('case_id', '=', caseId).execute();
+  await db.deleteFrom('verification_evidence').where('case_id', '=', caseId).execute();
   await db
     .updateTable('verification_cases')
     .set({ data_key_wrapped: null, evidence_sealed: null, phone_code_hash: null, link_token_hash: null })

@@ -19,7 +19,7 @@ export interface VerificationCasesTable {
   /** HMAC of the current SMS code; null when none is outstanding. */
   phone_code_hash: Buffer | null;
   phone_code_seq: ColumnType<number, number | undefined, number>;
-  /** Phone number and geolocation, sealed. */
+  /** Phone number and geolocation, sealed, as written before verification_evidence (issue 14, item 6). */
   evidence_sealed: Buffer | null;
   round: ColumnType<number, number | undefined, number>;
   submitted_at: Date | null;
@@ -43,6 +43,19 @@ export interface VerificationDocumentsTable {
   kind: DocumentKind;
   media_type: 'image/jpeg' | 'image/png';
   size_bytes: number;
+  sealed: Buffer;
+  attached: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
+export type EvidenceKind = 'phone' | 'position';
+
+/** A phone number or a position the customer gave, sealed under the case key; the workflow holds only its id. */
+export interface VerificationEvidenceTable {
+  id: string;
+  case_id: string;
+  round: number;
+  kind: EvidenceKind;
   sealed: Buffer;
   attached: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: ColumnType<Date, Date | undefined, never>;

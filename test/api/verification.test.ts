@@ -1,6 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import { smsSink, smtpCapture } from '../support/fixtures';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
+import { REDACTED } from '../../db/repositories/outbox';
+import { EncryptionCodec } from '../../temporal/codec';
+import { verificationWorkflowId } from '../../workflows/shared/verification';
+import { fixtureKeyring, smsSink, smtpCapture } from '../support/fixtures';
 import { apiSuite, assertProblem } from '../support/api';
 import { linkTokenFor, openCase, openSubmittedCase, passPhoneAndPosition, sendDocuments, smsCodeFor, testImage, uniquePhone } from '../support/verification';
 
@@ -10,6 +15,25 @@ describe('verification API (dev server + PostgreSQL)', function () {
 
   const documentCount = async (caseId: string) =>
     Number((await suite.api.db.selectFrom('verification_documents').select((eb) => eb.fn.countAll().as('n')).where('case_id', '=', caseId).executeTakeFirstOrThrow()).n);
+  const evidenceRows = async (caseId: string) => suite.api.db.selectFrom('verification_evidence').select(['id', 'kind', 'attached']).where('case_id', '=', caseId).orderBy('created_at').execute();
+
+  /** Every payload of the workflow's history decrypted with the workers' key, as text. */
+  async function historyInClear(handle: WorkflowHandle): Promise<string> {
+    const codec = new EncryptionCodec(fixtureKeyring());
+    const parts: string[] = [];
+    const walk = async (node: unknown): Promise<void> => {
+      if (!node || typeof node !== 'object' || node instanceof Uint8Array) return;
+      const candidate = node as Payload;
+      if (candidate.data instanceof Uint8Array && candidate.metadata) {
+        const [plain] = await codec.decode([candidate]);
+        parts.push(Buffer.from(plain!.data ?? []).toString('utf8'));
+        return;
+      }
+      for (const value of Object.values(node)) await walk(value);
+    };
+    await walk(await handle.fetchHistory());
+    return parts.join('\n');
+  }
 
   describe('the customer’s link', () => {
     it('walks every step with the link from the email and the code from the SMS, then stops working', async () => {
@@ -48,6 +72,7 @@ describe('verification API (dev server + PostgreSQL)', function () {
       const { caseId, token } = await openCase(suite.api, suite.seed.legalRep.id);
       assertProblem(await suite.api.call('POST', `/v1/verification/${token}/phone`, { body: { phone: '0791234567' } }), 400, 'validation-failed');
       assertProblem(await suite.api.call('POST', `/v1/verification/${token}/geolocation`, { body: { latitude: 1, longitude: 1, accuracyMeters: 1 } }), 409, 'verification-step-out-of-order');
+      assert.deepEqual(await evidenceRows(caseId), [], 'a refused position is not kept');
       assertProblem(await suite.api.call('POST', `/v1/verification/not-a-token/phone`, { body: { phone: '+41791234567' } }), 400, 'validation-failed');
       assertProblem(await suite.api.call('POST', `/v1/verification/${'A'.repeat(43)}/phone`, { body: { phone: '+41791234567' } }), 404, 'verification-link-invalid');
 
@@ -70,6 +95,38 @@ describe('verification API (dev server + PostgreSQL)', function () {
       const passport = await suite.api.call('POST', `/v1/verification/${token}/document`, { body: { type: 'passport', images: [jpeg] } });
       assert.equal(passport.status, 200, passport.text);
       assert.equal(passport.json.step, 'selfie');
+    });
+
+    it('hands the workflow only ids of the sealed phone and position: its history holds neither, even decrypted (issue 14, item 6)', async () => {
+      const { caseId, token } = await openCase(suite.api, suite.seed.legalRep.id);
+      const phone = uniquePhone();
+      const position = { latitude: 46.517_234, longitude: 6.632_871, accuracyMeters: 17.25 };
+      assert.equal((await suite.api.call('POST', `/v1/verification/${token}/phone`, { body: { phone } })).status, 200);
+      const code = await smsCodeFor(phone);
+      assert.equal((await suite.api.call('POST', `/v1/verification/${token}/phone/confirm`, { body: { code } })).status, 200);
+      assert.equal((await suite.api.call('POST', `/v1/verification/${token}/geolocation`, { body: position })).status, 200);
+
+      const rows = await evidenceRows(caseId);
+      assert.deepEqual(rows.map((r) => [r.kind, r.attached]), [['phone', true], ['position', true]]);
+      const history = await historyInClear(suite.api.client.workflow.getHandle(verificationWorkflowId(caseId)));
+      // Control: the decrypted payloads are readable, and the references are in them.
+      assert.ok(history.includes(suite.seed.legalRep.id), 'the decrypted history holds the account id');
+      for (const r of rows) assert.ok(history.includes(r.id), `the history holds the ${r.kind} reference`);
+      for (const needle of [phone, phone.slice(1), phone.slice(-7), '46.517234', '6.632871', '17.25']) {
+        assert.ok(!history.includes(needle), `the history holds ${needle}`);
+      }
+    });
+
+    it('keeps no phone number in the outbox row of a delivered code SMS (issue 14, item 6)', async () => {
+      const { caseId, token } = await openCase(suite.api, suite.seed.legalRep.id);
+      const phone = uniquePhone();
+      assert.equal((await suite.api.call('POST', `/v1/verification/${token}/phone`, { body: { phone } })).status, 200);
+      await smsCodeFor(phone);
+      const row = await suite.api.db.selectFrom('notification_outbox').selectAll().where('key', '=', `verification:${caseId}:code:1`).executeTakeFirstOrThrow();
+      assert.equal(row.status, 'sent');
+      assert.equal(row.recipient, REDACTED);
+      assert.ok(!JSON.stringify(row).includes(phone.slice(1)), 'no column holds the number');
+      assert.match(row.provider_message_id ?? '', /^SM/, 'the provider’s message id is kept for troubleshooting');
     });
 
     it('refuses a wrong code with the attempts left', async () => {

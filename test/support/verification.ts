@@ -6,8 +6,8 @@ import { strict as assert } from 'node:assert';
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database';
-import { findCase, insertDocuments } from '../../db/repositories/verification';
-import { sealDocument, unwrapCaseKey } from '../../lib/documentCrypto';
+import { findCase, insertDocuments, insertEvidence } from '../../db/repositories/verification';
+import { sealDocument, sealEvidence, unwrapCaseKey } from '../../lib/documentCrypto';
 import { qrPng } from '../../lib/qr';
 import type { WorkflowHandle } from '@temporalio/client';
 import {
@@ -18,6 +18,9 @@ import {
   selfieUpdate,
   submitPhoneUpdate,
   type DocumentKind,
+  type PhoneSubmission,
+  type Position,
+  type PositionSubmission,
 } from '../../workflows/shared/verification';
 import { fixtureKeyring, smsSink, smtpCapture } from './fixtures';
 import type { startApi } from './api';
@@ -103,12 +106,25 @@ export async function storeTestDocuments(db: Kysely<Database>, caseId: string, k
   return rows.map((r) => r.id);
 }
 
+async function sealTestEvidence(db: Kysely<Database>, caseId: string, kind: 'phone' | 'position', value: unknown): Promise<string> {
+  const c = (await findCase(db, caseId))!;
+  const id = randomUUID();
+  await insertEvidence(db, { id, case_id: caseId, round: c.round, kind, sealed: sealEvidence(unwrapCaseKey(fixtureKeyring(), c.data_key_wrapped!), value, caseId, id) });
+  return id;
+}
+
+/** Seals a phone number the way the API does: the submitPhone update's argument. */
+export const sealedPhone = async (db: Kysely<Database>, caseId: string, phone: string): Promise<PhoneSubmission> => ({ phoneRef: await sealTestEvidence(db, caseId, 'phone', { phone }) });
+
+/** Seals a position the way the API does: the submitGeolocation update's argument. */
+export const sealedPosition = async (db: Kysely<Database>, caseId: string, position: Position): Promise<PositionSubmission> => ({ positionRef: await sealTestEvidence(db, caseId, 'position', position) });
+
 /** Every customer step through the workflow's updates (no API): the case ends up submitted. */
 export async function submitCaseByUpdates(handle: WorkflowHandle, db: Kysely<Database>, caseId: string, phone = uniquePhone()): Promise<void> {
-  await handle.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
+  await handle.executeUpdate(submitPhoneUpdate, { args: [await sealedPhone(db, caseId, phone)] });
   const confirmed = await handle.executeUpdate(confirmCodeUpdate, { args: [{ code: await smsCodeFor(phone) }] });
   assert.equal(confirmed.result, 'confirmed');
-  await handle.executeUpdate(geolocationUpdate, { args: [{ latitude: 47.37, longitude: 8.54, accuracyMeters: 20 }] });
+  await handle.executeUpdate(geolocationUpdate, { args: [await sealedPosition(db, caseId, { latitude: 47.37, longitude: 8.54, accuracyMeters: 20 })] });
   await handle.executeUpdate(documentUpdate, { args: [{ type: 'id_card', documentIds: await storeTestDocuments(db, caseId, ['id_card_front', 'id_card_back']) }] });
   const [selfie] = await storeTestDocuments(db, caseId, ['selfie']);
   assert.equal((await handle.executeUpdate(selfieUpdate, { args: [{ documentId: selfie! }] })).step, 'review');

@@ -7,7 +7,7 @@ import { orderBlockStatusQuery, orderBlockWorkflowId, reopenVerificationSignal, 
 import { confirmCodeUpdate, documentUpdate, geolocationUpdate, statusQuery, submitPhoneUpdate, verificationWorkflowId, type VerificationResult } from '../../workflows/shared/verification';
 import { database, seedOrganization, smtpCapture, timeSkippingSuite } from '../support/fixtures';
 import { insertPaidOrder, markBlocked } from '../support/orders';
-import { decideCase, linkTokenFor, smsCodeFor, storeTestDocuments, submitCaseByUpdates, uniquePhone } from '../support/verification';
+import { decideCase, linkTokenFor, sealedPhone, sealedPosition, smsCodeFor, storeTestDocuments, submitCaseByUpdates, uniquePhone } from '../support/verification';
 import { testPayments, testWorker } from '../support/worker';
 
 const DAY = 86_400_000;
@@ -153,9 +153,9 @@ describe('orderBlock workflow (time-skipping)', function () {
     await worker.runUntil(async () => {
       const { db, seed, orderId, caseId, handle, verification, token } = await block(taskQueue);
       const phone = uniquePhone();
-      await verification.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
+      await verification.executeUpdate(submitPhoneUpdate, { args: [await sealedPhone(db, caseId, phone)] });
       await verification.executeUpdate(confirmCodeUpdate, { args: [{ code: await smsCodeFor(phone) }] });
-      await verification.executeUpdate(geolocationUpdate, { args: [{ latitude: 1, longitude: 1, accuracyMeters: 1 }] });
+      await verification.executeUpdate(geolocationUpdate, { args: [await sealedPosition(db, caseId, { latitude: 1, longitude: 1, accuracyMeters: 1 })] });
       await verification.executeUpdate(documentUpdate, { args: [{ type: 'id_card', documentIds: await storeTestDocuments(db, caseId, ['id_card_front', 'id_card_back']) }] });
       await suite.env.sleep(VERIFICATION_DOCUMENTS_PURGE_MS);
       assert.deepEqual(await verification.result(), { caseId, outcome: 'expired' } satisfies VerificationResult);

@@ -17,13 +17,15 @@ import {
   manualVerificationUpdate,
   selfieUpdate,
   statusQuery,
+  caseIdOf,
   submitPhoneUpdate,
   verificationWorkflowId,
   type DocumentKind,
+  type Position,
   type VerificationResult,
 } from '../../workflows/shared/verification';
 import { database, seedOrganization, smtpCapture, timeSkippingSuite } from '../support/fixtures';
-import { linkTokenFor, smsCodeFor, storeTestDocuments, uniquePhone } from '../support/verification';
+import { linkTokenFor, sealedPhone, sealedPosition, smsCodeFor, storeTestDocuments, uniquePhone } from '../support/verification';
 import { testWorker } from '../support/worker';
 
 const HOUR = 3_600_000;
@@ -53,13 +55,16 @@ describe('verificationCase workflow (time-skipping)', function () {
   }
 
   const storeImages = async (caseId: string, kinds: DocumentKind[]) => storeTestDocuments((await database()).db, caseId, kinds);
+  // The phone and the position reach the workflow sealed, as the API hands them over.
+  const phoneArg = async (handle: WorkflowHandle, phone: string) => sealedPhone((await database()).db, caseIdOf(handle.workflowId), phone);
+  const positionArg = async (handle: WorkflowHandle, position: Position) => sealedPosition((await database()).db, caseIdOf(handle.workflowId), position);
 
   async function passPhone(handle: WorkflowHandle, phone = uniquePhone()) {
-    await handle.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
+    await handle.executeUpdate(submitPhoneUpdate, { args: [await phoneArg(handle, phone)] });
     const code = await smsCodeFor(phone);
     const confirmed = await handle.executeUpdate(confirmCodeUpdate, { args: [{ code }] });
     assert.equal(confirmed.result, 'confirmed');
-    await handle.executeUpdate(geolocationUpdate, { args: [{ latitude: 47.37, longitude: 8.54, accuracyMeters: 20 }] });
+    await handle.executeUpdate(geolocationUpdate, { args: [await positionArg(handle, { latitude: 47.37, longitude: 8.54, accuracyMeters: 20 })] });
   }
 
   async function submitDocuments(handle: WorkflowHandle, caseId: string) {
@@ -73,6 +78,8 @@ describe('verificationCase workflow (time-skipping)', function () {
   const caseRow = async (caseId: string) => (await findCase((await database()).db, caseId))!;
   const documentCount = async (caseId: string) =>
     Number((await (await database()).db.selectFrom('verification_documents').select((eb) => eb.fn.countAll().as('n')).where('case_id', '=', caseId).executeTakeFirstOrThrow()).n);
+  const evidenceCount = async (caseId: string) =>
+    Number((await (await database()).db.selectFrom('verification_evidence').select((eb) => eb.fn.countAll().as('n')).where('case_id', '=', caseId).executeTakeFirstOrThrow()).n);
   const claim = async (caseId: string, agentId: string) =>
     (await database()).db.updateTable('verification_cases').set({ assigned_agent_id: agentId, claimed_at: new Date() }).where('id', '=', caseId).execute();
 
@@ -93,7 +100,7 @@ describe('verificationCase workflow (time-skipping)', function () {
       const { handle } = await openCase(taskQueue);
       const phone = uniquePhone();
       const seen = new Set<string>();
-      await handle.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
+      await handle.executeUpdate(submitPhoneUpdate, { args: [await phoneArg(handle, phone)] });
       const code = await smsCodeFor(phone, seen);
 
       await suite.env.sleep(VERIFICATION_CODE_VALIDITY_MS - 60_000);
@@ -105,7 +112,7 @@ describe('verificationCase workflow (time-skipping)', function () {
       assert.equal(late.result, 'expired');
       assert.equal(late.status.step, 'phone_confirm');
 
-      await handle.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
+      await handle.executeUpdate(submitPhoneUpdate, { args: [await phoneArg(handle, phone)] });
       const fresh = await smsCodeFor(phone, seen);
       assert.equal((await handle.executeUpdate(confirmCodeUpdate, { args: [{ code: fresh }] })).result, 'confirmed');
       assert.equal((await handle.query(statusQuery)).step, 'geolocation');
@@ -117,7 +124,7 @@ describe('verificationCase workflow (time-skipping)', function () {
     await worker.runUntil(async () => {
       const { handle } = await openCase(taskQueue);
       const phone = uniquePhone();
-      await handle.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
+      await handle.executeUpdate(submitPhoneUpdate, { args: [await phoneArg(handle, phone)] });
       const code = await smsCodeFor(phone);
       const wrongCode = code === '999999' ? '999998' : '999999';
       for (let i = 1; i < VERIFICATION_CODE_MAX_WRONG; i++) {
@@ -137,10 +144,10 @@ describe('verificationCase workflow (time-skipping)', function () {
     await worker.runUntil(async () => {
       const { handle } = await openCase(taskQueue);
       const phone = uniquePhone();
-      for (let i = 0; i < 3; i++) await handle.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
-      assert.equal(await rejection(handle.executeUpdate(submitPhoneUpdate, { args: [{ phone }] })), FailureType.SmsLimitReached);
+      for (let i = 0; i < 3; i++) await handle.executeUpdate(submitPhoneUpdate, { args: [await phoneArg(handle, phone)] });
+      assert.equal(await rejection(handle.executeUpdate(submitPhoneUpdate, { args: [await phoneArg(handle, phone)] })), FailureType.SmsLimitReached);
       await suite.env.sleep(HOUR);
-      const status = await handle.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
+      const status = await handle.executeUpdate(submitPhoneUpdate, { args: [await phoneArg(handle, phone)] });
       assert.equal(status.smsSendsLeft, 2);
     });
   });
@@ -150,9 +157,9 @@ describe('verificationCase workflow (time-skipping)', function () {
     await worker.runUntil(async () => {
       const { handle, caseId } = await openCase(taskQueue);
       const position = { latitude: 1, longitude: 2, accuracyMeters: 3 };
-      assert.equal(await rejection(handle.executeUpdate(geolocationUpdate, { args: [position] })), FailureType.StepOutOfOrder);
+      assert.equal(await rejection(handle.executeUpdate(geolocationUpdate, { args: [await positionArg(handle, position)] })), FailureType.StepOutOfOrder);
       await passPhone(handle);
-      assert.equal(await rejection(handle.executeUpdate(geolocationUpdate, { args: [position] })), FailureType.StepOutOfOrder, 'geolocation twice');
+      assert.equal(await rejection(handle.executeUpdate(geolocationUpdate, { args: [await positionArg(handle, position)] })), FailureType.StepOutOfOrder, 'geolocation twice');
       const [selfie] = await storeImages(caseId, ['selfie']);
       assert.equal(await rejection(handle.executeUpdate(selfieUpdate, { args: [{ documentId: selfie! }] })), FailureType.StepOutOfOrder, 'selfie before document');
       const [front] = await storeImages(caseId, ['id_card_front']);
@@ -161,15 +168,17 @@ describe('verificationCase workflow (time-skipping)', function () {
     });
   });
 
-  it('expires a case not decided 72 hours after submission: documents deleted, customer told to start again', async () => {
+  it('expires a case not decided 72 hours after its phone step: documents deleted, customer told to start again', async () => {
     const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { handle, caseId, email, parent } = await openCase(taskQueue, { parent: true });
       await passPhone(handle);
+      // The clock started with the phone number, not with the documents (issue 14, item 6).
+      await suite.env.sleep(10 * HOUR);
       await submitDocuments(handle, caseId);
       assert.equal(await documentCount(caseId), 3);
 
-      await suite.env.sleep(VERIFICATION_DOCUMENTS_PURGE_MS - 60_000);
+      await suite.env.sleep(VERIFICATION_DOCUMENTS_PURGE_MS - 10 * HOUR - 60_000);
       assert.equal((await caseRow(caseId)).status, 'submitted');
       assert.equal(await documentCount(caseId), 3);
 
@@ -179,9 +188,35 @@ describe('verificationCase workflow (time-skipping)', function () {
       assert.equal(row.status, 'expired');
       assert.equal(await documentCount(caseId), 0);
       assert.equal(row.data_key_wrapped, null, 'the case key is erased with the documents');
-      assert.equal(row.evidence_sealed, null);
+      assert.equal(await evidenceCount(caseId), 0);
       const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(email) && /has expired/.test(m.subject));
       assert.match(mail.text, /start the procedure again/);
+    });
+  });
+
+  it('erases the phone number and the position 72 hours after the phone step when no document came (issue 14, item 6)', async () => {
+    const { worker, taskQueue } = await testWorker(suite.env);
+    await worker.runUntil(async () => {
+      const { handle, caseId, parent } = await openCase(taskQueue, { parent: true });
+      const phone = uniquePhone();
+      await passPhone(handle, phone);
+      assert.equal(await evidenceCount(caseId), 2, 'the number and the position, sealed');
+
+      await suite.env.sleep(VERIFICATION_DOCUMENTS_PURGE_MS - 60_000);
+      assert.equal((await caseRow(caseId)).status, 'awaiting_customer');
+      assert.equal(await evidenceCount(caseId), 2);
+
+      await suite.env.sleep(60_000);
+      assert.deepEqual(await parent!.result(), { caseId, outcome: 'expired' } satisfies VerificationResult);
+      const row = await caseRow(caseId);
+      assert.equal(row.status, 'expired');
+      assert.equal(await evidenceCount(caseId), 0, 'phone and position erased');
+      assert.equal(row.data_key_wrapped, null);
+      assert.equal(row.phone_code_hash, null);
+      assert.equal(row.link_token_hash, null);
+      const outbox = await (await database()).db.selectFrom('notification_outbox').select(['recipient', 'body']).where('key', 'like', `verification:${caseId}:%`).execute();
+      assert.ok(outbox.some((m) => /code/.test(m.body)), 'the code SMS is in the outbox');
+      assert.ok(outbox.every((m) => !m.recipient.includes(phone.slice(1)) && !m.body.includes(phone.slice(1))), 'no number left in the outbox');
     });
   });
 
@@ -285,7 +320,7 @@ describe('verificationCase workflow (time-skipping)', function () {
       const row = await caseRow(caseId);
       assert.equal(row.status, 'cancelled');
       assert.equal(await documentCount(caseId), 0);
-      assert.equal(row.evidence_sealed, null);
+      assert.equal(await evidenceCount(caseId), 0);
     });
   });
 
@@ -295,14 +330,14 @@ describe('verificationCase workflow (time-skipping)', function () {
     const phone = uniquePhone();
     const opening = await first.worker.runUntil(async () => {
       const o = await openCase(taskQueue);
-      await o.handle.executeUpdate(submitPhoneUpdate, { args: [{ phone }] });
+      await o.handle.executeUpdate(submitPhoneUpdate, { args: [await phoneArg(o.handle, phone)] });
       return o;
     });
     const code = await smsCodeFor(phone);
     const second = await testWorker(suite.env, taskQueue);
     await second.worker.runUntil(async () => {
       assert.equal((await opening.handle.executeUpdate(confirmCodeUpdate, { args: [{ code }] })).result, 'confirmed');
-      await opening.handle.executeUpdate(geolocationUpdate, { args: [{ latitude: 0, longitude: 0, accuracyMeters: 5 }] });
+      await opening.handle.executeUpdate(geolocationUpdate, { args: [await positionArg(opening.handle, { latitude: 0, longitude: 0, accuracyMeters: 5 })] });
       await submitDocuments(opening.handle, opening.caseId);
       assert.equal((await caseRow(opening.caseId)).status, 'submitted');
     });

@@ -78,12 +78,36 @@ export type ConfirmCodeResult =
   | { result: 'expired'; status: VerificationStatus }
   | { result: 'too_many_attempts'; status: VerificationStatus };
 
+export interface Position {
+  latitude: number;
+  longitude: number;
+  accuracyMeters: number;
+}
+
+/**
+ * Issue 14, item 6: the API seals the phone number and the position in PostgreSQL
+ * (verification_evidence) and the update carries only the sealed row's id. Runs recorded before
+ * carry the values themselves (`LegacyPhone`, `Position`): their handlers still take them on
+ * replay, the validators refuse them from any new caller.
+ */
+export interface PhoneSubmission {
+  phoneRef: string;
+}
+export interface PositionSubmission {
+  positionRef: string;
+}
+export interface LegacyPhone {
+  phone: string;
+}
+/** A sealed row's id (a UUID): nothing else may reach the history in its place. */
+export const isEvidenceRef = (ref: unknown): ref is string => typeof ref === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(ref);
+
 export type Decision = 'approve' | 'reject' | 'request_resubmission';
 
 export const statusQuery = defineQuery<VerificationStatus>('status');
-export const submitPhoneUpdate = defineUpdate<VerificationStatus, [{ phone: string }]>('submitPhone');
+export const submitPhoneUpdate = defineUpdate<VerificationStatus, [PhoneSubmission]>('submitPhone');
 export const confirmCodeUpdate = defineUpdate<ConfirmCodeResult, [{ code: string }]>('confirmCode');
-export const geolocationUpdate = defineUpdate<VerificationStatus, [{ latitude: number; longitude: number; accuracyMeters: number }]>('submitGeolocation');
+export const geolocationUpdate = defineUpdate<VerificationStatus, [PositionSubmission]>('submitGeolocation');
 export const documentUpdate = defineUpdate<VerificationStatus, [{ type: DocumentType; documentIds: string[] }]>('submitDocument');
 export const selfieUpdate = defineUpdate<VerificationStatus, [{ documentId: string }]>('submitSelfie');
 export const decideUpdate = defineUpdate<VerificationStatus, [{ agentId: string; decision: Decision; reason: string }]>('decide');
