@@ -18,6 +18,7 @@ import * as agentSessions from './20261202140000_agent_sessions';
 import * as sessionReauthentication from './20261202150000_session_reauthentication';
 import * as workflowCommands from './20261205100000_workflow_commands';
 import * as verificationEvidence from './20261205110000_verification_evidence';
+import * as outboxRecipientsRedacted from './20261205120000_outbox_recipients_redacted';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -40,4 +41,5 @@ export const migrations: Record<string, Migration> = {
   '20261202150000_session_reauthentication': sessionReauthentication,
   '20261205100000_workflow_commands': workflowCommands,
   '20261205110000_verification_evidence': verificationEvidence,
+  '20261205120000_outbox_recipients_redacted': outboxRecipientsRedacted,
 };
