@@ -1,9 +1,10 @@
 /** P7: an account was locked after too many failed logins; its holder is told (when alerts are on), durably. */
 import { proxyActivities } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
+import { messageActivity } from './shared/activityOptions';
 
-const acts = proxyActivities<activities.Activities>({ startToCloseTimeout: '1 minute', retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes' } });
+const notify = proxyActivities<Pick<Activities, 'sendAccountLockedNotice'>>(messageActivity());
 
 export async function accountLocked(input: { accountId: string; lockedAt: string }): Promise<void> {
-  await acts.sendAccountLockedNotice(input);
+  await notify.sendAccountLockedNotice(input);
 }

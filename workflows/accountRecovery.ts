@@ -7,8 +7,9 @@
  * PostgreSQL, where they are stored hashed.
  */
 import { ApplicationFailure, condition, executeChild, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
 import { PASSWORD_RESET_LINK_VALIDITY_MS, RECOVERY_CHOICE_WINDOW_MS, RECOVERY_CODE_VALIDITY_MS } from '../lib/rules';
+import { databaseActivity, messageActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
 import {
   codeConfirmedSignal,
@@ -22,10 +23,9 @@ import {
 } from './shared/recovery';
 import { verificationWorkflowId, type VerificationInput, type VerificationResult } from './shared/verification';
 
-const acts = proxyActivities<activities.Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', nonRetryableErrorTypes: [FailureType.NotFound] },
-});
+const finalFailures = [FailureType.NotFound];
+const db = proxyActivities<Pick<Activities, 'openRecoveryVerification' | 'expireRecoveryCode' | 'expireRecoveryToken' | 'closeRecoveryRequest'>>(databaseActivity(finalFailures));
+const notify = proxyActivities<Pick<Activities, 'beginRecovery' | 'sendPasswordResetLink' | 'deliverLoginIdentifier'>>(messageActivity(finalFailures));
 
 export async function recoveryLogin(input: RecoveryInput): Promise<{ step: RecoveryStep }> {
   return runRecovery('login_email', input);
@@ -48,19 +48,19 @@ async function runRecovery(kind: RecoveryKind, { requestId }: RecoveryInput): Pr
   setHandler(verificationRequestedSignal, () => void (verificationAsked = true));
   setHandler(passwordResetSignal, () => void (resetDone = true));
 
-  const begun: { sent: 'code' | 'link' | null; clock?: 'code' | 'link' } = await acts.beginRecovery({ requestId });
+  const begun: { sent: 'code' | 'link' | null; clock?: 'code' | 'link' } = await notify.beginRecovery({ requestId });
   // Histories recorded before `clock` existed ran on what was sent; their results replay as they are.
   const clock = begun.clock ?? (begun.sent === 'link' ? 'link' : 'code');
   // The code dies after 10 minutes whatever happens; a link after an hour.
   // Detached: it only voids a code; it rejects only when the process is cancelled, and closing the
   // request voids the code anyway.
   void sleep(RECOVERY_CODE_VALIDITY_MS).then(
-    () => acts.expireRecoveryCode({ requestId }),
+    () => db.expireRecoveryCode({ requestId }),
     () => undefined,
   );
   if (clock === 'link') {
     await condition(() => resetDone || verificationAsked, PASSWORD_RESET_LINK_VALIDITY_MS);
-    await acts.expireRecoveryToken({ requestId });
+    await db.expireRecoveryToken({ requestId });
   } else {
     await condition(() => confirmed || verificationAsked, RECOVERY_CODE_VALIDITY_MS);
     if (confirmed && !verificationAsked) {
@@ -68,20 +68,20 @@ async function runRecovery(kind: RecoveryKind, { requestId }: RecoveryInput): Pr
       if (kind === 'login_email') {
         // The holder picks where the login goes; the choice window closes the request either way.
         await condition(() => channel !== undefined || verificationAsked, RECOVERY_CHOICE_WINDOW_MS);
-        if (channel && !verificationAsked) await acts.deliverLoginIdentifier({ requestId, channel });
+        if (channel && !verificationAsked) await notify.deliverLoginIdentifier({ requestId, channel });
       } else {
         // The API minted the reset link with the confirmation; it lives an hour.
         await condition(() => resetDone || verificationAsked, PASSWORD_RESET_LINK_VALIDITY_MS);
-        await acts.expireRecoveryToken({ requestId });
+        await db.expireRecoveryToken({ requestId });
       }
     }
   }
 
   if (verificationAsked) {
     step = 'verification';
-    await acts.expireRecoveryCode({ requestId });
-    await acts.expireRecoveryToken({ requestId });
-    const { accountId, caseId } = await acts.openRecoveryVerification({ requestId });
+    await db.expireRecoveryCode({ requestId });
+    await db.expireRecoveryToken({ requestId });
+    const { accountId, caseId } = await db.openRecoveryVerification({ requestId });
     if (accountId && caseId) {
       const result = (await executeChild('verificationCase', {
         workflowId: verificationWorkflowId(caseId),
@@ -98,17 +98,17 @@ async function runRecovery(kind: RecoveryKind, { requestId }: RecoveryInput): Pr
         ],
       })) as VerificationResult;
       if (result.outcome === 'approved') {
-        if (kind === 'login_email') await acts.deliverLoginIdentifier({ requestId, channel: 'all' });
+        if (kind === 'login_email') await notify.deliverLoginIdentifier({ requestId, channel: 'all' });
         else {
-          await acts.sendPasswordResetLink({ requestId });
+          await notify.sendPasswordResetLink({ requestId });
           await condition(() => resetDone, PASSWORD_RESET_LINK_VALIDITY_MS);
-          await acts.expireRecoveryToken({ requestId });
+          await db.expireRecoveryToken({ requestId });
         }
       }
     }
   }
   step = 'closed';
-  await acts.closeRecoveryRequest({ requestId });
+  await db.closeRecoveryRequest({ requestId });
   return { step };
 }
 

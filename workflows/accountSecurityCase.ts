@@ -4,15 +4,13 @@
  * effect, applied here and nowhere else: no route lets support disable 2FA directly.
  */
 import { executeChild, proxyActivities } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
+import { messageActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
 import type { SecurityCaseInput } from './shared/recovery';
 import { verificationWorkflowId, type VerificationInput, type VerificationResult } from './shared/verification';
 
-const acts = proxyActivities<activities.Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', nonRetryableErrorTypes: [FailureType.NotFound] },
-});
+const notify = proxyActivities<Pick<Activities, 'applyApprovedSecurityCase'>>(messageActivity([FailureType.NotFound]));
 
 export async function accountSecurityCase({ accountId, reason, caseId }: SecurityCaseInput): Promise<VerificationResult> {
   const result = (await executeChild('verificationCase', {
@@ -20,6 +18,6 @@ export async function accountSecurityCase({ accountId, reason, caseId }: Securit
     parentClosePolicy: 'REQUEST_CANCEL',
     args: [{ accountId, reason, subject: { type: 'account', id: accountId }, openedBy: `workflow:account-security-case:${accountId}` } satisfies VerificationInput],
   })) as VerificationResult;
-  if (result.outcome === 'approved') await acts.applyApprovedSecurityCase({ accountId, reason, caseId });
+  if (result.outcome === 'approved') await notify.applyApprovedSecurityCase({ accountId, reason, caseId });
   return result;
 }

@@ -4,10 +4,11 @@
  * this workflow's time, so tests can skip it.
  */
 import { proxyActivities } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
+import { databaseActivity } from './shared/activityOptions';
 
-const acts = proxyActivities<activities.Activities>({ startToCloseTimeout: '5 minutes', retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes' } });
+const db = proxyActivities<Pick<Activities, 'deactivateIdleApiTokens'>>({ ...databaseActivity(), startToCloseTimeout: '5 minutes' });
 
 export async function apiTokenSweep(): Promise<{ deactivated: number; expired: number }> {
-  return acts.deactivateIdleApiTokens({ asOf: new Date().toISOString() });
+  return db.deactivateIdleApiTokens({ asOf: new Date().toISOString() });
 }

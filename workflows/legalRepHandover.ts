@@ -6,15 +6,15 @@
  * courtesy and audit, not the only safeguard.
  */
 import { ApplicationFailure, condition, proxyActivities, setHandler } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
 import { INVITATION_LINK_VALIDITY_MS } from '../lib/rules';
+import { databaseActivity, messageActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
 import { acceptHandoverUpdate, cancelHandoverUpdate, handoverStateQuery, type HandoverInput, type HandoverResult, type HandoverStatus } from './shared/handover';
 
-const acts = proxyActivities<activities.Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', nonRetryableErrorTypes: [FailureType.NotFound, FailureType.HandoverRefused] },
-});
+const finalFailures = [FailureType.NotFound, FailureType.HandoverRefused];
+const db = proxyActivities<Pick<Activities, 'transferLegalRepresentation'>>(databaseActivity(finalFailures));
+const notify = proxyActivities<Pick<Activities, 'sendHandoverInvitation' | 'closeHandover' | 'notifyHandoverCompleted'>>(messageActivity(finalFailures));
 
 export async function legalRepHandover({ handoverId, invitation }: HandoverInput): Promise<HandoverResult> {
   let status: HandoverStatus = invitation ? 'awaiting_acceptance' : 'transferring';
@@ -52,16 +52,16 @@ export async function legalRepHandover({ handoverId, invitation }: HandoverInput
   );
 
   if (invitation) {
-    await acts.sendHandoverInvitation({ handoverId });
+    await notify.sendHandoverInvitation({ handoverId });
     const decided = await condition(() => status !== 'awaiting_acceptance', INVITATION_LINK_VALIDITY_MS);
     if (!decided || (status as HandoverStatus) === 'cancelled') {
       status = decided ? 'cancelled' : 'lapsed';
-      await acts.closeHandover({ handoverId, status, actor: cancelledBy ?? 'system:expiry' });
+      await notify.closeHandover({ handoverId, status, actor: cancelledBy ?? 'system:expiry' });
       return { handoverId, status };
     }
   }
-  await acts.transferLegalRepresentation({ handoverId, acceptedBy: acceptedBy ?? null });
+  await db.transferLegalRepresentation({ handoverId, acceptedBy: acceptedBy ?? null });
   status = 'completed';
-  await acts.notifyHandoverCompleted({ handoverId });
+  await notify.notifyHandoverCompleted({ handoverId });
   return { handoverId, status: 'completed' };
 }

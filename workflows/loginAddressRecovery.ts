@@ -5,27 +5,25 @@
  * PostgreSQL (the username works until then), so this process ends after the last reminder.
  */
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
 import { LOGIN_ADDRESS_RECOVERY_REMINDERS_MS } from '../lib/rules';
+import { messageActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
 import { loginAddressRestoredSignal, type LoginAddressRecoveryInput } from './shared/recovery';
 
-const acts = proxyActivities<activities.Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', nonRetryableErrorTypes: [FailureType.NotFound] },
-});
+const notify = proxyActivities<Pick<Activities, 'sendLoginAddressLostNotices' | 'remindLoginAddressLost'>>(messageActivity([FailureType.NotFound]));
 
 export async function loginAddressRecovery({ accountId }: LoginAddressRecoveryInput): Promise<{ restored: boolean; reminders: number }> {
   let restored = false;
   setHandler(loginAddressRestoredSignal, () => void (restored = true));
-  await acts.sendLoginAddressLostNotices({ accountId });
+  await notify.sendLoginAddressLostNotices({ accountId });
   let elapsed = 0;
   let reminders = 0;
   for (const at of LOGIN_ADDRESS_RECOVERY_REMINDERS_MS) {
     if (await condition(() => restored, at - elapsed)) break;
     elapsed = at;
     // The activity re-reads the account: a restoration the signal has not reached yet sends nothing.
-    if (await acts.remindLoginAddressLost({ accountId, reminder: reminders + 1 })) reminders += 1;
+    if (await notify.remindLoginAddressLost({ accountId, reminder: reminders + 1 })) reminders += 1;
     else restored = true;
   }
   return { restored, reminders };

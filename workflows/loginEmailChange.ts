@@ -3,19 +3,19 @@
  * (P5, and any holder changing the login address). The code is voided after 10 minutes.
  */
 import { proxyActivities, sleep } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
 import { RECOVERY_CODE_VALIDITY_MS } from '../lib/rules';
+import { databaseActivity, messageActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
 import type { RecoveryInput } from './shared/recovery';
 
-const acts = proxyActivities<activities.Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', nonRetryableErrorTypes: [FailureType.NotFound] },
-});
+const finalFailures = [FailureType.NotFound];
+const db = proxyActivities<Pick<Activities, 'expireRecoveryCode' | 'closeRecoveryRequest'>>(databaseActivity(finalFailures));
+const notify = proxyActivities<Pick<Activities, 'sendLoginEmailCode'>>(messageActivity(finalFailures));
 
 export async function loginEmailChange({ requestId }: RecoveryInput): Promise<void> {
-  await acts.sendLoginEmailCode({ requestId });
+  await notify.sendLoginEmailCode({ requestId });
   await sleep(RECOVERY_CODE_VALIDITY_MS);
-  await acts.expireRecoveryCode({ requestId });
-  await acts.closeRecoveryRequest({ requestId });
+  await db.expireRecoveryCode({ requestId });
+  await db.closeRecoveryRequest({ requestId });
 }

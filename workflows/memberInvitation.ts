@@ -4,8 +4,9 @@
  * [inferred]) or cancel it; the invitee accepts while signed in with the invited address.
  */
 import { ApplicationFailure, condition, proxyActivities, setHandler } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
 import { INVITATION_LINK_VALIDITY_MS, INVITATION_MAX_RESENDS, INVITATION_RESEND_MIN_INTERVAL_MS } from '../lib/rules';
+import { messageActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
 import {
   acceptInvitationUpdate,
@@ -17,10 +18,7 @@ import {
   type InvitationStatus,
 } from './shared/invitation';
 
-const acts = proxyActivities<activities.Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', nonRetryableErrorTypes: [FailureType.NotFound] },
-});
+const notify = proxyActivities<Pick<Activities, 'sendMemberInvitation' | 'closeMemberInvitation'>>(messageActivity([FailureType.NotFound]));
 
 // Inside the sandbox `Date` is the workflow task's time, replayed identically.
 const now = () => new Date().getTime();
@@ -58,7 +56,7 @@ export async function memberInvitation({ invitationId }: InvitationInput): Promi
     },
   );
 
-  await acts.sendMemberInvitation({ invitationId, expiresAt: new Date(expiresAt).toISOString() });
+  await notify.sendMemberInvitation({ invitationId, expiresAt: new Date(expiresAt).toISOString() });
   for (;;) {
     const decided = await condition(() => state !== 'pending' || resendWanted, expiresAt - now());
     if (!decided) {
@@ -69,9 +67,9 @@ export async function memberInvitation({ invitationId }: InvitationInput): Promi
     resends += 1;
     sentAt = now();
     expiresAt = sentAt + INVITATION_LINK_VALIDITY_MS;
-    await acts.sendMemberInvitation({ invitationId, expiresAt: new Date(expiresAt).toISOString() });
+    await notify.sendMemberInvitation({ invitationId, expiresAt: new Date(expiresAt).toISOString() });
     resendWanted = false;
   }
-  await acts.closeMemberInvitation({ invitationId, state, acceptedBy: acceptedBy ?? null, actor });
+  await notify.closeMemberInvitation({ invitationId, state, acceptedBy: acceptedBy ?? null, actor });
   return status();
 }

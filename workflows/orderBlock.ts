@@ -15,8 +15,9 @@ import {
   sleep,
   uuid4,
 } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
 import { BLOCKED_ORDER_AUTO_CANCEL_MS } from '../lib/rules';
+import { databaseActivity, messageActivity, refundActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
 import {
   orderBlockStatusQuery,
@@ -27,10 +28,10 @@ import {
 } from './shared/orders';
 import { verificationWorkflowId, type VerificationInput, type VerificationResult } from './shared/verification';
 
-const acts = proxyActivities<activities.Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', nonRetryableErrorTypes: [FailureType.NotFound, FailureType.OrderClosed] },
-});
+const finalFailures = [FailureType.NotFound, FailureType.OrderClosed];
+const db = proxyActivities<Pick<Activities, 'attachOrderVerificationCase' | 'verificationCaseStatus' | 'fulfillOrder' | 'cancelOrder'>>(databaseActivity(finalFailures));
+const refund = proxyActivities<Pick<Activities, 'refundOrderPayments'>>(refundActivity(finalFailures));
+const notify = proxyActivities<Pick<Activities, 'notifyOrderCancelled'>>(messageActivity(finalFailures));
 
 export async function orderBlock(input: OrderBlockInput): Promise<OrderBlockResult> {
   const { orderId, accountId } = input;
@@ -45,9 +46,9 @@ export async function orderBlock(input: OrderBlockInput): Promise<OrderBlockResu
   });
 
   const cancelAndRefund = async (outcome: OrderBlockOutcome, reason: string): Promise<OrderBlockResult> => {
-    await acts.cancelOrder({ orderId, reason });
-    await acts.refundOrderPayments({ orderId });
-    await acts.notifyOrderCancelled({ orderId });
+    await db.cancelOrder({ orderId, reason });
+    await refund.refundOrderPayments({ orderId });
+    await notify.notifyOrderCancelled({ orderId });
     return { orderId, outcome };
   };
 
@@ -81,14 +82,14 @@ export async function orderBlock(input: OrderBlockInput): Promise<OrderBlockResu
       await condition(() => result !== undefined || childFailed || deadlinePassed);
       if (!result && !childFailed) {
         // Day 10. A case already submitted is reviewed to the end; anything else stops here.
-        const { status } = await acts.verificationCaseStatus({ caseId });
+        const { status } = await db.verificationCaseStatus({ caseId });
         if (status === 'submitted') await condition(() => result !== undefined || childFailed);
         else caseScope.cancel();
       }
       await child;
 
       if (result?.outcome === 'approved') {
-        await acts.fulfillOrder({ orderId });
+        await db.fulfillOrder({ orderId });
         return { orderId, outcome: 'fulfilled' };
       }
       if (result?.outcome === 'rejected') return await cancelAndRefund('cancelled_rejected', 'identity verification rejected');
@@ -101,7 +102,7 @@ export async function orderBlock(input: OrderBlockInput): Promise<OrderBlockResu
       if (!reopenRequested) return await cancelAndRefund('cancelled_timeout', 'no approved identity verification within 10 days');
       reopenRequested = false;
       caseId = uuid4();
-      await acts.attachOrderVerificationCase({ orderId, caseId });
+      await db.attachOrderVerificationCase({ orderId, caseId });
     }
   } catch (err) {
     if (!isCancellation(err)) throw err;

@@ -5,8 +5,9 @@
  * times, an hour apart) or cancelled.
  */
 import { ApplicationFailure, condition, proxyActivities, setHandler } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
 import { INVITATION_LINK_VALIDITY_MS, INVITATION_MAX_RESENDS, INVITATION_RESEND_MIN_INTERVAL_MS } from '../lib/rules';
+import { messageActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
 import {
   acceptClientInvitationUpdate,
@@ -18,10 +19,7 @@ import {
   type ClientInvitationStatus,
 } from './shared/partners';
 
-const acts = proxyActivities<activities.Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', nonRetryableErrorTypes: [FailureType.NotFound] },
-});
+const notify = proxyActivities<Pick<Activities, 'sendClientInvitation' | 'closeClientInvitation'>>(messageActivity([FailureType.NotFound]));
 
 // Inside the sandbox `Date` is the workflow task's time, replayed identically.
 const now = () => new Date().getTime();
@@ -59,7 +57,7 @@ export async function partnerInvitation({ invitationId }: ClientInvitationInput)
     },
   );
 
-  await acts.sendClientInvitation({ invitationId, expiresAt: new Date(expiresAt).toISOString() });
+  await notify.sendClientInvitation({ invitationId, expiresAt: new Date(expiresAt).toISOString() });
   for (;;) {
     const decided = await condition(() => state !== 'pending' || resendWanted, expiresAt - now());
     if (!decided) {
@@ -70,9 +68,9 @@ export async function partnerInvitation({ invitationId }: ClientInvitationInput)
     resends += 1;
     sentAt = now();
     expiresAt = sentAt + INVITATION_LINK_VALIDITY_MS;
-    await acts.sendClientInvitation({ invitationId, expiresAt: new Date(expiresAt).toISOString() });
+    await notify.sendClientInvitation({ invitationId, expiresAt: new Date(expiresAt).toISOString() });
     resendWanted = false;
   }
-  await acts.closeClientInvitation({ invitationId, state, clientOrganizationId: accepted?.clientOrganizationId ?? null, actor: accepted ? `customer:${accepted.accountId}` : actor });
+  await notify.closeClientInvitation({ invitationId, state, clientOrganizationId: accepted?.clientOrganizationId ?? null, actor: accepted ? `customer:${accepted.accountId}` : actor });
   return status();
 }

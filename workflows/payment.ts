@@ -12,18 +12,18 @@
  *    goes back. Once reserved the payment runs to its end: cancelling it cannot strand a charge.
  */
 import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
+import { chargeActivity, databaseActivity, refundActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
 import { paymentReservationUpdate, paymentStatusQuery, type PaymentInput, type PaymentOutcome, type PaymentReservation } from './shared/payment';
 
-const { reservePayment, settlePayment, releasePayment, refundPayment, announcePayment } = proxyActivities<activities.Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [FailureType.NotFound] },
-});
-const { chargePayment } = proxyActivities<activities.Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [FailureType.NotFound, FailureType.PaymentDeclined, FailureType.IdempotencyKeyReused] },
-});
+const { reservePayment, settlePayment, releasePayment, announcePayment } = proxyActivities<
+  Pick<Activities, 'reservePayment' | 'settlePayment' | 'releasePayment' | 'announcePayment'>
+>(databaseActivity([FailureType.NotFound]));
+const { chargePayment } = proxyActivities<Pick<Activities, 'chargePayment'>>(
+  chargeActivity([FailureType.NotFound, FailureType.PaymentDeclined, FailureType.IdempotencyKeyReused]),
+);
+const { refundPayment } = proxyActivities<Pick<Activities, 'refundPayment'>>(refundActivity([FailureType.NotFound]));
 
 export async function payment(input: PaymentInput): Promise<PaymentOutcome> {
   const { paymentId } = input;

@@ -5,7 +5,7 @@
  * and the organization's other administrators are told. Unconfirmed for 14 days: it lapses [inferred].
  */
 import { ApplicationFailure, condition, proxyActivities, setHandler } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
 import { CANCELLATION_CONFIRMATION_VALIDITY_MS } from '../lib/rules';
 import {
   cancellationStateQuery,
@@ -14,12 +14,12 @@ import {
   type CancellationResult,
   type CancellationState,
 } from './shared/cancellation';
+import { databaseActivity, messageActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
 
-const acts = proxyActivities<activities.Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', nonRetryableErrorTypes: [FailureType.NotFound, FailureType.CaseClosed] },
-});
+const finalFailures = [FailureType.NotFound, FailureType.CaseClosed];
+const db = proxyActivities<Pick<Activities, 'lapseCancellationRequest' | 'terminateProduct'>>(databaseActivity(finalFailures));
+const notify = proxyActivities<Pick<Activities, 'sendCancellationConfirmation' | 'notifyProductTerminated'>>(messageActivity(finalFailures));
 
 export async function productCancellation({ requestId, productId }: CancellationInput): Promise<CancellationResult> {
   let state: CancellationState = 'pending';
@@ -40,14 +40,14 @@ export async function productCancellation({ requestId, productId }: Cancellation
     },
   );
 
-  await acts.sendCancellationConfirmation({ requestId });
+  await notify.sendCancellationConfirmation({ requestId });
   const confirmed = await condition(() => state === 'confirmed', CANCELLATION_CONFIRMATION_VALIDITY_MS);
   if (!confirmed) {
     state = 'lapsed';
-    await acts.lapseCancellationRequest({ requestId });
+    await db.lapseCancellationRequest({ requestId });
     return { requestId, state };
   }
-  await acts.terminateProduct({ requestId, productId, confirmedBy: confirmedBy ?? 'unknown' });
-  await acts.notifyProductTerminated({ requestId });
+  await db.terminateProduct({ requestId, productId, confirmedBy: confirmedBy ?? 'unknown' });
+  await notify.notifyProductTerminated({ requestId });
   return { requestId, state: 'confirmed' };
 }

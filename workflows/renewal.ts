@@ -14,8 +14,9 @@
  * crosses a payment even before the payment's signal arrives.
  */
 import { condition, continueAsNew, executeChild, patched, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
 import { RENEWAL_STALE_NOTICE_MS } from '../lib/rules';
+import { databaseActivity, messageActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
 import { paymentWorkflowId, type PaymentInput, type PaymentOutcome } from './shared/payment';
 import {
@@ -31,10 +32,9 @@ import {
   type RenewalStep,
 } from './shared/renewal';
 
-const acts = proxyActivities<activities.Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '5 seconds', maximumInterval: '10 minutes', nonRetryableErrorTypes: [FailureType.NotFound] },
-});
+const finalFailures = [FailureType.NotFound];
+const db = proxyActivities<Pick<Activities, 'loadRenewalPlan'>>(databaseActivity(finalFailures));
+const notify = proxyActivities<Pick<Activities, 'runRenewalStep' | 'recordRenewalCharge' | 'completeRenewal'>>(messageActivity(finalFailures));
 
 // Inside the workflow sandbox `Date` is the time of the current workflow task, identical on replay
 // (and skipped along with the test server's clock). Due dates are absolute, so the process needs it.
@@ -67,7 +67,7 @@ export async function renewal({ productId, dueAt }: RenewalInput): Promise<Renew
     lastDecline,
   }));
 
-  let plan: RenewalPlan = await acts.loadRenewalPlan({ productId, dueAt });
+  let plan: RenewalPlan = await db.loadRenewalPlan({ productId, dueAt });
   for (;;) {
     latest = plan;
     if (plan.productStatus === 'terminated' || plan.dueAt === null) {
@@ -77,7 +77,7 @@ export async function renewal({ productId, dueAt }: RenewalInput): Promise<Renew
     // Renewed (paid, paid ahead, or under warranty): the next term is a new run with a short history.
     if (Date.parse(plan.dueAt) !== due) return continueAsNew<typeof renewal>({ productId, dueAt: plan.dueAt });
     if (plan.invoice?.status === 'paid') {
-      plan = await acts.completeRenewal({ productId, dueAt });
+      plan = await notify.completeRenewal({ productId, dueAt });
       continue;
     }
     // A long term with many setting changes: start afresh; outbox keys and charge keys make repeats harmless.
@@ -90,7 +90,7 @@ export async function renewal({ productId, dueAt }: RenewalInput): Promise<Renew
       const woke = changed || (await condition(() => changed, wait));
       if (woke) {
         changed = false;
-        plan = await acts.loadRenewalPlan({ productId, dueAt });
+        plan = await db.loadRenewalPlan({ productId, dueAt });
         continue;
       }
     }
@@ -120,9 +120,9 @@ export async function renewal({ productId, dueAt }: RenewalInput): Promise<Renew
         // A payment in flight finishes even if this run ends first.
         parentClosePolicy: 'ABANDON',
       });
-      outcome = await acts.recordRenewalCharge({ ...stepInput, payment: paid });
+      outcome = await notify.recordRenewalCharge({ ...stepInput, payment: paid });
     } else {
-      outcome = await acts.runRenewalStep(stepInput);
+      outcome = await notify.runRenewalStep(stepInput);
     }
     if (outcome.declined) lastDecline = outcome.declined;
     plan = outcome.plan;

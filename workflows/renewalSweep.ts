@@ -4,24 +4,28 @@
  * Continues as new every 50 pages so its history stays small whatever the number of products.
  */
 import { continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
+import { databaseActivity } from './shared/activityOptions';
 import type { SweepCounts, SweepInput } from './shared/renewal';
 
 const PAGE_SIZE = 500;
 const PAGES_PER_RUN = 50;
 
-const acts = proxyActivities<activities.Activities>({
+// One page starts up to 500 processes: long, with a heartbeat per product, and bounded so that a
+// broken page fails the day's sweep (the next day's sweep starts over) instead of retrying forever.
+const sweep = proxyActivities<Pick<Activities, 'ensureRenewalPage'>>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '5 seconds', maximumInterval: '2 minutes', maximumAttempts: 10 },
 });
+const db = proxyActivities<Pick<Activities, 'recordSweep'>>(databaseActivity());
 
 export async function renewalSweep(input: SweepInput = {}): Promise<SweepCounts> {
   const counts: SweepCounts = { scanned: 0, started: 0, alreadyRunning: 0, failed: 0, ...input.counts };
   let afterId = input.afterId ?? null;
   for (let pages = 0; ; pages += 1) {
     if (pages === PAGES_PER_RUN || workflowInfo().continueAsNewSuggested) return continueAsNew<typeof renewalSweep>({ ...input, afterId: afterId ?? undefined, counts });
-    const page = await acts.ensureRenewalPage({ afterId, limit: PAGE_SIZE, organizationId: input.organizationId ?? null });
+    const page = await sweep.ensureRenewalPage({ afterId, limit: PAGE_SIZE, organizationId: input.organizationId ?? null });
     counts.scanned += page.scanned;
     counts.started += page.started;
     counts.alreadyRunning += page.alreadyRunning;
@@ -29,6 +33,6 @@ export async function renewalSweep(input: SweepInput = {}): Promise<SweepCounts>
     if (page.lastId === null || page.scanned < PAGE_SIZE) break;
     afterId = page.lastId;
   }
-  await acts.recordSweep({ counts, organizationId: input.organizationId ?? null });
+  await db.recordSweep({ counts, organizationId: input.organizationId ?? null });
   return counts;
 }

@@ -4,17 +4,19 @@
  * request, with the author's contact, only while it is open (the API checks the row).
  */
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
+import { databaseActivity, messageActivity } from './shared/activityOptions';
 import { RFP_OPEN_MS } from '../lib/rules';
 import { rfpCancelledSignal, type RfpInput, type RfpResult } from './shared/rfp';
 
-const acts = proxyActivities<activities.Activities>({ startToCloseTimeout: '2 minutes', retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes' } });
+const db = proxyActivities<Pick<Activities, 'closeRequestForProposal'>>(databaseActivity());
+const notify = proxyActivities<Pick<Activities, 'publishRequestForProposal'>>({ ...messageActivity(), startToCloseTimeout: '2 minutes' });
 
 export async function requestForProposal({ rfpId }: RfpInput): Promise<RfpResult> {
   let cancelled = false;
   setHandler(rfpCancelledSignal, () => void (cancelled = true));
-  await acts.publishRequestForProposal({ rfpId });
+  await notify.publishRequestForProposal({ rfpId });
   if (await condition(() => cancelled, RFP_OPEN_MS)) return { rfpId, status: 'cancelled' };
-  await acts.closeRequestForProposal({ rfpId });
+  await db.closeRequestForProposal({ rfpId });
   return { rfpId, status: 'closed' };
 }

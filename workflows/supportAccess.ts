@@ -6,8 +6,9 @@
  * (they also compare expires_at with the clock), the workflow drives the state change and the email.
  */
 import { ActivityFailure, allHandlersFinished, ApplicationFailure, condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
 import { SUPPORT_ACCESS_EXPIRY_MS } from '../lib/rules';
+import { databaseActivity, messageActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
 import {
   revokeUpdate,
@@ -17,18 +18,8 @@ import {
   type SupportAccessState,
 } from './shared/supportAccess';
 
-const db = proxyActivities<activities.Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [FailureType.NotFound] },
-});
-const notify = proxyActivities<activities.Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '5 seconds',
-    maximumInterval: '10 minutes',
-    nonRetryableErrorTypes: [FailureType.PermanentDeliveryFailure, FailureType.NotFound],
-  },
-});
+const db = proxyActivities<Pick<Activities, 'endSupportAccessGrant'>>(databaseActivity([FailureType.NotFound]));
+const notify = proxyActivities<Pick<Activities, 'notifySupportAccessEnded'>>(messageActivity([FailureType.PermanentDeliveryFailure, FailureType.NotFound]));
 
 export async function supportAccess(input: SupportAccessInput): Promise<SupportAccessResult> {
   if (!input?.grantId) throw ApplicationFailure.nonRetryable('grantId is required', FailureType.NotFound);

@@ -20,7 +20,7 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import type { Activities } from '../activities';
 import {
   VERIFICATION_CODE_MAX_WRONG,
   VERIFICATION_CODE_SEND_WINDOW_MS,
@@ -29,6 +29,7 @@ import {
   VERIFICATION_CUSTOMER_STEPS_TIMEOUT_MS,
   VERIFICATION_DOCUMENTS_PURGE_MS,
 } from '../lib/rules';
+import { databaseActivity, messageActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
 import {
   caseIdOf,
@@ -58,20 +59,24 @@ import {
   type VerificationStep,
 } from './shared/verification';
 
-const db = proxyActivities<activities.Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: [FailureType.NotFound, FailureType.NotCaseAssignee, FailureType.CaseClosed, FailureType.InvalidDocuments],
-  },
-});
+const db = proxyActivities<
+  Pick<
+    Activities,
+    | 'openVerificationCase'
+    | 'checkVerificationCode'
+    | 'recordVerificationGeolocation'
+    | 'attachVerificationDocuments'
+    | 'markVerificationSubmitted'
+    | 'recordVerificationDecision'
+    | 'recordManualVerification'
+    | 'expireVerificationCase'
+  >
+>(databaseActivity([FailureType.NotFound, FailureType.NotCaseAssignee, FailureType.CaseClosed, FailureType.InvalidDocuments]));
 // Messages go out through the outbox; a permanently undeliverable one is recorded there and the
 // case goes on (the customer can ask for a new link, the agent sees the case in the queue).
-const notify = proxyActivities<activities.Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '5 seconds', maximumInterval: '10 minutes', nonRetryableErrorTypes: [FailureType.PermanentDeliveryFailure, FailureType.NotFound] },
-});
+const notify = proxyActivities<
+  Pick<Activities, 'issueVerificationLink' | 'sendVerificationCode' | 'escalateOverdueVerification' | 'notifyVerificationDecided' | 'notifyVerificationExpired'>
+>(messageActivity([FailureType.PermanentDeliveryFailure, FailureType.NotFound]));
 
 const reject = (type: FailureType, message: string) => ApplicationFailure.nonRetryable(message, type);
 
