@@ -29,7 +29,7 @@ export default tseslint.config(
             {
               group: ['**/activities', '**/activities/**'],
               allowTypeImports: true,
-              message: 'Import activities as types only: proxyActivities<typeof activities>().',
+              message: "Import activities as types only, and proxy just the ones called: proxyActivities<Pick<Activities, 'a' | 'b'>>().",
             },
             {
               group: ['**/api/**', '**/db/**', '**/temporal/**', '**/scripts/**', '**/lib/dev/**', '**/lib/config', '**/lib/logger'],
