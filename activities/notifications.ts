@@ -8,7 +8,8 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { bodyToSend, findByKey, recordAttempt } from '../db/repositories/outbox';
-import { isPermanentMailError } from '../lib/mailer';
+import { htmlOfText, isPermanentMailError, type OutgoingEmail } from '../lib/mailer';
+import { qrPng } from '../lib/qr';
 import { isPermanentSmsError } from '../lib/sms';
 import { FailureType } from '../workflows/shared/failures';
 import type { ActivityDeps } from './deps';
@@ -37,7 +38,7 @@ export function createNotificationActivities({ db, mailer, sms }: ActivityDeps) 
     try {
       ({ providerMessageId } =
         msg.channel === 'email'
-          ? await mailer.send({ to: msg.recipient, subject: msg.subject ?? '', text: bodyToSend(msg.body), messageId: `<${encodeURIComponent(key)}@backoffice>` })
+          ? await mailer.send({ to: msg.recipient, subject: msg.subject ?? '', ...(await emailParts(msg.body, msg.qr)), messageId: `<${encodeURIComponent(key)}@backoffice>` })
           : await sms.send({ to: msg.recipient, body: bodyToSend(msg.body) }));
     } catch (err) {
       const permanent = msg.channel === 'email' ? isPermanentMailError(err) : isPermanentSmsError(err);
@@ -70,6 +71,19 @@ export function createNotificationActivities({ db, mailer, sms }: ActivityDeps) 
   }
 
   return { deliverNotification };
+}
+
+/**
+ * Text only, or (issue 17, item 10) text and HTML with the QR code of the row's link inline. The
+ * code is drawn here from the secret still marked in the row, never stored as an image: every
+ * attempt draws the same code from the same link, and none is left once the row is redacted.
+ */
+async function emailParts(body: string, qr: string | null): Promise<Pick<OutgoingEmail, 'text' | 'html' | 'inlineImages'>> {
+  const text = bodyToSend(body);
+  if (qr === null) return { text };
+  const link = bodyToSend(qr);
+  const cid = 'qr@backoffice';
+  return { text, html: htmlOfText(text, { link, cid }), inlineImages: [{ cid, filename: 'qr.png', contentType: 'image/png', content: await qrPng(link) }] };
 }
 
 /**

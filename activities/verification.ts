@@ -8,7 +8,7 @@
 import { createHmac, hkdfSync, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { audit } from '../db/repositories/audit';
-import { enqueue, redactSecret } from '../db/repositories/outbox';
+import { enqueue, markSecret, redactSecret } from '../db/repositories/outbox';
 import { attachEvidence, eraseEvidence, findCase, hashLinkToken, insertCase, insertEvidence, OPEN_STATUSES, type VerificationCase } from '../db/repositories/verification';
 import type { EvidenceKind } from '../db/tables/verification.table';
 import type { Db } from '../db/database';
@@ -98,29 +98,32 @@ export function createVerificationActivities(
   }
 
   /**
-   * Issues link number `seq` (invalidating the previous one) and emails it with its QR code to the
-   * account's login address. A retry after the email went out re-sends nothing and mints nothing.
+   * Issues link number `seq` (invalidating the previous one) and emails it with its QR code, drawn
+   * inside the email (issue 17, item 10), to the account's login address. A retry after the email
+   * went out re-sends nothing and mints nothing; a retry before re-sends the same link.
    */
   async function issueVerificationLink({ caseId, seq }: { caseId: string; seq: number }): Promise<{ delivered: boolean }> {
     const key = `verification:${caseId}:link:${seq}`;
     const token = randomBytes(32).toString('base64url');
-    const minted = await db.transaction().execute(async (trx) => {
+    await db.transaction().execute(async (trx) => {
       const c = await trx.selectFrom('verification_cases').select(['status', 'link_seq', 'reason', 'round', 'resubmission_reason', 'account_id', 'contact']).where('id', '=', caseId).forUpdate().executeTakeFirst();
       if (!c) throw ApplicationFailure.nonRetryable(`verification case ${caseId} not found`, FailureType.NotFound);
-      if (c.link_seq >= seq || c.status !== 'awaiting_customer') return false;
+      if (c.link_seq >= seq || c.status !== 'awaiting_customer') return;
       await trx.updateTable('verification_cases').set({ link_token_hash: hashLinkToken(token), link_seq: seq }).where('id', '=', caseId).execute();
       const account = await trx.selectFrom('accounts').select(['login_email', 'display_name', 'recovery_email', 'mobile_phone']).where('id', '=', c.account_id).executeTakeFirstOrThrow();
-      const url = verificationLinkUrl(config.publicUrl, token);
+      // The token is marked in the row: whichever attempt sends it, the same link and QR code go out, and the row keeps neither once sent.
+      const url = verificationLinkUrl(config.publicUrl, markSecret(token));
       const to = caseContact(account, c.contact);
       if (to.channel === 'sms') {
         await enqueue(trx, { key, channel: 'sms', recipient: to.recipient, body: `Verify your identity ${REASON_TEXT[c.reason]}: ${url} (works once; never forward it)` });
-        return true;
+        return;
       }
       await enqueue(trx, {
         key,
         channel: 'email',
         recipient: to.recipient,
         subject: c.round > 1 ? 'Please send your identity document again' : 'Verify your identity',
+        qr: url,
         body: [
           `Hello ${account.display_name},`,
           '',
@@ -135,11 +138,8 @@ export function createVerificationActivities(
           'The link works once and only for this request. Never forward it.',
         ].join('\n'),
       });
-      return true;
     });
-    const delivered = await deliver(key);
-    if (minted) await redactSecret(db, key, token);
-    return { delivered };
+    return { delivered: await deliver(key) };
   }
 
   /** Sends code number `seq` by SMS to the number the API sealed; the number stays sealed as evidence of the case. */

@@ -8,11 +8,11 @@ export type OutboxMessage = Selectable<NotificationOutboxTable>;
 /** Inserts the message unless its key exists; returns the row either way (first write wins). */
 export async function enqueue(
   db: Db,
-  msg: { key: string; channel: NotificationChannel; recipient: string; subject?: string | null; body: string },
+  msg: { key: string; channel: NotificationChannel; recipient: string; subject?: string | null; body: string; qr?: string | null },
 ): Promise<OutboxMessage> {
   await db
     .insertInto('notification_outbox')
-    .values({ key: msg.key, channel: msg.channel, recipient: msg.recipient, subject: msg.subject ?? null, body: msg.body, last_error: null, provider_message_id: null, sent_at: null })
+    .values({ key: msg.key, channel: msg.channel, recipient: msg.recipient, subject: msg.subject ?? null, body: msg.body, qr: msg.qr ?? null, last_error: null, provider_message_id: null, sent_at: null })
     .onConflict((oc) => oc.column('key').doNothing())
     .execute();
   return db.selectFrom('notification_outbox').selectAll().where('key', '=', msg.key).executeTakeFirstOrThrow();
@@ -38,7 +38,8 @@ export async function findByKey(db: Db, key: string): Promise<OutboxMessage | un
  * secret (marks removed), and the statement that records it as sent, or as failed for good,
  * replaces every marked secret with `[redacted]`. So whichever attempt sends it, a retry re-sends
  * the same secret, and none stays readable once the message is out. The marks (U+E000, U+E001)
- * never occur in the text we write.
+ * never occur in the text we write. The same holds for the link an email shows as a QR code (`qr`):
+ * drawn from the marked secret at send time, redacted with the body.
  */
 const OPEN = '\ue000';
 const CLOSE = '\ue001';
@@ -63,7 +64,7 @@ export async function recordAttempt(db: Db, key: string, outcome: { sent: true; 
     .updateTable('notification_outbox')
     .set((eb) => ({
       attempts: eb('attempts', '+', 1),
-      ...(settled ? { body: sql<string>`regexp_replace(body, ${MARKED_SECRET}, ${REDACTED}, 'g')` } : {}),
+      ...(settled ? { body: sql<string>`regexp_replace(body, ${MARKED_SECRET}, ${REDACTED}, 'g')`, qr: sql<string | null>`regexp_replace(qr, ${MARKED_SECRET}, ${REDACTED}, 'g')` } : {}),
       ...(settled && recipientRetention === 0 ? { recipient: REDACTED } : {}),
       ...(outcome.sent
         ? { status: 'sent' as const, provider_message_id: outcome.providerMessageId, sent_at: sql<Date>`now()`, last_error: null }

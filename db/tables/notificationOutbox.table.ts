@@ -11,6 +11,8 @@ export interface NotificationOutboxTable {
   recipient: string;
   subject: string | null;
   body: string;
+  /** Email only: a link to draw as an inline QR code at send time, its secret marked as in the body (issue 17, item 10). */
+  qr: ColumnType<string | null, string | null | undefined, string | null>;
   status: ColumnType<NotificationStatus, NotificationStatus | undefined, NotificationStatus>;
   attempts: ColumnType<number, number | undefined, number>;
   last_error: string | null;
