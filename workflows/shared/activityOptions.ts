@@ -8,9 +8,9 @@
  * - message: sends an email or an SMS (through the outbox, once per key), with the database work
  *   around it. A provider may be away for hours: retried without limit, backing off to 10 minutes.
  *   An address that can never work is recorded on its outbox row, not retried.
- * - charge: takes money at the payment provider under an idempotency key. Bounded to 10 attempts
- *   (about 5 minutes with their timeouts): then the payment gives its reservation back and fails
- *   (workflows/payment.ts) rather than holding the invoice while the provider is down.
+ * - charge: takes money at the payment provider under an idempotency key. Retried without limit:
+ *   an attempt that timed out may have been executed, and only a later attempt under the same
+ *   key can say so; giving up would void a reservation whose money may have been taken.
  * - refund: gives money back at the provider under an idempotency key. Never given up: it is
  *   owed, so it is retried for as long as it takes, backing off to 5 minutes.
  */
@@ -28,7 +28,7 @@ const message = {
 
 const charge = {
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 } satisfies ActivityOptions;
 
 const refund = {
