@@ -14,6 +14,12 @@ export interface CapturedEmail {
   to: string[];
   subject: string;
   text: string;
+  /** The MIME type of the message: text/plain, or multipart/alternative when it has an HTML part. */
+  contentType: string;
+  /** The HTML part as sent (its cid: links kept), if any. */
+  html: string | null;
+  /** The images sent with Content-Disposition inline for its HTML part to show by cid (issue 17, item 10: the QR code of a link). */
+  inlineImages: { cid: string; contentType: string; base64: string }[];
   messageId: string | null;
 }
 
@@ -41,7 +47,7 @@ export async function startSmtpCapture(opts: { port?: number; host?: string; fil
       callback();
     },
     onData(stream, session, callback) {
-      simpleParser(stream)
+      simpleParser(stream, { keepCidLinks: true })
         .then(async (parsed) => {
           const mail: CapturedEmail = {
             id: inbox.messages().length + 1,
@@ -50,6 +56,11 @@ export async function startSmtpCapture(opts: { port?: number; host?: string; fil
             to: session.envelope.rcptTo.map((r) => r.address),
             subject: parsed.subject ?? '',
             text: parsed.text ?? '',
+            contentType: (parsed.headers.get('content-type') as { value?: string } | undefined)?.value ?? 'text/plain',
+            html: typeof parsed.html === 'string' ? parsed.html : null,
+            inlineImages: parsed.attachments
+              .filter((a) => a.contentDisposition === 'inline' && a.cid && a.contentType.startsWith('image/'))
+              .map((a) => ({ cid: a.cid!, contentType: a.contentType, base64: a.content.toString('base64') })),
             messageId: parsed.messageId ?? null,
           };
           await inbox.add(mail);

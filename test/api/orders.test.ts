@@ -46,6 +46,19 @@ describe('orders API (dev server + PostgreSQL)', function () {
     assertProblem(await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.outsider }), 404, 'not-found');
   });
 
+  it('emails the procedure with the QR code of its link inside: text, HTML and the inline image GET …/qr.png draws (issue 17, item 10)', async () => {
+    const { token } = await createAndBlock();
+    const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(suite.seed.legalRep.login_email) && m.text.includes(token));
+    assert.equal(mail.contentType, 'multipart/alternative');
+    const link = `/v1/verification/${token}`;
+    assert.match(mail.text, /to unblock your order/);
+    assert.ok(mail.html?.includes(`${link}</a><br><img src="cid:qr@backoffice"`), mail.html ?? 'no HTML part');
+    assert.deepEqual(mail.inlineImages.map((i) => [i.cid, i.contentType]), [['qr@backoffice', 'image/png']]);
+    const qr = await fetch(`${suite.api.base}${link}/qr.png`);
+    assert.equal(qr.status, 200);
+    assert.equal(mail.inlineImages[0]!.base64, Buffer.from(await qr.arrayBuffer()).toString('base64'), 'the same QR code as the link’s qr.png');
+  });
+
   it('re-sends the procedure with a fresh link, only for the order’s own people, at most 3 times a day', async () => {
     const { orderId, token } = await createAndBlock();
     assertProblem(await suite.api.call('POST', `/v1/orders/${orderId}/block/resend`, { token: suite.tokens.outsider }), 404, 'not-found');
