@@ -54,6 +54,7 @@ export const PROBLEM_TYPES = {
   'second-factor-required': { status: 401, title: 'The password is right; send the code of your authenticator app or a backup code as otp' },
   'invalid-second-factor': { status: 401, title: 'The second factor is not right' },
   'code-rejected': { status: 422, title: 'The code is wrong, expired, already used or tried too often' },
+  'lock-threshold-out-of-bounds': { status: 422, title: 'The lock threshold is outside the allowed bounds' },
   'recovery-link-invalid': { status: 404, title: 'This recovery link is not valid, already used or expired' },
   'recovery-step-out-of-order': { status: 409, title: 'This recovery step is not possible now' },
   'two-factor-not-enabled': { status: 409, title: 'Two-factor authentication is not on' },

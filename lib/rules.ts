@@ -111,6 +111,13 @@ export const RFP_OPEN_MS = 30 * DAY;
 
 /** P7 [inferred default; ACCOUNT_LOCK_FAILED_LOGINS overrides it]: failed logins in a row that lock an account. [003] */
 export const ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT = 5;
+/**
+ * P7 [inferred bounds]: the holder chooses "from how many minimum failed attempts" the account locks
+ * [003], within these bounds; below 3 a typo or two locks the holder out, above 10 a password guesser
+ * gets too many tries. Without a choice, the platform's threshold applies.
+ */
+export const ACCOUNT_LOCK_FAILED_LOGINS_MIN = 3;
+export const ACCOUNT_LOCK_FAILED_LOGINS_MAX = 10;
 
 /** Issue 5: SMS and email codes of the recovery flows are 6 digits, valid 10 minutes, single use, 5 tries. */
 export const RECOVERY_CODE_VALIDITY_MS = 10 * MINUTE;

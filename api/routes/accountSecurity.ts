@@ -21,12 +21,13 @@ import { audit } from '../../db/repositories/audit';
 import { replaceBackupCodes, revokeAllCredentials } from '../../db/repositories/sessions';
 import { tryRequestCode } from '../../db/repositories/recoveryRequests';
 import { queueWorkflowCommands } from '../../db/repositories/workflowCommands';
+import { LOGIN_ALERTS } from '../../db/tables/accounts.table';
 import { API_TOKEN_PREFIX } from '../auth';
 import { newToken, tokenHash, type AccountSecrets } from '../../lib/accountSecrets';
 import { maskEmail, maskPhone } from '../../lib/mask';
 import { base32Encode, newBackupCode, otpauthUrl, totpStep } from '../../lib/otp';
 import { hashPassword, verifyPassword } from '../../lib/passwords';
-import { TWO_FACTOR_BACKUP_CODES } from '../../lib/rules';
+import { ACCOUNT_LOCK_FAILED_LOGINS_MAX, ACCOUNT_LOCK_FAILED_LOGINS_MIN, TWO_FACTOR_BACKUP_CODES } from '../../lib/rules';
 import { sendCommitted } from '../../temporal/workflowCommands';
 import {
   accountNoticeWorkflowId,
@@ -80,6 +81,7 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
     return {
       twoFactor: { enabled: !!a.two_factor_enabled_at, backupCodesLeft: Number(backup.n) },
       loginAlerts: a.login_alerts,
+      lockAfterFailedLogins: a.lock_after_failed_logins ?? deps.lockAfterFailedLogins,
       recoveryEmail: a.recovery_email ? maskEmail(a.recovery_email) : null,
       mobilePhone: a.mobile_phone ? maskPhone(a.mobile_phone) : null,
       activeSessions: Number(sessions.n),
@@ -90,7 +92,8 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
   };
   const settingsSchema = z.object({
     twoFactor: z.object({ enabled: z.boolean(), backupCodesLeft: z.number().int() }),
-    loginAlerts: z.enum(['off', 'failures', 'all']),
+    loginAlerts: z.enum(LOGIN_ALERTS),
+    lockAfterFailedLogins: z.number().int(),
     recoveryEmail: z.string().nullable(),
     mobilePhone: z.string().nullable(),
     activeSessions: z.number().int(),
@@ -133,12 +136,34 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
       method: 'put',
       path: '/v1/accounts/me/login-alerts',
       tag: 'Account security',
-      summary: 'P7: email alerts on failed logins, on every login, or none',
+      summary: 'P7: an email per failed login (failures), per successful login (successes), both (all), or none (off)',
       roles: ['customer'],
-      body: z.object({ loginAlerts: z.enum(['off', 'failures', 'all']) }).strict(),
+      body: z.object({ loginAlerts: z.enum(LOGIN_ALERTS) }).strict(),
       responses: { 204: { description: 'Saved' } },
       async handler({ principal, body }) {
         await db.updateTable('accounts').set({ login_alerts: body.loginAlerts }).where('id', '=', principal.sub).execute();
+        return { status: 204 };
+      },
+    }),
+    defineRoute({
+      method: 'put',
+      path: '/v1/accounts/me/lock-threshold',
+      // A higher threshold gives a password guesser more tries: only a login that proved the password recently.
+      recentLogin: true,
+      tag: 'Account security',
+      summary: `P7: lock the account after this many failed logins in a row (${ACCOUNT_LOCK_FAILED_LOGINS_MIN} to ${ACCOUNT_LOCK_FAILED_LOGINS_MAX}; null: the platform's, ${deps.lockAfterFailedLogins})`,
+      roles: ['customer'],
+      body: z.object({ failedLogins: z.number().int().nullable() }).strict(),
+      responses: { 204: { description: 'Saved; it applies from the next failed login' }, 422: { description: 'Outside the bounds', schema: problem } },
+      async handler({ principal, body }) {
+        const n = body.failedLogins;
+        if (n !== null && (n < ACCOUNT_LOCK_FAILED_LOGINS_MIN || n > ACCOUNT_LOCK_FAILED_LOGINS_MAX)) {
+          throw new Problem('lock-threshold-out-of-bounds', `Choose from ${ACCOUNT_LOCK_FAILED_LOGINS_MIN} to ${ACCOUNT_LOCK_FAILED_LOGINS_MAX} failed logins`);
+        }
+        await db.transaction().execute(async (trx) => {
+          await trx.updateTable('accounts').set({ lock_after_failed_logins: n }).where('id', '=', principal.sub).execute();
+          await audit(trx, { actor_type: 'customer', actor_id: principal.sub, action: 'account.lock_threshold_changed', subject_type: 'account', subject_id: principal.sub, decision: null, details: { failedLogins: n } });
+        });
         return { status: 204 };
       },
     }),

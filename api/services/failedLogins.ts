@@ -2,7 +2,8 @@
  * Failed proofs of a holder's password or second factor (P7). A wrong password at the login, at a
  * re-authentication or as the current password of a change all count the same way toward the lock
  * (issue 14, item 3): otherwise a stolen session could guess the password without ever locking it.
- * The call that locks the account audits it and starts the account-locked process.
+ * The call that locks the account audits it and starts the account-locked process. The lock
+ * threshold is the holder's choice when they made one (issue 17, item 6), else the platform's.
  */
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';

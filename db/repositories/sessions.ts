@@ -51,8 +51,8 @@ const NO_ACCOUNT_ID = '00000000-0000-0000-0000-000000000000';
 
 /**
  * Counts a failed proof of the password or the second factor (a login, a re-authentication, the
- * current password of a change) and locks the account at the threshold, in one statement whatever
- * the concurrency (P7). Returns the count and the lock as they are now.
+ * current password of a change) and locks the account at its threshold (the holder's choice, else
+ * `lockAfter`; issue 17, item 6), in one statement whatever the concurrency (P7). Returns the count and the lock as they are now.
  *
  * A login that names no account runs the same transaction against no row (`accountId` null; the
  * result is undefined), so an unknown login costs the round trips of a wrong password. Neither
@@ -67,7 +67,7 @@ export async function countFailedLogin(db: Kysely<Database>, accountId: string |
       .updateTable('accounts')
       .set((eb) => ({
         failed_logins: eb('failed_logins', '+', 1),
-        locked_at: sql<Date | null>`case when locked_at is null and failed_logins + 1 >= ${e.lockAfter} then ${e.now}::timestamptz else locked_at end`,
+        locked_at: sql<Date | null>`case when locked_at is null and failed_logins + 1 >= coalesce(lock_after_failed_logins, ${e.lockAfter}) then ${e.now}::timestamptz else locked_at end`,
       }))
       .where('id', '=', accountId ?? NO_ACCOUNT_ID)
       .returning(['failed_logins', 'locked_at'])

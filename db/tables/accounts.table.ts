@@ -1,5 +1,8 @@
 import type { ColumnType } from 'kysely';
 
+export const LOGIN_ALERTS = ['off', 'failures', 'successes', 'all'] as const;
+export type LoginAlerts = (typeof LOGIN_ALERTS)[number];
+
 /** A person's login. Holds PII: it stays in PostgreSQL, never in workflow payloads or logs. */
 export interface AccountsTable {
   id: string;
@@ -13,8 +16,10 @@ export interface AccountsTable {
   /** P7: failed logins in a row; reaching the threshold locks the account. */
   failed_logins: ColumnType<number, number | undefined, number>;
   locked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
-  /** P7: emails to the holder about logins. */
-  login_alerts: ColumnType<'off' | 'failures' | 'all', 'off' | 'failures' | 'all' | undefined, 'off' | 'failures' | 'all'>;
+  /** P7: emails to the holder about logins: none, failed ones, successful ones, or both. */
+  login_alerts: ColumnType<LoginAlerts, LoginAlerts | undefined, LoginAlerts>;
+  /** P7: the holder's own lock threshold (lib/rules.ts bounds); null: the platform's. */
+  lock_after_failed_logins: ColumnType<number | null, number | null | undefined, number | null>;
   /** 2FA (P6): the TOTP secret, sealed; the pending one waits for its first code. */
   totp_secret_sealed: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
   totp_pending_sealed: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
