@@ -12,11 +12,12 @@ import type { Logger } from '../lib/logger';
 import type { Keyring } from '../temporal/codec';
 import { authenticate } from './auth';
 import { deskRouter } from './desk';
-import { PROBLEM_TYPES, Problem, problemHandler, type ProblemSlug } from './problems';
+import { createApiMetrics, type ApiMetrics } from './metrics';
+import { PROBLEM_TYPES, Problem, problemHandler, sendProblem, type ProblemSlug } from './problems';
 import { rateLimit } from './rateLimit';
 import { requestDeadline } from './requestDeadline';
 import { cancellationRoutes } from './routes/cancellation';
-import { checkHealth } from './routes/health';
+import { LIVENESS, checkDependencies, readiness } from './routes/health';
 import { orderRoutes } from './routes/orders';
 import { handoverRoutes } from './routes/handover';
 import { invitationRoutes } from './routes/invitations';
@@ -46,6 +47,8 @@ export interface AppDeps {
   config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number; publicUrl: string; lockAfterFailedLogins?: number; recoveryLimits?: RecoveryLimitSettings; paymentSettleWaitMs?: number; requestTimeoutMs?: number };
   /** Local-only pages (the dev outbox); mounted by `npm start` when it runs the embedded mail and SMS peers. */
   devRouter?: express.Router;
+  /** The entry point passes one with process metrics; tests get a fresh registry per app. */
+  metrics?: ApiMetrics;
 }
 
 export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'config' | 'keyring'>, limits = new RecoveryLimiter(deps.config.recoveryLimits)): AnyRoute[] {
@@ -84,6 +87,8 @@ export function createApp(deps: AppDeps): express.Express {
     description: 'Durable account, security and billing processes. Errors are RFC 9457 problem details.',
   });
 
+  const metrics = deps.metrics ?? createApiMetrics();
+  app.use(metrics.middleware);
   // One line per request: the route pattern, never the raw URL or query (they may carry addresses).
   app.use((req, res, next) => {
     const started = performance.now();
@@ -96,9 +101,24 @@ export function createApp(deps: AppDeps): express.Express {
   // Unset in tests that wait longer on purpose; the entry points pass API_REQUEST_TIMEOUT_MS.
   if (deps.config.requestTimeoutMs) app.use(requestDeadline(deps.config.requestTimeoutMs, deps.log));
 
-  app.get('/health', async (_req, res) => {
-    const { status, body } = await checkHealth(deps.client, deps.db);
-    res.status(status).json(body);
+  app.get('/health', (_req, res) => void res.json(LIVENESS));
+  app.get('/ready', async (req, res) => {
+    const answer = readiness(await checkDependencies(deps.client, deps.db));
+    if (answer.ready) res.json(answer.body);
+    else sendProblem(req, res, answer.problem);
+  });
+  // Behind a `system` bearer token rather than on a second port: the API role has one listener and
+  // Prometheus sends a bearer token from a file natively, while a second listener would need its own
+  // host, port and network rule to stay internal. The worker has no public listener: its metrics port
+  // is the internal side and needs no token (temporal/workerMetrics.ts).
+  const credentials = {
+    session: (sid: string, accountId: string) => activeSession(deps.db, sid, accountId, clock.now()),
+    agentSession: (sid: string, agentId: string) => activeAgentSession(deps.db, sid, agentId, clock.now()),
+    apiToken: (token: string) => useApiToken(deps.db, token, clock.now()),
+  };
+  app.get('/metrics', authenticate(deps.config.authSecret, credentials) as RequestHandler, async (req, res) => {
+    if (req.principal?.role !== 'system') throw new Problem('forbidden', 'Metrics are for a system token');
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.get('/openapi.json', (_req, res) => void res.json(openapi));
   app.get('/problems/:slug', (req, res) => {
@@ -114,7 +134,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   // Customer verification links carry their own credential; identity images need a larger body.
   const links = express.Router();
-  links.use(['/v1/verification', '/v1/cancellation-requests', '/v1/requests-for-proposal/cancel', '/v1/sessions', '/v1/recovery'], rateLimit({ perMinute: deps.config.rateLimitPerMinute }));
+  links.use(['/v1/verification', '/v1/cancellation-requests', '/v1/requests-for-proposal/cancel', '/v1/sessions', '/v1/recovery'], rateLimit({ perMinute: deps.config.rateLimitPerMinute, name: 'links' }));
   links.use('/v1/recovery', limits.perAddress());
   links.use(['/v1/sessions', '/v1/recovery'], express.json({ limit: '10kb', strict: true }));
   // Identity images (28 MB) are read only once the link in the path is known to be valid.
@@ -125,15 +145,9 @@ export function createApp(deps: AppDeps): express.Express {
 
   const v1 = express.Router();
   // Before authentication, by client address (bad tokens count too); after, per principal.
-  v1.use(rateLimit({ perMinute: deps.config.rateLimitPerMinute * 2 }));
-  v1.use(
-    authenticate(deps.config.authSecret, {
-      session: (sid, accountId) => activeSession(deps.db, sid, accountId, clock.now()),
-      agentSession: (sid, agentId) => activeAgentSession(deps.db, sid, agentId, clock.now()),
-      apiToken: (token) => useApiToken(deps.db, token, clock.now()),
-    }) as RequestHandler,
-  );
-  v1.use(rateLimit({ perMinute: deps.config.rateLimitPerMinute }));
+  v1.use(rateLimit({ perMinute: deps.config.rateLimitPerMinute * 2, name: 'client-address' }));
+  v1.use(authenticate(deps.config.authSecret, credentials) as RequestHandler);
+  v1.use(rateLimit({ perMinute: deps.config.rateLimitPerMinute, name: 'principal' }));
   v1.use(express.json({ limit: '100kb', strict: true }));
   mountRoutes(v1, routes.filter((route) => !isLinkRoute(route)), { clock, log: deps.log });
   app.use(v1);

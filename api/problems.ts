@@ -76,6 +76,8 @@ export const problemTypeUri = (slug: ProblemSlug) => `/problems/${slug}`;
 
 export class Problem extends Error {
   readonly status: number;
+  /** Which request limiter refused (api/rateLimit.ts, api/recoveryLimits.ts): a metrics label, never in the answer. */
+  limiter?: string;
   constructor(
     readonly slug: ProblemSlug,
     readonly detail?: string,
@@ -94,8 +96,16 @@ export class Problem extends Error {
 /** A dependency down or too slow: 503 with Retry-After, so that clients come back rather than give up. */
 export const unavailable = (detail: string) => new Problem('unavailable', detail, { retryAfterSeconds: 5 });
 
+/** A refusal by a request limiter; `limiter` names it in the metrics (api/metrics.ts). */
+export function rateLimited(limiter: string, detail: string, retryAfterSeconds: number): Problem {
+  const problem = new Problem('rate-limited', detail, { retryAfterSeconds });
+  problem.limiter = limiter;
+  return problem;
+}
+
 /** Writes a problem as the answer: application/problem+json, with Retry-After when it has one. */
 export function sendProblem(req: Request, res: Response, problem: Problem): void {
+  res.locals.problem = problem;
   if (problem.extensions.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(problem.extensions.retryAfterSeconds));
   res.status(problem.status).type('application/problem+json').json(problem.toJSON(req.originalUrl));
 }

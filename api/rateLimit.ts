@@ -1,11 +1,11 @@
 import type { RequestHandler } from 'express';
-import { Problem } from './problems';
+import { rateLimited } from './problems';
 
 /**
  * Fixed-window limit per caller (token subject, else client address). In-memory: it protects one
  * API process; behind several replicas, the per-process budget is the ceiling each one enforces.
  */
-export function rateLimit(opts: { perMinute: number; now?: () => number }): RequestHandler {
+export function rateLimit(opts: { perMinute: number; now?: () => number; /** Names the limiter in the metrics. */ name?: string }): RequestHandler {
   const now = opts.now ?? Date.now;
   const windows = new Map<string, { start: number; count: number }>();
   return (req, _res, next) => {
@@ -18,7 +18,7 @@ export function rateLimit(opts: { perMinute: number; now?: () => number }): Requ
       windows.set(key, w);
     }
     if (++w.count > opts.perMinute) {
-      throw new Problem('rate-limited', 'Slow down', { retryAfterSeconds: Math.ceil((w.start + 60_000 - t) / 1000) });
+      throw rateLimited(opts.name ?? 'requests', 'Slow down', Math.ceil((w.start + 60_000 - t) / 1000));
     }
     next();
   };

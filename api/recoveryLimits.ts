@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { RECOVERY_RATE_LIMITS } from '../lib/rules';
-import { Problem } from './problems';
+import { rateLimited } from './problems';
 
 export type RecoveryLimitSettings = { perPhone: number; perLogin: number; perClientAddress: number; windowMs: number };
 
@@ -29,9 +29,7 @@ export class RecoveryLimiter {
       this.windows.set(key, w);
     }
     if (++w.count > max) {
-      throw new Problem('rate-limited', `Too many recovery requests for this ${kind === 'address' ? 'client address' : kind}; try again later`, {
-        retryAfterSeconds: Math.max(1, Math.ceil((w.start + this.settings.windowMs - t) / 1000)),
-      });
+      throw rateLimited(`recovery-${kind}`, `Too many recovery requests for this ${kind === 'address' ? 'client address' : kind}; try again later`, Math.max(1, Math.ceil((w.start + this.settings.windowMs - t) / 1000)));
     }
   }
 

@@ -28,10 +28,11 @@ describe('API documentation and health', function () {
     assert.equal((await api.call('GET', '/docs/swagger-ui-bundle.js')).status, 200);
   });
 
-  it('reports both dependencies in /health', async () => {
-    const res = await api.call('GET', '/health');
+  it('answers /health (alive) and reports both dependencies in /ready', async () => {
+    assert.deepEqual((await api.call('GET', '/health')).json, { status: 'ok' });
+    const res = await api.call('GET', '/ready');
     assert.equal(res.status, 200);
-    assert.deepEqual(res.json, { status: 'ok', checks: { temporal: 'ok', database: 'ok' } });
+    assert.deepEqual(res.json, { status: 'ready', checks: { temporal: 'ok', database: 'ok' } });
   });
 
   it('documents each problem type at its URI', async () => {
