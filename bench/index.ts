@@ -142,6 +142,7 @@ async function benchStarts(stack: Stack) {
     EMBEDDED_POSTGRES_PORT: String(await freePort()),
     SMTP_CAPTURE_PORT: '0',
     SMS_SINK_PORT: '0',
+    WORKER_METRICS_PORT: '0',
     RATE_LIMIT_PER_MINUTE: String(N * 10),
     TEMPORAL_ADDRESS: '',
     DATABASE_URL: '',

@@ -85,6 +85,16 @@ const schema = z
     WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1000),
     /** A workflow bundle built beforehand (`npm run chaos` does): a worker then starts in seconds. */
     WORKFLOW_BUNDLE_PATH: optionalString,
+    /**
+     * The worker role's /metrics, /health and /ready, on API_HOST (temporal/workerMetrics.ts); 0 = off.
+     * Internal: no token. The API serves its own /metrics on PORT to a `system` token.
+     */
+    WORKER_METRICS_PORT: port.default(9464),
+    /**
+     * The Temporal SDK's Prometheus exporter, bound on 127.0.0.1 by the worker role and appended to
+     * WORKER_METRICS_PORT's /metrics; 0 = no SDK metrics. Off whenever WORKER_METRICS_PORT is 0.
+     */
+    TEMPORAL_METRICS_PORT: port.default(9465),
   })
   .superRefine((env, ctx) => {
     try {

@@ -125,6 +125,8 @@ async function main() {
       API_REQUEST_TIMEOUT_MS: String(API_REQUEST_TIMEOUT_MS),
       WORKFLOW_BUNDLE_PATH: bundlePath,
       RATE_LIMIT_PER_MINUTE: '100000',
+      // Two workers on one machine: their metrics listeners would take the same port.
+      WORKER_METRICS_PORT: '0',
     };
     const tsx = require.resolve('tsx/cli');
     const startRole = (role: 'api' | 'worker', name: string): ChildProcess => {
@@ -144,7 +146,7 @@ async function main() {
     const workers: ChildProcess[] = [startRole('worker', 'worker-0'), startRole('worker', 'worker-1')];
     const base = `http://127.0.0.1:${apiPort}`;
     for (let t = Date.now(); ; await sleep(250)) {
-      const ok = await fetch(`${base}/health`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${base}/ready`).then((r) => r.ok, () => false);
       if (ok) break;
       if (Date.now() - t > 120_000) throw new Error(`the API did not become healthy; see ${dir}/api.log`);
     }

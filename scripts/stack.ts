@@ -12,6 +12,7 @@ import express from 'express';
 import type { Kysely } from 'kysely';
 import { createActivities } from '../activities';
 import { createApp } from '../api/app';
+import { createApiMetrics } from '../api/metrics';
 import { devOutboxRouter } from '../api/routes/devOutbox';
 import { devPaymentsRouter } from '../api/routes/devPayments';
 import { createDb, migrateToLatest } from '../db/connection';
@@ -31,6 +32,7 @@ import { loadAuthSecret, loadKeyring } from '../temporal/keys';
 import { startDevServer } from '../temporal/servers';
 import { apiTokenSweepSchedule, ensureSchedule, renewalSweepSchedule } from '../temporal/schedules';
 import { createWorker } from '../temporal/worker';
+import { createWorkerMetrics, serveWorkerMetrics } from '../temporal/workerMetrics';
 import { startWorkflowCommandRelay } from '../temporal/workflowCommands';
 import { RENEWAL_SWEEP_SCHEDULE_ID } from '../workflows/shared/renewal';
 
@@ -52,6 +54,10 @@ export async function startStack(opts: {
   roles: { api: boolean; worker: boolean };
   /** Tests pass a prebuilt bundle to skip webpack. */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /** CPU, memory and event-loop metrics: once per process, so only the entry points ask. */
+  processMetrics?: boolean;
+  /** Where the Temporal SDK's Prometheus exporter answers, when the entry point installed it. */
+  sdkMetricsUrl?: string;
 }): Promise<Stack> {
   const { config, log } = opts;
   const stops: { name: string; fn: () => Promise<void> }[] = [];
@@ -133,6 +139,8 @@ export async function startStack(opts: {
     const publicUrl = config.PUBLIC_URL ?? `http://${config.API_HOST}:${config.PORT}`;
     let worker: Worker | undefined;
     if (opts.roles.worker) {
+      // With both roles in one process, the API's registry carries the process metrics.
+      const metrics = createWorkerMetrics({ db, processMetrics: opts.processMetrics && !opts.roles.api });
       const connection = await NativeConnection.connect({ address: temporalAddress });
       onStop('worker connection', () => connection.close());
       worker = await createWorker({
@@ -142,6 +150,7 @@ export async function startStack(opts: {
         dataConverter,
         workflowBundle: opts.workflowBundle ?? (config.WORKFLOW_BUNDLE_PATH ? { codePath: config.WORKFLOW_BUNDLE_PATH } : undefined),
         maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+        activityInterceptors: [metrics.activityInterceptor],
         activities: createActivities({
           db,
           mailer,
@@ -169,6 +178,21 @@ export async function startStack(opts: {
       // Starts and signals a commit asked for and its writer could not send (temporal/workflowCommands.ts).
       const relay = startWorkflowCommandRelay({ client, db, log });
       onStop('workflow command relay', () => relay.stop());
+      if (config.WORKER_METRICS_PORT !== 0) {
+        const running = worker;
+        const ops = await serveWorkerMetrics({
+          host: config.API_HOST,
+          port: config.WORKER_METRICS_PORT,
+          metrics,
+          client,
+          db,
+          workerRunning: () => running.getState() === 'RUNNING',
+          sdkMetricsUrl: opts.sdkMetricsUrl,
+          onError: (err) => log.warn('worker metrics failed', { error: err.message }),
+        });
+        onStop('worker metrics', () => ops.close());
+        urls['Worker metrics'] = `${ops.url}/metrics`;
+      }
     }
 
     if (opts.roles.api) {
@@ -176,6 +200,7 @@ export async function startStack(opts: {
       if (smtp || smsSink) devRouter.use(devOutboxRouter({ smtp, sms: smsSink }));
       devRouter.use(devPaymentsRouter(db));
       const app = createApp({
+        metrics: createApiMetrics({ processMetrics: opts.processMetrics }),
         client,
         db,
         log,

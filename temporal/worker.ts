@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, bundleWorkflowCode, type ActivityInterceptorsFactory, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { failureConverterPath } from './dataConverter';
@@ -25,6 +25,8 @@ export async function createWorker(opts: {
   workflowBundle?: WorkflowBundleOption;
   /** 0 turns sticky execution off: every task may go to any worker (used to test restarts). */
   maxCachedWorkflows?: number;
+  /** The metrics' failure counter (temporal/workerMetrics.ts). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
@@ -34,6 +36,7 @@ export async function createWorker(opts: {
     dataConverter: opts.dataConverter,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
     ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
+    ...(opts.activityInterceptors ? { interceptors: { activity: opts.activityInterceptors } } : {}),
     // Let in-flight activities finish on Ctrl-C / SIGTERM before the worker exits.
     shutdownGraceTime: '10 seconds',
   });

@@ -33,6 +33,14 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ API_REQUEST_TIMEOUT_MS: '5000', PAYMENT_SETTLE_WAIT_MS: '5000' }), /PAYMENT_SETTLE_WAIT_MS: must be shorter than API_REQUEST_TIMEOUT_MS/);
   });
 
+  it('serves the worker metrics on 9464 and the SDK exporter on 9465 by default; 0 turns each off', () => {
+    const config = loadConfig({});
+    assert.equal(config.WORKER_METRICS_PORT, 9464);
+    assert.equal(config.TEMPORAL_METRICS_PORT, 9465);
+    assert.equal(loadConfig({ WORKER_METRICS_PORT: '0' }).WORKER_METRICS_PORT, 0);
+    assert.throws(() => loadConfig({ WORKER_METRICS_PORT: '70000' }), /WORKER_METRICS_PORT/);
+  });
+
   it('makes an entry point exit non-zero naming the variable', () => {
     const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
     const run = spawnSync(tsx, [path.join(__dirname, '..', 'scripts', 'start.ts')], { env: { ...process.env, PORT: '-1' }, encoding: 'utf8', timeout: 30_000 });

@@ -27,6 +27,7 @@ describe('the whole stack on embedded defaults (npm start)', function () {
       EMBEDDED_POSTGRES_PORT: String(await freePort()),
       SMTP_CAPTURE_PORT: String(await freePort()),
       SMS_SINK_PORT: String(await freePort()),
+      WORKER_METRICS_PORT: String(await freePort()),
     });
     await workflowBundle();
   });
@@ -44,7 +45,7 @@ describe('the whole stack on embedded defaults (npm start)', function () {
 
   it('grants, shows the workflow in the Temporal UI, revokes, and shows the email in the dev outbox', async () => {
     stack = await start();
-    assert.deepEqual((await call('GET', '/health')).json.checks, { temporal: 'ok', database: 'ok' });
+    assert.deepEqual((await call('GET', '/ready')).json.checks, { temporal: 'ok', database: 'ok' });
     const seed = await seedOrganization(stack.db);
     const { token } = await issueBearerToken({ db: stack.db, authSecret: stack.authSecret }, { role: 'customer', sub: seed.legalRep.id }, 3_600_000);
     const grant = await call('POST', '/v1/support-access-grants', token, { organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'kchat', resourceIds: ['chan-1'] });
@@ -108,6 +109,7 @@ describe('the stack on configured services (production wiring)', function () {
       TWILIO_FROM: '+15005550006',
       TWILIO_API_URL: sink.url,
       AUTH_SECRET: 'configured-secret-of-at-least-32-characters',
+      WORKER_METRICS_PORT: '0',
       PAYLOAD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
     });
     const stack = await startStack({ config, log: silentLogger, roles: { api: true, worker: true }, workflowBundle: await workflowBundle() });

@@ -39,6 +39,7 @@ describe('privacy of a verification case (npm start stack)', function () {
       SMTP_CAPTURE_PORT: String(await freePort()),
       SMS_SINK_PORT: String(await freePort()),
       VERIFICATION_BUSINESS_HOURS: 'Mon-Sun 00:00-24:00',
+      WORKER_METRICS_PORT: '0',
     });
     stack = await startStack({ config, log: capture, roles: { api: true, worker: true }, workflowBundle: await workflowBundle() });
   });
