@@ -29,7 +29,16 @@ const NOTICES: Record<AccountNoticeInput['kind'], { subject: string; body: strin
   },
   account_unlocked: { subject: 'Your account is unlocked', body: ['Your account was unlocked. If the failed logins were not yours, change your password.'] },
   login_email_changed: { subject: 'Your login address was changed', body: ['The login address of your account was changed. Your recovery username no longer works.'] },
+  login_succeeded: { subject: 'New login to your account', body: ['Someone logged in to your account with its password. You asked to be told of every successful login.'] },
+  login_failed: {
+    subject: 'Failed login to your account',
+    body: ['Someone tried to log in to your account with a wrong password or second factor. You asked to be told of every failed login.', 'If this was not you, change your password.'],
+  },
 };
+
+/** Login alerts (issue 17, item 5): when and from what kind of client; never the password or the address. */
+const eventLines = (at: string | undefined, client: string | null | undefined) =>
+  at ? ['', `When: ${at.slice(0, 16).replace('T', ' ')} UTC`, `Client: ${client ?? 'not recognised'}`] : [];
 
 export function createRecoveryActivities({ db, clock, keyring, config }: ActivityDeps, { deliverNotification }: ReturnType<typeof createNotificationActivities>) {
   const secrets = accountSecrets(keyring);
@@ -271,14 +280,14 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
     await sendAccountNotice({ accountId, kind: reason === 'disable_2fa' ? 'two_factor_disabled' : 'account_unlocked', eventId: caseId });
   }
 
-  async function sendAccountNotice({ accountId, kind, eventId }: AccountNoticeInput): Promise<void> {
+  async function sendAccountNotice({ accountId, kind, eventId, at, client }: AccountNoticeInput): Promise<void> {
     const a = await accountOf(accountId);
     if (!a) return;
     const n = NOTICES[kind];
     const recipients = [...new Set([a.login_address_lost_at ? null : a.login_email, a.recovery_email].filter((x): x is string => !!x))];
     for (const [i, recipient] of recipients.entries()) {
       const key = `account-notice:${accountId}:${kind}:${eventId}:${i}`;
-      await enqueue(db, { key, channel: 'email', recipient, subject: n.subject, body: [`Hello ${a.display_name},`, '', ...n.body, '', 'If this was not you, contact our support team at once.'].join('\n') });
+      await enqueue(db, { key, channel: 'email', recipient, subject: n.subject, body: [`Hello ${a.display_name},`, '', ...n.body, ...eventLines(at, client), '', 'If this was not you, contact our support team at once.'].join('\n') });
       await deliver(key);
     }
   }

@@ -11,6 +11,9 @@
  * proves the password (and the second factor) again for an open one. Sensitive changes ask for
  * that proof to be recent (routes marked recentLogin, issue 14, item 3); a wrong password or
  * second factor there counts toward the lock exactly like a failed login.
+ *
+ * Login alerts (issue 17, item 5) are queued by the statements that count a failure or reset the
+ * count, for the worker's relay to send: the login itself never calls Temporal for them.
  */
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
@@ -18,7 +21,7 @@ import { z } from 'zod';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
 import { findMembership } from '../../db/repositories/organizations';
-import { acceptTotpStep, createSession, markReauthenticated, useBackupCode } from '../../db/repositories/sessions';
+import { acceptTotpStep, createSession, markReauthenticated, recordSuccessfulLogin, useBackupCode } from '../../db/repositories/sessions';
 import type { SessionScope } from '../../db/tables/accounts.table';
 import type { AccountSecrets } from '../../lib/accountSecrets';
 import { BACKUP_CODE_SHAPE, totpStep } from '../../lib/otp';
@@ -26,6 +29,7 @@ import { DUMMY_PASSWORD_HASH, verifyPassword } from '../../lib/passwords';
 import { REAUTHENTICATION_MAX_AGE_MS, RESTRICTED_SESSION_LIFETIME_MS, SESSION_LIFETIME_MS } from '../../lib/rules';
 import { issueToken } from '../auth';
 import { recordFailedLogin } from '../services/failedLogins';
+import { describeClient, loginAlert } from '../services/loginAlerts';
 import { Problem } from '../problems';
 import { defineRoute, type AnyRoute } from '../routing';
 
@@ -69,7 +73,7 @@ export async function checkSecondFactor(deps: Pick<SessionDeps, 'db' | 'clock' |
 export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
   const { db, clock } = deps;
 
-  const countFailure = (account: { id: string; locked_at: Date | null } | null, source: 'login' | 'reauthentication' = 'login') => recordFailedLogin(deps, account, source);
+  const countFailure = (account: { id: string; locked_at: Date | null } | null, source: 'login' | 'reauthentication', client: string | null) => recordFailedLogin(deps, account, source, client);
 
   return [
     defineRoute({
@@ -90,8 +94,9 @@ export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
         401: { description: 'Unknown login or wrong password (the same answer); or the second factor is missing or wrong, with a token restricted to asking for 2FA to be disabled', schema: problem },
         423: { description: 'The right password, but the account is locked; with a token restricted to asking for an identity check', schema: problem },
       },
-      async handler({ body }) {
+      async handler({ body, req }) {
         const login = body.login.toLowerCase();
+        const client = describeClient(req.get('user-agent'));
         const byUsername = !login.includes('@');
         const account = await db
           .selectFrom('accounts')
@@ -106,11 +111,11 @@ export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
         const ok = await verifyPassword(body.password, account?.password_hash ?? DUMMY_PASSWORD_HASH);
         if (!account || !account.password_hash) {
           // The failed-login count runs for no account: the same work as a wrong password.
-          await countFailure(null);
+          await countFailure(null, 'login', client);
           throw new Problem('invalid-credentials');
         }
         if (!ok) {
-          await countFailure(account);
+          await countFailure(account, 'login', client);
           throw new Problem('invalid-credentials');
         }
         if (account.locked_at) {
@@ -123,11 +128,11 @@ export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
             throw new Problem('second-factor-required', undefined, { restrictedToken: restricted.token, allowed: 'POST /v1/accounts/me/two-factor/disable-requests' });
           }
           if (!(await checkSecondFactor(deps, account, body.otp))) {
-            await countFailure(account);
+            await countFailure(account, 'login', client);
             throw new Problem('invalid-second-factor');
           }
         }
-        await db.updateTable('accounts').set({ failed_logins: 0 }).where('id', '=', account.id).execute();
+        await recordSuccessfulLogin(db, account.id, loginAlert(deps.taskQueue, 'login_succeeded', { at: clock.now(), client }));
         // The login has just proved the password (and the second factor): privileged from its start.
         return { status: 201, body: await openSession(deps, account.id, account.login_address_lost_at ? 'login_address_change' : 'full', clock.now()) };
       },
@@ -151,7 +156,8 @@ export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
         401: { description: 'Wrong password, or the second factor missing or wrong; a wrong one counts toward the lock like a failed login', schema: problem },
         423: { description: 'The right password, but the account is locked', schema: problem },
       },
-      async handler({ principal, body }) {
+      async handler({ principal, body, req }) {
+        const client = describeClient(req.get('user-agent'));
         const account = await db
           .selectFrom('accounts')
           .select(['id', 'password_hash', 'locked_at', 'totp_secret_sealed', 'two_factor_enabled_at'])
@@ -161,14 +167,14 @@ export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
         const ok = await verifyPassword(body.password, account.password_hash ?? DUMMY_PASSWORD_HASH);
         if (!account.password_hash) throw new Problem('invalid-credentials', 'This account has no password to prove');
         if (!ok) {
-          await countFailure(account, 'reauthentication');
+          await countFailure(account, 'reauthentication', client);
           throw new Problem('invalid-credentials', 'The password is not right');
         }
         if (account.locked_at) throw new Problem('account-locked', 'Log in again (POST /v1/sessions) to ask for an identity check, or ask an administrator of your organization');
         if (account.two_factor_enabled_at) {
           if (!body.otp) throw new Problem('second-factor-required', 'Send the code of your authenticator app or a backup code as otp, with the password');
           if (!(await checkSecondFactor(deps, account, body.otp))) {
-            await countFailure(account, 'reauthentication');
+            await countFailure(account, 'reauthentication', client);
             throw new Problem('invalid-second-factor');
           }
         }

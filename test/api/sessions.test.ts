@@ -49,10 +49,14 @@ describe('password login and account lock (P7, dev server + PostgreSQL)', functi
       };
       const wrong = await statements(admin.login_email);
       const unknown = await statements(`nobody-${admin.id.slice(0, 6)}@customer.test`);
-      assert.ok(wrong.some((q) => /^update "accounts" set "failed_logins"/.test(q)), 'a wrong password is counted');
+      assert.ok(wrong.some((q) => /^with "login" as \(update "accounts" set "failed_logins"/.test(q)), 'a wrong password is counted');
       assert.deepEqual(unknown, wrong, 'an unknown login sends the same statements');
       const row = await suite.api.db.selectFrom('accounts').select('failed_logins').where('id', '=', admin.id).executeTakeFirstOrThrow();
       assert.equal(row.failed_logins, 1, 'only the wrong password counted, on its account');
+      // The same statement queued the holder's failed-login alert (on failures by default), and none for no account (issue 17, item 5).
+      const alerts = await suite.api.db.selectFrom('workflow_commands').select('workflow_id').where('workflow_id', 'like', 'account-notice:%:login_failed:%').execute();
+      assert.equal(alerts.filter((a) => a.workflow_id.startsWith(`account-notice:${admin.id}:`)).length, 1, 'one alert for the wrong password');
+      assert.equal(alerts.filter((a) => a.workflow_id.startsWith('account-notice:00000000-0000-0000-0000-000000000000:')).length, 0, 'none for the unknown login');
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -46,12 +46,15 @@ export interface SecurityCaseInput {
 export const securityCaseWorkflowId = (accountId: string, reason: SecurityCaseReason) => `account-security-case:${accountId}:${reason}`;
 
 /** Emails the holder about a change to the account's security, once per event. */
-export type AccountNoticeKind = 'password_reset' | 'password_changed' | 'two_factor_disabled' | 'account_unlocked' | 'login_email_changed';
+export type AccountNoticeKind = 'password_reset' | 'password_changed' | 'two_factor_disabled' | 'account_unlocked' | 'login_email_changed' | 'login_succeeded' | 'login_failed';
 export interface AccountNoticeInput {
   accountId: string;
   kind: AccountNoticeKind;
   /** Names the event, e.g. the request id: one email per event, whatever the retries. */
   eventId: string;
+  /** Login alerts (issue 17, item 5): when it happened, and the client's browser and system families when known. */
+  at?: string;
+  client?: string | null;
 }
 export const accountNoticeWorkflowId = (i: AccountNoticeInput) => `account-notice:${i.accountId}:${i.kind}:${i.eventId}`;
 
