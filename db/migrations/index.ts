@@ -19,8 +19,8 @@ import * as sessionReauthentication from './20261202150000_session_reauthenticat
 import * as workflowCommands from './20261205100000_workflow_commands';
 import * as verificationEvidence from './20261205110000_verification_evidence';
 import * as outboxRecipientsRedacted from './20261205120000_outbox_recipients_redacted';
-import * as loginAlertsLockThreshold from './20261205140000_login_alerts_lock_threshold';
 import * as outboxQr from './20261205130000_outbox_qr';
+import * as loginAlertsLockThreshold from './20261205140000_login_alerts_lock_threshold';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -44,6 +44,6 @@ export const migrations: Record<string, Migration> = {
   '20261205100000_workflow_commands': workflowCommands,
   '20261205110000_verification_evidence': verificationEvidence,
   '20261205120000_outbox_recipients_redacted': outboxRecipientsRedacted,
-  '20261205140000_login_alerts_lock_threshold': loginAlertsLockThreshold,
   '20261205130000_outbox_qr': outboxQr,
+  '20261205140000_login_alerts_lock_threshold': loginAlertsLockThreshold,
 };
