@@ -80,7 +80,10 @@ function queueLoginAlert(qc: QueryCreator<WithLogin>, alert: LoginAlert, account
           sql<string>`${JSON.stringify(c.args)}::jsonb`.as('args'),
           sql<Date>`now()`.as('next_attempt_at'),
         ])
-        .where('login.login_alerts', 'in', [...alert.when]),
+        .where('login.login_alerts', 'in', [...alert.when])
+        // Locked (by this attempt or before), the account-locked notice speaks instead: a guesser
+        // cannot make more alert emails than the threshold.
+        .where('login.locked_at', 'is', null),
     );
 }
 

@@ -67,4 +67,15 @@ describe('login alerts chosen by the holder (P7, issue 17, item 5)', function ()
     await new Promise((r) => setTimeout(r, 1_000));
     assert.equal((await smtpCapture()).messages().filter((m) => ALERT_SUBJECT.test(m.subject)).length, before);
   });
+
+  it('stops alerting failed logins once the account is locked: the lock notice speaks instead, so a guesser cannot flood the mailbox', async () => {
+    const { api } = suite;
+    const h = await holder(api.db);
+    const token = (await login(h.login_email, PASSWORD)).json.token as string;
+    assert.equal((await api.call('PUT', '/v1/accounts/me/lock-threshold', { token, body: { failedLogins: 3 } })).status, 204);
+    for (let i = 0; i < 6; i += 1) assertProblem(await login(h.login_email, `wrong ${i}`), 401, 'invalid-credentials');
+    await mailTo(h.recovery_email!, /has been locked/);
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal((await alertsTo(h.login_email)).filter((m) => /^Failed/.test(m.subject)).length, 2, 'the two failures before the lock');
+  });
 });
