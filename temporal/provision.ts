@@ -16,7 +16,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -271,6 +271,37 @@ async function buildDevServerWithGo(log: Log): Promise<ServerExecutable> {
   });
   log(`Temporal CLI ready: ${exe}`);
   return { type: 'existing-path', path: exe };
+}
+
+/**
+ * The CLI that must open a persistent SQLite file: the one that wrote it. A newer dev server does
+ * not migrate an older one's schema (1.9.1 fails on a 1.5.1 file: no table current_chasm_executions),
+ * so a data dir keeps its CLI, recorded in `<file>.cli-version`, until it is deleted. A file without
+ * a record was written by v1.5.1, the only CLI before the wheel. An explicit TEMPORAL_CLI_PATH wins.
+ */
+export function devServerForData(dbFilename: string, current: ServerExecutable, log: Log = defaultLog): { executable: ServerExecutable; version?: string } {
+  const version = cachedCliVersion(current);
+  if (!version || process.env.TEMPORAL_CLI_PATH || !existsSync(dbFilename)) return { executable: current, version };
+  const marker = `${dbFilename}.cli-version`;
+  const recorded = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : TEMPORAL_CLI_VERSION;
+  if (recorded === version) return { executable: current, version };
+  const older = path.join(cacheRoot(), 'temporal-cli', recorded, 'temporal');
+  const restart = `delete ${path.dirname(dbFilename)} to start over on CLI ${version}`;
+  if (!isExecutable(older)) throw new ProvisionError(`${dbFilename} was written by the Temporal CLI ${recorded}, which the CLI ${version} cannot open: ${restart}, or set TEMPORAL_CLI_PATH to a CLI ${recorded}`);
+  log(`${dbFilename} was written by the Temporal CLI ${recorded}, which the CLI ${version} cannot open: running ${recorded} for it (${restart})`);
+  return { executable: { type: 'existing-path', path: older }, version: recorded };
+}
+
+/** Records which CLI wrote a persistent SQLite file (see devServerForData). */
+export function recordDevServerForData(dbFilename: string, version: string | undefined): void {
+  if (version) writeFileSync(`${dbFilename}.cli-version`, `${version}\n`);
+}
+
+/** The version of a CLI from this cache (its folder's name), or undefined for any other. */
+function cachedCliVersion(exe: ServerExecutable): string | undefined {
+  if (exe.type !== 'existing-path') return undefined;
+  const dir = path.dirname(exe.path);
+  return path.dirname(dir) === path.join(cacheRoot(), 'temporal-cli') ? path.basename(dir) : undefined;
 }
 
 const javaBin = () => (process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java');

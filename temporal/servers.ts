@@ -11,14 +11,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { ensureDevServer, ensureTestServer } from './provision';
+import { devServerForData, ensureDevServer, ensureTestServer, recordDevServerForData } from './provision';
 
 type Log = (line: string) => void;
+
+const listening = (host: string, port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = createConnection({ host, port }, () => (socket.destroy(), resolve(true))).once('error', () => resolve(false));
+  });
 
 export async function startDevServer(
   opts: { port?: number; uiPort?: number; ui?: boolean; dbFilename?: string; namespace?: string; ip?: string; log?: Log } = {},
 ): Promise<TestWorkflowEnvironment> {
-  const executable = await ensureDevServer({ log: opts.log });
+  // Otherwise the SDK, which waits for the port to answer, would take another server for ours.
+  if (opts.port && (await listening(opts.ip ?? '127.0.0.1', opts.port))) throw new Error(`port ${opts.port} is in use (another npm start, or a Temporal server): stop it or choose TEMPORAL_DEV_PORT`);
+  let executable = await ensureDevServer({ log: opts.log });
+  let version: string | undefined;
+  if (opts.dbFilename) ({ executable, version } = devServerForData(opts.dbFilename, executable, opts.log));
   const server = {
     executable,
     ip: opts.ip ?? '127.0.0.1',
@@ -28,14 +37,17 @@ export async function startDevServer(
     dbFilename: opts.dbFilename, // persistent SQLite; in-memory when undefined
     namespace: opts.namespace ?? 'default',
   };
+  let env: TestWorkflowEnvironment;
   try {
-    return await TestWorkflowEnvironment.createLocal({ server });
+    env = await TestWorkflowEnvironment.createLocal({ server });
   } catch (err) {
     // The SDK's 5 s start window can still be missed on a starved machine: one more try.
     if (!/did not start within/.test(String(err))) throw err;
     (opts.log ?? console.error)(`[temporal] dev server was slow to start, retrying: ${String(err)}`);
-    return await TestWorkflowEnvironment.createLocal({ server });
+    env = await TestWorkflowEnvironment.createLocal({ server });
   }
+  if (opts.dbFilename) recordDevServerForData(opts.dbFilename, version);
+  return env;
 }
 
 /**
