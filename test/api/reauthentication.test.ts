@@ -232,6 +232,7 @@ describe('re-authentication before sensitive changes (issue 14, item 3)', functi
       'POST /v1/accounts/me/login-email',
       'POST /v1/accounts/me/login-email/confirm',
       'POST /v1/accounts/me/two-factor',
+      'PUT /v1/accounts/me/lock-threshold', // lowering or raising it: test/api/lockThreshold.test.ts
     ]);
   });
 });
