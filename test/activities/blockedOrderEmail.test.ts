@@ -10,71 +10,24 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
-import { createActivities } from '../../activities';
 import { findByKey, REDACTED } from '../../db/repositories/outbox';
 import { hashLinkToken, insertCase } from '../../db/repositories/verification';
 import { newCaseKey } from '../../lib/documentCrypto';
-import { createMailer } from '../../lib/mailer';
 import { qrPng } from '../../lib/qr';
-import { createSmsSender } from '../../lib/sms';
-import { database, fixtureKeyring, seedOrganization, smsSink } from '../support/fixtures';
-import { TEST_CALENDAR, testPayments } from '../support/worker';
+import { database, fixtureKeyring, seedOrganization } from '../support/fixtures';
+import { activitiesOver, greylistingSmtp } from '../support/greylistingSmtp';
 
 const PUBLIC_URL = 'http://backoffice.test';
-
-/** SMTP that answers 451 to the first message for each recipient; keeps every message it parsed, refused or not. */
-async function greylistingSmtp() {
-  const seen = new Set<string>();
-  const received: { to: string[]; accepted: boolean; mail: ParsedMail }[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      // keepCidLinks: the HTML as sent, not with its cid: links replaced by data URIs.
-      simpleParser(stream, { keepCidLinks: true })
-        .then((mail) => {
-          const to = session.envelope.rcptTo.map((r) => r.address);
-          const first = to.some((a) => !seen.has(a));
-          for (const a of to) seen.add(a);
-          received.push({ to, accepted: !first, mail });
-          if (first) return callback(Object.assign(new Error('greylisted, try again later'), { responseCode: 451 }));
-          callback();
-        })
-        .catch((err: Error) => callback(err));
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.server.address() as { port: number }).port;
-  return {
-    url: `smtp://127.0.0.1:${port}`,
-    to: (address: string) => received.filter((m) => m.to.includes(address)),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 describe('the blocked-order email holds its QR code (issue 17, item 10)', function () {
   this.timeout(60_000);
   const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
   let smtp: Awaited<ReturnType<typeof greylistingSmtp>>;
-  let acts: ReturnType<typeof createActivities>;
+  let acts: Awaited<ReturnType<typeof activitiesOver>>;
 
   before(async () => {
     smtp = await greylistingSmtp();
-    const { db } = await database();
-    const sink = await smsSink();
-    acts = createActivities({
-      db,
-      mailer: createMailer(smtp.url, 'Backoffice <no-reply@backoffice.test>'),
-      sms: createSmsSender({ accountSid: sink.accountSid, authToken: sink.authToken, from: '+15005550006', apiUrl: sink.url }),
-      clock: { now: () => new Date() },
-      config: { publicUrl: PUBLIC_URL },
-      keyring: fixtureKeyring(),
-      verification: { calendar: TEST_CALENDAR, supervisorsEmail: 'supervisors@support.test' },
-      payments: testPayments,
-    });
+    acts = await activitiesOver(smtp.url, PUBLIC_URL);
   });
   after(async () => smtp?.close());
 
@@ -99,7 +52,7 @@ describe('the blocked-order email holds its QR code (issue 17, item 10)', functi
     assert.ok(first instanceof ApplicationFailure && !first.nonRetryable, String(first));
     assert.deepEqual(await env.run(acts.issueVerificationLink, { caseId, seq: 1 }), { delivered: true });
 
-    const attempts = smtp.to(seed.legalRep.login_email);
+    const attempts = smtp.attempts(seed.legalRep.login_email);
     assert.deepEqual(attempts.map((a) => a.accepted), [false, true]);
     const { mail } = attempts[1]!;
     assert.equal(mail.subject, 'Verify your identity');
@@ -135,6 +88,6 @@ describe('the blocked-order email holds its QR code (issue 17, item 10)', functi
 
     // A retry after the send (a crash before the activity completed) sends nothing and mints nothing.
     assert.deepEqual(await env.run(acts.issueVerificationLink, { caseId, seq: 1 }), { delivered: true });
-    assert.equal(smtp.to(seed.legalRep.login_email).length, 2);
+    assert.equal(smtp.attempts(seed.legalRep.login_email).length, 2);
   });
 });

@@ -10,56 +10,12 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
-import { createActivities } from '../../activities';
 import { findByKey } from '../../db/repositories/outbox';
 import { newRecoveryRequest, recoveryCodeScope } from '../../db/repositories/recoveryRequests';
 import { accountSecrets, tokenHash } from '../../lib/accountSecrets';
-import { createMailer } from '../../lib/mailer';
-import { createSmsSender } from '../../lib/sms';
 import { database, fixtureKeyring, smsSink } from '../support/fixtures';
 import { holder } from '../support/recovery';
-import { TEST_CALENDAR, testPayments } from '../support/worker';
-
-/** SMTP that answers 451 (try again later) to the first message for each recipient, and 550 to @reject.test. */
-async function greylistingSmtp() {
-  const seen = new Set<string>();
-  const received: { to: string[]; text: string }[] = [];
-  let refused = 0;
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onRcptTo(address, _session, callback) {
-      if (/@reject\.test$/.test(address.address)) return callback(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
-      callback();
-    },
-    onData(stream, session, callback) {
-      simpleParser(stream)
-        .then((parsed) => {
-          const to = session.envelope.rcptTo.map((r) => r.address);
-          const first = to.some((a) => !seen.has(a));
-          for (const a of to) seen.add(a);
-          if (first) {
-            refused += 1;
-            return callback(Object.assign(new Error('greylisted, try again later'), { responseCode: 451 }));
-          }
-          received.push({ to, text: parsed.text ?? '' });
-          callback();
-        })
-        .catch((err: Error) => callback(err));
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.server.address() as { port: number }).port;
-  return {
-    url: `smtp://127.0.0.1:${port}`,
-    to: (address: string) => received.filter((m) => m.to.includes(address)),
-    refused: () => refused,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
+import { activitiesOver, greylistingSmtp } from '../support/greylistingSmtp';
 
 describe('recovery secrets are minted once per outbox key and leave the outbox once sent (issue 14, item 5)', function () {
   this.timeout(60_000);
@@ -67,22 +23,11 @@ describe('recovery secrets are minted once per outbox key and leave the outbox o
   const secrets = accountSecrets(fixtureKeyring());
   const LINK = /\/v1\/recovery\/password\/([A-Za-z0-9_-]{43})\b/;
   let smtp: Awaited<ReturnType<typeof greylistingSmtp>>;
-  let acts: ReturnType<typeof createActivities>;
+  let acts: Awaited<ReturnType<typeof activitiesOver>>;
 
   before(async () => {
     smtp = await greylistingSmtp();
-    const { db } = await database();
-    const sink = await smsSink();
-    acts = createActivities({
-      db,
-      mailer: createMailer(smtp.url, 'Backoffice <no-reply@backoffice.test>'),
-      sms: createSmsSender({ accountSid: sink.accountSid, authToken: sink.authToken, from: '+15005550006', apiUrl: sink.url }),
-      clock: { now: () => new Date() },
-      config: { publicUrl: 'http://backoffice.test' },
-      keyring: fixtureKeyring(),
-      verification: { calendar: TEST_CALENDAR, supervisorsEmail: 'supervisors@support.test' },
-      payments: testPayments,
-    });
+    acts = await activitiesOver(smtp.url);
   });
   after(async () => smtp?.close());
 
