@@ -8,7 +8,7 @@
 import { createHmac, hkdfSync, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { audit } from '../db/repositories/audit';
-import { enqueue, markSecret, redactSecret } from '../db/repositories/outbox';
+import { enqueue, findByKey, markSecret, redactSecret } from '../db/repositories/outbox';
 import { attachEvidence, eraseEvidence, findCase, hashLinkToken, insertCase, insertEvidence, OPEN_STATUSES, type VerificationCase } from '../db/repositories/verification';
 import type { EvidenceKind } from '../db/tables/verification.table';
 import type { Db } from '../db/database';
@@ -105,10 +105,10 @@ export function createVerificationActivities(
   async function issueVerificationLink({ caseId, seq }: { caseId: string; seq: number }): Promise<{ delivered: boolean }> {
     const key = `verification:${caseId}:link:${seq}`;
     const token = randomBytes(32).toString('base64url');
-    await db.transaction().execute(async (trx) => {
+    const minted = await db.transaction().execute(async (trx) => {
       const c = await trx.selectFrom('verification_cases').select(['status', 'link_seq', 'reason', 'round', 'resubmission_reason', 'account_id', 'contact']).where('id', '=', caseId).forUpdate().executeTakeFirst();
       if (!c) throw ApplicationFailure.nonRetryable(`verification case ${caseId} not found`, FailureType.NotFound);
-      if (c.link_seq >= seq || c.status !== 'awaiting_customer') return;
+      if (c.link_seq >= seq || c.status !== 'awaiting_customer') return false;
       await trx.updateTable('verification_cases').set({ link_token_hash: hashLinkToken(token), link_seq: seq }).where('id', '=', caseId).execute();
       const account = await trx.selectFrom('accounts').select(['login_email', 'display_name', 'recovery_email', 'mobile_phone']).where('id', '=', c.account_id).executeTakeFirstOrThrow();
       // The token is marked in the row: whichever attempt sends it, the same link and QR code go out, and the row keeps neither once sent.
@@ -116,7 +116,7 @@ export function createVerificationActivities(
       const to = caseContact(account, c.contact);
       if (to.channel === 'sms') {
         await enqueue(trx, { key, channel: 'sms', recipient: to.recipient, body: `Verify your identity ${REASON_TEXT[c.reason]}: ${url} (works once; never forward it)` });
-        return;
+        return true;
       }
       await enqueue(trx, {
         key,
@@ -138,7 +138,11 @@ export function createVerificationActivities(
           'The link works once and only for this request. Never forward it.',
         ].join('\n'),
       });
+      return true;
     });
+    // A case decided (by a manual verification) before its link was issued has no link to send;
+    // without this the missing row failed the whole case.
+    if (!minted && !(await findByKey(db, key))) return { delivered: false };
     return { delivered: await deliver(key) };
   }
 

@@ -233,6 +233,9 @@ describe('verification API (dev server + PostgreSQL)', function () {
       const res = await suite.api.call('POST', `/v1/verification-cases/${opened.json.id}/manual-verification`, { token: suite.tokens.agent, body: { decision: 'approve', reason: 'ID checked by video call' } });
       assert.equal(res.status, 200, res.text);
       assert.deepEqual([res.json.status, res.json.manual, res.json.decidedBy], ['approved', true, `agent:${suite.seed.agent.id}`]);
+      // Decided at once, maybe before its link was issued: the process still ends approved, not failed.
+      const result = await suite.api.client.workflow.getHandle(verificationWorkflowId(opened.json.id)).result();
+      assert.deepEqual(result, { caseId: opened.json.id, outcome: 'approved' });
     });
 
     it('refuses to open a case for an unknown account or reason', async () => {
