@@ -43,6 +43,7 @@ import { Problem } from '../problems';
 import { defineRoute, type AnyRoute } from '../routing';
 import { openSession } from './sessions';
 import { recordFailedLogin } from '../services/failedLogins';
+import { setLockThreshold } from '../services/lockThreshold';
 import { NEW_PASSWORD } from './recovery';
 
 const problem = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string().optional() });
@@ -156,14 +157,7 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
       body: z.object({ failedLogins: z.number().int().nullable() }).strict(),
       responses: { 204: { description: 'Saved; it applies from the next failed login' }, 422: { description: 'Outside the bounds', schema: problem } },
       async handler({ principal, body }) {
-        const n = body.failedLogins;
-        if (n !== null && (n < ACCOUNT_LOCK_FAILED_LOGINS_MIN || n > ACCOUNT_LOCK_FAILED_LOGINS_MAX)) {
-          throw new Problem('lock-threshold-out-of-bounds', `Choose from ${ACCOUNT_LOCK_FAILED_LOGINS_MIN} to ${ACCOUNT_LOCK_FAILED_LOGINS_MAX} failed logins`);
-        }
-        await db.transaction().execute(async (trx) => {
-          await trx.updateTable('accounts').set({ lock_after_failed_logins: n }).where('id', '=', principal.sub).execute();
-          await audit(trx, { actor_type: 'customer', actor_id: principal.sub, action: 'account.lock_threshold_changed', subject_type: 'account', subject_id: principal.sub, decision: null, details: { failedLogins: n } });
-        });
+        await setLockThreshold(db, principal.sub, body.failedLogins);
         return { status: 204 };
       },
     }),
