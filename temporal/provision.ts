@@ -38,6 +38,12 @@ const DOWNLOAD_HOST = 'https://temporal.download/';
 const defaultLog: Log = (line) => console.error(`[provision] ${line}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Whether something accepts connections on host:port. */
+export const listening = (host: string, port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = createConnection({ host, port }, () => (socket.destroy(), resolve(true))).once('error', () => resolve(false));
+  });
+
 export class ProvisionError extends Error {
   override name = 'ProvisionError';
 }
@@ -374,10 +380,7 @@ async function makeClassDataArchive(dir: string, exe: string): Promise<void> {
     for (;;) {
       if (child.pid === undefined || child.exitCode !== null) throw new Error('the server exited while starting');
       if (Date.now() > deadline) throw new Error('the server did not listen within 60 s');
-      const open = await new Promise<boolean>((resolve) => {
-        const socket = createConnection({ host: '127.0.0.1', port }, () => (socket.destroy(), resolve(true))).once('error', () => resolve(false));
-      });
-      if (open) break;
+      if (await listening('127.0.0.1', port)) break;
       await sleep(100);
     }
     child.kill('SIGTERM'); // the JVM writes the archive on an orderly exit

@@ -9,16 +9,11 @@
  * teardown also stops the JVM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { devServerForData, ensureDevServer, ensureTestServer, recordDevServerForData } from './provision';
+import { devServerForData, ensureDevServer, ensureTestServer, listening, recordDevServerForData } from './provision';
 
 type Log = (line: string) => void;
-
-const listening = (host: string, port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = createConnection({ host, port }, () => (socket.destroy(), resolve(true))).once('error', () => resolve(false));
-  });
 
 export async function startDevServer(
   opts: { port?: number; uiPort?: number; ui?: boolean; dbFilename?: string; namespace?: string; ip?: string; log?: Log } = {},
@@ -131,11 +126,7 @@ async function waitForPort(host: string, port: number, child: ChildProcess, time
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (exited(child)) throw new ExitedEarly(`the test server exited before listening on ${host}:${port}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = createConnection({ host, port }, () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
+    if (await listening(host, port)) return;
     if (Date.now() > deadline) throw new Error(`the test server did not listen on ${host}:${port} within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 100));
   }
