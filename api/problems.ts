@@ -3,6 +3,7 @@
  * stable (clients may switch on it) and resolves to a description at GET /problems/:slug.
  */
 import type { ErrorRequestHandler, Request, Response } from 'express';
+import { z } from 'zod';
 import type { Logger } from '../lib/logger';
 import { isDependencyDown } from './dependencyErrors';
 
@@ -92,6 +93,15 @@ export class Problem extends Error {
     return { type: problemTypeUri(this.slug), title: PROBLEM_TYPES[this.slug].title, status: this.status, detail: this.detail, instance, ...this.extensions };
   }
 }
+
+/** The schema of every problem answer, for the routes' documented responses (one copy, not one per router). */
+export const problemSchema = z
+  .object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string().optional(), instance: z.string().optional() })
+  .loose()
+  .meta({ id: 'Problem' });
+
+/** The one not-found: `what` names the resource ("No such order"); never says whether it exists for someone else. */
+export const notFound = (what: string) => new Problem('not-found', `No such ${what}`);
 
 /** A dependency down or too slow: 503 with Retry-After, so that clients come back rather than give up. */
 export const unavailable = (detail: string) => new Problem('unavailable', detail, { retryAfterSeconds: 5 });
