@@ -7,6 +7,19 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
+/**
+ * A duration from this file as people read it in a message or a title: "7 days", "1 hour",
+ * "30 minutes", "1 year". Messages compute their text from the rule, so changing the rule changes
+ * the text (issue 16, item 3); test/lib/durationsInText.test.ts fails on a duration written by hand.
+ */
+export function describeDuration(ms: number): string {
+  const units: [number, string][] = [[365 * DAY, 'year'], [DAY, 'day'], [HOUR, 'hour'], [MINUTE, 'minute']];
+  for (const [size, name] of units) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${name}${ms === size ? '' : 's'}`;
+  }
+  return `${Math.round(ms / 1000)} seconds`;
+}
+
 /** P13: support access to customer content expires automatically after 7 days at most. [001] */
 export const SUPPORT_ACCESS_EXPIRY_MS = 7 * DAY;
 
@@ -27,9 +40,6 @@ export const AUTO_RENEW_FIRST_ATTEMPT_BEFORE_DUE_MS = 14 * DAY;
 
 /** P14: renewal reminders start at most 2 months before the due date. [002] */
 export const RENEWAL_REMINDER_MAX_LEAD_MONTHS = 2;
-
-/** P8: an API token unused for a year is deactivated. [002] */
-export const IDLE_API_TOKEN_DEACTIVATION_MS = 365 * DAY;
 
 /** P11 / P9: invitation links stay valid 30 days. [001] */
 export const INVITATION_LINK_VALIDITY_MS = 30 * DAY;
@@ -134,7 +144,6 @@ export const LOGIN_ADDRESS_RECOVERY_REMINDERS_MS = [3 * DAY, 14 * DAY] as const;
 
 /** P8: an API token unused for a year is deactivated. [002] */
 export const API_TOKEN_IDLE_DEACTIVATION_MS = 365 * DAY;
-
 
 /** [inferred] A full session lasts 12 hours; a restricted one (second factor, locked, login address change) 15 minutes. */
 export const SESSION_LIFETIME_MS = 12 * HOUR;
