@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { audit } from '../db/repositories/audit';
 import { enqueue, redactSecret } from '../db/repositories/outbox';
 import { lockOrganization } from '../db/repositories/organizations';
+import { describeDuration, INVITATION_LINK_VALIDITY_MS } from '../lib/rules';
 import { hashLinkToken } from '../db/repositories/verification';
 import type { HandoverStatus } from '../db/tables/handover.table';
 import { FailureType } from '../workflows/shared/failures';
@@ -79,7 +80,7 @@ export function createHandoverActivities({ db, clock, config }: ActivityDeps, { 
       channel: 'email',
       recipient: h.from_email,
       subject: `Handover of ${h.org_name}: ${status === 'lapsed' ? 'the invitation expired' : 'cancelled'}`,
-      body: [`Hello ${h.from_name},`, '', `The handover of the legal representation of ${h.org_name} ${status === 'lapsed' ? 'was not accepted within 30 days' : 'was cancelled'}. You remain its legal representative.`].join('\n'),
+      body: [`Hello ${h.from_name},`, '', `The handover of the legal representation of ${h.org_name} ${status === 'lapsed' ? `was not accepted within ${describeDuration(INVITATION_LINK_VALIDITY_MS)}` : 'was cancelled'}. You remain its legal representative.`].join('\n'),
     });
     await deliver(key);
   }

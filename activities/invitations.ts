@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { audit } from '../db/repositories/audit';
 import { enqueue, redactSecret } from '../db/repositories/outbox';
 import { hashLinkToken } from '../db/repositories/verification';
+import { INVITATION_LINK_VALIDITY_MS, describeDuration } from '../lib/rules';
 import { FailureType } from '../workflows/shared/failures';
 import type { InvitationState } from '../workflows/shared/invitation';
 import type { ActivityDeps } from './deps';
@@ -90,7 +91,7 @@ export function createInvitationActivities({ db, clock, config }: ActivityDeps, 
       channel: 'email',
       recipient: inv.inviter_email,
       subject: state === 'accepted' ? `Your invitation to ${inv.org_name} was accepted` : `Your invitation to ${inv.org_name} expired`,
-      body: [`Hello ${inv.inviter_name},`, '', state === 'accepted' ? 'The person you invited has joined the organization.' : 'Nobody accepted your invitation within 30 days. You can invite again.'].join('\n'),
+      body: [`Hello ${inv.inviter_name},`, '', state === 'accepted' ? 'The person you invited has joined the organization.' : `Nobody accepted your invitation within ${describeDuration(INVITATION_LINK_VALIDITY_MS)}. You can invite again.`].join('\n'),
     });
     await deliver(key);
   }

@@ -10,6 +10,7 @@ import { FailureType } from '../workflows/shared/failures';
 import type { ClientInvitationState } from '../workflows/shared/partners';
 import type { ActivityDeps } from './deps';
 import { deliverIfPossible, type createNotificationActivities } from './notifications';
+import { INVITATION_LINK_VALIDITY_MS, describeDuration } from '../lib/rules';
 
 export const describeRights = (r: PartnerRights) =>
   `${r.access === 'full' ? 'full access to the account' : `access to ${r.productIds?.length ?? 0} chosen product(s)`}, billed to ${r.billing === 'partner' ? 'the partner' : 'the client'}`;
@@ -104,7 +105,7 @@ export function createPartnerActivities({ db, clock, config }: ActivityDeps, { d
       inv.partner_organization_id,
       `client-invitation:${invitationId}:${state}`,
       state === 'accepted' ? 'Your client accepted your invitation' : 'Your client invitation expired',
-      state === 'accepted' ? `The client granted ${describeRights(inv.granted!)}.` : 'The client did not accept within 30 days. You can invite again.',
+      state === 'accepted' ? `The client granted ${describeRights(inv.granted!)}.` : `The client did not accept within ${describeDuration(INVITATION_LINK_VALIDITY_MS)}. You can invite again.`,
     );
   }
 

@@ -12,7 +12,7 @@ import { recoveryCodeScope } from '../db/repositories/recoveryRequests';
 import { revokeAllCredentials } from '../db/repositories/sessions';
 import { accountSecrets, newToken, tokenHash } from '../lib/accountSecrets';
 import { newSixDigitCode } from '../lib/otp';
-import { API_TOKEN_IDLE_DEACTIVATION_MS, PASSWORD_RESET_LINK_VALIDITY_MS, RECOVERY_CODE_VALIDITY_MS } from '../lib/rules';
+import { API_TOKEN_IDLE_DEACTIVATION_MS, PASSWORD_RESET_LINK_VALIDITY_MS, RECOVERY_CODE_VALIDITY_MS, describeDuration } from '../lib/rules';
 import { FailureType } from '../workflows/shared/failures';
 import type { AccountNoticeInput, SecurityCaseReason } from '../workflows/shared/recovery';
 import type { ActivityDeps } from './deps';
@@ -78,7 +78,7 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
         body: [
           `Hello ${name},`,
           '',
-          'Someone asked to reset the password of your account. If it was you, choose a new password here within an hour:',
+          `Someone asked to reset the password of your account. If it was you, choose a new password here within ${describeDuration(PASSWORD_RESET_LINK_VALIDITY_MS)}:`,
           passwordResetUrl(config.publicUrl, markSecret(token)),
           '',
           'The link works once. If you did not ask for it, ignore this email: your password stays as it is.',

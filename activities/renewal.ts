@@ -10,7 +10,7 @@ import { billingPreferences, issueRenewalInvoice, releaseTermInvoice, renewalPla
 import { stableUuid } from '../lib/ids';
 import type { Db } from '../db/database';
 import { partnerPrice } from '../lib/pricing';
-import { RENEWAL_SUSPENSION_GRACE_MS } from '../lib/rules';
+import { AUTO_RENEW_ENABLE_MIN_LEAD_MS, AUTO_RENEW_FIRST_ATTEMPT_BEFORE_DUE_MS, RENEWAL_FINAL_NOTICE_BEFORE_TERMINATION_MS, RENEWAL_SUSPENSION_GRACE_MS, describeDuration } from '../lib/rules';
 import { FailureType } from '../workflows/shared/failures';
 import type { PaymentOutcome } from '../workflows/shared/payment';
 import { addMonths, type RenewalPlan, type StepKind } from '../workflows/shared/renewal';
@@ -98,7 +98,7 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
         const inv = await trx.selectFrom('invoices').select(['total_cents', 'currency', 'reference']).where('id', '=', issued.invoiceId).executeTakeFirstOrThrow();
         return queueMail(trx, productId, keyBase, `Invoice issued: renewal of ${product.name}`, () => [
           `The invoice for the renewal of ${product.name} (due ${day(due)}) has been issued: ${money(inv.total_cents, inv.currency)}.`,
-          product.auto_renew ? 'Automatic renewal will pay it with your saved card 14 days before the due date.' : 'Pay it in the Manager before the due date to keep the service running.',
+          product.auto_renew ? `Automatic renewal will pay it with your saved card ${describeDuration(AUTO_RENEW_FIRST_ATTEMPT_BEFORE_DUE_MS)} before the due date.` : 'Pay it in the Manager before the due date to keep the service running.',
         ]);
       }
 
@@ -111,7 +111,7 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
           if (prefs.reminder_frequency === 'off') return [];
           return queueMail(trx, productId, keyBase, `${product.name} is due for renewal on ${day(due)}`, () => [
             `${product.name} must be renewed by ${day(due)}. Outstanding: ${outstanding}.`,
-            'You can pay in the Manager, with your prepaid account for all or part of it, or switch on automatic renewal up to 14 days before the due date.',
+            `You can pay in the Manager, with your prepaid account for all or part of it, or switch on automatic renewal up to ${describeDuration(AUTO_RENEW_ENABLE_MIN_LEAD_MS)} before the due date.`,
           ]);
         case 'auto-renew-reminder':
           if (!product.auto_renew || !prefs.auto_renewal_reminder) return [];
@@ -145,7 +145,7 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
           ]);
         case 'final-notice':
           return queueMail(trx, productId, keyBase, `Last notice before termination: ${product.name}`, () => [
-            `${product.name} is blocked and will be terminated in 7 days, its data deleted, unless its renewal (${outstanding}) is paid.`,
+            `${product.name} is blocked and will be terminated in ${describeDuration(RENEWAL_FINAL_NOTICE_BEFORE_TERMINATION_MS)}, its data deleted, unless its renewal (${outstanding}) is paid.`,
           ]);
         case 'terminate': {
           const now = clock.now();

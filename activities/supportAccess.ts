@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { enqueue } from '../db/repositories/outbox';
 import { endGrant } from '../db/repositories/supportAccessGrants';
 import type { SupportAccessKind } from '../db/tables/supportAccessGrants.table';
+import { SUPPORT_ACCESS_EXPIRY_MS, describeDuration } from '../lib/rules';
 import { FailureType } from '../workflows/shared/failures';
 import type { ActivityDeps } from './deps';
 import type { createNotificationActivities } from './notifications';
@@ -39,7 +40,7 @@ export function createSupportAccessActivities(
     if (!row) throw ApplicationFailure.nonRetryable(`grant ${grantId} not found`, FailureType.NotFound);
     if (row.status === 'active') throw ApplicationFailure.nonRetryable(`grant ${grantId} is still active`, FailureType.GrantNotActive);
 
-    const how = row.status === 'revoked' ? 'was revoked' : 'expired after 7 days';
+    const how = row.status === 'revoked' ? 'was revoked' : `expired after ${describeDuration(SUPPORT_ACCESS_EXPIRY_MS)}`;
     const key = `support-access:${grantId}:ended`;
     await enqueue(db, {
       key,

@@ -4,6 +4,7 @@
  */
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { z } from 'zod';
+import { AUTO_RENEW_ENABLE_MIN_LEAD_MS, describeDuration } from '../lib/rules';
 import type { Logger } from '../lib/logger';
 import { isDependencyDown } from './dependencyErrors';
 
@@ -32,7 +33,7 @@ export const PROBLEM_TYPES = {
   'cancellation-pending': { status: 409, title: 'A cancellation of this product is already waiting for confirmation' },
   'cancellation-link-invalid': { status: 404, title: 'This confirmation link is not valid, already used or lapsed' },
   'not-renewable': { status: 409, title: 'This product does not renew (no due date, or terminated)' },
-  'auto-renewal-too-late': { status: 409, title: 'Automatic renewal cannot be switched on less than 14 days before the due date' },
+  'auto-renewal-too-late': { status: 409, title: `Automatic renewal cannot be switched on less than ${describeDuration(AUTO_RENEW_ENABLE_MIN_LEAD_MS)} before the due date` },
   'no-saved-card': { status: 409, title: 'No card is saved for automatic payments' },
   'warranty-not-available': { status: 409, title: 'Renewal Warranty is not offered for this product' },
   'nothing-due': { status: 409, title: 'Nothing is due on this renewal' },

@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure, condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { INVITATION_LINK_VALIDITY_MS, INVITATION_MAX_RESENDS, INVITATION_RESEND_MIN_INTERVAL_MS } from '../lib/rules';
+import { INVITATION_LINK_VALIDITY_MS, INVITATION_MAX_RESENDS, INVITATION_RESEND_MIN_INTERVAL_MS, describeDuration } from '../lib/rules';
 import { messageActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
 import {
@@ -51,7 +51,7 @@ export async function memberInvitation({ invitationId }: InvitationInput): Promi
         mustBePending();
         if (resendWanted) throw ApplicationFailure.nonRetryable('a resend is in progress', FailureType.StepInProgress);
         if (resends >= INVITATION_MAX_RESENDS) throw ApplicationFailure.nonRetryable(`sent again ${resends} times already`, FailureType.ResendLimitReached);
-        if (now() - sentAt < INVITATION_RESEND_MIN_INTERVAL_MS) throw ApplicationFailure.nonRetryable('sent less than an hour ago', FailureType.ResendLimitReached);
+        if (now() - sentAt < INVITATION_RESEND_MIN_INTERVAL_MS) throw ApplicationFailure.nonRetryable(`sent less than ${describeDuration(INVITATION_RESEND_MIN_INTERVAL_MS)} ago`, FailureType.ResendLimitReached);
       },
     },
   );

@@ -16,7 +16,7 @@ import {
   uuid4,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { BLOCKED_ORDER_AUTO_CANCEL_MS } from '../lib/rules';
+import { BLOCKED_ORDER_AUTO_CANCEL_MS, describeDuration } from '../lib/rules';
 import { databaseActivity, messageActivity, refundActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
 import {
@@ -93,13 +93,13 @@ export async function orderBlock(input: OrderBlockInput): Promise<OrderBlockResu
         return { orderId, outcome: 'fulfilled' };
       }
       if (result?.outcome === 'rejected') return await cancelAndRefund('cancelled_rejected', 'identity verification rejected');
-      if (deadlinePassed) return await cancelAndRefund('cancelled_timeout', 'no approved identity verification within 10 days');
+      if (deadlinePassed) return await cancelAndRefund('cancelled_timeout', `no approved identity verification within ${describeDuration(BLOCKED_ORDER_AUTO_CANCEL_MS)}`);
 
       // The case expired (or failed) before the deadline: the customer may ask for a new one.
       awaitingNewCase = true;
       await condition(() => reopenRequested || deadlinePassed);
       awaitingNewCase = false;
-      if (!reopenRequested) return await cancelAndRefund('cancelled_timeout', 'no approved identity verification within 10 days');
+      if (!reopenRequested) return await cancelAndRefund('cancelled_timeout', `no approved identity verification within ${describeDuration(BLOCKED_ORDER_AUTO_CANCEL_MS)}`);
       reopenRequested = false;
       caseId = uuid4();
       await db.attachOrderVerificationCase({ orderId, caseId });
