@@ -1,28 +1,15 @@
 /**
  * Liveness and readiness (issue 19, item 6). `/health` says the process answers, nothing more: a
- * restart would not bring PostgreSQL back. `/ready` says whether this instance can serve now: both
- * Temporal and PostgreSQL answer within 3 s; otherwise 503 `unavailable` problem+json with
- * Retry-After, so a load balancer takes it out of rotation until they are back. The worker's metrics
- * listener answers the same two paths (temporal/workerMetrics.ts).
+ * restart would not bring PostgreSQL back. `/ready` says whether this instance can serve now
+ * (api/services/health.ts checks Temporal and PostgreSQL); otherwise 503 `unavailable`
+ * problem+json with Retry-After, so a load balancer takes it out of rotation until they are back.
+ * The worker's metrics listener answers the same two paths (temporal/workerMetrics.ts).
  */
-import type { Client } from '@temporalio/client';
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../../db/database';
 import { Problem } from '../problems';
+import type { Check } from '../services/health';
 
-export type Check = 'ok' | 'unavailable';
-
-const withTimeout = <T>(p: Promise<T>, ms: number) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
-
-const probe = (p: () => Promise<unknown>): Promise<Check> =>
-  withTimeout(Promise.resolve().then(p), 3000).then(() => 'ok' as const, () => 'unavailable' as const);
-
-/** Both dependencies answer, or the service is not ready. */
-export async function checkDependencies(client: Client, db: Kysely<Database>): Promise<{ temporal: Check; database: Check }> {
-  const [temporal, database] = await Promise.all([probe(() => client.workflowService.getSystemInfo({})), probe(() => sql`select 1`.execute(db))]);
-  return { temporal, database };
-}
+// The two entry points mount /ready from here (api/app.ts, temporal/workerMetrics.ts).
+export { checkDependencies, type Check } from '../services/health';
 
 /** The answer to `/ready`: 200 with the checks, or the problem to send. */
 export function readiness(checks: Record<string, Check>): { ready: true; body: { status: 'ready'; checks: Record<string, Check> } } | { ready: false; problem: Problem } {
