@@ -10,12 +10,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { bodyToSend, findByKey, recordAttempt } from '../db/repositories/outbox';
 import { htmlOfText, isPermanentMailError, type OutgoingEmail } from '../lib/mailer';
 import { qrPng } from '../lib/qr';
+import { E164 } from '../lib/phone';
 import { isPermanentSmsError } from '../lib/sms';
 import { FailureType } from '../workflows/shared/failures';
 import type { ActivityDeps } from './deps';
 
 const EMAIL_SHAPE = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
-const E164 = /^\+[1-9]\d{6,14}$/;
+
 /** Long enough for PostgreSQL to restart, short of the 30 s the shortest sending activity may run. */
 const SENT_MARK_RETRY_FOR_MS = 20_000;
 

@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import { audit } from '../db/repositories/audit';
 import { enqueue, findByKey, markSecret } from '../db/repositories/outbox';
-import { recoveryCodeScope } from '../db/repositories/recoveryRequests';
+import { recoveryCodeScope } from '../db/repositories/recovery';
 import { revokeAllCredentials } from '../db/repositories/sessions';
 import { accountSecrets, newToken, tokenHash } from '../lib/accountSecrets';
 import { newSixDigitCode } from '../lib/otp';

@@ -11,7 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { findByKey } from '../../db/repositories/outbox';
-import { newRecoveryRequest, recoveryCodeScope } from '../../db/repositories/recoveryRequests';
+import { newRecoveryRequest, recoveryCodeScope } from '../../db/repositories/recovery';
 import { accountSecrets, tokenHash } from '../../lib/accountSecrets';
 import { database, fixtureKeyring, smsSink } from '../support/fixtures';
 import { holder } from '../support/recovery';
