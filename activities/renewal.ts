@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { audit } from '../db/repositories/audit';
 import { enqueue, pendingKeys } from '../db/repositories/outbox';
 import { billingPreferences, issueRenewalInvoice, releaseTermInvoice, renewalPlan, termInvoice } from '../db/repositories/renewal';
+import { releaseRenewalRun } from '../db/repositories/renewalRuns';
 import { stableUuid } from '../lib/ids';
 import type { Db } from '../db/database';
 import { partnerPrice } from '../lib/pricing';
@@ -287,5 +288,24 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
     return planOrFail(productId, dueAt);
   }
 
-  return { loadRenewalPlan, runRenewalStep, recordRenewalCharge, completeRenewal };
+  /**
+   * A plan that says the product no longer renews ends the run that reads it (workflows/renewal.ts
+   * returns on it): the product leaves the registry of known runs, so a sweep starts a new run if it
+   * ever renews again (issue 20).
+   */
+  function releasingEnded<A extends unknown[], R extends RenewalPlan | { plan: RenewalPlan }>(activity: (...args: A) => Promise<R>) {
+    return async (...args: A): Promise<R> => {
+      const result = await activity(...args);
+      const plan: RenewalPlan = 'plan' in result ? result.plan : (result as RenewalPlan);
+      if (plan.productStatus === 'terminated' || plan.dueAt === null) await releaseRenewalRun(db, (args[0] as { productId: string }).productId);
+      return result;
+    };
+  }
+
+  return {
+    loadRenewalPlan: releasingEnded(loadRenewalPlan),
+    runRenewalStep: releasingEnded(runRenewalStep),
+    recordRenewalCharge: releasingEnded(recordRenewalCharge),
+    completeRenewal: releasingEnded(completeRenewal),
+  };
 }

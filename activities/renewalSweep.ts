@@ -7,30 +7,24 @@ import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { audit } from '../db/repositories/audit';
-import { renewalWorkflowId, type RenewalInput, type SweepCounts } from '../workflows/shared/renewal';
+import { recordRenewalRun, releaseRenewalRun, renewableProductsPage } from '../db/repositories/renewalRuns';
+import { renewalWorkflowId, type RenewalInput, type SweepCounts, type SweepMode } from '../workflows/shared/renewal';
 import type { ActivityDeps } from './deps';
 
 /** Starts in flight at once: enough to hide round trips, few enough not to flood the server. */
 export const SWEEP_CONCURRENCY = 16;
 
-export function createRenewalSweepActivities({ db, temporal }: ActivityDeps) {
-  async function ensureRenewalPage({ afterId, limit, organizationId }: { afterId: string | null; limit: number; organizationId: string | null }): Promise<SweepCounts & { lastId: string | null }> {
+export function createRenewalSweepActivities({ db, temporal, clock }: ActivityDeps) {
+  async function ensureRenewalPage({ afterId, limit, organizationId, mode = 'missing' }: { afterId: string | null; limit: number; organizationId: string | null; mode?: SweepMode }): Promise<SweepCounts & { lastId: string | null }> {
     if (!temporal) throw ApplicationFailure.nonRetryable('the worker has no Temporal client for the sweep', 'Misconfigured');
-    let query = db
-      .selectFrom('products')
-      .select(['id', 'due_at'])
-      .where('due_at', 'is not', null)
-      .where('status', 'in', ['active', 'suspended'])
-      .orderBy('id')
-      .limit(limit);
-    if (afterId) query = query.where('id', '>', afterId);
-    if (organizationId) query = query.where('organization_id', '=', organizationId);
-    const page = await query.execute();
+    // The daily sweep reads only the products without a known run; the weekly reconciliation reads all.
+    const page = await renewableProductsPage(db, { afterId, limit, organizationId, missingOnly: mode === 'missing' });
     const counts: SweepCounts = { scanned: page.length, started: 0, alreadyRunning: 0, failed: 0 };
     let next = 0;
     const work = async () => {
       while (next < page.length) {
         const product = page[next++]!;
+        await recordRenewalRun(db, product.id, clock.now());
         try {
           await temporal.client.workflow.start('renewal', {
             workflowId: renewalWorkflowId(product.id),
@@ -43,7 +37,11 @@ export function createRenewalSweepActivities({ db, temporal }: ActivityDeps) {
           counts.started += 1;
         } catch (err) {
           if (err instanceof WorkflowExecutionAlreadyStartedError) counts.alreadyRunning += 1;
-          else counts.failed += 1;
+          else {
+            counts.failed += 1;
+            // Not started: tomorrow's sweep must see it missing again.
+            await releaseRenewalRun(db, product.id).catch(() => undefined);
+          }
         }
         Context.current().heartbeat(next);
       }
@@ -52,8 +50,8 @@ export function createRenewalSweepActivities({ db, temporal }: ActivityDeps) {
     return { ...counts, lastId: page.at(-1)?.id ?? null };
   }
 
-  async function recordSweep({ counts, organizationId }: { counts: SweepCounts; organizationId: string | null }): Promise<void> {
-    await audit(db, { actor_type: 'system', actor_id: 'renewal-sweep', action: 'renewal.sweep_completed', subject_type: organizationId ? 'organization' : 'renewal_sweep', subject_id: organizationId ?? 'all', decision: null, details: { ...counts } });
+  async function recordSweep({ counts, organizationId, mode = 'missing' }: { counts: SweepCounts; organizationId: string | null; mode?: SweepMode }): Promise<void> {
+    await audit(db, { actor_type: 'system', actor_id: 'renewal-sweep', action: 'renewal.sweep_completed', subject_type: organizationId ? 'organization' : 'renewal_sweep', subject_id: organizationId ?? 'all', decision: null, details: { ...counts, mode } });
   }
 
   return { ensureRenewalPage, recordSweep };

@@ -82,19 +82,22 @@ async function benchSweep(stack: Stack, organizationId: string, taskQueue: strin
   }
   const memory = { peak: process.memoryUsage().rss, before: process.memoryUsage().rss };
   const sampler = setInterval(() => (memory.peak = Math.max(memory.peak, process.memoryUsage().rss)), 100);
-  const sweep = async () => {
+  const sweep = async (mode?: 'full') => {
     const t = performance.now();
-    const counts = await stack.client.workflow.execute('renewalSweep', { workflowId: `renewal-sweep-bench-${randomUUID()}`, taskQueue, args: [{ organizationId }] });
+    const counts = await stack.client.workflow.execute('renewalSweep', { workflowId: `renewal-sweep-bench-${randomUUID()}`, taskQueue, args: [{ organizationId, mode }] });
     return { counts, seconds: (performance.now() - t) / 1000 };
   };
   try {
     const first = await sweep();
     const rerun = await sweep();
+    const full = await sweep('full');
     const mb = (b: number) => (b / 1024 / 1024).toFixed(0);
     const rate = (r: typeof first) => r.counts.scanned / r.seconds;
     console.log(`renewal sweep over ${SWEEP_PRODUCTS} products (${SWEEP_PRODUCTS / 500} pages of 500, 16 starts in flight)\n`);
     console.log(`  first run: ${first.counts.started} started in ${first.seconds.toFixed(1)} s (${rate(first).toFixed(1)}/s, ×${(rate(first) / baselineStartsPerSecond).toFixed(2)} the raw start rate)`);
-    console.log(`  re-run:    ${rerun.counts.alreadyRunning} already running, ${rerun.counts.started} started, in ${rerun.seconds.toFixed(1)} s (${rate(rerun).toFixed(1)}/s, ×${(rate(rerun) / baselineStartsPerSecond).toFixed(2)})`);
+    // Issue 20: the daily re-run reads only products without a known run; its cost is its total time.
+    console.log(`  re-run (daily, registry): ${rerun.counts.scanned} read, ${rerun.counts.started} started, in ${rerun.seconds.toFixed(2)} s (×${(rerun.seconds / first.seconds).toFixed(3)} the first run's time)`);
+    console.log(`  reconciliation (weekly, full): ${full.counts.alreadyRunning} already running, ${full.counts.started} started, in ${full.seconds.toFixed(1)} s (${rate(full).toFixed(1)}/s, ×${(rate(full) / baselineStartsPerSecond).toFixed(2)} the raw start rate)`);
     console.log(`  process RSS (API + worker + client): ${mb(memory.before)} MB before, peak ${mb(memory.peak)} MB (×${(memory.peak / memory.before).toFixed(2)})\n`);
   } finally {
     clearInterval(sampler);

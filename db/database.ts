@@ -12,7 +12,7 @@ import type { LocalProviderCallsTable, LocalProviderOperationsTable, OrderLinesT
 import type { LegalRepHandoversTable } from './tables/handover.table';
 import type { OrganizationInvitationsTable } from './tables/invitations.table';
 import type { ClientInvitationsTable, PartnerApplicationsTable, PartnershipsTable, RequestsForProposalTable } from './tables/partners.table';
-import type { BillingPreferencesTable, InvoiceLinesTable, ProductRenewalsTable } from './tables/renewal.table';
+import type { BillingPreferencesTable, InvoiceLinesTable, ProductRenewalsTable, RenewalRunsTable } from './tables/renewal.table';
 import type { VerificationCasesTable, VerificationDocumentsTable, VerificationEvidenceTable } from './tables/verification.table';
 import type { WorkflowCommandsTable } from './tables/workflowCommands.table';
 
@@ -48,6 +48,7 @@ export interface Database {
   billing_preferences: BillingPreferencesTable;
   invoice_lines: InvoiceLinesTable;
   product_renewals: ProductRenewalsTable;
+  renewal_runs: RenewalRunsTable;
   legal_rep_handovers: LegalRepHandoversTable;
   organization_invitations: OrganizationInvitationsTable;
   organization_mail_domains: OrganizationMailDomainsTable;

@@ -4,7 +4,7 @@
  */
 import { ScheduleAlreadyRunning, type Client, type ScheduleOptions } from '@temporalio/client';
 import { API_TOKEN_SWEEP_SCHEDULE_ID } from '../workflows/shared/recovery';
-import { RENEWAL_SWEEP_SCHEDULE_ID, type SweepInput } from '../workflows/shared/renewal';
+import { RENEWAL_RECONCILIATION_SCHEDULE_ID, RENEWAL_SWEEP_SCHEDULE_ID, type SweepInput } from '../workflows/shared/renewal';
 
 export function renewalSweepSchedule(taskQueue: string, timeZone: string): ScheduleOptions {
   return {
@@ -13,6 +13,20 @@ export function renewalSweepSchedule(taskQueue: string, timeZone: string): Sched
     spec: { calendars: [{ hour: 3, minute: 15, comment: 'daily renewal sweep' }], timezone: timeZone },
     action: { type: 'startWorkflow', workflowType: 'renewalSweep', taskQueue, workflowId: 'renewal-sweep', args: [{} satisfies SweepInput] },
     // A sweep still running when the next is due makes the next one pointless; a missed day is caught up once.
+    policies: { overlap: 'SKIP', catchupWindow: '1 day' },
+  };
+}
+
+/**
+ * Issue 20: the daily sweep trusts PostgreSQL's registry of running renewals; once a week, before
+ * that day's sweep, every renewable product is checked against Temporal itself, so a run lost
+ * outside our knowledge (terminated by hand, a namespace restored) is back within a week.
+ */
+export function renewalReconciliationSchedule(taskQueue: string, timeZone: string): ScheduleOptions {
+  return {
+    scheduleId: RENEWAL_RECONCILIATION_SCHEDULE_ID,
+    spec: { calendars: [{ dayOfWeek: 'SUNDAY', hour: 2, minute: 15, comment: 'weekly renewal reconciliation' }], timezone: timeZone },
+    action: { type: 'startWorkflow', workflowType: 'renewalSweep', taskQueue, workflowId: 'renewal-reconciliation', args: [{ mode: 'full' } satisfies SweepInput] },
     policies: { overlap: 'SKIP', catchupWindow: '1 day' },
   };
 }

@@ -1,6 +1,7 @@
 /**
- * P14 scheduler: run daily by the `renewal-sweep` Temporal Schedule. Pages through every renewable
- * product and ensures its `renewal:<productId>` process runs; returns (and audits) the counts.
+ * P14 scheduler: run daily by the `renewal-sweep` Temporal Schedule (mode `missing`: the renewable
+ * products without a known run) and weekly by `renewal-reconciliation` (mode `full`: every one).
+ * Ensures each one's `renewal:<productId>` process runs; returns (and audits) the counts.
  * Continues as new every 50 pages so its history stays small whatever the number of products.
  */
 import { continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
@@ -25,7 +26,7 @@ export async function renewalSweep(input: SweepInput = {}): Promise<SweepCounts>
   let afterId = input.afterId ?? null;
   for (let pages = 0; ; pages += 1) {
     if (pages === PAGES_PER_RUN || workflowInfo().continueAsNewSuggested) return continueAsNew<typeof renewalSweep>({ ...input, afterId: afterId ?? undefined, counts });
-    const page = await sweep.ensureRenewalPage({ afterId, limit: PAGE_SIZE, organizationId: input.organizationId ?? null });
+    const page = await sweep.ensureRenewalPage({ afterId, limit: PAGE_SIZE, organizationId: input.organizationId ?? null, mode: input.mode ?? 'missing' });
     counts.scanned += page.scanned;
     counts.started += page.started;
     counts.alreadyRunning += page.alreadyRunning;
@@ -33,6 +34,6 @@ export async function renewalSweep(input: SweepInput = {}): Promise<SweepCounts>
     if (page.lastId === null || page.scanned < PAGE_SIZE) break;
     afterId = page.lastId;
   }
-  await db.recordSweep({ counts, organizationId: input.organizationId ?? null });
+  await db.recordSweep({ counts, organizationId: input.organizationId ?? null, mode: input.mode ?? 'missing' });
   return counts;
 }

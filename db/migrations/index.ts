@@ -21,6 +21,7 @@ import * as verificationEvidence from './20261205110000_verification_evidence';
 import * as outboxRecipientsRedacted from './20261205120000_outbox_recipients_redacted';
 import * as outboxQr from './20261205130000_outbox_qr';
 import * as loginAlertsLockThreshold from './20261205140000_login_alerts_lock_threshold';
+import * as renewalRuns from './20261205150000_renewal_runs';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -46,4 +47,5 @@ export const migrations: Record<string, Migration> = {
   '20261205120000_outbox_recipients_redacted': outboxRecipientsRedacted,
   '20261205130000_outbox_qr': outboxQr,
   '20261205140000_login_alerts_lock_threshold': loginAlertsLockThreshold,
+  '20261205150000_renewal_runs': renewalRuns,
 };

@@ -36,3 +36,9 @@ export interface ProductRenewalsTable {
   under_warranty: boolean;
   renewed_at: Date;
 }
+
+/** Issue 20: a product whose renewal process is known to run (written before its start, deleted when it ends). */
+export interface RenewalRunsTable {
+  product_id: string;
+  recorded_at: Date;
+}

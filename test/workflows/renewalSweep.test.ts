@@ -4,8 +4,8 @@ import { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { createKeyring } from '../../temporal/codec';
 import { createDataConverter } from '../../temporal/dataConverter';
-import { ensureSchedule, renewalSweepSchedule } from '../../temporal/schedules';
-import { RENEWAL_SWEEP_SCHEDULE_ID, renewalWorkflowId } from '../../workflows/shared/renewal';
+import { ensureSchedule, renewalReconciliationSchedule, renewalSweepSchedule } from '../../temporal/schedules';
+import { RENEWAL_RECONCILIATION_SCHEDULE_ID, RENEWAL_SWEEP_SCHEDULE_ID, renewalWorkflowId } from '../../workflows/shared/renewal';
 import { database, devServerEnv, seedOrganization, testClient } from '../support/fixtures';
 import { insertRenewableProduct } from '../support/orders';
 import { DAY, eventually } from '../support/renewal';
@@ -29,7 +29,7 @@ describe('renewal sweep and its schedule (dev server)', function () {
 
     const { worker, taskQueue } = await testWorker(env);
     await worker.runUntil(async () => {
-      const sweep = () => client.workflow.execute('renewalSweep', { workflowId: `renewal-sweep-test-${randomUUID()}`, taskQueue, args: [{ organizationId: seed.org.id }] });
+      const sweep = (mode?: 'full') => client.workflow.execute('renewalSweep', { workflowId: `renewal-sweep-test-${randomUUID()}`, taskQueue, args: [{ organizationId: seed.org.id, mode }] });
       assert.deepEqual(await sweep(), { scanned: 3, started: 3, alreadyRunning: 0, failed: 0 });
       await eventually(async () => assert.equal((await testPayments.chargesFor((c) => c.cardRef === charged.cardRef)).length, 1));
       // Paid, it renews and its process moves to the next term (a new run of the same process); wait
@@ -46,15 +46,67 @@ describe('renewal sweep and its schedule (dev server)', function () {
       });
       const runs = await Promise.all(renewable.map(async (id) => (await client.workflow.getHandle(renewalWorkflowId(id)).describe()).runId));
 
-      assert.deepEqual(await sweep(), { scanned: 3, started: 0, alreadyRunning: 3, failed: 0 });
+      // The daily sweep reads only products without a known run: nothing changed, nothing to read.
+      assert.deepEqual(await sweep(), { scanned: 0, started: 0, alreadyRunning: 0, failed: 0 });
+      // The reconciliation asks Temporal about every one, and starts nothing either.
+      assert.deepEqual(await sweep('full'), { scanned: 3, started: 0, alreadyRunning: 3, failed: 0 });
       const again = await Promise.all(renewable.map(async (id) => (await client.workflow.getHandle(renewalWorkflowId(id)).describe()).runId));
       assert.deepEqual(again, runs, 'the same processes, not new ones');
       assert.equal((await testPayments.chargesFor((c) => c.cardRef === charged.cardRef)).length, 1);
       await assert.rejects(client.workflow.getHandle(renewalWorkflowId(ended.productId)).describe(), 'a terminated product gets no process');
       const audited = await db.selectFrom('audit_log').select('details').where('action', '=', 'renewal.sweep_completed').where('subject_id', '=', seed.org.id).execute();
-      assert.equal(audited.length, 2);
+      assert.equal(audited.length, 3);
       for (const id of renewable) await client.workflow.getHandle(renewalWorkflowId(id)).terminate('test cleanup');
     });
+  });
+
+  it('costs what changed: a run that ends releases its product, a product that renews again is started, a lost run is found by the reconciliation', async () => {
+    const env = await devServerEnv();
+    const client = testClient(env);
+    const { db } = await database();
+    const seed = await seedOrganization(db);
+    const [kept, stopping, lost] = await Promise.all([1, 2, 3].map(() => insertRenewableProduct(db, seed, { dueAt: new Date(Date.now() + 90 * DAY) })));
+    const ids = [kept, stopping, lost].map((p) => p!.productId);
+    const { worker, taskQueue } = await testWorker(env);
+    await worker.runUntil(async () => {
+      const sweep = (mode?: 'full') => client.workflow.execute('renewalSweep', { workflowId: `renewal-sweep-test-${randomUUID()}`, taskQueue, args: [{ organizationId: seed.org.id, mode }] });
+      const known = async () => (await db.selectFrom('renewal_runs').select('product_id').where('product_id', 'in', ids).execute()).map((r) => r.product_id).sort();
+      assert.deepEqual(await sweep(), { scanned: 3, started: 3, alreadyRunning: 0, failed: 0 });
+      assert.deepEqual(await known(), [...ids].sort());
+
+      // The product stops renewing: its run reads the change, ends, and releases it.
+      await db.updateTable('products').set({ status: 'terminated' }).where('id', '=', stopping!.productId).execute();
+      await client.workflow.getHandle(renewalWorkflowId(stopping!.productId)).signal('renewalChanged');
+      await eventually(async () => assert.equal((await client.workflow.getHandle(renewalWorkflowId(stopping!.productId)).describe()).status.name, 'COMPLETED'));
+      await eventually(async () => assert.ok(!(await known()).includes(stopping!.productId)));
+      // It renews again (reactivated): the next daily sweep sees it missing and starts a new run.
+      await db.updateTable('products').set({ status: 'active' }).where('id', '=', stopping!.productId).execute();
+      assert.deepEqual(await sweep(), { scanned: 1, started: 1, alreadyRunning: 0, failed: 0 });
+
+      // A run lost outside our knowledge: the registry still says running, so the daily sweep cannot
+      // see it; the weekly reconciliation asks Temporal and starts it again.
+      await client.workflow.getHandle(renewalWorkflowId(lost!.productId)).terminate('lost outside our knowledge');
+      assert.deepEqual(await sweep(), { scanned: 0, started: 0, alreadyRunning: 0, failed: 0 });
+      assert.deepEqual(await sweep('full'), { scanned: 3, started: 1, alreadyRunning: 2, failed: 0 });
+      assert.equal((await client.workflow.getHandle(renewalWorkflowId(lost!.productId)).describe()).status.name, 'RUNNING');
+      for (const id of ids) await client.workflow.getHandle(renewalWorkflowId(id)).terminate('test cleanup');
+    });
+  });
+
+  it('creates the weekly reconciliation schedule in full mode', async () => {
+    const env = await devServerEnv();
+    const client = testClient(env);
+    const taskQueue = `test-${randomUUID()}`;
+    await client.schedule.getHandle(RENEWAL_RECONCILIATION_SCHEDULE_ID).delete().catch(() => undefined);
+    try {
+      assert.equal(await ensureSchedule(client, renewalReconciliationSchedule(taskQueue, 'Europe/Zurich')), 'created');
+      const described = await client.schedule.getHandle(RENEWAL_RECONCILIATION_SCHEDULE_ID).describe();
+      assert.equal(described.action.type === 'startWorkflow' && described.action.workflowType, 'renewalSweep');
+      assert.deepEqual(described.action.type === 'startWorkflow' ? described.action.args : undefined, [{ mode: 'full' }]);
+      assert.equal(described.spec.calendars?.length, 1);
+    } finally {
+      await client.schedule.getHandle(RENEWAL_RECONCILIATION_SCHEDULE_ID).delete().catch(() => undefined);
+    }
   });
 
   it('creates the daily schedule once and updates it on the next start-up', async () => {

@@ -67,7 +67,17 @@ export const renewalStatusQuery = defineQuery<RenewalStatus>('status');
 export const renewalWorkflowId = (productId: string) => `renewal:${productId}`;
 export const RENEWAL_SWEEP_SCHEDULE_ID = 'renewal-sweep';
 
+/**
+ * Issue 20: `missing` (the daily sweep) starts processes only for renewable products PostgreSQL
+ * knows no run of, so it costs what changed; `full` (the weekly reconciliation, or on demand) asks
+ * Temporal about every renewable product, and finds runs lost outside our knowledge.
+ */
+export type SweepMode = 'missing' | 'full';
+export const RENEWAL_RECONCILIATION_SCHEDULE_ID = 'renewal-reconciliation';
+
 export interface SweepInput {
+  /** Default `missing`. */
+  mode?: SweepMode;
   /** Resume after this product id (continue-as-new carries it). */
   afterId?: string;
   /** Sweep one organization's products only (support re-running it for a customer; tests). */
