@@ -44,7 +44,7 @@ export interface AppDeps {
   clock?: { now(): Date };
   /** Master keys; verification documents are sealed with keys derived from them. */
   keyring: Keyring;
-  config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number; publicUrl: string; lockAfterFailedLogins?: number; recoveryLimits?: RecoveryLimitSettings; paymentSettleWaitMs?: number; requestTimeoutMs?: number };
+  config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number; trustedProxies?: string[]; publicUrl: string; lockAfterFailedLogins?: number; recoveryLimits?: RecoveryLimitSettings; paymentSettleWaitMs?: number; requestTimeoutMs?: number };
   /** Local-only pages (the dev outbox); mounted by `npm start` when it runs the embedded mail and SMS peers. */
   devRouter?: express.Router;
   /** The entry point passes one with process metrics; tests get a fresh registry per app. */
@@ -78,8 +78,13 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // The client address (rate limits, recovery limits) comes from X-Forwarded-For only through a
+  // proxy we were told to trust; a forged header from anyone else changes nothing (issue 21).
+  app.set('trust proxy', deps.config.trustedProxies?.length ? deps.config.trustedProxies : false);
   const clock = deps.clock ?? { now: () => new Date() };
-  const limits = new RecoveryLimiter(deps.config.recoveryLimits);
+  // Limits live in PostgreSQL, shared by every replica and kept across restarts (api/limiterStore.ts).
+  const limitStore = { db: deps.db, secret: deps.config.authSecret };
+  const limits = new RecoveryLimiter(deps.config.recoveryLimits, limitStore);
   const routes = apiRoutes(deps, limits);
   const openapi = openApiDocument(routes, {
     title: 'backoffice API',
@@ -134,7 +139,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   // Customer verification links carry their own credential; identity images need a larger body.
   const links = express.Router();
-  links.use(['/v1/verification', '/v1/cancellation-requests', '/v1/requests-for-proposal/cancel', '/v1/sessions', '/v1/recovery'], rateLimit({ perMinute: deps.config.rateLimitPerMinute, name: 'links' }));
+  links.use(['/v1/verification', '/v1/cancellation-requests', '/v1/requests-for-proposal/cancel', '/v1/sessions', '/v1/recovery'], rateLimit({ perMinute: deps.config.rateLimitPerMinute, name: 'links', store: limitStore }));
   links.use('/v1/recovery', limits.perAddress());
   links.use(['/v1/sessions', '/v1/recovery'], express.json({ limit: '10kb', strict: true }));
   // Identity images (28 MB) are read only once the link in the path is known to be valid.
@@ -145,9 +150,9 @@ export function createApp(deps: AppDeps): express.Express {
 
   const v1 = express.Router();
   // Before authentication, by client address (bad tokens count too); after, per principal.
-  v1.use(rateLimit({ perMinute: deps.config.rateLimitPerMinute * 2, name: 'client-address' }));
+  v1.use(rateLimit({ perMinute: deps.config.rateLimitPerMinute * 2, name: 'client-address', store: limitStore }));
   v1.use(authenticate(deps.config.authSecret, credentials) as RequestHandler);
-  v1.use(rateLimit({ perMinute: deps.config.rateLimitPerMinute, name: 'principal' }));
+  v1.use(rateLimit({ perMinute: deps.config.rateLimitPerMinute, name: 'principal', store: limitStore }));
   v1.use(express.json({ limit: '100kb', strict: true }));
   mountRoutes(v1, routes.filter((route) => !isLinkRoute(route)), { clock, log: deps.log });
   app.use(v1);

@@ -14,6 +14,7 @@ import type { OrganizationInvitationsTable } from './tables/invitations.table';
 import type { ClientInvitationsTable, PartnerApplicationsTable, PartnershipsTable, RequestsForProposalTable } from './tables/partners.table';
 import type { BillingPreferencesTable, InvoiceLinesTable, ProductRenewalsTable, RenewalRunsTable } from './tables/renewal.table';
 import type { VerificationCasesTable, VerificationDocumentsTable, VerificationEvidenceTable } from './tables/verification.table';
+import type { RateLimitsTable } from './tables/rateLimits.table';
 import type { WorkflowCommandsTable } from './tables/workflowCommands.table';
 
 export interface Database {
@@ -49,6 +50,7 @@ export interface Database {
   invoice_lines: InvoiceLinesTable;
   product_renewals: ProductRenewalsTable;
   renewal_runs: RenewalRunsTable;
+  rate_limits: RateLimitsTable;
   legal_rep_handovers: LegalRepHandoversTable;
   organization_invitations: OrganizationInvitationsTable;
   organization_mail_domains: OrganizationMailDomainsTable;

@@ -31,6 +31,16 @@ const schema = z
       message: 'must be at least 32 characters',
     }),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+    /**
+     * Issue 21: the load balancers or proxies in front of the API, as addresses or CIDRs separated by
+     * commas (`10.0.0.0/8,192.168.1.4`). Only a request that came through one of them has its client
+     * address taken from X-Forwarded-For; from anyone else the header is ignored. Empty: none.
+     */
+    TRUSTED_PROXIES: z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean))
+      .refine((list) => list.every((p) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(p)), { message: 'addresses or CIDRs separated by commas' }),
     /** How long a payment request waits for its process to settle before answering 202 with the payment to poll. */
     PAYMENT_SETTLE_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(5_000),
     /**

@@ -104,7 +104,7 @@ export function recoveryService(deps: RecoveryDeps) {
   return {
     /** P3: one account of the number (and recovery email) gets the SMS code; several or none get nothing, alike. */
     async requestLoginEmail(phone: string, recoveryEmail: string | undefined): Promise<{ requestId: string }> {
-      limits.hit('phone', phone);
+      await limits.hit('phone', phone);
       const matches = await accountsByPhone(db, phone, recoveryEmail);
       return startRequest('login_email', matches.length === 1 ? matches[0]! : null, 'sms');
     },
@@ -142,7 +142,7 @@ export function recoveryService(deps: RecoveryDeps) {
 
     /** P4: a login whose address is lost is P5's, not this: it gets the answer of an unknown login. */
     async requestPasswordReset(login: string, channel: 'sms' | 'email'): Promise<{ requestId: string }> {
-      limits.hit('login', login);
+      await limits.hit('login', login);
       return startRequest('password', (await accountByLogin(db, login)) ?? null, channel);
     },
 

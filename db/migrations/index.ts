@@ -22,6 +22,7 @@ import * as outboxRecipientsRedacted from './20261205120000_outbox_recipients_re
 import * as outboxQr from './20261205130000_outbox_qr';
 import * as loginAlertsLockThreshold from './20261205140000_login_alerts_lock_threshold';
 import * as renewalRuns from './20261205150000_renewal_runs';
+import * as rateLimits from './20261205160000_rate_limits';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -48,4 +49,5 @@ export const migrations: Record<string, Migration> = {
   '20261205130000_outbox_qr': outboxQr,
   '20261205140000_login_alerts_lock_threshold': loginAlertsLockThreshold,
   '20261205150000_renewal_runs': renewalRuns,
+  '20261205160000_rate_limits': rateLimits,
 };

@@ -166,8 +166,10 @@ describe('account recovery over HTTP (P3, P4; SMS through twilio to a local peer
 
   it('limits requests per phone number, per login and per client address with 429 and Retry-After, known or not', async () => {
     const { api } = suite;
-    // A second API on the same worker and database, with the limits of lib/rules.ts.
-    const app = createApp({ client: api.client, db: api.db, log: silentLogger, keyring: fixtureKeyring(), config: { authSecret: AUTH_SECRET, taskQueue: api.taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test' } });
+    // A second API on the same worker and database, with the limits of lib/rules.ts. Limits live in
+    // PostgreSQL under keys hashed with the deployment's secret: its own secret gives this API
+    // counters of its own, untouched by the other tests' requests.
+    const app = createApp({ client: api.client, db: api.db, log: silentLogger, keyring: fixtureKeyring(), config: { authSecret: `${AUTH_SECRET}-limits`, taskQueue: api.taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test' } });
     const server: Server = await new Promise((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
