@@ -30,7 +30,7 @@ import { connectClient } from '../temporal/client';
 import { createDataConverter } from '../temporal/dataConverter';
 import { loadAuthSecret, loadKeyring } from '../temporal/keys';
 import { startDevServer } from '../temporal/servers';
-import { apiTokenSweepSchedule, ensureSchedule, renewalSweepSchedule } from '../temporal/schedules';
+import { apiTokenSweepSchedule, ensureSchedule, renewalReconciliationSchedule, renewalSweepSchedule } from '../temporal/schedules';
 import { createWorker } from '../temporal/worker';
 import { createWorkerMetrics, serveWorkerMetrics } from '../temporal/workerMetrics';
 import { startWorkflowCommandRelay } from '../temporal/workflowCommands';
@@ -173,6 +173,8 @@ export async function startStack(opts: {
       // The worker owns the task queue the schedule starts the sweep on, so it creates the schedule.
       const schedule = await ensureSchedule(client, renewalSweepSchedule(config.TEMPORAL_TASK_QUEUE, config.RENEWAL_SWEEP_TIME_ZONE));
       log.info('renewal sweep schedule ready', { scheduleId: RENEWAL_SWEEP_SCHEDULE_ID, outcome: schedule });
+      const reconciliation = await ensureSchedule(client, renewalReconciliationSchedule(config.TEMPORAL_TASK_QUEUE, config.RENEWAL_SWEEP_TIME_ZONE));
+      log.info('renewal reconciliation schedule ready', { scheduleId: 'renewal-reconciliation', outcome: reconciliation });
       const tokenSweep = await ensureSchedule(client, apiTokenSweepSchedule(config.TEMPORAL_TASK_QUEUE, config.RENEWAL_SWEEP_TIME_ZONE));
       log.info('API token sweep schedule ready', { scheduleId: 'api-token-sweep', outcome: tokenSweep });
       // Starts and signals a commit asked for and its writer could not send (temporal/workflowCommands.ts).
