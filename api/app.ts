@@ -12,6 +12,7 @@ import type { Logger } from '../lib/logger';
 import type { Keyring } from '../temporal/codec';
 import { authenticate } from './auth';
 import { deskRouter } from './desk';
+import { customerPagesRouter } from './pages';
 import { createApiMetrics, type ApiMetrics } from './metrics';
 import { PROBLEM_TYPES, Problem, problemHandler, sendProblem, type ProblemSlug } from './problems';
 import { rateLimit } from './rateLimit';
@@ -136,6 +137,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/docs', express.static(swaggerDir, { index: false }));
   app.use('/desk', deskRouter());
   if (deps.devRouter) app.use('/dev', deps.devRouter);
+  // Customer pages (issue 18), before the bearer authentication: a page carries its credential in
+  // the link or a page sign-in. Only page paths enter; an unknown one answers 404 as a page.
+  app.use(customerPagesRouter({ ...deps, clock, limits, limitStore, credentials }));
 
   // Customer verification links carry their own credential; identity images need a larger body.
   const links = express.Router();
