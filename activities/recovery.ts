@@ -18,7 +18,8 @@ import type { AccountNoticeInput, SecurityCaseReason } from '../workflows/shared
 import type { ActivityDeps } from './deps';
 import { deliverIfPossible, type createNotificationActivities } from './notifications';
 
-export const passwordResetUrl = (publicUrl: string, token: string) => `${publicUrl}/v1/recovery/password/${token}`;
+/** The reset link opens the page (api/pages/recovery.ts); POST /v1/recovery/password/:token stays for the Manager. */
+export const passwordResetUrl = (publicUrl: string, token: string) => `${publicUrl}/reset-password/${token}`;
 
 const NOTICES: Record<AccountNoticeInput['kind'], { subject: string; body: string[] }> = {
   password_reset: { subject: 'Your password was reset', body: ['The password of your account was reset through the forgotten-password procedure, and every session was ended.'] },

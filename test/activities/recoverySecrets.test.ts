@@ -21,7 +21,7 @@ describe('recovery secrets are minted once per outbox key and leave the outbox o
   this.timeout(60_000);
   const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
   const secrets = accountSecrets(fixtureKeyring());
-  const LINK = /\/v1\/recovery\/password\/([A-Za-z0-9_-]{43})\b/;
+  const LINK = /\/reset-password\/([A-Za-z0-9_-]{43})\b/;
   let smtp: Awaited<ReturnType<typeof greylistingSmtp>>;
   let acts: Awaited<ReturnType<typeof activitiesOver>>;
 
@@ -134,6 +134,6 @@ describe('recovery secrets are minted once per outbox key and leave the outbox o
     await env.run(acts.sendPasswordResetLink, { requestId: id });
     const row = (await findByKey(db, `recovery:${id}:link:verified`))!;
     assert.equal(row.status, 'failed');
-    assert.match(row.body, /\/v1\/recovery\/password\/\[redacted\]/);
+    assert.match(row.body, /\/reset-password\/\[redacted\]/);
   });
 });

@@ -13,7 +13,7 @@ import { uniquePhone } from '../support/verification';
 describe('account recovery over HTTP (P3, P4; SMS through twilio to a local peer, email over SMTP)', function () {
   this.timeout(120_000);
   const suite = apiSuite();
-  const RESET_LINK = /\/v1\/recovery\/password\/([A-Za-z0-9_-]{43})/;
+  const RESET_LINK = /\/reset-password\/([A-Za-z0-9_-]{43})/;
 
   it('P3: finds the login from the mobile number; the SMS code is confirmed once and the login goes to the chosen channel', async () => {
     const { api } = suite;

@@ -17,7 +17,7 @@ import { temporalProxy } from '../support/temporalProxy';
  */
 describe('password reset while Temporal is unreachable (issue 15; PostgreSQL, Temporal dev server, SMTP)', function () {
   this.timeout(120_000);
-  const RESET_LINK = /\/v1\/recovery\/password\/([A-Za-z0-9_-]{43})/;
+  const RESET_LINK = /\/reset-password\/([A-Za-z0-9_-]{43})/;
   let api: Awaited<ReturnType<typeof startApi>>;
   let proxy: Awaited<ReturnType<typeof temporalProxy>>;
   let base: string;

@@ -58,7 +58,7 @@ describe('recovery clocks (time-skipping)', function () {
       const { h, id } = await request('password', 'email');
       const handle = await suite.client.workflow.start('passwordRecovery', { workflowId: passwordRecoveryWorkflowId(id), taskQueue, args: [{ requestId: id }] });
       suite.opened.push(handle);
-      const token = /\/v1\/recovery\/password\/([A-Za-z0-9_-]{43})/.exec((await mailTo(h.recovery_email!, /Reset your password/)).text)![1]!;
+      const token = /\/reset-password\/([A-Za-z0-9_-]{43})/.exec((await mailTo(h.recovery_email!, /Reset your password/)).text)![1]!;
       await settled(handle);
       await suite.env.sleep(PASSWORD_RESET_LINK_VALIDITY_MS - MINUTE);
       assert.deepEqual((await row(id)).token_hash, tokenHash(token));
