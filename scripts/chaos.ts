@@ -341,8 +341,8 @@ async function main() {
             return;
           }
         } else {
-          const mail = await smtp.waitFor((m) => m.to.includes(holder.recovery_email) && /recovery\/password\/[\w-]{43}/.test(m.text), 90_000);
-          token = /recovery\/password\/([\w-]{43})/.exec(mail.text)![1]!;
+          const mail = await smtp.waitFor((m) => m.to.includes(holder.recovery_email) && /reset-password\/[\w-]{43}/.test(m.text), 90_000);
+          token = /reset-password\/([\w-]{43})/.exec(mail.text)![1]!;
           // A request retried after no answer may have been made twice, each emailing its own link:
           // the holder follows the first to arrive, so the process to expect is the link's.
           const linked = await db.selectFrom('recovery_requests').select('id').where('token_hash', '=', tokenHash(token)).executeTakeFirst();
