@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../db/database';
 import { audit } from '../db/repositories/audit';
+import { createProductsOfOrder } from '../db/repositories/products';
 import { enqueue } from '../db/repositories/outbox';
 import { FailureType } from '../workflows/shared/failures';
 import type { ActivityDeps } from './deps';
@@ -50,14 +51,8 @@ export function createOrderActivities({ db, clock, payments }: ActivityDeps, { d
       const order = await orderOrFail(trx, orderId, true);
       if (order.status === 'fulfilled') return;
       if (order.status === 'cancelled') throw ApplicationFailure.nonRetryable(`order ${orderId} is cancelled`, FailureType.OrderClosed);
-      const lines = await trx.selectFrom('order_lines').selectAll().where('order_id', '=', orderId).execute();
-      for (const line of lines) {
-        await trx
-          .insertInto('products')
-          .values({ id: randomUUID(), organization_id: order.organization_id, order_line_id: line.id, product_type: line.product_type, name: line.description })
-          .onConflict((oc) => oc.column('order_line_id').doNothing())
-          .execute();
-      }
+      // Products that renew enter the renewal cycle: the next sweep starts their processes.
+      await createProductsOfOrder(trx, order, clock.now());
       await trx.updateTable('orders').set({ status: 'fulfilled', fulfilled_at: clock.now() }).where('id', '=', orderId).execute();
       await audit(trx, { actor_type: 'system', actor_id: 'order-block', action: 'order.fulfilled', subject_type: 'order', subject_id: orderId, decision: null, details: {} });
     });

@@ -23,6 +23,7 @@ import * as outboxQr from './20261205130000_outbox_qr';
 import * as loginAlertsLockThreshold from './20261205140000_login_alerts_lock_threshold';
 import * as renewalRuns from './20261205150000_renewal_runs';
 import * as rateLimits from './20261205160000_rate_limits';
+import * as orderLineTerms from './20261205170000_order_line_terms';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -50,4 +51,5 @@ export const migrations: Record<string, Migration> = {
   '20261205140000_login_alerts_lock_threshold': loginAlertsLockThreshold,
   '20261205150000_renewal_runs': renewalRuns,
   '20261205160000_rate_limits': rateLimits,
+  '20261205170000_order_line_terms': orderLineTerms,
 };

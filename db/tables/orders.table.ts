@@ -30,6 +30,8 @@ export interface OrderLinesTable {
   description: string;
   quantity: number;
   unit_price_cents: number;
+  /** Issue 17: the term of the product it creates, in months; null for a one-off purchase. */
+  term_months: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface ProductsTable {

@@ -55,6 +55,49 @@ describe('orderBlock workflow (time-skipping)', function () {
     });
   });
 
+  it('turns a fulfilled order into products that renew: due one term later, at the line price, automatic renewal on from the paying card; the sweep finds them, invoices and reminds before the due date (issue 17)', async () => {
+    const { worker, taskQueue } = await testWorker(suite.env);
+    await worker.runUntil(async () => {
+      const { db, seed, orderId, paymentId, caseId, handle, verification } = await block(taskQueue);
+      // The checkout paid by card: its token is on the payment. The domain line is a one-off here.
+      await db.updateTable('payments').set({ card_ref: `card_${randomUUID().slice(0, 8)}` }).where('id', '=', paymentId).execute();
+      await db.updateTable('order_lines').set({ term_months: null }).where('order_id', '=', orderId).where('product_type', '=', 'domain').execute();
+      await submitCaseByUpdates(verification, db, caseId);
+      await decideCase(verification, db, caseId, seed.agent.id, 'approve');
+      assert.deepEqual(await handle.result(), { orderId, outcome: 'fulfilled' } satisfies OrderBlockResult);
+
+      const products = await db
+        .selectFrom('products as p')
+        .innerJoin('order_lines as l', 'l.id', 'p.order_line_id')
+        .select(['p.id', 'l.product_type', 'p.due_at', 'p.term_months', 'p.renewal_price_cents', 'p.currency', 'p.auto_renew'])
+        .where('l.order_id', '=', orderId)
+        .orderBy('l.product_type')
+        .execute();
+      const [domain, hosting] = products;
+      assert.equal(domain!.due_at, null, 'a one-off line does not renew');
+      assert.equal(hosting!.term_months, 12);
+      assert.equal(hosting!.renewal_price_cents, 10_000);
+      assert.equal(hosting!.currency, 'CHF');
+      assert.equal(hosting!.auto_renew, true, 'the card that paid the order pays the renewals');
+      const dueIn = hosting!.due_at!.getTime() - Date.now();
+      assert.ok(dueIn > 360 * DAY && dueIn < 370 * DAY, 'due one year after fulfilment');
+      const org = await db.selectFrom('organizations').select('payment_card_ref').where('id', '=', seed.org.id).executeTakeFirstOrThrow();
+      const card = await db.selectFrom('payments').select('card_ref').where('id', '=', paymentId).executeTakeFirstOrThrow();
+      assert.equal(org.payment_card_ref, card.card_ref, 'the organization keeps the card');
+
+      // The daily sweep finds the new product and starts its renewal process; nothing for the one-off.
+      const sweep = await suite.client.workflow.execute('renewalSweep', { workflowId: `renewal-sweep-test-${randomUUID()}`, taskQueue, args: [{ organizationId: seed.org.id }] });
+      assert.deepEqual(sweep, { scanned: 1, started: 1, alreadyRunning: 0, failed: 0 });
+      opened.push(suite.client.workflow.getHandle(`renewal:${hosting!.id}`));
+      // Two months before the due date: the invoice; 14 days before: the automatic renewal's notice.
+      await suite.env.sleep(dueIn - 60 * DAY);
+      const smtp = await smtpCapture();
+      await smtp.waitFor((m) => m.to.includes(seed.legalRep.login_email) && m.subject === 'Invoice issued: renewal of Web hosting');
+      await suite.env.sleep(47 * DAY);
+      await smtp.waitFor((m) => m.to.includes(seed.legalRep.login_email) && m.subject === 'Automatic renewal of Web hosting');
+    });
+  });
+
   it('cancels the order on day 10 with nothing approved and refunds the card once', async () => {
     const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
