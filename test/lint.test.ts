@@ -30,3 +30,37 @@ describe('lint rules for workflow code', function () {
     assert.equal(ids.filter((id) => id === 'no-restricted-properties').length, 2);
   });
 });
+
+// Issue 16: a route that runs SQL, a transaction or a process call itself, or imports crypto or a
+// repository, fails the lint; the same code in a service passes.
+describe('lint rules for routes', function () {
+  this.timeout(60_000);
+  const eslint = new ESLint({ cwd: path.join(__dirname, '..') });
+  const lint = async (file: string, code: string) => {
+    const [result] = await eslint.lintText(code, { filePath: path.join(__dirname, '..', file) });
+    return result!.messages.map((m) => m.ruleId);
+  };
+  const offending = [
+    "import { randomUUID } from 'node:crypto';",
+    "import { findMembership } from '../../db/repositories/organizations';",
+    'export async function f(db: any, client: any) {',
+    "  await db.selectFrom('accounts').selectAll().execute();",
+    '  await db.transaction().execute(async () => undefined);',
+    "  await client.workflow.getHandle('x').signal('y');",
+    '  return [randomUUID(), findMembership];',
+    '}',
+    '',
+  ].join('\n');
+
+  it('rejects SQL, transactions, process calls, crypto and repositories in a route or a page', async () => {
+    for (const file of ['api/routes/recovery.ts', 'api/pages/recovery.ts']) {
+      const ids = await lint(file, offending);
+      assert.equal(ids.filter((id) => id === 'no-restricted-syntax').length, 3, `${file}: ${ids}`);
+      assert.equal(ids.filter((id) => id === '@typescript-eslint/no-restricted-imports').length, 2, `${file}: ${ids}`);
+    }
+  });
+
+  it('accepts the same code in a service', async () => {
+    assert.deepEqual(await lint('api/services/recovery.ts', offending), []);
+  });
+});
