@@ -13,8 +13,12 @@ import type { CredentialStore } from '../auth';
 import type { LimitStore } from '../limiterStore';
 import { rateLimit } from '../rateLimit';
 import type { RecoveryLimiter } from '../recoveryLimits';
+import { accountSecrets } from '../../lib/accountSecrets';
+import { ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT } from '../../lib/rules';
+import { sessionRoutes } from '../routes/sessions';
 import { recoveryPages, recoveryProblemPages } from './recovery';
 import { pageNotFound, pagesRouter, type PageRoute, type ProblemPages } from './router';
+import { pageSessions, sessionProblemPages, type PageLogin } from './session';
 
 export interface PagesDeps {
   client: Client;
@@ -30,14 +34,38 @@ export interface PagesDeps {
 }
 
 /** The first path segment of every page; other paths never enter the pages router. */
-export const PAGE_PREFIXES = ['/pages', '/recover', '/reset-password'];
+export const PAGE_PREFIXES = ['/pages', '/recover', '/reset-password', '/sign-in'];
+
+/**
+ * The page sign-in's login: until the sessions service exists (api/services/sessions.ts, being
+ * written), the very handler of POST /v1/sessions, its body parsed by its own schema, so the page
+ * counts failures, locks, asks the second factor and alerts exactly as the API does. To be replaced
+ * by the service's login function, one call.
+ */
+function loginAsTheApi(deps: PagesDeps): PageLogin {
+  const route = sessionRoutes({
+    client: deps.client,
+    db: deps.db,
+    taskQueue: deps.config.taskQueue,
+    clock: deps.clock,
+    authSecret: deps.config.authSecret,
+    secrets: accountSecrets(deps.keyring),
+    lockAfterFailedLogins: deps.config.lockAfterFailedLogins ?? ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT,
+  }).find((r) => r.method === 'post' && r.path === '/v1/sessions')!;
+  return async ({ login, password, otp, req }) => {
+    const body = route.body!.parse({ login, password, ...(otp ? { otp } : {}) });
+    const reply = await route.handler({ params: {}, query: {}, body, principal: undefined as never, req });
+    return reply.body as { token: string; expiresIn: number; scope: string };
+  };
+}
 
 export function customerPages(deps: PagesDeps): PageRoute[] {
-  return [...recoveryPages(deps)];
+  const sessions = pageSessions(deps, loginAsTheApi(deps));
+  return [...recoveryPages(deps), ...sessions.routes];
 }
 
 /** Each flow's refusals as pages; the first flow that knows a problem words it. */
-const flowProblemPages: ProblemPages[] = [recoveryProblemPages];
+const flowProblemPages: ProblemPages[] = [recoveryProblemPages, sessionProblemPages];
 export const customerProblemPages: ProblemPages = (lang, problem) => flowProblemPages.map((p) => p(lang, problem)).find(Boolean);
 
 const isPagePath = (path: string) => PAGE_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
