@@ -39,7 +39,8 @@ function caseContact(a: { login_email: string; recovery_email: string | null; mo
   return { channel: 'email', recipient: a.login_email };
 }
 
-export const verificationLinkUrl = (publicUrl: string, token: string) => `${publicUrl}/v1/verification/${token}`;
+/** The page of the steps (api/pages/verification.ts); the API routes under /v1/verification/:token stay for the Manager. */
+export const verificationLinkUrl = (publicUrl: string, token: string) => `${publicUrl}/verify/${token}`;
 
 /** HMAC key for SMS codes, derived so it shares nothing with payload or document keys. */
 export function codeKey(keyring: Keyring): Buffer {

@@ -277,8 +277,8 @@ async function main() {
         if (order.status !== 201) return;
         const orderId: string = order.json.id;
         if ((await call('POST', `/v1/orders/${orderId}/block`, systemToken, { reason: 'chaos: suspected phishing' })).status !== 202) return;
-        const mail = await smtp.waitFor((m) => m.to.includes(seed.legalRep.login_email) && /verification\/[\w-]{43}/.test(m.text), 90_000);
-        const link = /verification\/([\w-]{43})/.exec(mail.text)![1]!;
+        const mail = await smtp.waitFor((m) => m.to.includes(seed.legalRep.login_email) && /verify\/[\w-]{43}/.test(m.text), 90_000);
+        const link = /verify\/([\w-]{43})/.exec(mail.text)![1]!;
         const phone = uniquePhone('+4179');
         const step = (path: string, body: unknown) => call('POST', `/v1/verification/${link}${path}`, null, body);
         if ((await step('/phone', { phone })).status >= 300) return;

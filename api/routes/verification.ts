@@ -255,7 +255,8 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
       responses: { 200: { description: 'PNG image', mediaType: 'image/png' }, 404: { description: 'Unknown or unusable link', schema: problem } },
       async handler({ params }) {
         await caseForLink(params.token);
-        const data = await qrPng(`${publicUrl}/v1/verification/${params.token}`);
+        // The QR code opens the page of the steps on the phone, as the email link does.
+        const data = await qrPng(`${publicUrl}/verify/${params.token}`);
         return { status: 200, raw: { contentType: 'image/png', data }, headers: { 'Cache-Control': 'no-store' } };
       },
     }),

@@ -60,7 +60,7 @@ describe('the blocked-order email holds its QR code (issue 17, item 10)', functi
 
     // The text part, as before: the link, which is the one minted for the case.
     assert.match(mail.text ?? '', /to unblock your order/);
-    const link = /(http:\/\/backoffice\.test\/v1\/verification\/([A-Za-z0-9_-]{43}))\b/.exec(mail.text ?? '');
+    const link = /(http:\/\/backoffice\.test\/verify\/([A-Za-z0-9_-]{43}))\b/.exec(mail.text ?? '');
     assert.ok(link, mail.text);
     const [, url, token] = link;
     const { link_token_hash } = await db.selectFrom('verification_cases').select('link_token_hash').where('id', '=', caseId).executeTakeFirstOrThrow();
@@ -82,7 +82,7 @@ describe('the blocked-order email holds its QR code (issue 17, item 10)', functi
     assert.ok(refused.attachments.find((a) => a.cid === 'qr@backoffice')!.content.equals(image!.content));
 
     const row = (await findByKey(db, `verification:${caseId}:link:1`))!;
-    assert.deepEqual([row.status, row.attempts, row.qr], ['sent', 2, `${PUBLIC_URL}/v1/verification/${REDACTED}`]);
+    assert.deepEqual([row.status, row.attempts, row.qr], ['sent', 2, `${PUBLIC_URL}/verify/${REDACTED}`]);
     assert.ok(!row.body.includes(token!), 'the sent link is redacted from the outbox');
     assert.doesNotMatch(row.body, /[\ue000\ue001]/);
 

@@ -66,7 +66,7 @@ describe('privacy of a verification case (npm start stack)', function () {
 
     const opened = await call('POST', '/v1/verification-cases', { accountId: seed.legalRep.id, reason: 'forgotten_password' }, system);
     const mail = await s.smtp!.waitFor((m) => m.to.includes(seed.legalRep.login_email));
-    const token = /\/v1\/verification\/([A-Za-z0-9_-]{43})/.exec(mail.text)![1]!;
+    const token = /\/verify\/([A-Za-z0-9_-]{43})/.exec(mail.text)![1]!;
     await call('POST', `/v1/verification/${token}/phone`, { phone });
     const sms = await s.smsSink!.waitFor((m) => m.to === phone);
     const code = /(\d{6})/.exec(sms.body)![1]!;

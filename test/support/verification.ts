@@ -35,7 +35,7 @@ export async function testImage(label: string): Promise<string> {
 /** A Swiss mobile number no other test uses. */
 export const uniquePhone = () => `+4179${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
 
-const LINK = /\/v1\/verification\/([A-Za-z0-9_-]{43})/;
+const LINK = /\/verify\/([A-Za-z0-9_-]{43})/;
 
 /** The newest link token emailed to `email`, past the `after` tokens already seen. */
 export async function linkTokenFor(email: string, seen: string[] = []): Promise<string> {
