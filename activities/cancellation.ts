@@ -40,7 +40,8 @@ export function createCancellationActivities({ db, clock, config, temporal }: Ac
         .returning('id')
         .executeTakeFirst();
       if (!claimed) return false;
-      const url = `${config.publicUrl}/v1/cancellation-requests/${token}/confirm`;
+      // The page shows what ends and what stays due; only its button confirms (a GET, as a mail scanner makes, changes nothing).
+      const url = `${config.publicUrl}/cancel/${token}`;
       await enqueue(trx, {
         key,
         channel: 'email',
@@ -50,7 +51,7 @@ export function createCancellationActivities({ db, clock, config, temporal }: Ac
           `Hello ${r.display_name},`,
           '',
           `You asked to cancel ${r.product_name}. Nothing is deleted until you confirm.`,
-          'To confirm, send an empty POST request to this address (the Manager does it for you):',
+          'To review what ends and confirm, open this page:',
           url,
           '',
           `The link works once and lapses on ${r.expires_at.toISOString().slice(0, 10)}.`,

@@ -251,8 +251,8 @@ async function main() {
         const { productId } = await insertProduct(db, p.seed);
         const r = await call('POST', `/v1/products/${productId}/cancellation-requests`, p.admin);
         if (r.status !== 202) return;
-        const mail = await smtp.waitFor((m) => m.text.includes(productId.slice(0, 6)) && /cancellation-requests\/[\w-]{43}\/confirm/.test(m.text), 90_000).catch(() => undefined);
-        const token = mail && /cancellation-requests\/([\w-]{43})\/confirm/.exec(mail.text)?.[1];
+        const mail = await smtp.waitFor((m) => m.text.includes(productId.slice(0, 6)) && /\/cancel\/[\w-]{43}/.test(m.text), 90_000).catch(() => undefined);
+        const token = mail && /\/cancel\/([\w-]{43})/.exec(mail.text)?.[1];
         const confirmed = token && tookEffect(await call('POST', `/v1/cancellation-requests/${token}/confirm`, null));
         expect(
           confirmed

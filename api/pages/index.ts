@@ -16,6 +16,7 @@ import type { RecoveryLimiter } from '../recoveryLimits';
 import { accountSecrets } from '../../lib/accountSecrets';
 import { ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT } from '../../lib/rules';
 import { sessionRoutes } from '../routes/sessions';
+import { cancellationPages, cancellationProblemPages } from './cancellation';
 import { recoveryPages, recoveryProblemPages } from './recovery';
 import { verificationPages, verificationProblemPages } from './verification';
 import { pageNotFound, pagesRouter, type PageRoute, type ProblemPages } from './router';
@@ -35,7 +36,7 @@ export interface PagesDeps {
 }
 
 /** The first path segment of every page; other paths never enter the pages router. */
-export const PAGE_PREFIXES = ['/pages', '/recover', '/reset-password', '/sign-in', '/verify'];
+export const PAGE_PREFIXES = ['/pages', '/recover', '/reset-password', '/sign-in', '/verify', '/cancel'];
 
 /**
  * The page sign-in's login: until the sessions service exists (api/services/sessions.ts, being
@@ -62,11 +63,11 @@ function loginAsTheApi(deps: PagesDeps): PageLogin {
 
 export function customerPages(deps: PagesDeps): PageRoute[] {
   const sessions = pageSessions(deps, loginAsTheApi(deps));
-  return [...recoveryPages(deps), ...verificationPages(deps), ...sessions.routes];
+  return [...recoveryPages(deps), ...verificationPages(deps), ...cancellationPages(deps), ...sessions.routes];
 }
 
 /** Each flow's refusals as pages; the first flow that knows a problem words it. */
-const flowProblemPages: ProblemPages[] = [recoveryProblemPages, verificationProblemPages, sessionProblemPages];
+const flowProblemPages: ProblemPages[] = [recoveryProblemPages, verificationProblemPages, cancellationProblemPages, sessionProblemPages];
 export const customerProblemPages: ProblemPages = (lang, problem) => flowProblemPages.map((p) => p(lang, problem)).find(Boolean);
 
 const isPagePath = (path: string) => PAGE_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));

@@ -6,7 +6,7 @@ import { insertProduct } from '../support/orders';
 describe('product cancellation API (dev server + PostgreSQL)', function () {
   this.timeout(120_000);
   const suite = apiSuite();
-  const CONFIRM = /\/v1\/cancellation-requests\/([A-Za-z0-9_-]{43})\/confirm/;
+  const CONFIRM = /\/cancel\/([A-Za-z0-9_-]{43})/;
 
   it('asks, confirms once from the emailed link, and terminates the product', async () => {
     const { productId } = await insertProduct(suite.api.db, suite.seed);

@@ -178,8 +178,8 @@ describe('renewal API (dev server + PostgreSQL)', function () {
     assert.equal((await pay(productId, suite.tokens.admin, { means: 'prepaid', amountCents: 3_000 })).status, 201);
     await suite.api.call('PUT', `/v1/products/${productId}/auto-renewal`, { token: suite.tokens.admin, body: { enabled: false } });
     assert.equal((await suite.api.call('POST', `/v1/products/${productId}/cancellation-requests`, { token: suite.tokens.admin })).status, 202);
-    const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(suite.seed.admin.login_email) && /cancellation-requests\/[\w-]{43}\/confirm/.test(m.text) && m.text.includes(productId.slice(0, 6)));
-    const token = /cancellation-requests\/([\w-]{43})\/confirm/.exec(mail.text)![1]!;
+    const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(suite.seed.admin.login_email) && /\/cancel\/[\w-]{43}/.test(m.text) && m.text.includes(productId.slice(0, 6)));
+    const token = /\/cancel\/([\w-]{43})/.exec(mail.text)![1]!;
     assert.equal((await suite.api.call('POST', `/v1/cancellation-requests/${token}/confirm`)).status, 202);
     await eventually(async () => {
       const r = await suite.api.call('GET', `/v1/products/${productId}/renewal`, { token: suite.tokens.admin });
