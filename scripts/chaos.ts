@@ -365,8 +365,8 @@ async function main() {
         const invited = await call('POST', `/v1/organizations/${p.seed.org.id}/invitations`, p.admin, { email: invitee.login_email, role: 'collaborator' });
         if (invited.status !== 201) return;
         const workflowId = invitationWorkflowId(invited.json.id);
-        const mail = await smtp.waitFor((m) => m.to.includes(invitee.login_email) && /invitations\/[\w-]{43}\/accept/.test(m.text), 90_000).catch(() => undefined);
-        const token = mail && /invitations\/([\w-]{43})\/accept/.exec(mail.text)![1]!;
+        const mail = await smtp.waitFor((m) => m.to.includes(invitee.login_email) && /\/invitations\/[\w-]{43}/.test(m.text), 90_000).catch(() => undefined);
+        const token = mail && /\/invitations\/([\w-]{43})/.exec(mail.text)![1]!;
         const accepted = token && tookEffect(await call('POST', `/v1/invitations/${token}/accept`, inviteeToken));
         expect(
           accepted

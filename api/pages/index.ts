@@ -17,6 +17,7 @@ import { accountSecrets } from '../../lib/accountSecrets';
 import { ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT } from '../../lib/rules';
 import { sessionRoutes } from '../routes/sessions';
 import { cancellationPages, cancellationProblemPages } from './cancellation';
+import { invitationPages, invitationProblemPages } from './invitations';
 import { recoveryPages, recoveryProblemPages } from './recovery';
 import { verificationPages, verificationProblemPages } from './verification';
 import { pageNotFound, pagesRouter, type PageRoute, type ProblemPages } from './router';
@@ -36,7 +37,7 @@ export interface PagesDeps {
 }
 
 /** The first path segment of every page; other paths never enter the pages router. */
-export const PAGE_PREFIXES = ['/pages', '/recover', '/reset-password', '/sign-in', '/verify', '/cancel'];
+export const PAGE_PREFIXES = ['/pages', '/recover', '/reset-password', '/sign-in', '/verify', '/cancel', '/invitations'];
 
 /**
  * The page sign-in's login: until the sessions service exists (api/services/sessions.ts, being
@@ -63,11 +64,11 @@ function loginAsTheApi(deps: PagesDeps): PageLogin {
 
 export function customerPages(deps: PagesDeps): PageRoute[] {
   const sessions = pageSessions(deps, loginAsTheApi(deps));
-  return [...recoveryPages(deps), ...verificationPages(deps), ...cancellationPages(deps), ...sessions.routes];
+  return [...recoveryPages(deps), ...verificationPages(deps), ...cancellationPages(deps), ...invitationPages(deps, sessions), ...sessions.routes];
 }
 
 /** Each flow's refusals as pages; the first flow that knows a problem words it. */
-const flowProblemPages: ProblemPages[] = [recoveryProblemPages, verificationProblemPages, cancellationProblemPages, sessionProblemPages];
+const flowProblemPages: ProblemPages[] = [recoveryProblemPages, verificationProblemPages, cancellationProblemPages, invitationProblemPages, sessionProblemPages];
 export const customerProblemPages: ProblemPages = (lang, problem) => flowProblemPages.map((p) => p(lang, problem)).find(Boolean);
 
 const isPagePath = (path: string) => PAGE_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));

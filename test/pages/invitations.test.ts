@@ -1,0 +1,66 @@
+// The member invitation page (issue 18, P9) in chromium on a phone: the emailed link shows the offer
+// and asks the invited person to sign in; after the page sign-in it comes back, and the button makes
+// them a member. A GET alone accepts nothing. Checked with axe-core.
+import { strict as assert } from 'node:assert';
+import type { Browser, Page } from 'playwright-core';
+import { issueBearerToken, parseLifetime } from '../../api/services/bearerTokens';
+import { AUTH_SECRET, startApi } from '../support/api';
+import { seedOrganization, smtpCapture } from '../support/fixtures';
+import { holder, PASSWORD } from '../support/recovery';
+import type { Api } from '../support/verification';
+import { checkPage, launchChromium, onServer, phonePage } from './browser';
+
+describe('member invitation page in chromium (issue 18)', function () {
+  this.timeout(180_000);
+  let api: Api;
+  let browser: Browser;
+  const faults: string[] = [];
+  const pages: Page[] = [];
+
+  before(async function () {
+    this.timeout(300_000);
+    browser = await launchChromium(this);
+    api = await startApi();
+  });
+  after(async () => {
+    await browser?.close();
+    await api?.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(pages.splice(0).map((p) => p.context().close()));
+    assert.deepEqual(faults.splice(0), []);
+  });
+
+  it('accepts an invitation through the sign-in step', async () => {
+    const seed = await seedOrganization(api.db);
+    const invitee = await holder(api.db);
+    const { token } = await issueBearerToken({ db: api.db, authSecret: AUTH_SECRET }, { role: 'customer', sub: seed.legalRep.id }, parseLifetime('1h')!);
+    const sent = await api.call('POST', `/v1/organizations/${seed.org.id}/invitations`, { token, body: { email: invitee.login_email, role: 'collaborator' } });
+    assert.equal(sent.status, 201, sent.text);
+    const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(invitee.login_email) && /\/invitations\/[A-Za-z0-9_-]{43}/.test(m.text));
+    const link = onServer(/(https?:\/\/\S+\/invitations\/[A-Za-z0-9_-]{43})/.exec(mail.text)![1]!, api.base);
+    const member = () => api.db.selectFrom('memberships').select('role').where('organization_id', '=', seed.org.id).where('account_id', '=', invitee.id).executeTakeFirst();
+
+    assert.equal((await fetch(link)).status, 200, 'a scanner may open it');
+    assert.equal(await member(), undefined, 'opening the link accepts nothing');
+
+    const page = await phonePage(browser, faults);
+    pages.push(page);
+    await page.goto(link);
+    await page.getByText(`invites you to join it as a collaborator`).waitFor();
+    await checkPage(page, 'invitation-sign-in-first');
+    await page.getByRole('link', { name: 'Sign in' }).click();
+    await page.getByLabel('Login').fill(invitee.login_email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Accept the invitation' }).waitFor();
+    await checkPage(page, 'invitation-accept');
+    await page.getByRole('button', { name: 'Accept the invitation' }).click();
+    await page.getByRole('heading', { name: 'Welcome' }).waitFor();
+    await checkPage(page, 'invitation-joined');
+    assert.deepEqual(await member(), { role: 'collaborator' });
+
+    await page.goto(link);
+    await page.getByRole('heading', { name: 'This invitation no longer works' }).waitFor();
+  });
+});
