@@ -37,7 +37,7 @@ export interface PagesDeps {
 }
 
 /** The first path segment of every page; other paths never enter the pages router. */
-export const PAGE_PREFIXES = ['/pages', '/recover', '/reset-password', '/sign-in', '/verify', '/cancel', '/invitations'];
+export const PAGE_PREFIXES = ['/pages', '/recover', '/reset-password', '/sign-in', '/verify', '/cancel', '/invitations', '/handover'];
 
 /**
  * The page sign-in's login: until the sessions service exists (api/services/sessions.ts, being

@@ -1,9 +1,11 @@
 /**
- * The member invitation page (P9, issue 18), from the emailed link. GET shows what the invitation
+ * The member invitation (P9) and legal-representative handover (P10) pages, from the emailed links. GET shows what the invitation
  * offers and changes nothing; accepting needs the invited person signed in (the page sign-in) and
  * the button's POST, which goes through the API route's own handler with that person as principal.
  */
+import { handoverRoutes } from '../routes/handover';
 import { invitationRoutes } from '../routes/invitations';
+import { handoverService } from '../services/handover';
 import { invitationService } from '../services/invitations';
 import { Problem } from '../problems';
 import { html } from './html';
@@ -16,6 +18,7 @@ import type { PagesDeps } from './index';
 const t: Messages<
   | 'title' | 'offer' | 'administrator' | 'collaborator' | 'someProducts' | 'allProducts' | 'signInFirst' | 'signIn' | 'accept'
   | 'doneTitle' | 'doneText' | 'invalidTitle' | 'invalidText' | 'notForYouTitle' | 'notForYouText'
+  | 'handoverTitle' | 'handoverOffer' | 'handoverAccept' | 'handoverDoneTitle' | 'handoverDoneText'
 > = {
   en: {
     title: 'Join the organization',
@@ -33,6 +36,11 @@ const t: Messages<
     invalidText: 'It was already accepted, cancelled, replaced by a newer one or it expired. Ask the person who invited you to send it again.',
     notForYouTitle: 'This invitation is for another address',
     notForYouText: 'You are signed in with another login than the invited address. Sign out, then sign in with the invited address.',
+    handoverTitle: 'Become the legal representative',
+    handoverOffer: '{from} asks you to take over as legal representative of {organization}. You get the role before they leave it.',
+    handoverAccept: 'Accept the role',
+    handoverDoneTitle: 'Handover accepted',
+    handoverDoneText: 'The legal representation is being handed over to you. You receive an email once it is done.',
   },
   fr: {
     title: "Rejoindre l'organisation",
@@ -50,6 +58,11 @@ const t: Messages<
     invalidText: "Elle a déjà été acceptée, annulée, remplacée par une plus récente ou elle a expiré. Demandez à la personne qui vous a invité de la renvoyer.",
     notForYouTitle: 'Cette invitation est destinée à une autre adresse',
     notForYouText: "Vous êtes connecté avec un autre identifiant que l'adresse invitée. Déconnectez-vous, puis connectez-vous avec l'adresse invitée.",
+    handoverTitle: 'Devenir représentant légal',
+    handoverOffer: "{from} vous demande de reprendre la représentation légale de {organization}. Vous recevez le rôle avant qu'il ne le quitte.",
+    handoverAccept: 'Accepter le rôle',
+    handoverDoneTitle: 'Reprise acceptée',
+    handoverDoneText: 'La représentation légale vous est transmise. Vous recevez un e-mail une fois la reprise terminée.',
   },
 };
 
@@ -65,7 +78,43 @@ export function invitationPages(deps: PagesDeps, sessions: ReturnType<typeof pag
     return ctx.params.token!;
   };
 
+  const handovers = handoverService(deps);
+  const acceptHandover = handoverRoutes({ client: deps.client, db: deps.db, taskQueue: deps.config.taskQueue, clock: deps.clock }).find(
+    (r) => r.method === 'post' && r.path === '/v1/legal-representative-invitations/:token/accept',
+  )!;
+
   return [
+    definePage({
+      method: 'get',
+      path: '/handover/accepted',
+      handler: async ({ lang, path }) => ({ html: renderPage({ lang, path, title: t[lang].handoverDoneTitle, main: messagePanel('success', t[lang].handoverDoneText) }) }),
+    }),
+    definePage({
+      method: 'get',
+      path: '/handover/:token',
+      handler: async (ctx) => {
+        const m = t[ctx.lang];
+        const token = tokenOf(ctx);
+        const v = await handovers.viewHandoverLink(token);
+        const who = await sessions.signedIn(ctx);
+        const act = who
+          ? html`<form method="post" action="/handover/${token}"><button type="submit">${m.handoverAccept}</button></form>${signOutForm(ctx.lang)}`
+          : html`<p>${format(m.signInFirst, { email: v.invitedEmail })}</p><p><a class="button" href="${sessions.signInHref(ctx.path)}">${m.signIn}</a></p>`;
+        return { html: renderPage({ lang: ctx.lang, path: ctx.path, title: m.handoverTitle, main: html`<p>${format(m.handoverOffer, { from: v.fromName, organization: v.organizationName })}</p>${act}` }) };
+      },
+    }),
+    definePage({
+      method: 'post',
+      path: '/handover/:token',
+      handler: async (ctx) => {
+        requireSameOrigin(ctx, deps.config.publicUrl);
+        const token = tokenOf(ctx);
+        const principal = await sessions.signedIn(ctx);
+        if (!principal) return { redirect: sessions.signInHref(`/handover/${token}`) };
+        await acceptHandover.handler({ params: { token }, query: {}, body: undefined, principal, req: ctx.req });
+        return { redirect: '/handover/accepted' };
+      },
+    }),
     definePage({
       method: 'get',
       path: '/invitations/joined',

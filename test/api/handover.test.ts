@@ -8,7 +8,7 @@ import { eventually } from '../support/renewal';
 describe('legal-representative handover API (dev server + PostgreSQL)', function () {
   this.timeout(180_000);
   const suite = apiSuite();
-  const LINK = /legal-representative-invitations\/([A-Za-z0-9_-]{43})\/accept/;
+  const LINK = /\/handover\/([A-Za-z0-9_-]{43})\b/;
 
   const roles = async (orgId: string) =>
     Object.fromEntries((await suite.api.db.selectFrom('memberships').select(['account_id', 'role']).where('organization_id', '=', orgId).execute()).map((m) => [m.account_id, m.role]));

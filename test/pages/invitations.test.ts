@@ -63,4 +63,33 @@ describe('member invitation page in chromium (issue 18)', function () {
     await page.goto(link);
     await page.getByRole('heading', { name: 'This invitation no longer works' }).waitFor();
   });
+
+  it('accepts a legal-representative handover through the sign-in step', async () => {
+    const seed = await seedOrganization(api.db);
+    const invitee = await holder(api.db);
+    const { token } = await issueBearerToken({ db: api.db, authSecret: AUTH_SECRET }, { role: 'customer', sub: seed.legalRep.id }, parseLifetime('1h')!);
+    const started = await api.call('POST', `/v1/organizations/${seed.org.id}/legal-representative-handovers`, { token, body: { from: seed.legalRep.id, to: { email: invitee.login_email } } });
+    assert.equal(started.status, 202, started.text);
+    const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(invitee.login_email) && /\/handover\/[A-Za-z0-9_-]{43}/.test(m.text));
+    const link = onServer(/(https?:\/\/\S+\/handover\/[A-Za-z0-9_-]{43})/.exec(mail.text)![1]!, api.base);
+
+    const page = await phonePage(browser, faults, { locale: 'fr-CH', extraHTTPHeaders: { 'accept-language': 'fr' } });
+    pages.push(page);
+    await page.goto(link);
+    await page.getByRole('heading', { name: 'Devenir représentant légal' }).waitFor();
+    await checkPage(page, 'handover-sign-in-first-fr');
+    await page.getByRole('link', { name: 'Se connecter' }).click();
+    await page.locator('#login').fill(invitee.login_email);
+    await page.locator('#password').fill(PASSWORD);
+    await page.locator('form button[type=submit]').click();
+    await page.getByRole('button', { name: 'Accepter le rôle' }).click();
+    await page.getByRole('heading', { name: 'Reprise acceptée' }).waitFor();
+    await checkPage(page, 'handover-accepted-fr');
+    for (let i = 0; i < 100; i++) {
+      const m = await api.db.selectFrom('memberships').select('role').where('organization_id', '=', seed.org.id).where('account_id', '=', invitee.id).executeTakeFirst();
+      if (m?.role === 'legal_representative') return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail('the invitee did not become legal representative');
+  });
 });
