@@ -142,8 +142,8 @@ export function createPartnerActivities({ db, clock, config }: ActivityDeps, { d
           `Hello ${rfp.display_name},`,
           '',
           `Partners who take such requests have received an excerpt of "${rfp.title}". They see your details and contact only while it is open, until ${rfp.closes_at.toISOString().slice(0, 10)}.`,
-          'Found a solution? Cancel it at once with an empty POST to this link:',
-          `${config.publicUrl}/v1/requests-for-proposal/cancel/${token}`,
+          'Found a solution? Cancel it at once on this page:',
+          `${config.publicUrl}/rfp/cancel/${token}`,
         ].join('\n'),
       });
       return true;

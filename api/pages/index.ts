@@ -19,6 +19,7 @@ import { sessionRoutes } from '../routes/sessions';
 import { cancellationPages, cancellationProblemPages } from './cancellation';
 import { invitationPages, invitationProblemPages } from './invitations';
 import { recoveryPages, recoveryProblemPages } from './recovery';
+import { rfpPages } from './rfps';
 import { verificationPages, verificationProblemPages } from './verification';
 import { pageNotFound, pagesRouter, type PageRoute, type ProblemPages } from './router';
 import { pageSessions, sessionProblemPages, type PageLogin } from './session';
@@ -37,7 +38,7 @@ export interface PagesDeps {
 }
 
 /** The first path segment of every page; other paths never enter the pages router. */
-export const PAGE_PREFIXES = ['/pages', '/recover', '/reset-password', '/sign-in', '/verify', '/cancel', '/invitations', '/handover'];
+export const PAGE_PREFIXES = ['/pages', '/recover', '/reset-password', '/sign-in', '/verify', '/cancel', '/invitations', '/handover', '/rfp'];
 
 /**
  * The page sign-in's login: until the sessions service exists (api/services/sessions.ts, being
@@ -64,7 +65,7 @@ function loginAsTheApi(deps: PagesDeps): PageLogin {
 
 export function customerPages(deps: PagesDeps): PageRoute[] {
   const sessions = pageSessions(deps, loginAsTheApi(deps));
-  return [...recoveryPages(deps), ...verificationPages(deps), ...cancellationPages(deps), ...invitationPages(deps, sessions), ...sessions.routes];
+  return [...recoveryPages(deps), ...verificationPages(deps), ...cancellationPages(deps), ...invitationPages(deps, sessions), ...rfpPages(deps), ...sessions.routes];
 }
 
 /** Each flow's refusals as pages; the first flow that knows a problem words it. */

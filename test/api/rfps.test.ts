@@ -5,7 +5,7 @@ import { seedOrganization, smtpCapture } from '../support/fixtures';
 describe('requests for proposal API (dev server + PostgreSQL)', function () {
   this.timeout(120_000);
   const suite = apiSuite();
-  const CANCEL = /\/v1\/requests-for-proposal\/cancel\/([A-Za-z0-9_-]{43})/;
+  const CANCEL = /\/rfp\/cancel\/([A-Za-z0-9_-]{43})/;
 
   it('sends the excerpt to partners who opted in; they open the full request only while it is open; the emailed link cancels it at once', async () => {
     const partner = suite.seed;
@@ -38,7 +38,15 @@ describe('requests for proposal API (dev server + PostgreSQL)', function () {
 
     const mail = await smtp.waitFor((m) => m.to.includes(customer.admin.login_email) && CANCEL.test(m.text));
     const token = CANCEL.exec(mail.text)![1]!;
+    // The emailed link opens a page (issue 18): its GET, as a mail scanner makes, cancels nothing.
+    const page = await fetch(`${suite.api.base}/rfp/cancel/${token}`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /Cancel the request/);
+    assert.equal((await suite.api.call('GET', path, { token: suite.tokens.admin })).status, 200, 'still open after the GET');
     assert.equal((await suite.api.call('POST', `/v1/requests-for-proposal/cancel/${token}`)).status, 200);
+    const used = await fetch(`${suite.api.base}/rfp/cancel/${token}`);
+    assert.equal(used.status, 404);
+    assert.match(await used.text(), /This link no longer works/);
     assertProblem(await suite.api.call('POST', `/v1/requests-for-proposal/cancel/${token}`), 404, 'cancellation-link-invalid');
     assertProblem(await suite.api.call('GET', path, { token: suite.tokens.admin }), 404, 'not-found');
     assert.equal((await suite.api.call('GET', path, { token: customerToken })).json.status, 'cancelled');
