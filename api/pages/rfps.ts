@@ -1,9 +1,8 @@
 /**
  * The cancel page of a request for proposal (P11, issue 18), from the emailed link: GET shows the
- * request and changes nothing; the button's POST cancels it through the API route's own handler.
+ * request and changes nothing; the button's POST cancels it through the same service as the API.
  */
 import { Problem } from '../problems';
-import { rfpRoutes } from '../routes/rfps';
 import { rfpService } from '../services/rfps';
 import { html } from './html';
 import { format, type Messages } from './i18n';
@@ -39,8 +38,7 @@ const t: Messages<'title' | 'intro' | 'open' | 'cancel' | 'keep' | 'doneTitle' |
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 export function rfpPages(deps: PagesDeps): PageRoute[] {
-  const service = rfpService(deps);
-  const cancelRoute = rfpRoutes({ client: deps.client, db: deps.db, taskQueue: deps.config.taskQueue, clock: deps.clock }).find((r) => r.method === 'post' && r.path === '/v1/requests-for-proposal/cancel/:token')!;
+  const service = rfpService({ db: deps.db, client: deps.client, taskQueue: deps.config.taskQueue, clock: deps.clock });
   const tokenOf = (ctx: PageContext) => {
     if (!TOKEN.test(ctx.params.token ?? '')) throw new Problem('cancellation-link-invalid');
     return ctx.params.token!;
@@ -78,7 +76,7 @@ export function rfpPages(deps: PagesDeps): PageRoute[] {
       method: 'post',
       path: '/rfp/cancel/:token',
       handler: worded(async (ctx) => {
-        await cancelRoute.handler({ params: { token: tokenOf(ctx) }, query: {}, body: undefined, principal: undefined as never, req: ctx.req });
+        await service.cancelByLink(tokenOf(ctx));
         return { redirect: '/rfp/cancelled' };
       }),
     }),

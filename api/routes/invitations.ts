@@ -18,7 +18,7 @@ import { FailureType } from '../../workflows/shared/failures';
 import { acceptInvitationUpdate, cancelInvitationUpdate, invitationWorkflowId, resendInvitationUpdate, type InvitationInput } from '../../workflows/shared/invitation';
 import { Problem } from '../problems';
 import { defineRoute, type AnyRoute } from '../routing';
-import { isLastLegalRepresentativeError } from './organizations';
+import { isLastLegalRepresentativeError } from '../../db/repositories/organizations';
 
 const problem = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string().optional() });
 const invitationSchema = z
