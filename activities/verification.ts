@@ -133,7 +133,7 @@ export function createVerificationActivities(
           '',
           'Open this link on your mobile phone, or scan its QR code, and follow the steps:',
           url,
-          `QR code: ${url}/qr.png`,
+          `QR code: ${config.publicUrl}/v1/verification/${markSecret(token)}/qr.png`,
           '',
           'You will confirm your mobile number, allow geolocation, photograph your identity card or passport and take a selfie holding it.',
           'The link works once and only for this request. Never forward it.',

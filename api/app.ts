@@ -45,7 +45,7 @@ export interface AppDeps {
   clock?: { now(): Date };
   /** Master keys; verification documents are sealed with keys derived from them. */
   keyring: Keyring;
-  config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number; trustedProxies?: string[]; publicUrl: string; lockAfterFailedLogins?: number; recoveryLimits?: RecoveryLimitSettings; paymentSettleWaitMs?: number; requestTimeoutMs?: number };
+  config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number; trustedProxies?: string[]; /** Keys the limits apart from other deployments sharing the database (tests); default: the auth secret. */ limitKeySecret?: string; publicUrl: string; lockAfterFailedLogins?: number; recoveryLimits?: RecoveryLimitSettings; paymentSettleWaitMs?: number; requestTimeoutMs?: number };
   /** Local-only pages (the dev outbox); mounted by `npm start` when it runs the embedded mail and SMS peers. */
   devRouter?: express.Router;
   /** The entry point passes one with process metrics; tests get a fresh registry per app. */
@@ -84,7 +84,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('trust proxy', deps.config.trustedProxies?.length ? deps.config.trustedProxies : false);
   const clock = deps.clock ?? { now: () => new Date() };
   // Limits live in PostgreSQL, shared by every replica and kept across restarts (api/limiterStore.ts).
-  const limitStore = { db: deps.db, secret: deps.config.authSecret };
+  const limitStore = { db: deps.db, secret: deps.config.limitKeySecret ?? deps.config.authSecret };
   const limits = new RecoveryLimiter(deps.config.recoveryLimits, limitStore);
   const routes = apiRoutes(deps, limits);
   const openapi = openApiDocument(routes, {

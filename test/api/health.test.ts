@@ -26,7 +26,8 @@ describe('operations: /health, /ready and /metrics on the API and the worker (is
   });
 
   const serve = async (db: Kysely<Database>, rateLimitPerMinute?: number) => {
-    const app = createApp({ client: testClient(await devServerEnv()), db, log: silentLogger, keyring: fixtureKeyring(), config: appConfig(rateLimitPerMinute) });
+    // Limits live in PostgreSQL, shared by every app of the run: a key secret of its own gives this one fresh counters.
+    const app = createApp({ client: testClient(await devServerEnv()), db, log: silentLogger, keyring: fixtureKeyring(), config: { ...appConfig(rateLimitPerMinute), limitKeySecret: randomUUID() } });
     const served = await serveApp(app);
     closers.push(served.close);
     return served.base;

@@ -50,11 +50,11 @@ describe('orders API (dev server + PostgreSQL)', function () {
     const { token } = await createAndBlock();
     const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(suite.seed.legalRep.login_email) && m.text.includes(token));
     assert.equal(mail.contentType, 'multipart/alternative');
-    const link = `/v1/verification/${token}`;
+    const link = `/verify/${token}`;
     assert.match(mail.text, /to unblock your order/);
     assert.ok(mail.html?.includes(`${link}</a><br><img src="cid:qr@backoffice"`), mail.html ?? 'no HTML part');
     assert.deepEqual(mail.inlineImages.map((i) => [i.cid, i.contentType]), [['qr@backoffice', 'image/png']]);
-    const qr = await fetch(`${suite.api.base}${link}/qr.png`);
+    const qr = await fetch(`${suite.api.base}/v1/verification/${token}/qr.png`);
     assert.equal(qr.status, 200);
     assert.equal(mail.inlineImages[0]!.base64, Buffer.from(await qr.arrayBuffer()).toString('base64'), 'the same QR code as the link’s qr.png');
   });
