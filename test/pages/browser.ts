@@ -57,8 +57,12 @@ export async function assertAccessible(page: Page, what: string): Promise<void> 
 
 const SCREENSHOTS = path.join(__dirname, '..', '..', 'docs', 'screenshots');
 
-/** A phone-sized screenshot of the whole page, docs/screenshots/<name>.png. */
+/**
+ * A phone-sized screenshot of the whole page, docs/screenshots/<name>.png, when asked for
+ * (`npm run screenshots`): a test run leaves the tracked pictures alone.
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
+  if (!process.env.UPDATE_SCREENSHOTS) return;
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
