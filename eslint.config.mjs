@@ -49,14 +49,19 @@ export default tseslint.config(
             { name: 'node:crypto', message: 'Crypto belongs to a service or lib.' },
           ],
           patterns: [
-            { group: ['**/db/repositories/**', '**/temporal/**', '**/lib/mailer', '**/lib/sms', '**/lib/payments'], allowTypeImports: true, message: 'Routes call services; services call repositories, the Temporal client and providers.' },
+            {
+              group: ['**/db/repositories/**', '**/temporal/**', '**/lib/mailer', '**/lib/sms', '**/lib/payments'],
+              allowTypeImports: true,
+              message: 'Routes call services; services call repositories, the Temporal client and providers.',
+            },
           ],
         },
       ],
       'no-restricted-syntax': [
         'error',
         {
-          selector: "CallExpression[callee.property.name=/^(selectFrom|insertInto|updateTable|deleteFrom|transaction|executeUpdate|signalWithStart|getHandle)$/]",
+          selector:
+            'CallExpression[callee.property.name=/^(selectFrom|insertInto|updateTable|deleteFrom|transaction|executeUpdate|signalWithStart|getHandle)$/]',
           message: 'Routes only translate HTTP: SQL and process calls belong to a service.',
         },
       ],

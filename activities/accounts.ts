@@ -6,7 +6,11 @@ import { deliverIfPossible, type createNotificationActivities } from './notifica
 export function createAccountActivities({ db }: ActivityDeps, { deliverNotification }: ReturnType<typeof createNotificationActivities>) {
   /** Tells the holder, unless they switched login alerts off or the account was unlocked meanwhile. */
   async function sendAccountLockedNotice({ accountId, lockedAt }: { accountId: string; lockedAt: string }): Promise<void> {
-    const a = await db.selectFrom('accounts').select(['login_email', 'recovery_email', 'display_name', 'login_alerts', 'locked_at']).where('id', '=', accountId).executeTakeFirst();
+    const a = await db
+      .selectFrom('accounts')
+      .select(['login_email', 'recovery_email', 'display_name', 'login_alerts', 'locked_at'])
+      .where('id', '=', accountId)
+      .executeTakeFirst();
     if (!a || a.login_alerts === 'off' || a.locked_at?.toISOString() !== lockedAt) return;
     const key = `account:${accountId}:locked:${lockedAt}`;
     await enqueue(db, {

@@ -10,7 +10,10 @@ import { FailureType } from '../workflows/shared/failures';
 import type { ActivityDeps } from './deps';
 import { deliverIfPossible, type createNotificationActivities } from './notifications';
 
-export function createCancellationActivities({ db, clock, config, temporal }: ActivityDeps, { deliverNotification }: ReturnType<typeof createNotificationActivities>) {
+export function createCancellationActivities(
+  { db, clock, config, temporal }: ActivityDeps,
+  { deliverNotification }: ReturnType<typeof createNotificationActivities>,
+) {
   // An undeliverable email is recorded on its outbox row; the process does not depend on it.
   const deliver = (key: string) => deliverIfPossible(deliverNotification, key);
   const requestOrFail = async (requestId: string) => {
@@ -18,7 +21,17 @@ export function createCancellationActivities({ db, clock, config, temporal }: Ac
       .selectFrom('cancellation_requests as r')
       .innerJoin('products as p', 'p.id', 'r.product_id')
       .innerJoin('accounts as a', 'a.id', 'r.requested_by')
-      .select(['r.id', 'r.status', 'r.product_id', 'r.requested_by', 'r.expires_at', 'p.name as product_name', 'p.organization_id', 'a.login_email', 'a.display_name'])
+      .select([
+        'r.id',
+        'r.status',
+        'r.product_id',
+        'r.requested_by',
+        'r.expires_at',
+        'p.name as product_name',
+        'p.organization_id',
+        'a.login_email',
+        'a.display_name',
+      ])
       .where('r.id', '=', requestId)
       .executeTakeFirst();
     if (!row) throw ApplicationFailure.nonRetryable(`cancellation request ${requestId} not found`, FailureType.NotFound);
@@ -73,29 +86,86 @@ export function createCancellationActivities({ db, clock, config, temporal }: Ac
       .where('status', '=', 'pending')
       .returning('product_id')
       .executeTakeFirst();
-    if (lapsed) await audit(db, { actor_type: 'system', actor_id: 'cancellation', action: 'product.cancellation_lapsed', subject_type: 'product', subject_id: lapsed.product_id, decision: null, details: { requestId } });
+    if (lapsed)
+      await audit(db, {
+        actor_type: 'system',
+        actor_id: 'cancellation',
+        action: 'product.cancellation_lapsed',
+        subject_type: 'product',
+        subject_id: lapsed.product_id,
+        decision: null,
+        details: { requestId },
+      });
   }
 
   /** Terminates the product: a final invoice for what is still due, backups erased. */
-  async function terminateProduct({ requestId, productId, confirmedBy }: { requestId: string; productId: string; confirmedBy: string }): Promise<{ invoiceId: string | null }> {
+  async function terminateProduct({
+    requestId,
+    productId,
+    confirmedBy,
+  }: {
+    requestId: string;
+    productId: string;
+    confirmedBy: string;
+  }): Promise<{ invoiceId: string | null }> {
     const result = await db.transaction().execute(async (trx) => {
       const now = clock.now();
-      await trx.updateTable('cancellation_requests').set({ status: 'confirmed', confirmed_at: now, token_hash: null }).where('id', '=', requestId).where('status', '=', 'pending').execute();
-      const product = await trx.selectFrom('products').select(['organization_id', 'status', 'due_at']).where('id', '=', productId).forUpdate().executeTakeFirst();
+      await trx
+        .updateTable('cancellation_requests')
+        .set({ status: 'confirmed', confirmed_at: now, token_hash: null })
+        .where('id', '=', requestId)
+        .where('status', '=', 'pending')
+        .execute();
+      const product = await trx
+        .selectFrom('products')
+        .select(['organization_id', 'status', 'due_at'])
+        .where('id', '=', productId)
+        .forUpdate()
+        .executeTakeFirst();
       if (!product) throw ApplicationFailure.nonRetryable(`product ${productId} not found`, FailureType.NotFound);
       if (product.status !== 'terminated') {
         await trx.updateTable('products').set({ status: 'terminated', terminated_at: now }).where('id', '=', productId).execute();
-        await audit(trx, { actor_type: 'system', actor_id: 'cancellation', action: 'product.terminated', subject_type: 'product', subject_id: productId, decision: null, details: { requestId, confirmedBy } });
+        await audit(trx, {
+          actor_type: 'system',
+          actor_id: 'cancellation',
+          action: 'product.terminated',
+          subject_type: 'product',
+          subject_id: productId,
+          decision: null,
+          details: { requestId, confirmedBy },
+        });
       }
-      const open = await trx.selectFrom('product_fees').select(['id', 'amount_cents', 'currency']).where('product_id', '=', productId).where('invoice_id', 'is', null).execute();
+      const open = await trx
+        .selectFrom('product_fees')
+        .select(['id', 'amount_cents', 'currency'])
+        .where('product_id', '=', productId)
+        .where('invoice_id', 'is', null)
+        .execute();
       let invoiceId: string | null = null;
       if (open.length > 0) {
         invoiceId = randomUUID();
         await trx
           .insertInto('invoices')
-          .values({ id: invoiceId, organization_id: product.organization_id, product_id: productId, kind: 'final', currency: open[0]!.currency, total_cents: open.reduce((s, f) => s + f.amount_cents, 0), reference: `final:${productId}`, issued_at: now })
+          .values({
+            id: invoiceId,
+            organization_id: product.organization_id,
+            product_id: productId,
+            kind: 'final',
+            currency: open[0]!.currency,
+            total_cents: open.reduce((s, f) => s + f.amount_cents, 0),
+            reference: `final:${productId}`,
+            issued_at: now,
+          })
           .execute();
-        await trx.updateTable('product_fees').set({ invoice_id: invoiceId }).where('id', 'in', open.map((f) => f.id)).execute();
+        await trx
+          .updateTable('product_fees')
+          .set({ invoice_id: invoiceId })
+          .where(
+            'id',
+            'in',
+            open.map((f) => f.id),
+          )
+          .execute();
       }
       await trx.deleteFrom('product_backups').where('product_id', '=', productId).execute();
       // P14: a coming term not paid in full is not owed; what was paid on it goes to the prepaid account.

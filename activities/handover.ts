@@ -20,7 +20,19 @@ export function createHandoverActivities({ db, clock, config }: ActivityDeps, { 
       .selectFrom('legal_rep_handovers as h')
       .innerJoin('organizations as o', 'o.id', 'h.organization_id')
       .innerJoin('accounts as f', 'f.id', 'h.from_account_id')
-      .select(['h.id', 'h.organization_id', 'h.requested_by', 'h.from_account_id', 'h.to_account_id', 'h.to_email', 'h.status', 'h.expires_at', 'o.name as org_name', 'f.display_name as from_name', 'f.login_email as from_email'])
+      .select([
+        'h.id',
+        'h.organization_id',
+        'h.requested_by',
+        'h.from_account_id',
+        'h.to_account_id',
+        'h.to_email',
+        'h.status',
+        'h.expires_at',
+        'o.name as org_name',
+        'f.display_name as from_name',
+        'f.login_email as from_email',
+      ])
       .where('h.id', '=', handoverId)
       .executeTakeFirst();
     if (!row) throw ApplicationFailure.nonRetryable(`handover ${handoverId} not found`, FailureType.NotFound);
@@ -63,7 +75,15 @@ export function createHandoverActivities({ db, clock, config }: ActivityDeps, { 
     if (minted) await redactSecret(db, key, token);
   }
 
-  async function closeHandover({ handoverId, status, actor }: { handoverId: string; status: Extract<HandoverStatus, 'lapsed' | 'cancelled'>; actor: string }): Promise<void> {
+  async function closeHandover({
+    handoverId,
+    status,
+    actor,
+  }: {
+    handoverId: string;
+    status: Extract<HandoverStatus, 'lapsed' | 'cancelled'>;
+    actor: string;
+  }): Promise<void> {
     const closed = await db
       .updateTable('legal_rep_handovers')
       .set({ status, token_hash: null })
@@ -72,7 +92,15 @@ export function createHandoverActivities({ db, clock, config }: ActivityDeps, { 
       .returning(['organization_id', 'requested_by'])
       .executeTakeFirst();
     if (!closed) return;
-    await audit(db, { actor_type: 'system', actor_id: 'handover', action: `organization.legal_rep_handover_${status}`, subject_type: 'organization', subject_id: closed.organization_id, decision: null, details: { handoverId, actor } });
+    await audit(db, {
+      actor_type: 'system',
+      actor_id: 'handover',
+      action: `organization.legal_rep_handover_${status}`,
+      subject_type: 'organization',
+      subject_id: closed.organization_id,
+      decision: null,
+      details: { handoverId, actor },
+    });
     const h = await handoverOrFail(handoverId);
     const key = `handover:${handoverId}:${status}`;
     await enqueue(db, {
@@ -80,7 +108,11 @@ export function createHandoverActivities({ db, clock, config }: ActivityDeps, { 
       channel: 'email',
       recipient: h.from_email,
       subject: `Handover of ${h.org_name}: ${status === 'lapsed' ? 'the invitation expired' : 'cancelled'}`,
-      body: [`Hello ${h.from_name},`, '', `The handover of the legal representation of ${h.org_name} ${status === 'lapsed' ? `was not accepted within ${describeDuration(INVITATION_LINK_VALIDITY_MS)}` : 'was cancelled'}. You remain its legal representative.`].join('\n'),
+      body: [
+        `Hello ${h.from_name},`,
+        '',
+        `The handover of the legal representation of ${h.org_name} ${status === 'lapsed' ? `was not accepted within ${describeDuration(INVITATION_LINK_VALIDITY_MS)}` : 'was cancelled'}. You remain its legal representative.`,
+      ].join('\n'),
     });
     await deliver(key);
   }
@@ -107,11 +139,24 @@ export function createHandoverActivities({ db, clock, config }: ActivityDeps, { 
         if (to !== h.from_account_id) {
           await trx.deleteFrom('memberships').where('organization_id', '=', h.organization_id).where('account_id', '=', h.from_account_id).execute();
         }
-        await trx.updateTable('legal_rep_handovers').set({ status: 'completed', to_account_id: to, token_hash: null, completed_at: clock.now() }).where('id', '=', handoverId).execute();
-        await audit(trx, { actor_type: 'system', actor_id: 'handover', action: 'organization.legal_rep_handed_over', subject_type: 'organization', subject_id: h.organization_id, decision: null, details: { handoverId, from: h.from_account_id, to } });
+        await trx
+          .updateTable('legal_rep_handovers')
+          .set({ status: 'completed', to_account_id: to, token_hash: null, completed_at: clock.now() })
+          .where('id', '=', handoverId)
+          .execute();
+        await audit(trx, {
+          actor_type: 'system',
+          actor_id: 'handover',
+          action: 'organization.legal_rep_handed_over',
+          subject_type: 'organization',
+          subject_id: h.organization_id,
+          decision: null,
+          details: { handoverId, from: h.from_account_id, to },
+        });
       });
     } catch (err) {
-      if (isLastLegalRepresentative(err)) throw ApplicationFailure.nonRetryable('the organization would have no legal representative', FailureType.HandoverRefused);
+      if (isLastLegalRepresentative(err))
+        throw ApplicationFailure.nonRetryable('the organization would have no legal representative', FailureType.HandoverRefused);
       throw err;
     }
   }
@@ -136,7 +181,13 @@ export function createHandoverActivities({ db, clock, config }: ActivityDeps, { 
           : person.id === former.id
             ? `${to.display_name} is now the legal representative of ${h.org_name}; as agreed, you have been removed from the organization.`
             : `${to.display_name} is now the legal representative of ${h.org_name}, replacing ${h.from_name}.`;
-      await enqueue(db, { key, channel: 'email', recipient: person.login_email, subject: `New legal representative of ${h.org_name}`, body: [`Hello ${person.display_name},`, '', line].join('\n') });
+      await enqueue(db, {
+        key,
+        channel: 'email',
+        recipient: person.login_email,
+        subject: `New legal representative of ${h.org_name}`,
+        body: [`Hello ${person.display_name},`, '', line].join('\n'),
+      });
       await deliver(key);
     }
   }

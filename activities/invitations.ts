@@ -17,7 +17,18 @@ export function createInvitationActivities({ db, clock, config }: ActivityDeps, 
       .selectFrom('organization_invitations as i')
       .innerJoin('organizations as o', 'o.id', 'i.organization_id')
       .innerJoin('accounts as a', 'a.id', 'i.invited_by')
-      .select(['i.id', 'i.organization_id', 'i.email', 'i.role', 'i.product_ids', 'i.contact_preferences', 'i.invited_by', 'o.name as org_name', 'a.display_name as inviter_name', 'a.login_email as inviter_email'])
+      .select([
+        'i.id',
+        'i.organization_id',
+        'i.email',
+        'i.role',
+        'i.product_ids',
+        'i.contact_preferences',
+        'i.invited_by',
+        'o.name as org_name',
+        'a.display_name as inviter_name',
+        'a.login_email as inviter_email',
+      ])
       .where('i.id', '=', invitationId)
       .executeTakeFirst();
     if (!row) throw ApplicationFailure.nonRetryable(`invitation ${invitationId} not found`, FailureType.NotFound);
@@ -62,7 +73,17 @@ export function createInvitationActivities({ db, clock, config }: ActivityDeps, 
   }
 
   /** Ends the invitation; accepted, it makes the accepter a member as the invitation said. */
-  async function closeMemberInvitation({ invitationId, state, acceptedBy, actor }: { invitationId: string; state: InvitationState; acceptedBy: string | null; actor: string }): Promise<void> {
+  async function closeMemberInvitation({
+    invitationId,
+    state,
+    acceptedBy,
+    actor,
+  }: {
+    invitationId: string;
+    state: InvitationState;
+    acceptedBy: string | null;
+    actor: string;
+  }): Promise<void> {
     if (state === 'pending') return;
     const inv = await invitationOrFail(invitationId);
     const closed = await db.transaction().execute(async (trx) => {
@@ -77,11 +98,25 @@ export function createInvitationActivities({ db, clock, config }: ActivityDeps, 
       if (state === 'accepted' && acceptedBy) {
         await trx
           .insertInto('memberships')
-          .values({ organization_id: inv.organization_id, account_id: acceptedBy, role: inv.role, product_ids: inv.product_ids.length ? inv.product_ids : null, contact_preferences: JSON.stringify(inv.contact_preferences) })
+          .values({
+            organization_id: inv.organization_id,
+            account_id: acceptedBy,
+            role: inv.role,
+            product_ids: inv.product_ids.length ? inv.product_ids : null,
+            contact_preferences: JSON.stringify(inv.contact_preferences),
+          })
           .onConflict((oc) => oc.columns(['organization_id', 'account_id']).doNothing())
           .execute();
       }
-      await audit(trx, { actor_type: 'system', actor_id: 'invitation', action: `organization.invitation_${state}`, subject_type: 'organization', subject_id: inv.organization_id, decision: null, details: { invitationId, actor, acceptedBy } });
+      await audit(trx, {
+        actor_type: 'system',
+        actor_id: 'invitation',
+        action: `organization.invitation_${state}`,
+        subject_type: 'organization',
+        subject_id: inv.organization_id,
+        decision: null,
+        details: { invitationId, actor, acceptedBy },
+      });
       return true;
     });
     if (!closed || state === 'cancelled') return;
@@ -91,7 +126,13 @@ export function createInvitationActivities({ db, clock, config }: ActivityDeps, 
       channel: 'email',
       recipient: inv.inviter_email,
       subject: state === 'accepted' ? `Your invitation to ${inv.org_name} was accepted` : `Your invitation to ${inv.org_name} expired`,
-      body: [`Hello ${inv.inviter_name},`, '', state === 'accepted' ? 'The person you invited has joined the organization.' : `Nobody accepted your invitation within ${describeDuration(INVITATION_LINK_VALIDITY_MS)}. You can invite again.`].join('\n'),
+      body: [
+        `Hello ${inv.inviter_name},`,
+        '',
+        state === 'accepted'
+          ? 'The person you invited has joined the organization.'
+          : `Nobody accepted your invitation within ${describeDuration(INVITATION_LINK_VALIDITY_MS)}. You can invite again.`,
+      ].join('\n'),
     });
     await deliver(key);
   }

@@ -39,7 +39,12 @@ export function createNotificationActivities({ db, mailer, sms }: ActivityDeps) 
     try {
       ({ providerMessageId } =
         msg.channel === 'email'
-          ? await mailer.send({ to: msg.recipient, subject: msg.subject ?? '', ...(await emailParts(msg.body, msg.qr)), messageId: `<${encodeURIComponent(key)}@backoffice>` })
+          ? await mailer.send({
+              to: msg.recipient,
+              subject: msg.subject ?? '',
+              ...(await emailParts(msg.body, msg.qr)),
+              messageId: `<${encodeURIComponent(key)}@backoffice>`,
+            })
           : await sms.send({ to: msg.recipient, body: bodyToSend(msg.body) }));
     } catch (err) {
       const permanent = msg.channel === 'email' ? isPermanentMailError(err) : isPermanentSmsError(err);

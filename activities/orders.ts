@@ -54,7 +54,15 @@ export function createOrderActivities({ db, clock, payments }: ActivityDeps, { d
       // Products that renew enter the renewal cycle: the next sweep starts their processes.
       await createProductsOfOrder(trx, order, clock.now());
       await trx.updateTable('orders').set({ status: 'fulfilled', fulfilled_at: clock.now() }).where('id', '=', orderId).execute();
-      await audit(trx, { actor_type: 'system', actor_id: 'order-block', action: 'order.fulfilled', subject_type: 'order', subject_id: orderId, decision: null, details: {} });
+      await audit(trx, {
+        actor_type: 'system',
+        actor_id: 'order-block',
+        action: 'order.fulfilled',
+        subject_type: 'order',
+        subject_id: orderId,
+        decision: null,
+        details: {},
+      });
     });
     // Idempotent per outbox key: a retry re-sends nothing.
     await emailCustomer(orderId, `order:${orderId}:fulfilled`, 'Your order is unblocked', [
@@ -69,7 +77,15 @@ export function createOrderActivities({ db, clock, payments }: ActivityDeps, { d
       if (order.status === 'cancelled') return;
       if (order.status === 'fulfilled') throw ApplicationFailure.nonRetryable(`order ${orderId} is fulfilled`, FailureType.OrderClosed);
       await trx.updateTable('orders').set({ status: 'cancelled', cancelled_at: clock.now(), cancel_reason: reason }).where('id', '=', orderId).execute();
-      await audit(trx, { actor_type: 'system', actor_id: 'order-block', action: 'order.cancelled', subject_type: 'order', subject_id: orderId, decision: null, details: { reason } });
+      await audit(trx, {
+        actor_type: 'system',
+        actor_id: 'order-block',
+        action: 'order.cancelled',
+        subject_type: 'order',
+        subject_id: orderId,
+        decision: null,
+        details: { reason },
+      });
     });
   }
 
@@ -117,13 +133,31 @@ export function createOrderActivities({ db, clock, payments }: ActivityDeps, { d
         if (refund.destination === 'prepaid_account') {
           await trx
             .insertInto('prepaid_ledger_entries')
-            .values({ organization_id: order.organization_id, currency: order.currency, amount_cents: refund.amount_cents, reason: `refund of order ${orderId}`, reference: key })
+            .values({
+              organization_id: order.organization_id,
+              currency: order.currency,
+              amount_cents: refund.amount_cents,
+              reason: `refund of order ${orderId}`,
+              reference: key,
+            })
             .onConflict((oc) => oc.column('reference').doNothing())
             .execute();
         }
-        await trx.updateTable('refunds').set({ status: 'succeeded', provider_refund_id: providerRefundId, succeeded_at: clock.now() }).where('id', '=', refund.id).execute();
+        await trx
+          .updateTable('refunds')
+          .set({ status: 'succeeded', provider_refund_id: providerRefundId, succeeded_at: clock.now() })
+          .where('id', '=', refund.id)
+          .execute();
         await trx.updateTable('payments').set({ status: 'refunded' }).where('id', '=', payment.id).execute();
-        await audit(trx, { actor_type: 'system', actor_id: 'order-block', action: 'order.refunded', subject_type: 'order', subject_id: orderId, decision: null, details: { paymentId: payment.id, destination: refund.destination, amountCents: refund.amount_cents } });
+        await audit(trx, {
+          actor_type: 'system',
+          actor_id: 'order-block',
+          action: 'order.refunded',
+          subject_type: 'order',
+          subject_id: orderId,
+          decision: null,
+          details: { paymentId: payment.id, destination: refund.destination, amountCents: refund.amount_cents },
+        });
       });
       refunded += 1;
     }

@@ -81,23 +81,51 @@ export function createPartnerActivities({ db, clock, config }: ActivityDeps, { d
   }
 
   /** Ends the invitation; accepted, it starts the partnership with the rights the client granted. */
-  async function closeClientInvitation(input: { invitationId: string; state: ClientInvitationState; clientOrganizationId: string | null; actor: string }): Promise<void> {
+  async function closeClientInvitation(input: {
+    invitationId: string;
+    state: ClientInvitationState;
+    clientOrganizationId: string | null;
+    actor: string;
+  }): Promise<void> {
     const { invitationId, state } = input;
     if (state === 'pending') return;
     const inv = await invitationOrFail(invitationId);
     const closed = await db.transaction().execute(async (trx) => {
-      const row = await trx.updateTable('client_invitations').set({ status: state, token_hash: null }).where('id', '=', invitationId).where('status', '=', 'pending').returning('id').executeTakeFirst();
+      const row = await trx
+        .updateTable('client_invitations')
+        .set({ status: state, token_hash: null })
+        .where('id', '=', invitationId)
+        .where('status', '=', 'pending')
+        .returning('id')
+        .executeTakeFirst();
       if (!row) return false;
       if (state === 'accepted') {
         const granted = inv.granted;
         if (!granted || !input.clientOrganizationId) throw ApplicationFailure.nonRetryable('accepted without granted rights', FailureType.NotFound);
         await trx
           .insertInto('partnerships')
-          .values({ id: invitationId, partner_organization_id: inv.partner_organization_id, client_organization_id: input.clientOrganizationId, invitation_id: invitationId, access: granted.access, product_ids: granted.productIds ?? [], billing: granted.billing, started_at: clock.now() })
+          .values({
+            id: invitationId,
+            partner_organization_id: inv.partner_organization_id,
+            client_organization_id: input.clientOrganizationId,
+            invitation_id: invitationId,
+            access: granted.access,
+            product_ids: granted.productIds ?? [],
+            billing: granted.billing,
+            started_at: clock.now(),
+          })
           .onConflict((oc) => oc.column('id').doNothing())
           .execute();
       }
-      await audit(trx, { actor_type: 'system', actor_id: 'partner-invitation', action: `partner.client_invitation_${state}`, subject_type: 'organization', subject_id: inv.partner_organization_id, decision: null, details: { invitationId, actor: input.actor } });
+      await audit(trx, {
+        actor_type: 'system',
+        actor_id: 'partner-invitation',
+        action: `partner.client_invitation_${state}`,
+        subject_type: 'organization',
+        subject_id: inv.partner_organization_id,
+        decision: null,
+        details: { invitationId, actor: input.actor },
+      });
       return true;
     });
     if (!closed || state === 'cancelled') return;
@@ -105,7 +133,9 @@ export function createPartnerActivities({ db, clock, config }: ActivityDeps, { d
       inv.partner_organization_id,
       `client-invitation:${invitationId}:${state}`,
       state === 'accepted' ? 'Your client accepted your invitation' : 'Your client invitation expired',
-      state === 'accepted' ? `The client granted ${describeRights(inv.granted!)}.` : `The client did not accept within ${describeDuration(INVITATION_LINK_VALIDITY_MS)}. You can invite again.`,
+      state === 'accepted'
+        ? `The client granted ${describeRights(inv.granted!)}.`
+        : `The client did not accept within ${describeDuration(INVITATION_LINK_VALIDITY_MS)}. You can invite again.`,
     );
   }
 
@@ -113,7 +143,11 @@ export function createPartnerActivities({ db, clock, config }: ActivityDeps, { d
   async function notifyPartnershipEnded({ partnershipId }: { partnershipId: string }): Promise<void> {
     const p = await db.selectFrom('partnerships').selectAll().where('id', '=', partnershipId).executeTakeFirst();
     if (!p?.ended_at) throw ApplicationFailure.nonRetryable(`partnership ${partnershipId} has not ended`, FailureType.NotFound);
-    const [partner, client] = await Promise.all([p.partner_organization_id, p.client_organization_id].map((id) => db.selectFrom('organizations').select('name').where('id', '=', id).executeTakeFirstOrThrow()));
+    const [partner, client] = await Promise.all(
+      [p.partner_organization_id, p.client_organization_id].map((id) =>
+        db.selectFrom('organizations').select('name').where('id', '=', id).executeTakeFirstOrThrow(),
+      ),
+    );
     const line = `The partnership between ${partner!.name} (partner) and ${client!.name} (client) has ended; the partner's access ended at once.`;
     await mailAll(p.partner_organization_id, `partnership:${partnershipId}:ended`, 'Partnership ended', line);
     await mailAll(p.client_organization_id, `partnership:${partnershipId}:ended`, 'Partnership ended', line);
@@ -131,7 +165,14 @@ export function createPartnerActivities({ db, clock, config }: ActivityDeps, { d
     const key = `rfp:${rfpId}:author`;
     const token = randomBytes(32).toString('base64url');
     const minted = await db.transaction().execute(async (trx) => {
-      const claimed = await trx.updateTable('requests_for_proposal').set({ cancel_token_hash: hashLinkToken(token) }).where('id', '=', rfpId).where('status', '=', 'open').where('cancel_token_hash', 'is', null).returning('id').executeTakeFirst();
+      const claimed = await trx
+        .updateTable('requests_for_proposal')
+        .set({ cancel_token_hash: hashLinkToken(token) })
+        .where('id', '=', rfpId)
+        .where('status', '=', 'open')
+        .where('cancel_token_hash', 'is', null)
+        .returning('id')
+        .executeTakeFirst();
       if (!claimed) return false;
       await enqueue(trx, {
         key,
@@ -150,14 +191,30 @@ export function createPartnerActivities({ db, clock, config }: ActivityDeps, { d
     });
     await deliver(key);
     if (minted) await redactSecret(db, key, token);
-    const partners = await db.selectFrom('organizations').select('id').where('program', '=', 'partner').where('rfp_opt_in', '=', true).where('id', '!=', rfp.organization_id).execute();
+    const partners = await db
+      .selectFrom('organizations')
+      .select('id')
+      .where('program', '=', 'partner')
+      .where('rfp_opt_in', '=', true)
+      .where('id', '!=', rfp.organization_id)
+      .execute();
     for (const p of partners) {
-      await mailAll(p.id, `rfp:${rfpId}:excerpt`, `Request for proposal: ${rfp.title}`, [rfp.summary.slice(0, 500), '', `Open it while it is open: GET ${config.publicUrl}/v1/requests-for-proposal/${rfpId}`].join('\n'));
+      await mailAll(
+        p.id,
+        `rfp:${rfpId}:excerpt`,
+        `Request for proposal: ${rfp.title}`,
+        [rfp.summary.slice(0, 500), '', `Open it while it is open: GET ${config.publicUrl}/v1/requests-for-proposal/${rfpId}`].join('\n'),
+      );
     }
   }
 
   async function closeRequestForProposal({ rfpId }: { rfpId: string }): Promise<void> {
-    await db.updateTable('requests_for_proposal').set({ status: 'closed', cancel_token_hash: null }).where('id', '=', rfpId).where('status', '=', 'open').execute();
+    await db
+      .updateTable('requests_for_proposal')
+      .set({ status: 'closed', cancel_token_hash: null })
+      .where('id', '=', rfpId)
+      .where('status', '=', 'open')
+      .execute();
   }
 
   return { sendClientInvitation, closeClientInvitation, notifyPartnershipEnded, publishRequestForProposal, closeRequestForProposal };

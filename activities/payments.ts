@@ -4,7 +4,15 @@
  * same request and the provider's idempotency answers it with the first result.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { completeRefund, findPayment, openRefund, recordCharge, releasePayment as release, reservePayment as reserve, settlePayment as settle } from '../db/repositories/payments';
+import {
+  completeRefund,
+  findPayment,
+  openRefund,
+  recordCharge,
+  releasePayment as release,
+  reservePayment as reserve,
+  settlePayment as settle,
+} from '../db/repositories/payments';
 import { IdempotencyKeyReusedError, PaymentDeclinedError } from '../lib/payments';
 import { FailureType } from '../workflows/shared/failures';
 import { chargeKey, refundKey, type PaymentInput, type PaymentReservation } from '../workflows/shared/payment';
@@ -28,7 +36,13 @@ export function createPaymentActivities({ db, clock, payments, temporal }: Activ
     if (p.means !== 'card' || p.status !== 'pending') return { chargeId: p.provider_reference };
     if (p.provider_reference) return { chargeId: p.provider_reference };
     try {
-      const { chargeId } = await payments.charge({ idempotencyKey: chargeKey(p.id), means: 'card', cardRef: p.card_ref ?? undefined, amountCents: p.amount_cents, currency: p.currency });
+      const { chargeId } = await payments.charge({
+        idempotencyKey: chargeKey(p.id),
+        means: 'card',
+        cardRef: p.card_ref ?? undefined,
+        amountCents: p.amount_cents,
+        currency: p.currency,
+      });
       await recordCharge(db, p.id, chargeId);
       return { chargeId };
     } catch (err) {

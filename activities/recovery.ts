@@ -22,18 +22,36 @@ import { deliverIfPossible, type createNotificationActivities } from './notifica
 export const passwordResetUrl = (publicUrl: string, token: string) => `${publicUrl}/reset-password/${token}`;
 
 const NOTICES: Record<AccountNoticeInput['kind'], { subject: string; body: string[] }> = {
-  password_reset: { subject: 'Your password was reset', body: ['The password of your account was reset through the forgotten-password procedure, and every session was ended.'] },
-  password_changed: { subject: 'Your password was changed', body: ['The password of your account was changed as compromised: application passwords and API tokens were revoked and your other sessions ended.'] },
+  password_reset: {
+    subject: 'Your password was reset',
+    body: ['The password of your account was reset through the forgotten-password procedure, and every session was ended.'],
+  },
+  password_changed: {
+    subject: 'Your password was changed',
+    body: ['The password of your account was changed as compromised: application passwords and API tokens were revoked and your other sessions ended.'],
+  },
   two_factor_disabled: {
     subject: 'Two-factor authentication is off',
-    body: ['Two-factor authentication was disabled on your account.', 'Please secure your account again: switch two-factor authentication back on with your new device.'],
+    body: [
+      'Two-factor authentication was disabled on your account.',
+      'Please secure your account again: switch two-factor authentication back on with your new device.',
+    ],
   },
   account_unlocked: { subject: 'Your account is unlocked', body: ['Your account was unlocked. If the failed logins were not yours, change your password.'] },
-  login_email_changed: { subject: 'Your login address was changed', body: ['The login address of your account was changed. Your recovery username no longer works.'] },
-  login_succeeded: { subject: 'New login to your account', body: ['Someone logged in to your account with its password. You asked to be told of every successful login.'] },
+  login_email_changed: {
+    subject: 'Your login address was changed',
+    body: ['The login address of your account was changed. Your recovery username no longer works.'],
+  },
+  login_succeeded: {
+    subject: 'New login to your account',
+    body: ['Someone logged in to your account with its password. You asked to be told of every successful login.'],
+  },
   login_failed: {
     subject: 'Failed login to your account',
-    body: ['Someone tried to log in to your account with a wrong password or second factor. You asked to be told of every failed login.', 'If this was not you, change your password.'],
+    body: [
+      'Someone tried to log in to your account with a wrong password or second factor. You asked to be told of every failed login.',
+      'If this was not you, change your password.',
+    ],
   },
 };
 
@@ -41,7 +59,10 @@ const NOTICES: Record<AccountNoticeInput['kind'], { subject: string; body: strin
 const eventLines = (at: string | undefined, client: string | null | undefined) =>
   at ? ['', `When: ${at.slice(0, 16).replace('T', ' ')} UTC`, `Client: ${client ?? 'not recognised'}`] : [];
 
-export function createRecoveryActivities({ db, clock, keyring, config }: ActivityDeps, { deliverNotification }: ReturnType<typeof createNotificationActivities>) {
+export function createRecoveryActivities(
+  { db, clock, keyring, config }: ActivityDeps,
+  { deliverNotification }: ReturnType<typeof createNotificationActivities>,
+) {
   const secrets = accountSecrets(keyring);
   const deliver = (key: string) => deliverIfPossible(deliverNotification, key);
 
@@ -52,7 +73,11 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
   };
   const accountOf = (accountId: string | null) =>
     accountId
-      ? db.selectFrom('accounts').select(['id', 'login_email', 'display_name', 'recovery_email', 'mobile_phone', 'recovery_username', 'login_address_lost_at']).where('id', '=', accountId).executeTakeFirst()
+      ? db
+          .selectFrom('accounts')
+          .select(['id', 'login_email', 'display_name', 'recovery_email', 'mobile_phone', 'recovery_username', 'login_address_lost_at'])
+          .where('id', '=', accountId)
+          .executeTakeFirst()
       : Promise.resolve(undefined);
 
   /**
@@ -63,7 +88,12 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
   async function mintAndSendLink(requestId: string, key: string, recipient: string, name: string, opts: { replace?: boolean } = {}): Promise<void> {
     const token = newToken();
     const queued = await db.transaction().execute(async (trx) => {
-      const r = await trx.selectFrom('recovery_requests').select(['token_hash', 'token_used_at', 'closed_at']).where('id', '=', requestId).forUpdate().executeTakeFirstOrThrow();
+      const r = await trx
+        .selectFrom('recovery_requests')
+        .select(['token_hash', 'token_used_at', 'closed_at'])
+        .where('id', '=', requestId)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
       if (await findByKey(trx, key)) return true;
       if (r.closed_at || r.token_used_at || (r.token_hash && !opts.replace)) return false;
       await trx
@@ -97,10 +127,20 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
    * Unmatched requests get no code; their clock started with the request (requests made before it
    * did get it here).
    */
-  async function mintAndSendCode(requestId: string, key: string, to: { channel: 'sms' | 'email'; recipient: string } | undefined, text: (code: string) => { subject: string; body: string }): Promise<boolean> {
+  async function mintAndSendCode(
+    requestId: string,
+    key: string,
+    to: { channel: 'sms' | 'email'; recipient: string } | undefined,
+    text: (code: string) => { subject: string; body: string },
+  ): Promise<boolean> {
     const code = newSixDigitCode();
     const queued = await db.transaction().execute(async (trx) => {
-      const r = await trx.selectFrom('recovery_requests').select(['code_expires_at', 'closed_at']).where('id', '=', requestId).forUpdate().executeTakeFirstOrThrow();
+      const r = await trx
+        .selectFrom('recovery_requests')
+        .select(['code_expires_at', 'closed_at'])
+        .where('id', '=', requestId)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
       if (to && (await findByKey(trx, key))) return true;
       if (r.closed_at) return false;
       const expiresAt = r.code_expires_at ?? new Date(clock.now().getTime() + RECOVERY_CODE_VALIDITY_MS);
@@ -108,9 +148,19 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
         if (!r.code_expires_at) await trx.updateTable('recovery_requests').set({ code_expires_at: expiresAt }).where('id', '=', requestId).execute();
         return false;
       }
-      await trx.updateTable('recovery_requests').set({ code_hash: secrets.codeHash(recoveryCodeScope(requestId), code), code_expires_at: expiresAt }).where('id', '=', requestId).execute();
+      await trx
+        .updateTable('recovery_requests')
+        .set({ code_hash: secrets.codeHash(recoveryCodeScope(requestId), code), code_expires_at: expiresAt })
+        .where('id', '=', requestId)
+        .execute();
       const m = text(markSecret(code));
-      await enqueue(trx, { key, channel: to.channel, recipient: to.recipient, subject: to.channel === 'email' ? m.subject : null, body: to.channel === 'email' ? m.body : `${m.subject}: ${m.body}` });
+      await enqueue(trx, {
+        key,
+        channel: to.channel,
+        recipient: to.recipient,
+        subject: to.channel === 'email' ? m.subject : null,
+        body: to.channel === 'email' ? m.body : `${m.subject}: ${m.body}`,
+      });
       return true;
     });
     if (!to || !queued) return false;
@@ -149,7 +199,12 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
   }
 
   async function closeRecoveryRequest({ requestId }: { requestId: string }): Promise<void> {
-    await db.updateTable('recovery_requests').set({ code_hash: null, token_hash: null, closed_at: clock.now() }).where('id', '=', requestId).where('closed_at', 'is', null).execute();
+    await db
+      .updateTable('recovery_requests')
+      .set({ code_hash: null, token_hash: null, closed_at: clock.now() })
+      .where('id', '=', requestId)
+      .where('closed_at', 'is', null)
+      .execute();
   }
 
   /** P3: the login identifier, to the channel the confirmed holder chose ('all' after identity verification). */
@@ -169,16 +224,39 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
         channel: t.channel,
         recipient: t.recipient,
         subject: 'Your login',
-        body: t.channel === 'sms' ? `Your login is ${login}` : [`Hello ${a.display_name},`, '', `As you asked, the login of your account is: ${login}`, '', 'If you did not ask for it, change your password.'].join('\n'),
+        body:
+          t.channel === 'sms'
+            ? `Your login is ${login}`
+            : [
+                `Hello ${a.display_name},`,
+                '',
+                `As you asked, the login of your account is: ${login}`,
+                '',
+                'If you did not ask for it, change your password.',
+              ].join('\n'),
       });
       await deliver(key);
     }
-    await audit(db, { actor_type: 'system', actor_id: 'recovery', action: 'recovery.login_delivered', subject_type: 'account', subject_id: a.id, decision: null, details: { requestId, channel } });
+    await audit(db, {
+      actor_type: 'system',
+      actor_id: 'recovery',
+      action: 'recovery.login_delivered',
+      subject_type: 'account',
+      subject_id: a.id,
+      decision: null,
+      details: { requestId, channel },
+    });
   }
 
   /** The case id is fixed on the request the first time, so a retry opens the same case. */
   async function openRecoveryVerification({ requestId }: { requestId: string }): Promise<{ accountId: string | null; caseId: string | null }> {
-    await db.updateTable('recovery_requests').set({ verification_case_id: randomUUID() }).where('id', '=', requestId).where('verification_case_id', 'is', null).where('account_id', 'is not', null).execute();
+    await db
+      .updateTable('recovery_requests')
+      .set({ verification_case_id: randomUUID() })
+      .where('id', '=', requestId)
+      .where('verification_case_id', 'is', null)
+      .where('account_id', 'is not', null)
+      .execute();
     const r = await requestOrFail(requestId);
     return { accountId: r.account_id, caseId: r.verification_case_id };
   }
@@ -196,10 +274,21 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
   async function sendLoginEmailCode({ requestId }: { requestId: string }): Promise<void> {
     const r = await requestOrFail(requestId);
     if (!r.pending_email) return;
-    const taken = await db.selectFrom('accounts').select('id').where((eb) => eb(eb.fn('lower', ['login_email']), '=', r.pending_email!.toLowerCase())).where('id', '!=', r.account_id).executeTakeFirst();
+    const taken = await db
+      .selectFrom('accounts')
+      .select('id')
+      .where((eb) => eb(eb.fn('lower', ['login_email']), '=', r.pending_email!.toLowerCase()))
+      .where('id', '!=', r.account_id)
+      .executeTakeFirst();
     if (taken) {
       const key = `recovery:${requestId}:taken`;
-      await enqueue(db, { key, channel: 'email', recipient: r.pending_email, subject: 'This address is already a login', body: 'Someone asked to make this address the login of an account, but it already is the login of an account. Nothing was changed.' });
+      await enqueue(db, {
+        key,
+        channel: 'email',
+        recipient: r.pending_email,
+        subject: 'This address is already a login',
+        body: 'Someone asked to make this address the login of an account, but it already is the login of an account. Nothing was changed.',
+      });
       await deliver(key);
       await mintAndSendCode(requestId, `recovery:${requestId}:code`, undefined, () => ({ subject: '', body: '' }));
       return;
@@ -237,7 +326,12 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
       await deliver(`${base}:email`);
     }
     if (a.mobile_phone) {
-      await enqueue(db, { key: `${base}:sms`, channel: 'sms', recipient: a.mobile_phone, body: `Your login address no longer works. Log in with the username ${a.username} and your usual password, then choose a new login address.` });
+      await enqueue(db, {
+        key: `${base}:sms`,
+        channel: 'sms',
+        recipient: a.mobile_phone,
+        body: `Your login address no longer works. Log in with the username ${a.username} and your usual password, then choose a new login address.`,
+      });
       await deliver(`${base}:sms`);
     }
   }
@@ -246,7 +340,11 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
     const a = await lostState(accountId);
     if (!a) return false;
     const key = `login-address-lost:${accountId}:${a.lostAt.getTime()}:reminder:${reminder}`;
-    const to = a.recovery_email ? { channel: 'email' as const, recipient: a.recovery_email } : a.mobile_phone ? { channel: 'sms' as const, recipient: a.mobile_phone } : undefined;
+    const to = a.recovery_email
+      ? { channel: 'email' as const, recipient: a.recovery_email }
+      : a.mobile_phone
+        ? { channel: 'sms' as const, recipient: a.mobile_phone }
+        : undefined;
     if (!to) return true;
     await enqueue(db, {
       key,
@@ -262,21 +360,45 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
   /** P6, P7: the one place where an approved case disables 2FA or unlocks the account. */
   async function applyApprovedSecurityCase({ accountId, reason, caseId }: { accountId: string; reason: SecurityCaseReason; caseId: string }): Promise<void> {
     const c = await db.selectFrom('verification_cases').select(['status', 'reason', 'account_id']).where('id', '=', caseId).executeTakeFirst();
-    if (!c || c.status !== 'approved' || c.reason !== reason || c.account_id !== accountId) throw ApplicationFailure.nonRetryable(`case ${caseId} is not an approved ${reason} case of this account`, FailureType.NotFound);
+    if (!c || c.status !== 'approved' || c.reason !== reason || c.account_id !== accountId)
+      throw ApplicationFailure.nonRetryable(`case ${caseId} is not an approved ${reason} case of this account`, FailureType.NotFound);
     await db.transaction().execute(async (trx) => {
       // A retry after a commit must not revoke what the holder minted since: the case applies once.
-      const applied = await trx.selectFrom('audit_log').select('id').where('subject_type', '=', 'account').where('subject_id', '=', accountId).where('action', '=', 'account.credentials_revoked').where(sql<string>`details->>'eventId'`, '=', caseId).executeTakeFirst();
+      const applied = await trx
+        .selectFrom('audit_log')
+        .select('id')
+        .where('subject_type', '=', 'account')
+        .where('subject_id', '=', accountId)
+        .where('action', '=', 'account.credentials_revoked')
+        .where(sql<string>`details->>'eventId'`, '=', caseId)
+        .executeTakeFirst();
       if (applied) return;
       if (reason === 'disable_2fa') {
-        await trx.updateTable('accounts').set({ totp_secret_sealed: null, totp_pending_sealed: null, two_factor_enabled_at: null }).where('id', '=', accountId).execute();
+        await trx
+          .updateTable('accounts')
+          .set({ totp_secret_sealed: null, totp_pending_sealed: null, two_factor_enabled_at: null })
+          .where('id', '=', accountId)
+          .execute();
         await trx.deleteFrom('backup_codes').where('account_id', '=', accountId).execute();
       } else {
         await trx.updateTable('accounts').set({ locked_at: null, failed_logins: 0 }).where('id', '=', accountId).execute();
       }
       const actor = { actor_type: 'system' as const, actor_id: `verification:${caseId}` };
-      await audit(trx, { ...actor, action: reason === 'disable_2fa' ? 'account.two_factor_disabled' : 'account.unlocked', subject_type: 'account', subject_id: accountId, decision: null, details: { caseId } });
+      await audit(trx, {
+        ...actor,
+        action: reason === 'disable_2fa' ? 'account.two_factor_disabled' : 'account.unlocked',
+        subject_type: 'account',
+        subject_id: accountId,
+        decision: null,
+        details: { caseId },
+      });
       // Whoever holds the lost device, or tried the password, must keep nothing minted before (issue 14, item 2).
-      await revokeAllCredentials(trx, accountId, { reason: reason === 'disable_2fa' ? 'two_factor_disabled_by_case' : 'unlocked_by_case', now: clock.now(), actor, eventId: caseId });
+      await revokeAllCredentials(trx, accountId, {
+        reason: reason === 'disable_2fa' ? 'two_factor_disabled_by_case' : 'unlocked_by_case',
+        now: clock.now(),
+        actor,
+        eventId: caseId,
+      });
     });
     await sendAccountNotice({ accountId, kind: reason === 'disable_2fa' ? 'two_factor_disabled' : 'account_unlocked', eventId: caseId });
   }
@@ -288,7 +410,13 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
     const recipients = [...new Set([a.login_address_lost_at ? null : a.login_email, a.recovery_email].filter((x): x is string => !!x))];
     for (const [i, recipient] of recipients.entries()) {
       const key = `account-notice:${accountId}:${kind}:${eventId}:${i}`;
-      await enqueue(db, { key, channel: 'email', recipient, subject: n.subject, body: [`Hello ${a.display_name},`, '', ...n.body, ...eventLines(at, client), '', 'If this was not you, contact our support team at once.'].join('\n') });
+      await enqueue(db, {
+        key,
+        channel: 'email',
+        recipient,
+        subject: n.subject,
+        body: [`Hello ${a.display_name},`, '', ...n.body, ...eventLines(at, client), '', 'If this was not you, contact our support team at once.'].join('\n'),
+      });
       await deliver(key);
     }
   }
@@ -313,7 +441,15 @@ export function createRecoveryActivities({ db, clock, keyring, config }: Activit
       .where('expires_at', '<=', now)
       .executeTakeFirst();
     const counts = { deactivated: Number(idle.numUpdatedRows), expired: Number(expired.numUpdatedRows) };
-    await audit(db, { actor_type: 'system', actor_id: 'api-token-sweep', action: 'api_tokens.swept', subject_type: 'access_tokens', subject_id: asOf, decision: null, details: counts });
+    await audit(db, {
+      actor_type: 'system',
+      actor_id: 'api-token-sweep',
+      action: 'api_tokens.swept',
+      subject_type: 'access_tokens',
+      subject_id: asOf,
+      decision: null,
+      details: counts,
+    });
     return counts;
   }
 

@@ -11,7 +11,13 @@ import { releaseRenewalRun } from '../db/repositories/renewalRuns';
 import { stableUuid } from '../lib/ids';
 import type { Db } from '../db/database';
 import { partnerPrice } from '../lib/pricing';
-import { AUTO_RENEW_ENABLE_MIN_LEAD_MS, AUTO_RENEW_FIRST_ATTEMPT_BEFORE_DUE_MS, RENEWAL_FINAL_NOTICE_BEFORE_TERMINATION_MS, RENEWAL_SUSPENSION_GRACE_MS, describeDuration } from '../lib/rules';
+import {
+  AUTO_RENEW_ENABLE_MIN_LEAD_MS,
+  AUTO_RENEW_FIRST_ATTEMPT_BEFORE_DUE_MS,
+  RENEWAL_FINAL_NOTICE_BEFORE_TERMINATION_MS,
+  RENEWAL_SUSPENSION_GRACE_MS,
+  describeDuration,
+} from '../lib/rules';
 import { FailureType } from '../workflows/shared/failures';
 import type { PaymentOutcome } from '../workflows/shared/payment';
 import { addMonths, type RenewalPlan, type StepKind } from '../workflows/shared/renewal';
@@ -55,7 +61,13 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
     const keys: string[] = [];
     for (const person of await billingContacts(trx, product.organization_id)) {
       const k = `${key}:${person.id}`;
-      await enqueue(trx, { key: k, channel: 'email', recipient: person.login_email, subject, body: [`Hello ${person.display_name},`, '', ...lines(person.display_name)].join('\n') });
+      await enqueue(trx, {
+        key: k,
+        channel: 'email',
+        recipient: person.login_email,
+        subject,
+        body: [`Hello ${person.display_name},`, '', ...lines(person.display_name)].join('\n'),
+      });
       keys.push(k);
     }
     return keys;
@@ -96,10 +108,16 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
       if (step.kind === 'issue-invoice') {
         const issued = await issueRenewalInvoice(trx, productId, due, clock.now());
         if (!issued?.created || !prefs.invoice_issued) return [];
-        const inv = await trx.selectFrom('invoices').select(['total_cents', 'currency', 'reference']).where('id', '=', issued.invoiceId).executeTakeFirstOrThrow();
+        const inv = await trx
+          .selectFrom('invoices')
+          .select(['total_cents', 'currency', 'reference'])
+          .where('id', '=', issued.invoiceId)
+          .executeTakeFirstOrThrow();
         return queueMail(trx, productId, keyBase, `Invoice issued: renewal of ${product.name}`, () => [
           `The invoice for the renewal of ${product.name} (due ${day(due)}) has been issued: ${money(inv.total_cents, inv.currency)}.`,
-          product.auto_renew ? `Automatic renewal will pay it with your saved card ${describeDuration(AUTO_RENEW_FIRST_ATTEMPT_BEFORE_DUE_MS)} before the due date.` : 'Pay it in the Manager before the due date to keep the service running.',
+          product.auto_renew
+            ? `Automatic renewal will pay it with your saved card ${describeDuration(AUTO_RENEW_FIRST_ATTEMPT_BEFORE_DUE_MS)} before the due date.`
+            : 'Pay it in the Manager before the due date to keep the service running.',
         ]);
       }
 
@@ -138,8 +156,21 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
           ]);
         }
         case 'suspend':
-          await trx.updateTable('products').set({ status: 'suspended', suspended_at: clock.now() }).where('id', '=', productId).where('status', '=', 'active').execute();
-          await audit(trx, { actor_type: 'system', actor_id: 'renewal', action: 'product.suspended', subject_type: 'product', subject_id: productId, decision: null, details: { dueAt } });
+          await trx
+            .updateTable('products')
+            .set({ status: 'suspended', suspended_at: clock.now() })
+            .where('id', '=', productId)
+            .where('status', '=', 'active')
+            .execute();
+          await audit(trx, {
+            actor_type: 'system',
+            actor_id: 'renewal',
+            action: 'product.suspended',
+            subject_type: 'product',
+            subject_id: productId,
+            decision: null,
+            details: { dueAt },
+          });
           return queueMail(trx, productId, keyBase, `${product.name} is blocked`, () => [
             `${product.name} has been blocked because its renewal (due ${day(due)}) is unpaid: ${outstanding}.`,
             'Paying in the Manager restores it at once. Without payment it will be terminated and its data deleted.',
@@ -152,7 +183,15 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
           const now = clock.now();
           await trx.updateTable('products').set({ status: 'terminated', terminated_at: now }).where('id', '=', productId).execute();
           if (invoice) await releaseTermInvoice(trx, productId, due, invoice.id);
-          await audit(trx, { actor_type: 'system', actor_id: 'renewal', action: 'product.terminated', subject_type: 'product', subject_id: productId, decision: null, details: { dueAt, reason: 'unpaid renewal' } });
+          await audit(trx, {
+            actor_type: 'system',
+            actor_id: 'renewal',
+            action: 'product.terminated',
+            subject_type: 'product',
+            subject_id: productId,
+            decision: null,
+            details: { dueAt, reason: 'unpaid renewal' },
+          });
           return queueMail(trx, productId, keyBase, `${product.name} has been terminated`, () => [
             `${product.name} was not renewed and has been terminated. Any partial payment of its renewal was credited to your prepaid account.`,
           ]);
@@ -173,21 +212,44 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
     const { productId, dueAt, step, payment } = input;
     const due = new Date(dueAt);
     const attempt = step.attempt ?? 1;
-    const declined = payment.status === 'declined' ? (payment.reason ?? 'declined') : payment.status === 'refused' && payment.reason === 'no-saved-card' ? 'no saved card' : undefined;
+    const declined =
+      payment.status === 'declined'
+        ? (payment.reason ?? 'declined')
+        : payment.status === 'refused' && payment.reason === 'no-saved-card'
+          ? 'no saved card'
+          : undefined;
     const keys = await db.transaction().execute(async (trx) => {
       const product = await trx.selectFrom('products').select(['name']).where('id', '=', productId).executeTakeFirst();
       if (!product) return [];
       if (payment.status === 'captured') {
-        await audit(trx, { actor_type: 'system', actor_id: 'renewal', action: 'renewal.charged', subject_type: 'product', subject_id: productId, decision: null, details: { paymentId: payment.paymentId, attempt } });
+        await audit(trx, {
+          actor_type: 'system',
+          actor_id: 'renewal',
+          action: 'renewal.charged',
+          subject_type: 'product',
+          subject_id: productId,
+          decision: null,
+          details: { paymentId: payment.paymentId, attempt },
+        });
         return [];
       }
       if (!declined) return [];
       const invoice = await termInvoice(trx, productId, due);
-      await audit(trx, { actor_type: 'system', actor_id: 'renewal', action: 'renewal.charge_declined', subject_type: 'product', subject_id: productId, decision: null, details: { invoiceId: invoice?.id ?? null, attempt, reason: declined } });
+      await audit(trx, {
+        actor_type: 'system',
+        actor_id: 'renewal',
+        action: 'renewal.charge_declined',
+        subject_type: 'product',
+        subject_id: productId,
+        decision: null,
+        details: { invoiceId: invoice?.id ?? null, attempt, reason: declined },
+      });
       const owed = invoice ? money(invoice.total_cents - invoice.paid_cents, invoice.currency) : 'the renewal price';
       return queueMail(trx, productId, `renewal:${productId}:${day(due)}:${step.kind}:${step.at}`, `Automatic payment failed: ${product.name}`, () => [
         `We could not charge ${owed} for the renewal of ${product.name} (${declined}).`,
-        input.nextChargeAt ? `We will try again on ${day(input.nextChargeAt)}. You can also pay in the Manager now.` : `This was the last attempt. Pay in the Manager before ${day(due)} to keep the service running.`,
+        input.nextChargeAt
+          ? `We will try again on ${day(input.nextChargeAt)}. You can also pay in the Manager now.`
+          : `This was the last attempt. Pay in the Manager before ${day(due)} to keep the service running.`,
       ]);
     });
     await deliverStep(`renewal:${productId}:${day(due)}:${step.kind}:${step.at}:`, keys);
@@ -234,8 +296,22 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
       .returning('to_due_at')
       .executeTakeFirst();
     if (inserted) {
-      await trx.updateTable('products').set({ due_at: to, status: 'active', suspended_at: null }).where('id', '=', productId).where('due_at', '=', due).where('status', '!=', 'terminated').execute();
-      await audit(trx, { actor_type: 'system', actor_id: 'renewal', action: 'product.renewed', subject_type: 'product', subject_id: productId, decision: null, details: { from: due.toISOString(), to: to.toISOString(), underWarranty } });
+      await trx
+        .updateTable('products')
+        .set({ due_at: to, status: 'active', suspended_at: null })
+        .where('id', '=', productId)
+        .where('due_at', '=', due)
+        .where('status', '!=', 'terminated')
+        .execute();
+      await audit(trx, {
+        actor_type: 'system',
+        actor_id: 'renewal',
+        action: 'product.renewed',
+        subject_type: 'product',
+        subject_id: productId,
+        decision: null,
+        details: { from: due.toISOString(), to: to.toISOString(), underWarranty },
+      });
     }
     return to;
   }
@@ -244,7 +320,14 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
    * P11: a client of a partner who pays its renewal itself (billing "client") pays the public price;
    * the partner's discount comes back to the partner's prepaid account as cashback, once per invoice line.
    */
-  async function creditPartnerCashback(trx: Db, productId: string, organizationId: string, invoiceId: string, lineCents: number, currency: string): Promise<void> {
+  async function creditPartnerCashback(
+    trx: Db,
+    productId: string,
+    organizationId: string,
+    invoiceId: string,
+    lineCents: number,
+    currency: string,
+  ): Promise<void> {
     const partnership = await trx
       .selectFrom('partnerships')
       .select(['partner_organization_id'])
@@ -258,7 +341,13 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
     if (cashbackCents <= 0) return;
     await trx
       .insertInto('prepaid_ledger_entries')
-      .values({ organization_id: partnership.partner_organization_id, currency: currency as 'CHF' | 'EUR', amount_cents: cashbackCents, reason: `partner cashback, renewal of product ${productId}`, reference: `cashback:${invoiceId}:${productId}` })
+      .values({
+        organization_id: partnership.partner_organization_id,
+        currency: currency as 'CHF' | 'EUR',
+        amount_cents: cashbackCents,
+        reason: `partner cashback, renewal of product ${productId}`,
+        reference: `cashback:${invoiceId}:${productId}`,
+      })
       .onConflict((oc) => oc.column('reference').doNothing())
       .execute();
   }
@@ -267,7 +356,12 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
   async function completeRenewal({ productId, dueAt }: { productId: string; dueAt: string }): Promise<RenewalPlan> {
     const due = new Date(dueAt);
     const keys = await db.transaction().execute(async (trx) => {
-      const product = await trx.selectFrom('products').select(['name', 'organization_id', 'status', 'due_at', 'auto_renew']).where('id', '=', productId).forUpdate().executeTakeFirst();
+      const product = await trx
+        .selectFrom('products')
+        .select(['name', 'organization_id', 'status', 'due_at', 'auto_renew'])
+        .where('id', '=', productId)
+        .forUpdate()
+        .executeTakeFirst();
       if (!product) throw ApplicationFailure.nonRetryable(`product ${productId} not found`, FailureType.NotFound);
       if (product.status === 'terminated' || product.due_at?.getTime() !== due.getTime()) return [];
       const invoice = await termInvoice(trx, productId, due);
@@ -276,7 +370,13 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
       const to = await advanceTerm(trx, productId, due, invoice.id, false);
       await creditPartnerCashback(trx, productId, product.organization_id, invoice.id, invoice.line_cents, invoice.currency);
       const prefs = await billingPreferences(trx, product.organization_id);
-      const automatic = await trx.selectFrom('payments').select('id').where('invoice_id', '=', invoice.id).where('idempotency_key', 'like', 'renewal-charge:%').where('status', '=', 'captured').executeTakeFirst();
+      const automatic = await trx
+        .selectFrom('payments')
+        .select('id')
+        .where('invoice_id', '=', invoice.id)
+        .where('idempotency_key', 'like', 'renewal-charge:%')
+        .where('status', '=', 'captured')
+        .executeTakeFirst();
       // Confirmation of renewal and debit: an email the customer may switch off, except after a block.
       if (!prefs.renewal_confirmation && !wasSuspended) return [];
       return queueMail(trx, productId, `renewal:${productId}:${day(due)}:renewed`, `${product.name} is renewed until ${day(to)}`, () => [

@@ -15,7 +15,17 @@ import type { ActivityDeps } from './deps';
 export const SWEEP_CONCURRENCY = 16;
 
 export function createRenewalSweepActivities({ db, temporal, clock }: ActivityDeps) {
-  async function ensureRenewalPage({ afterId, limit, organizationId, mode = 'missing' }: { afterId: string | null; limit: number; organizationId: string | null; mode?: SweepMode }): Promise<SweepCounts & { lastId: string | null }> {
+  async function ensureRenewalPage({
+    afterId,
+    limit,
+    organizationId,
+    mode = 'missing',
+  }: {
+    afterId: string | null;
+    limit: number;
+    organizationId: string | null;
+    mode?: SweepMode;
+  }): Promise<SweepCounts & { lastId: string | null }> {
     if (!temporal) throw ApplicationFailure.nonRetryable('the worker has no Temporal client for the sweep', 'Misconfigured');
     // The daily sweep reads only the products without a known run; the weekly reconciliation reads all.
     const page = await renewableProductsPage(db, { afterId, limit, organizationId, missingOnly: mode === 'missing' });
@@ -50,8 +60,24 @@ export function createRenewalSweepActivities({ db, temporal, clock }: ActivityDe
     return { ...counts, lastId: page.at(-1)?.id ?? null };
   }
 
-  async function recordSweep({ counts, organizationId, mode = 'missing' }: { counts: SweepCounts; organizationId: string | null; mode?: SweepMode }): Promise<void> {
-    await audit(db, { actor_type: 'system', actor_id: 'renewal-sweep', action: 'renewal.sweep_completed', subject_type: organizationId ? 'organization' : 'renewal_sweep', subject_id: organizationId ?? 'all', decision: null, details: { ...counts, mode } });
+  async function recordSweep({
+    counts,
+    organizationId,
+    mode = 'missing',
+  }: {
+    counts: SweepCounts;
+    organizationId: string | null;
+    mode?: SweepMode;
+  }): Promise<void> {
+    await audit(db, {
+      actor_type: 'system',
+      actor_id: 'renewal-sweep',
+      action: 'renewal.sweep_completed',
+      subject_type: organizationId ? 'organization' : 'renewal_sweep',
+      subject_id: organizationId ?? 'all',
+      decision: null,
+      details: { ...counts, mode },
+    });
   }
 
   return { ensureRenewalPage, recordSweep };

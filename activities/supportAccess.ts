@@ -14,10 +14,7 @@ const KIND_LABEL: Record<SupportAccessKind, string> = {
   kchat: 'kChat discussions',
 };
 
-export function createSupportAccessActivities(
-  { db }: ActivityDeps,
-  { deliverNotification }: ReturnType<typeof createNotificationActivities>,
-) {
+export function createSupportAccessActivities({ db }: ActivityDeps, { deliverNotification }: ReturnType<typeof createNotificationActivities>) {
   async function endSupportAccessGrant(input: {
     grantId: string;
     status: 'revoked' | 'expired';

@@ -9,7 +9,16 @@ import { createHmac, hkdfSync, randomBytes, randomInt, randomUUID, timingSafeEqu
 import { ApplicationFailure } from '@temporalio/common';
 import { audit } from '../db/repositories/audit';
 import { enqueue, findByKey, markSecret, redactSecret } from '../db/repositories/outbox';
-import { attachEvidence, eraseEvidence, findCase, hashLinkToken, insertCase, insertEvidence, OPEN_STATUSES, type VerificationCase } from '../db/repositories/verification';
+import {
+  attachEvidence,
+  eraseEvidence,
+  findCase,
+  hashLinkToken,
+  insertCase,
+  insertEvidence,
+  OPEN_STATUSES,
+  type VerificationCase,
+} from '../db/repositories/verification';
 import type { EvidenceKind } from '../db/tables/verification.table';
 import type { Db } from '../db/database';
 import { addBusinessHours } from '../lib/businessHours';
@@ -31,7 +40,10 @@ const REASON_TEXT: Record<VerificationReason, string> = {
 };
 
 /** P3: a holder who forgot the login address is reached at the recovery address, else by SMS. */
-function caseContact(a: { login_email: string; recovery_email: string | null; mobile_phone: string | null }, contact: 'login_email' | 'recovery_channels'): { channel: 'email' | 'sms'; recipient: string } {
+function caseContact(
+  a: { login_email: string; recovery_email: string | null; mobile_phone: string | null },
+  contact: 'login_email' | 'recovery_channels',
+): { channel: 'email' | 'sms'; recipient: string } {
   if (contact === 'recovery_channels') {
     if (a.recovery_email) return { channel: 'email', recipient: a.recovery_email };
     if (a.mobile_phone) return { channel: 'sms', recipient: a.mobile_phone };
@@ -66,7 +78,12 @@ export function createVerificationActivities(
    * The sealed value the workflow refers to, marked as accepted. An activity scheduled before issue
    * 14, item 6 carries the value itself: it is sealed here as an accepted row, as the API would have.
    */
-  async function acceptEvidence(trx: Db, c: { id: string; round: number; data_key_wrapped: Buffer | null }, kind: EvidenceKind, given: { ref: string } | { value: unknown }): Promise<unknown> {
+  async function acceptEvidence(
+    trx: Db,
+    c: { id: string; round: number; data_key_wrapped: Buffer | null },
+    kind: EvidenceKind,
+    given: { ref: string } | { value: unknown },
+  ): Promise<unknown> {
     if (!c.data_key_wrapped) throw ApplicationFailure.nonRetryable('the case is closed', FailureType.CaseClosed);
     const key = unwrapCaseKey(keyring, c.data_key_wrapped);
     if ('value' in given) {
@@ -90,10 +107,27 @@ export function createVerificationActivities(
     const account = await db.selectFrom('accounts').select('id').where('id', '=', input.accountId).executeTakeFirst();
     if (!account) throw ApplicationFailure.nonRetryable(`account ${input.accountId} not found`, FailureType.NotFound);
     // The API inserts the row before starting the workflow; a parent workflow's child does not.
-    const inserted = await insertCase(db, { id: input.caseId, accountId: input.accountId, reason: input.reason, subject: input.subject, openedBy: input.openedBy, openedAt: clock.now(), dataKeyWrapped: newCaseKey(keyring).wrapped, contact: input.contact });
+    const inserted = await insertCase(db, {
+      id: input.caseId,
+      accountId: input.accountId,
+      reason: input.reason,
+      subject: input.subject,
+      openedBy: input.openedBy,
+      openedAt: clock.now(),
+      dataKeyWrapped: newCaseKey(keyring).wrapped,
+      contact: input.contact,
+    });
     if (inserted) {
       const [actorType, actorId] = splitActor(input.openedBy);
-      await audit(db, { actor_type: actorType, actor_id: actorId, action: 'verification.opened', subject_type: 'verification_case', subject_id: input.caseId, decision: null, details: { reason: input.reason } });
+      await audit(db, {
+        actor_type: actorType,
+        actor_id: actorId,
+        action: 'verification.opened',
+        subject_type: 'verification_case',
+        subject_id: input.caseId,
+        decision: null,
+        details: { reason: input.reason },
+      });
     }
     return { status: (await caseOrFail(db, input.caseId)).status };
   }
@@ -107,16 +141,34 @@ export function createVerificationActivities(
     const key = `verification:${caseId}:link:${seq}`;
     const token = randomBytes(32).toString('base64url');
     const minted = await db.transaction().execute(async (trx) => {
-      const c = await trx.selectFrom('verification_cases').select(['status', 'link_seq', 'reason', 'round', 'resubmission_reason', 'account_id', 'contact']).where('id', '=', caseId).forUpdate().executeTakeFirst();
+      const c = await trx
+        .selectFrom('verification_cases')
+        .select(['status', 'link_seq', 'reason', 'round', 'resubmission_reason', 'account_id', 'contact'])
+        .where('id', '=', caseId)
+        .forUpdate()
+        .executeTakeFirst();
       if (!c) throw ApplicationFailure.nonRetryable(`verification case ${caseId} not found`, FailureType.NotFound);
       if (c.link_seq >= seq || c.status !== 'awaiting_customer') return false;
-      await trx.updateTable('verification_cases').set({ link_token_hash: hashLinkToken(token), link_seq: seq }).where('id', '=', caseId).execute();
-      const account = await trx.selectFrom('accounts').select(['login_email', 'display_name', 'recovery_email', 'mobile_phone']).where('id', '=', c.account_id).executeTakeFirstOrThrow();
+      await trx
+        .updateTable('verification_cases')
+        .set({ link_token_hash: hashLinkToken(token), link_seq: seq })
+        .where('id', '=', caseId)
+        .execute();
+      const account = await trx
+        .selectFrom('accounts')
+        .select(['login_email', 'display_name', 'recovery_email', 'mobile_phone'])
+        .where('id', '=', c.account_id)
+        .executeTakeFirstOrThrow();
       // The token is marked in the row: whichever attempt sends it, the same link and QR code go out, and the row keeps neither once sent.
       const url = verificationLinkUrl(config.publicUrl, markSecret(token));
       const to = caseContact(account, c.contact);
       if (to.channel === 'sms') {
-        await enqueue(trx, { key, channel: 'sms', recipient: to.recipient, body: `Verify your identity ${REASON_TEXT[c.reason]}: ${url} (works once; never forward it)` });
+        await enqueue(trx, {
+          key,
+          channel: 'sms',
+          recipient: to.recipient,
+          body: `Verify your identity ${REASON_TEXT[c.reason]}: ${url} (works once; never forward it)`,
+        });
         return true;
       }
       await enqueue(trx, {
@@ -153,12 +205,23 @@ export function createVerificationActivities(
     const key = `verification:${caseId}:code:${seq}`;
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const minted = await db.transaction().execute(async (trx) => {
-      const c = await trx.selectFrom('verification_cases').select(['id', 'status', 'round', 'data_key_wrapped', 'phone_code_seq']).where('id', '=', caseId).forUpdate().executeTakeFirst();
+      const c = await trx
+        .selectFrom('verification_cases')
+        .select(['id', 'status', 'round', 'data_key_wrapped', 'phone_code_seq'])
+        .where('id', '=', caseId)
+        .forUpdate()
+        .executeTakeFirst();
       if (!c) throw ApplicationFailure.nonRetryable(`verification case ${caseId} not found`, FailureType.NotFound);
       if (c.status !== 'awaiting_customer') throw ApplicationFailure.nonRetryable('the case is closed', FailureType.CaseClosed);
       if (c.phone_code_seq >= seq) return false;
-      const { phone } = (await acceptEvidence(trx, c, 'phone', 'phoneRef' in input ? { ref: input.phoneRef } : { value: { phone: input.phone } })) as { phone: string };
-      await trx.updateTable('verification_cases').set({ phone_code_hash: codeHash(hmacKey, caseId, seq, code), phone_code_seq: seq }).where('id', '=', caseId).execute();
+      const { phone } = (await acceptEvidence(trx, c, 'phone', 'phoneRef' in input ? { ref: input.phoneRef } : { value: { phone: input.phone } })) as {
+        phone: string;
+      };
+      await trx
+        .updateTable('verification_cases')
+        .set({ phone_code_hash: codeHash(hmacKey, caseId, seq, code), phone_code_seq: seq })
+        .where('id', '=', caseId)
+        .execute();
       await enqueue(trx, {
         key,
         channel: 'sms',
@@ -184,7 +247,12 @@ export function createVerificationActivities(
   async function recordVerificationGeolocation(input: { caseId: string } & (PositionSubmission | Position)): Promise<void> {
     const { caseId } = input;
     await db.transaction().execute(async (trx) => {
-      const c = await trx.selectFrom('verification_cases').select(['id', 'status', 'round', 'data_key_wrapped']).where('id', '=', caseId).forUpdate().executeTakeFirst();
+      const c = await trx
+        .selectFrom('verification_cases')
+        .select(['id', 'status', 'round', 'data_key_wrapped'])
+        .where('id', '=', caseId)
+        .forUpdate()
+        .executeTakeFirst();
       if (!c) throw ApplicationFailure.nonRetryable(`verification case ${caseId} not found`, FailureType.NotFound);
       if (!OPEN_STATUSES.includes(c.status)) throw ApplicationFailure.nonRetryable('the case is closed', FailureType.CaseClosed);
       const { latitude, longitude, accuracyMeters } = input as Partial<Position>;
@@ -193,8 +261,23 @@ export function createVerificationActivities(
   }
 
   /** Binds uploaded images to the case's current round; they must be this case's, unused, and of the expected kinds in order. */
-  async function attachVerificationDocuments({ caseId, round, documentIds, kinds }: { caseId: string; round: number; documentIds: string[]; kinds: DocumentKind[] }): Promise<void> {
-    const rows = await db.selectFrom('verification_documents').select(['id', 'kind', 'round', 'attached']).where('case_id', '=', caseId).where('id', 'in', documentIds).execute();
+  async function attachVerificationDocuments({
+    caseId,
+    round,
+    documentIds,
+    kinds,
+  }: {
+    caseId: string;
+    round: number;
+    documentIds: string[];
+    kinds: DocumentKind[];
+  }): Promise<void> {
+    const rows = await db
+      .selectFrom('verification_documents')
+      .select(['id', 'kind', 'round', 'attached'])
+      .where('case_id', '=', caseId)
+      .where('id', 'in', documentIds)
+      .execute();
     const byId = new Map(rows.map((r) => [r.id, r]));
     const valid = documentIds.every((id, i) => {
       const row = byId.get(id);
@@ -223,7 +306,12 @@ export function createVerificationActivities(
   async function recordVerificationDecision(input: { caseId: string; round: number; agentId: string; decision: Decision; reason: string }): Promise<void> {
     const { caseId, round, agentId, decision, reason } = input;
     await db.transaction().execute(async (trx) => {
-      const c = await trx.selectFrom('verification_cases').select(['status', 'round', 'assigned_agent_id', 'decided_by']).where('id', '=', caseId).forUpdate().executeTakeFirst();
+      const c = await trx
+        .selectFrom('verification_cases')
+        .select(['status', 'round', 'assigned_agent_id', 'decided_by'])
+        .where('id', '=', caseId)
+        .forUpdate()
+        .executeTakeFirst();
       if (!c) throw ApplicationFailure.nonRetryable(`verification case ${caseId} not found`, FailureType.NotFound);
       // A retry after a commit finds its own decision already there.
       if (decision === 'request_resubmission' ? c.round === round + 1 : c.decided_by === `agent:${agentId}` && c.round === round) return;
@@ -233,7 +321,16 @@ export function createVerificationActivities(
         await trx.deleteFrom('verification_documents').where('case_id', '=', caseId).execute();
         await trx
           .updateTable('verification_cases')
-          .set({ status: 'awaiting_customer', round: round + 1, resubmission_reason: reason, assigned_agent_id: null, claimed_at: null, submitted_at: null, due_at: null, overdue_at: null })
+          .set({
+            status: 'awaiting_customer',
+            round: round + 1,
+            resubmission_reason: reason,
+            assigned_agent_id: null,
+            claimed_at: null,
+            submitted_at: null,
+            due_at: null,
+            overdue_at: null,
+          })
           .where('id', '=', caseId)
           .execute();
       } else {
@@ -244,26 +341,56 @@ export function createVerificationActivities(
           .execute();
         await eraseEvidence(trx, caseId);
       }
-      await audit(trx, { actor_type: 'agent', actor_id: agentId, action: 'verification.decided', subject_type: 'verification_case', subject_id: caseId, decision: null, details: { decision, reason, round } });
+      await audit(trx, {
+        actor_type: 'agent',
+        actor_id: agentId,
+        action: 'verification.decided',
+        subject_type: 'verification_case',
+        subject_id: caseId,
+        decision: null,
+        details: { decision, reason, round },
+      });
     });
   }
 
   async function recordManualVerification(input: { caseId: string; agentId: string; decision: 'approve' | 'reject'; reason: string }): Promise<void> {
     const { caseId, agentId, decision, reason } = input;
     await db.transaction().execute(async (trx) => {
-      const c = await trx.selectFrom('verification_cases').select(['status', 'assigned_agent_id', 'decided_by', 'manual']).where('id', '=', caseId).forUpdate().executeTakeFirst();
+      const c = await trx
+        .selectFrom('verification_cases')
+        .select(['status', 'assigned_agent_id', 'decided_by', 'manual'])
+        .where('id', '=', caseId)
+        .forUpdate()
+        .executeTakeFirst();
       if (!c) throw ApplicationFailure.nonRetryable(`verification case ${caseId} not found`, FailureType.NotFound);
       if (c.manual && c.decided_by === `agent:${agentId}`) return;
       if (!OPEN_STATUSES.includes(c.status)) throw ApplicationFailure.nonRetryable('the case is closed', FailureType.CaseClosed);
-      if (c.assigned_agent_id && c.assigned_agent_id !== agentId) throw ApplicationFailure.nonRetryable('another agent has claimed the case', FailureType.NotCaseAssignee);
+      if (c.assigned_agent_id && c.assigned_agent_id !== agentId)
+        throw ApplicationFailure.nonRetryable('another agent has claimed the case', FailureType.NotCaseAssignee);
       const now = clock.now();
       await trx
         .updateTable('verification_cases')
-        .set({ status: decision === 'approve' ? 'approved' : 'rejected', manual: true, assigned_agent_id: agentId, claimed_at: now, decided_at: now, decided_by: `agent:${agentId}`, decision_reason: reason })
+        .set({
+          status: decision === 'approve' ? 'approved' : 'rejected',
+          manual: true,
+          assigned_agent_id: agentId,
+          claimed_at: now,
+          decided_at: now,
+          decided_by: `agent:${agentId}`,
+          decision_reason: reason,
+        })
         .where('id', '=', caseId)
         .execute();
       await eraseEvidence(trx, caseId);
-      await audit(trx, { actor_type: 'agent', actor_id: agentId, action: 'verification.manual_decided', subject_type: 'verification_case', subject_id: caseId, decision: null, details: { decision, reason } });
+      await audit(trx, {
+        actor_type: 'agent',
+        actor_id: agentId,
+        action: 'verification.manual_decided',
+        subject_type: 'verification_case',
+        subject_id: caseId,
+        decision: null,
+        details: { decision, reason },
+      });
     });
   }
 
@@ -278,7 +405,16 @@ export function createVerificationActivities(
         .returning('id')
         .executeTakeFirst();
       await eraseEvidence(trx, caseId);
-      if (ended) await audit(trx, { actor_type: 'system', actor_id: status, action: `verification.${status}`, subject_type: 'verification_case', subject_id: caseId, decision: null, details: {} });
+      if (ended)
+        await audit(trx, {
+          actor_type: 'system',
+          actor_id: status,
+          action: `verification.${status}`,
+          subject_type: 'verification_case',
+          subject_id: caseId,
+          decision: null,
+          details: {},
+        });
     });
   }
 
@@ -304,13 +440,26 @@ export function createVerificationActivities(
     await deliver(key);
   }
 
-  async function notifyCustomer(caseId: string, key: string, message: (c: VerificationCase, name: string) => { subject: string; body: string[] }): Promise<void> {
+  async function notifyCustomer(
+    caseId: string,
+    key: string,
+    message: (c: VerificationCase, name: string) => { subject: string; body: string[] },
+  ): Promise<void> {
     const c = await caseOrFail(db, caseId);
-    const account = await db.selectFrom('accounts').select(['login_email', 'display_name', 'recovery_email', 'mobile_phone']).where('id', '=', c.account_id).executeTakeFirst();
+    const account = await db
+      .selectFrom('accounts')
+      .select(['login_email', 'display_name', 'recovery_email', 'mobile_phone'])
+      .where('id', '=', c.account_id)
+      .executeTakeFirst();
     if (!account) return;
     const { subject, body } = message(c, account.display_name);
     const to = caseContact(account, c.contact);
-    await enqueue(db, to.channel === 'sms' ? { key, channel: 'sms', recipient: to.recipient, body: subject } : { key, channel: 'email', recipient: to.recipient, subject, body: body.join('\n') });
+    await enqueue(
+      db,
+      to.channel === 'sms'
+        ? { key, channel: 'sms', recipient: to.recipient, body: subject }
+        : { key, channel: 'email', recipient: to.recipient, subject, body: body.join('\n') },
+    );
     await deliver(key);
   }
 

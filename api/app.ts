@@ -45,14 +45,28 @@ export interface AppDeps {
   clock?: { now(): Date };
   /** Master keys; verification documents are sealed with keys derived from them. */
   keyring: Keyring;
-  config: { authSecret: string; taskQueue: string; rateLimitPerMinute: number; trustedProxies?: string[]; /** Keys the limits apart from other deployments sharing the database (tests); default: the auth secret. */ limitKeySecret?: string; publicUrl: string; lockAfterFailedLogins?: number; recoveryLimits?: RecoveryLimitSettings; paymentSettleWaitMs?: number; requestTimeoutMs?: number };
+  config: {
+    authSecret: string;
+    taskQueue: string;
+    rateLimitPerMinute: number;
+    trustedProxies?: string[];
+    /** Keys the limits apart from other deployments sharing the database (tests); default: the auth secret. */ limitKeySecret?: string;
+    publicUrl: string;
+    lockAfterFailedLogins?: number;
+    recoveryLimits?: RecoveryLimitSettings;
+    paymentSettleWaitMs?: number;
+    requestTimeoutMs?: number;
+  };
   /** Local-only pages (the dev outbox); mounted by `npm start` when it runs the embedded mail and SMS peers. */
   devRouter?: express.Router;
   /** The entry point passes one with process metrics; tests get a fresh registry per app. */
   metrics?: ApiMetrics;
 }
 
-export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'config' | 'keyring'>, limits = new RecoveryLimiter(deps.config.recoveryLimits)): AnyRoute[] {
+export function apiRoutes(
+  deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'config' | 'keyring'>,
+  limits = new RecoveryLimiter(deps.config.recoveryLimits),
+): AnyRoute[] {
   const clock = deps.clock ?? { now: () => new Date() };
   const { client, db, keyring } = deps;
   const { taskQueue, publicUrl, authSecret } = deps.config;
@@ -67,9 +81,25 @@ export function apiRoutes(deps: Pick<AppDeps, 'client' | 'db' | 'clock' | 'confi
     ...invitationRoutes({ client, db, taskQueue, clock }),
     ...partnerRoutes({ client, db, taskQueue, clock }),
     ...rfpRoutes({ client, db, taskQueue, clock }),
-    ...sessionRoutes({ client, db, taskQueue, clock, authSecret, secrets, lockAfterFailedLogins: deps.config.lockAfterFailedLogins ?? ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT }),
+    ...sessionRoutes({
+      client,
+      db,
+      taskQueue,
+      clock,
+      authSecret,
+      secrets,
+      lockAfterFailedLogins: deps.config.lockAfterFailedLogins ?? ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT,
+    }),
     ...recoveryRoutes({ client, db, taskQueue, clock, secrets, limits }),
-    ...accountSecurityRoutes({ client, db, taskQueue, clock, authSecret, secrets, lockAfterFailedLogins: deps.config.lockAfterFailedLogins ?? ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT }),
+    ...accountSecurityRoutes({
+      client,
+      db,
+      taskQueue,
+      clock,
+      authSecret,
+      secrets,
+      lockAfterFailedLogins: deps.config.lockAfterFailedLogins ?? ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT,
+    }),
     ...agentRoutes({ db, clock }),
     ...renewalRoutes({ client, db, taskQueue, clock, settleWaitMs: deps.config.paymentSettleWaitMs }),
   ];
@@ -143,7 +173,10 @@ export function createApp(deps: AppDeps): express.Express {
 
   // Customer verification links carry their own credential; identity images need a larger body.
   const links = express.Router();
-  links.use(['/v1/verification', '/v1/cancellation-requests', '/v1/requests-for-proposal/cancel', '/v1/sessions', '/v1/recovery'], rateLimit({ perMinute: deps.config.rateLimitPerMinute, name: 'links', store: limitStore }));
+  links.use(
+    ['/v1/verification', '/v1/cancellation-requests', '/v1/requests-for-proposal/cancel', '/v1/sessions', '/v1/recovery'],
+    rateLimit({ perMinute: deps.config.rateLimitPerMinute, name: 'links', store: limitStore }),
+  );
   links.use('/v1/recovery', limits.perAddress());
   links.use(['/v1/sessions', '/v1/recovery'], express.json({ limit: '10kb', strict: true }));
   // Identity images (28 MB) are read only once the link in the path is known to be valid.
@@ -158,7 +191,11 @@ export function createApp(deps: AppDeps): express.Express {
   v1.use(authenticate(deps.config.authSecret, credentials) as RequestHandler);
   v1.use(rateLimit({ perMinute: deps.config.rateLimitPerMinute, name: 'principal', store: limitStore }));
   v1.use(express.json({ limit: '100kb', strict: true }));
-  mountRoutes(v1, routes.filter((route) => !isLinkRoute(route)), { clock, log: deps.log });
+  mountRoutes(
+    v1,
+    routes.filter((route) => !isLinkRoute(route)),
+    { clock, log: deps.log },
+  );
   app.use(v1);
 
   app.use((req, _res, next) => next(new Problem('not-found', `No route for ${req.method} ${req.path}`)));

@@ -92,7 +92,8 @@ export function authenticate(secret: string, store?: CredentialStore): RequestHa
       throw new Problem('unauthenticated', 'The token is invalid or expired');
     }
     if (principal.role === 'agent') {
-      if (!store || !(await store.agentSession(principal.sid!, principal.sub))) throw new Problem('unauthenticated', 'This session has ended, or the agent is deactivated');
+      if (!store || !(await store.agentSession(principal.sid!, principal.sub)))
+        throw new Problem('unauthenticated', 'This session has ended, or the agent is deactivated');
     } else if (principal.role === 'customer') {
       const session = store ? await store.session(principal.sid!, principal.sub) : undefined;
       if (session?.scope !== principal.scope) throw new Problem('unauthenticated', 'This session has ended');

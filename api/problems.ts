@@ -25,7 +25,10 @@ export const PROBLEM_TYPES = {
   'sms-limit-reached': { status: 429, title: 'Too many confirmation SMS for this verification; try again later' },
   'phone-undeliverable': { status: 422, title: 'This number cannot receive SMS' },
   'invalid-image': { status: 422, title: 'The image is not a JPEG or PNG of at most 10 MB' },
-  'documents-required': { status: 409, title: 'This case switches 2FA off or unlocks an account: it is approved only on reviewed documents, not by a manual verification' },
+  'documents-required': {
+    status: 409,
+    title: 'This case switches 2FA off or unlocks an account: it is approved only on reviewed documents, not by a manual verification',
+  },
   'case-already-claimed': { status: 409, title: 'Another agent has claimed this case' },
   'not-case-assignee': { status: 403, title: 'Only the agent who claimed the case may do this' },
   'last-legal-representative': { status: 409, title: 'An organization must keep at least one legal representative' },
@@ -33,7 +36,10 @@ export const PROBLEM_TYPES = {
   'cancellation-pending': { status: 409, title: 'A cancellation of this product is already waiting for confirmation' },
   'cancellation-link-invalid': { status: 404, title: 'This confirmation link is not valid, already used or lapsed' },
   'not-renewable': { status: 409, title: 'This product does not renew (no due date, or terminated)' },
-  'auto-renewal-too-late': { status: 409, title: `Automatic renewal cannot be switched on less than ${describeDuration(AUTO_RENEW_ENABLE_MIN_LEAD_MS)} before the due date` },
+  'auto-renewal-too-late': {
+    status: 409,
+    title: `Automatic renewal cannot be switched on less than ${describeDuration(AUTO_RENEW_ENABLE_MIN_LEAD_MS)} before the due date`,
+  },
   'no-saved-card': { status: 409, title: 'No card is saved for automatic payments' },
   'warranty-not-available': { status: 409, title: 'Renewal Warranty is not offered for this product' },
   'nothing-due': { status: 409, title: 'Nothing is due on this renewal' },
@@ -67,7 +73,7 @@ export const PROBLEM_TYPES = {
   'account-locked': { status: 423, title: 'The account is locked after failed logins; an administrator or an identity check unlocks it' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'unsupported-media-type': { status: 415, title: 'Only application/json is accepted' },
-  'unprocessable': { status: 422, title: 'The request cannot be processed' },
+  unprocessable: { status: 422, title: 'The request cannot be processed' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Something went wrong on our side' },
   unavailable: { status: 503, title: 'A dependency is unavailable; try again' },
@@ -136,9 +142,13 @@ export function problemHandler(log: Logger): ErrorRequestHandler {
     else if (err?.type === 'entity.too.large') problem = new Problem('payload-too-large');
     else if (err?.type === 'charset.unsupported' || err?.type === 'encoding.unsupported') problem = new Problem('unsupported-media-type');
     // The body ended before its announced length, or the client went away while sending it.
-    else if (err?.type === 'request.size.invalid' || err?.type === 'request.aborted') problem = new Problem('malformed-json', 'The body is shorter or longer than its Content-Length');
+    else if (err?.type === 'request.size.invalid' || err?.type === 'request.aborted')
+      problem = new Problem('malformed-json', 'The body is shorter or longer than its Content-Length');
     // Express could not percent-decode a path parameter (`%zz`, or bytes that are not UTF-8): the client's path is wrong.
-    else if (err instanceof URIError && (err as URIError & { status?: number }).status === 400) problem = new Problem('validation-failed', 'The path is not valid', { errors: [{ location: 'path', pointer: '/', message: 'a segment is not valid percent-encoded UTF-8' }] });
+    else if (err instanceof URIError && (err as URIError & { status?: number }).status === 400)
+      problem = new Problem('validation-failed', 'The path is not valid', {
+        errors: [{ location: 'path', pointer: '/', message: 'a segment is not valid percent-encoded UTF-8' }],
+      });
     else if (isDependencyDown(err)) {
       log.warn('dependency unavailable', { method: req.method, route: req.route?.path, error: err?.name, code: err?.code });
       problem = unavailable('A service the API depends on is unreachable; retry shortly');

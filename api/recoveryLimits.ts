@@ -22,7 +22,11 @@ export class RecoveryLimiter {
   async hit(kind: Kind, value: string): Promise<void> {
     const waitSeconds = await this.limits[kind].consume(value.toLowerCase());
     if (waitSeconds !== null) {
-      throw rateLimited(`recovery-${kind}`, `Too many recovery requests for this ${kind === 'address' ? 'client address' : kind}; try again later`, waitSeconds);
+      throw rateLimited(
+        `recovery-${kind}`,
+        `Too many recovery requests for this ${kind === 'address' ? 'client address' : kind}; try again later`,
+        waitSeconds,
+      );
     }
   }
 

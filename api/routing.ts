@@ -59,13 +59,7 @@ export interface RouteDef<P extends AnyObject, Q extends AnyObject, B extends z.
    */
   largeBody?: { limit: string; admit: (params: z.infer<P>) => Promise<void> };
   responses: Record<number, { description: string; schema?: z.ZodType; mediaType?: string }>;
-  handler: (ctx: {
-    params: z.infer<P>;
-    query: z.infer<Q>;
-    body: z.infer<B>;
-    principal: Principal;
-    req: Request;
-  }) => Promise<Reply>;
+  handler: (ctx: { params: z.infer<P>; query: z.infer<Q>; body: z.infer<B>; principal: Principal; req: Request }) => Promise<Reply>;
 }
 
 export type AnyRoute = RouteDef<AnyObject, AnyObject, z.ZodType>;
@@ -146,7 +140,10 @@ export function mountRoutes(router: Router, routes: AnyRoute[], opts: { clock?: 
       if (route.recentLogin) {
         const at = principal.reauthenticatedAt?.getTime();
         if (at === undefined || clock.now().getTime() - at > REAUTHENTICATION_MAX_AGE_MS) {
-          throw new Problem('reauthentication-required', REAUTHENTICATION_HELP, { reauthenticate: 'POST /v1/sessions/current/reauthentication', maxAgeSeconds: REAUTHENTICATION_MAX_AGE_MS / 1000 });
+          throw new Problem('reauthentication-required', REAUTHENTICATION_HELP, {
+            reauthenticate: 'POST /v1/sessions/current/reauthentication',
+            maxAgeSeconds: REAUTHENTICATION_MAX_AGE_MS / 1000,
+          });
         }
       }
       if (route.body && !req.is('application/json')) {
@@ -196,14 +193,18 @@ export function mountLargeBodyParsers(router: Router, routes: AnyRoute[]): void 
 }
 
 const toOpenApiPath = (path: string) => path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
-  z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
 
 export function openApiDocument(routes: AnyRoute[], info: { title: string; version: string; description: string }) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const parameters = [
-      ...Object.entries(route.params?.shape ?? {}).map(([name, schema]) => ({ name, in: 'path', required: true, schema: jsonSchema(schema as z.ZodType, 'input') })),
+      ...Object.entries(route.params?.shape ?? {}).map(([name, schema]) => ({
+        name,
+        in: 'path',
+        required: true,
+        schema: jsonSchema(schema as z.ZodType, 'input'),
+      })),
       ...Object.entries(route.query?.shape ?? {}).map(([name, schema]) => ({
         name,
         in: 'query',
@@ -215,18 +216,34 @@ export function openApiDocument(routes: AnyRoute[], info: { title: string; versi
     for (const [status, r] of Object.entries(route.responses)) {
       responses[status] = {
         description: r.description,
-        ...(r.schema ? { content: { [Number(status) >= 400 ? 'application/problem+json' : 'application/json']: { schema: jsonSchema(r.schema, 'output') } } } : {}),
+        ...(r.schema
+          ? { content: { [Number(status) >= 400 ? 'application/problem+json' : 'application/json']: { schema: jsonSchema(r.schema, 'output') } } }
+          : {}),
         ...(r.mediaType ? { content: { [r.mediaType]: { schema: { type: 'string', format: 'binary' } } } } : {}),
       };
     }
-    responses['401'] ??= { description: 'Missing or invalid bearer token', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+    responses['401'] ??= {
+      description: 'Missing or invalid bearer token',
+      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+    };
     responses['400'] ??= { description: 'Invalid request', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
-    if (route.recentLogin) responses['403'] ??= { description: 'reauthentication-required: the password was not proved within the last minutes; or login-required: an API token', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+    if (route.recentLogin)
+      responses['403'] ??= {
+        description: 'reauthentication-required: the password was not proved within the last minutes; or login-required: an API token',
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      };
     if (isLinkRoute(route)) delete responses['401'];
     (paths[toOpenApiPath(route.path)] ??= {})[route.method] = {
       summary: route.summary,
       tags: [route.tag],
-      ...(isLinkRoute(route) ? { security: [] } : { 'x-roles': route.roles, ...(route.scopes ? { 'x-restricted-scopes': route.scopes } : {}), ...(route.loginOnly || route.recentLogin ? { 'x-login-only': true } : {}), ...(route.recentLogin ? { 'x-recent-login': true } : {}) }),
+      ...(isLinkRoute(route)
+        ? { security: [] }
+        : {
+            'x-roles': route.roles,
+            ...(route.scopes ? { 'x-restricted-scopes': route.scopes } : {}),
+            ...(route.loginOnly || route.recentLogin ? { 'x-login-only': true } : {}),
+            ...(route.recentLogin ? { 'x-recent-login': true } : {}),
+          }),
       parameters,
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
       responses,

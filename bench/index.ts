@@ -35,7 +35,8 @@ function selectedSections(argv: string[]): Set<Section> {
   const value = argv[at]!.includes('=') ? argv[at]!.slice('--only='.length) : argv[at + 1];
   const names = (value ?? '').split(',').filter(Boolean);
   const unknown = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
-  if (names.length === 0 || unknown.length > 0) throw new Error(`--only takes sections among ${SECTIONS.join(', ')}${unknown.length ? `, not ${unknown.join(', ')}` : ''}`);
+  if (names.length === 0 || unknown.length > 0)
+    throw new Error(`--only takes sections among ${SECTIONS.join(', ')}${unknown.length ? `, not ${unknown.join(', ')}` : ''}`);
   return new Set(names as Section[]);
 }
 
@@ -84,7 +85,11 @@ async function benchSweep(stack: Stack, organizationId: string, taskQueue: strin
   const sampler = setInterval(() => (memory.peak = Math.max(memory.peak, process.memoryUsage().rss)), 100);
   const sweep = async (mode?: 'full') => {
     const t = performance.now();
-    const counts = await stack.client.workflow.execute('renewalSweep', { workflowId: `renewal-sweep-bench-${randomUUID()}`, taskQueue, args: [{ organizationId, mode }] });
+    const counts = await stack.client.workflow.execute('renewalSweep', {
+      workflowId: `renewal-sweep-bench-${randomUUID()}`,
+      taskQueue,
+      args: [{ organizationId, mode }],
+    });
     return { counts, seconds: (performance.now() - t) / 1000 };
   };
   try {
@@ -94,11 +99,19 @@ async function benchSweep(stack: Stack, organizationId: string, taskQueue: strin
     const mb = (b: number) => (b / 1024 / 1024).toFixed(0);
     const rate = (r: typeof first) => r.counts.scanned / r.seconds;
     console.log(`renewal sweep over ${SWEEP_PRODUCTS} products (${SWEEP_PRODUCTS / 500} pages of 500, 16 starts in flight)\n`);
-    console.log(`  first run: ${first.counts.started} started in ${first.seconds.toFixed(1)} s (${rate(first).toFixed(1)}/s, ×${(rate(first) / baselineStartsPerSecond).toFixed(2)} the raw start rate)`);
+    console.log(
+      `  first run: ${first.counts.started} started in ${first.seconds.toFixed(1)} s (${rate(first).toFixed(1)}/s, ×${(rate(first) / baselineStartsPerSecond).toFixed(2)} the raw start rate)`,
+    );
     // Issue 20: the daily re-run reads only products without a known run; its cost is its total time.
-    console.log(`  re-run (daily, registry): ${rerun.counts.scanned} read, ${rerun.counts.started} started, in ${rerun.seconds.toFixed(2)} s (×${(rerun.seconds / first.seconds).toFixed(3)} the first run's time)`);
-    console.log(`  reconciliation (weekly, full): ${full.counts.alreadyRunning} already running, ${full.counts.started} started, in ${full.seconds.toFixed(1)} s (${rate(full).toFixed(1)}/s, ×${(rate(full) / baselineStartsPerSecond).toFixed(2)} the raw start rate)`);
-    console.log(`  process RSS (API + worker + client): ${mb(memory.before)} MB before, peak ${mb(memory.peak)} MB (×${(memory.peak / memory.before).toFixed(2)})\n`);
+    console.log(
+      `  re-run (daily, registry): ${rerun.counts.scanned} read, ${rerun.counts.started} started, in ${rerun.seconds.toFixed(2)} s (×${(rerun.seconds / first.seconds).toFixed(3)} the first run's time)`,
+    );
+    console.log(
+      `  reconciliation (weekly, full): ${full.counts.alreadyRunning} already running, ${full.counts.started} started, in ${full.seconds.toFixed(1)} s (${rate(full).toFixed(1)}/s, ×${(rate(full) / baselineStartsPerSecond).toFixed(2)} the raw start rate)`,
+    );
+    console.log(
+      `  process RSS (API + worker + client): ${mb(memory.before)} MB before, peak ${mb(memory.peak)} MB (×${(memory.peak / memory.before).toFixed(2)})\n`,
+    );
   } finally {
     clearInterval(sampler);
   }
@@ -111,11 +124,19 @@ async function benchStarts(stack: Stack) {
   const body = JSON.stringify({ organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'mail', resourceIds: ['info@shop.test'] });
   const api = stack.urls['API']!;
   const viaApi = async () => {
-    const res = await fetch(`${api}/v1/support-access-grants`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+    const res = await fetch(`${api}/v1/support-access-grants`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body,
+    });
     if (res.status !== 201) throw new Error(`API answered ${res.status}: ${await res.text()}`);
   };
   const viaClient = async () => {
-    await stack.client.workflow.start('supportAccess', { workflowId: supportAccessWorkflowId(randomUUID()), taskQueue: config.TEMPORAL_TASK_QUEUE, args: [{ grantId: randomUUID() }] });
+    await stack.client.workflow.start('supportAccess', {
+      workflowId: supportAccessWorkflowId(randomUUID()),
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      args: [{ grantId: randomUUID() }],
+    });
   };
 
   // Warm both paths (connections, JIT) before measuring.
@@ -124,10 +145,13 @@ async function benchStarts(stack: Stack) {
   const through = await measure('POST /v1/support-access-grants', viaApi);
 
   console.log(`\n${N} starts per path, ${CONCURRENCY} in flight, embedded dev server + PostgreSQL, ${os.cpus().length} cores\n`);
-  const row = (r: typeof baseline) => `  ${r.label.padEnd(34)} ${r.throughput.toFixed(1).padStart(8)}/s   p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms`;
+  const row = (r: typeof baseline) =>
+    `  ${r.label.padEnd(34)} ${r.throughput.toFixed(1).padStart(8)}/s   p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms`;
   console.log(row(baseline));
   console.log(row(through));
-  console.log(`\n  API / baseline: throughput ×${(through.throughput / baseline.throughput).toFixed(2)}, p50 ×${(through.p50 / baseline.p50).toFixed(2)}, p99 ×${(through.p99 / baseline.p99).toFixed(2)}\n`);
+  console.log(
+    `\n  API / baseline: throughput ×${(through.throughput / baseline.throughput).toFixed(2)}, p50 ×${(through.p50 / baseline.p50).toFixed(2)}, p99 ×${(through.p99 / baseline.p99).toFixed(2)}\n`,
+  );
 
   await benchSweep(stack, seed.org.id, config.TEMPORAL_TASK_QUEUE, baseline.throughput);
 }

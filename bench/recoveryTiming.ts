@@ -67,7 +67,14 @@ export async function benchRecoveryTiming(stack: Stack) {
   const newAccounts = async (n: number) => {
     const rows = Array.from({ length: n }, () => {
       const tag = randomUUID().slice(0, 8);
-      return { id: randomUUID(), login_email: `bench-${tag}@customer.test`, display_name: `Bench ${tag}`, mobile_phone: phone(), recovery_email: `rescue-${tag}@elsewhere.test`, password_hash: passwordHash };
+      return {
+        id: randomUUID(),
+        login_email: `bench-${tag}@customer.test`,
+        display_name: `Bench ${tag}`,
+        mobile_phone: phone(),
+        recovery_email: `rescue-${tag}@elsewhere.test`,
+        password_hash: passwordHash,
+      };
     });
     await db.insertInto('accounts').values(rows).execute();
     return rows;
@@ -103,7 +110,12 @@ export async function benchRecoveryTiming(stack: Stack) {
         .leftJoin('verification_cases as c', 'c.id', 'r.verification_case_id')
         .select((eb) => eb.fn.countAll<string>().as('n'))
         .where('r.id', 'in', ids)
-        .where((eb) => eb.or([eb.and([eb('r.account_id', 'is', null), eb('r.closed_at', 'is', null)]), eb.and([eb('r.account_id', 'is not', null), eb('c.id', 'is', null)])]))
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('r.account_id', 'is', null), eb('r.closed_at', 'is', null)]),
+            eb.and([eb('r.account_id', 'is not', null), eb('c.id', 'is', null)]),
+          ]),
+        )
         .executeTakeFirstOrThrow();
       if (Number(pending.n) === 0) return;
       if (Date.now() > until) throw new Error(`${pending.n} recovery processes did not act on the identity-check ask within 60 s`);
@@ -206,10 +218,15 @@ export async function benchRecoveryTiming(stack: Stack) {
 
   const seconds = (performance.now() - t0) / 1000;
   const ms = (v: number) => `${v.toFixed(1)} ms`.padStart(9);
-  const gap = (k: number, u: number) => `${k - u >= 0 ? '+' : '−'}${Math.abs(k - u).toFixed(1)} ms (${k - u >= 0 ? '+' : '−'}${Math.abs(((k - u) / u) * 100).toFixed(0)}%)`.padStart(18);
+  const gap = (k: number, u: number) =>
+    `${k - u >= 0 ? '+' : '−'}${Math.abs(k - u).toFixed(1)} ms (${k - u >= 0 ? '+' : '−'}${Math.abs(((k - u) / u) * 100).toFixed(0)}%)`.padStart(18);
   const width = Math.max(...rows.map((r) => r.route.length));
-  console.log(`\nknown vs unknown identifier: ${SAMPLES} requests of each per route, interleaved after ${WARMUP} warm-up pairs, one in flight, ${os.cpus().length} cores, ${seconds.toFixed(0)} s\n`);
-  console.log(`  ${'route  step'.padEnd(width)}  ${'p50 known'.padStart(9)}  ${'p50 unkn.'.padStart(9)}  ${'gap p50'.padStart(18)}  ${'p95 known'.padStart(9)}  ${'p95 unkn.'.padStart(9)}  ${'gap p95'.padStart(18)}`);
+  console.log(
+    `\nknown vs unknown identifier: ${SAMPLES} requests of each per route, interleaved after ${WARMUP} warm-up pairs, one in flight, ${os.cpus().length} cores, ${seconds.toFixed(0)} s\n`,
+  );
+  console.log(
+    `  ${'route  step'.padEnd(width)}  ${'p50 known'.padStart(9)}  ${'p50 unkn.'.padStart(9)}  ${'gap p50'.padStart(18)}  ${'p95 known'.padStart(9)}  ${'p95 unkn.'.padStart(9)}  ${'gap p95'.padStart(18)}`,
+  );
   for (const r of rows) {
     const k = [...r.known].sort((a, b) => a - b);
     const u = [...r.unknown].sort((a, b) => a - b);

@@ -6,10 +6,7 @@ import { migrations } from './migrations';
 // bigint columns (bigserial ids) come back as strings; keep them so, JSON cannot hold int64 safely.
 types.setTypeParser(types.builtins.INT8, (v) => v);
 
-export function createDb(
-  connectionString: string,
-  opts: { max?: number; onError?: (err: Error) => void } = {},
-): Kysely<Database> {
+export function createDb(connectionString: string, opts: { max?: number; onError?: (err: Error) => void } = {}): Kysely<Database> {
   const pool = new Pool({ connectionString, max: opts.max ?? 10 });
   // A server restart or shutdown errors idle and closing connections; unhandled, that is an
   // uncaught exception. The pool drops the broken client; queries in flight reject on their own.

@@ -8,7 +8,16 @@ import type { OrganizationsTable } from './tables/organizations.table';
 import type { SupportAccessGrantsTable } from './tables/supportAccessGrants.table';
 import type { SupportTicketsTable } from './tables/supportTickets.table';
 import type { CancellationRequestsTable, InvoicesTable, ProductBackupsTable, ProductFeesTable } from './tables/cancellation.table';
-import type { LocalProviderCallsTable, LocalProviderOperationsTable, OrderLinesTable, OrdersTable, PaymentsTable, PrepaidLedgerEntriesTable, ProductsTable, RefundsTable } from './tables/orders.table';
+import type {
+  LocalProviderCallsTable,
+  LocalProviderOperationsTable,
+  OrderLinesTable,
+  OrdersTable,
+  PaymentsTable,
+  PrepaidLedgerEntriesTable,
+  ProductsTable,
+  RefundsTable,
+} from './tables/orders.table';
 import type { LegalRepHandoversTable } from './tables/handover.table';
 import type { OrganizationInvitationsTable } from './tables/invitations.table';
 import type { ClientInvitationsTable, PartnerApplicationsTable, PartnershipsTable, RequestsForProposalTable } from './tables/partners.table';

@@ -24,7 +24,9 @@ export interface AccountSecrets {
 }
 
 export function accountSecrets(keyring: Keyring): AccountSecrets {
-  const hmacKeys = new Map([...keyring.keys].map(([id, master]) => [id, Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'backoffice/account-codes/v1', 32))]));
+  const hmacKeys = new Map(
+    [...keyring.keys].map(([id, master]) => [id, Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'backoffice/account-codes/v1', 32))]),
+  );
   const hmac = (key: Buffer, scope: string, code: string) => createHmac('sha256', key).update(`${scope}\0${code}`).digest();
   const current = hmacKeys.get(keyring.currentKeyId)!;
   const codeHash = (scope: string, code: string) => hmac(current, scope, code);

@@ -97,7 +97,8 @@ function assertTimeZone(timeZone: string): void {
 // would otherwise loop forever.
 function assertCalendar(cal: BusinessCalendar): void {
   const validDays = cal.days.length > 0 && cal.days.every((d) => Number.isInteger(d) && d >= 1 && d <= 7);
-  const validWindow = Number.isInteger(cal.startMinute) && Number.isInteger(cal.endMinute) && cal.startMinute >= 0 && cal.startMinute < cal.endMinute && cal.endMinute <= 1440;
+  const validWindow =
+    Number.isInteger(cal.startMinute) && Number.isInteger(cal.endMinute) && cal.startMinute >= 0 && cal.startMinute < cal.endMinute && cal.endMinute <= 1440;
   if (!validDays || !validWindow) throw new RangeError(`invalid business calendar ${JSON.stringify(cal)}`);
   assertTimeZone(cal.timeZone);
 }

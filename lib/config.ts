@@ -13,10 +13,9 @@ const optionalString = z
   .transform((v) => (v === '' ? undefined : v))
   .optional();
 const optionalUrl = (protocols: string[]) =>
-  optionalString.refine(
-    (v) => v === undefined || (URL.canParse(v) && protocols.includes(new URL(v).protocol)),
-    { message: `must be a URL with protocol ${protocols.join(' or ')}` },
-  );
+  optionalString.refine((v) => v === undefined || (URL.canParse(v) && protocols.includes(new URL(v).protocol)), {
+    message: `must be a URL with protocol ${protocols.join(' or ')}`,
+  });
 
 const schema = z
   .object({
@@ -39,7 +38,12 @@ const schema = z
     TRUSTED_PROXIES: z
       .string()
       .default('')
-      .transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean))
+      .transform((v) =>
+        v
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean),
+      )
       .refine((list) => list.every((p) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(p)), { message: 'addresses or CIDRs separated by commas' }),
     /** How long a payment request waits for its process to settle before answering 202 with the payment to poll. */
     PAYMENT_SETTLE_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(5_000),
@@ -54,11 +58,13 @@ const schema = z
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('backoffice'),
     TEMPORAL_DEV_PORT: port.default(7233),
     TEMPORAL_UI_PORT: port.default(8233),
-    PAYLOAD_ENCRYPTION_KEY: optionalString.refine(
-      (v) => v === undefined || Buffer.from(v, 'base64').length === 32,
-      { message: 'must be 32 bytes, base64-encoded' },
-    ),
-    PAYLOAD_ENCRYPTION_KEY_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('k1'),
+    PAYLOAD_ENCRYPTION_KEY: optionalString.refine((v) => v === undefined || Buffer.from(v, 'base64').length === 32, {
+      message: 'must be 32 bytes, base64-encoded',
+    }),
+    PAYLOAD_ENCRYPTION_KEY_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .default('k1'),
     /** Older keys kept for decryption after a rotation: "id=base64,id=base64". */
     PAYLOAD_DECRYPTION_KEYS: optionalString.refine(
       (v) => v === undefined || v.split(',').every((pair) => /^[A-Za-z0-9_.-]{1,64}=[A-Za-z0-9+/]{43}=$/.test(pair.trim())),
@@ -113,7 +119,11 @@ const schema = z
       ctx.addIssue({ code: 'custom', path: ['VERIFICATION_BUSINESS_HOURS'], message: (err as Error).message });
     }
     if (env.PAYMENT_SETTLE_WAIT_MS >= env.API_REQUEST_TIMEOUT_MS) {
-      ctx.addIssue({ code: 'custom', path: ['PAYMENT_SETTLE_WAIT_MS'], message: 'must be shorter than API_REQUEST_TIMEOUT_MS (a slow payment would answer 503 instead of 202)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PAYMENT_SETTLE_WAIT_MS'],
+        message: 'must be shorter than API_REQUEST_TIMEOUT_MS (a slow payment would answer 503 instead of 202)',
+      });
     }
     const twilio = [env.TWILIO_ACCOUNT_SID, env.TWILIO_AUTH_TOKEN, env.TWILIO_FROM];
     if (twilio.some((v) => v !== undefined) && twilio.some((v) => v === undefined)) {
@@ -142,9 +152,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '(env)'), message: issue.message })),
-    );
+    throw new ConfigError(parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '(env)'), message: issue.message })));
   }
   return parsed.data;
 }

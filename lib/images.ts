@@ -27,9 +27,7 @@ export function sniffImage(bytes: Buffer): ImageType | undefined {
   return undefined;
 }
 
-export type DecodedImage =
-  | { ok: true; bytes: Buffer; mediaType: ImageType }
-  | { ok: false; reason: 'not_base64' | 'empty' | 'too_large' | 'not_jpeg_or_png' };
+export type DecodedImage = { ok: true; bytes: Buffer; mediaType: ImageType } | { ok: false; reason: 'not_base64' | 'empty' | 'too_large' | 'not_jpeg_or_png' };
 
 const DATA_URL_PREFIX = /^data:image\/[a-z0-9.+-]+;base64,/i;
 

@@ -35,7 +35,13 @@ export function createMailer(smtpUrl: string, from: string): Mailer {
         subject: mail.subject,
         text: mail.text,
         ...(mail.html === undefined ? {} : { html: mail.html }),
-        attachments: (mail.inlineImages ?? []).map((i) => ({ cid: i.cid, filename: i.filename, contentType: i.contentType, content: i.content, contentDisposition: 'inline' as const })),
+        attachments: (mail.inlineImages ?? []).map((i) => ({
+          cid: i.cid,
+          filename: i.filename,
+          contentType: i.contentType,
+          content: i.content,
+          contentDisposition: 'inline' as const,
+        })),
         messageId: mail.messageId,
       });
       return { providerMessageId: String(info.messageId) };

@@ -91,9 +91,20 @@ export class LocalPaymentProvider implements PaymentProvider {
   }
 
   /** Executes a key once; a repeat answers the first outcome (a decline included, as providers do). */
-  private async execute(kind: 'charge' | 'refund', r: ChargeRequest | RefundRequest, cardRef: string | null, paymentReference: string | null, decline: () => string | null): Promise<Op> {
+  private async execute(
+    kind: 'charge' | 'refund',
+    r: ChargeRequest | RefundRequest,
+    cardRef: string | null,
+    paymentReference: string | null,
+    decline: () => string | null,
+  ): Promise<Op> {
     const db = await this.db();
-    const earlier = await db.selectFrom('local_provider_operations').selectAll().where('kind', '=', kind).where('idempotency_key', '=', r.idempotencyKey).executeTakeFirst();
+    const earlier = await db
+      .selectFrom('local_provider_operations')
+      .selectAll()
+      .where('kind', '=', kind)
+      .where('idempotency_key', '=', r.idempotencyKey)
+      .executeTakeFirst();
     if (earlier) return this.repeat(kind, r, earlier);
     const reason = kind === 'charge' ? decline() : null;
     const prefix = kind === 'charge' ? 'ch' : 're';
@@ -116,7 +127,16 @@ export class LocalPaymentProvider implements PaymentProvider {
       .executeTakeFirst();
     if (!inserted) {
       // The same key at the same moment from another caller: its outcome is ours.
-      return this.repeat(kind, r, await db.selectFrom('local_provider_operations').selectAll().where('kind', '=', kind).where('idempotency_key', '=', r.idempotencyKey).executeTakeFirstOrThrow());
+      return this.repeat(
+        kind,
+        r,
+        await db
+          .selectFrom('local_provider_operations')
+          .selectAll()
+          .where('kind', '=', kind)
+          .where('idempotency_key', '=', r.idempotencyKey)
+          .executeTakeFirstOrThrow(),
+      );
     }
     await this.log(kind, r, inserted.outcome === 'declined' ? 'declined' : 'executed', inserted.provider_id);
     return inserted;
@@ -131,26 +151,64 @@ export class LocalPaymentProvider implements PaymentProvider {
     return earlier;
   }
 
-  private async log(kind: 'charge' | 'refund', r: ChargeRequest | RefundRequest, result: Database['local_provider_calls']['result'], providerId: string | null) {
+  private async log(
+    kind: 'charge' | 'refund',
+    r: ChargeRequest | RefundRequest,
+    result: Database['local_provider_calls']['result'],
+    providerId: string | null,
+  ) {
     const db = await this.db();
-    await db.insertInto('local_provider_calls').values({ kind, idempotency_key: r.idempotencyKey, amount_cents: r.amountCents, currency: r.currency, result, provider_id: providerId }).execute();
+    await db
+      .insertInto('local_provider_calls')
+      .values({ kind, idempotency_key: r.idempotencyKey, amount_cents: r.amountCents, currency: r.currency, result, provider_id: providerId })
+      .execute();
   }
 
   /** Charges the provider made (declines excluded), one per key. */
   async chargesFor(predicate: (c: ChargeRequest) => boolean = () => true): Promise<ChargeRequest[]> {
-    const rows = await (await this.db()).selectFrom('local_provider_operations').selectAll().where('kind', '=', 'charge').where('outcome', '=', 'charged').orderBy('created_at').execute();
-    return rows.map((o) => ({ idempotencyKey: o.idempotency_key, means: o.means as ChargeRequest['means'], amountCents: o.amount_cents, currency: o.currency, ...(o.card_ref ? { cardRef: o.card_ref } : {}) })).filter(predicate);
+    const rows = await (
+      await this.db()
+    )
+      .selectFrom('local_provider_operations')
+      .selectAll()
+      .where('kind', '=', 'charge')
+      .where('outcome', '=', 'charged')
+      .orderBy('created_at')
+      .execute();
+    return rows
+      .map((o) => ({
+        idempotencyKey: o.idempotency_key,
+        means: o.means as ChargeRequest['means'],
+        amountCents: o.amount_cents,
+        currency: o.currency,
+        ...(o.card_ref ? { cardRef: o.card_ref } : {}),
+      }))
+      .filter(predicate);
   }
 
   /** Refunds the provider paid out, one per key. */
   async refundsFor(predicate: (r: RefundRequest) => boolean = () => true): Promise<RefundRequest[]> {
     const rows = await (await this.db()).selectFrom('local_provider_operations').selectAll().where('kind', '=', 'refund').orderBy('created_at').execute();
-    return rows.map((o) => ({ idempotencyKey: o.idempotency_key, means: o.means as PaymentMeans, paymentReference: o.payment_reference, amountCents: o.amount_cents, currency: o.currency })).filter(predicate);
+    return rows
+      .map((o) => ({
+        idempotencyKey: o.idempotency_key,
+        means: o.means as PaymentMeans,
+        paymentReference: o.payment_reference,
+        amountCents: o.amount_cents,
+        currency: o.currency,
+      }))
+      .filter(predicate);
   }
 
   /** Every call that reached the provider for a key, repeated and failed ones included. */
   async callsFor(kind: 'charge' | 'refund', idempotencyKey: string) {
-    return (await this.db()).selectFrom('local_provider_calls').select(['result', 'amount_cents', 'provider_id']).where('kind', '=', kind).where('idempotency_key', '=', idempotencyKey).orderBy('id').execute();
+    return (await this.db())
+      .selectFrom('local_provider_calls')
+      .select(['result', 'amount_cents', 'provider_id'])
+      .where('kind', '=', kind)
+      .where('idempotency_key', '=', idempotencyKey)
+      .orderBy('id')
+      .execute();
   }
 
   /** The next `n` refund calls execute the refund and then fail, like a response lost on the network. */

@@ -13,7 +13,12 @@ const DAY = 24 * HOUR;
  * the text (issue 16, item 3); test/lib/durationsInText.test.ts fails on a duration written by hand.
  */
 export function describeDuration(ms: number): string {
-  const units: [number, string][] = [[365 * DAY, 'year'], [DAY, 'day'], [HOUR, 'hour'], [MINUTE, 'minute']];
+  const units: [number, string][] = [
+    [365 * DAY, 'year'],
+    [DAY, 'day'],
+    [HOUR, 'hour'],
+    [MINUTE, 'minute'],
+  ];
   for (const [size, name] of units) {
     if (ms >= size && ms % size === 0) return `${ms / size} ${name}${ms === size ? '' : 's'}`;
   }

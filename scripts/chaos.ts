@@ -51,7 +51,15 @@ const ANSWER_WITHIN_MS = API_REQUEST_TIMEOUT_MS + 5_000;
 /** A pending activity this often tried, still failing, once everything settled, is a process stuck. */
 const STUCK_ACTIVITY_ATTEMPTS = 5;
 
-type Args = { durationMs: number; killEveryMs: [number, number]; minKills: number; pgOutageMs: number; temporalOutageMs: number; concurrency: number; keep: boolean };
+type Args = {
+  durationMs: number;
+  killEveryMs: [number, number];
+  minKills: number;
+  pgOutageMs: number;
+  temporalOutageMs: number;
+  concurrency: number;
+  keep: boolean;
+};
 
 function parseMs(v: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
@@ -60,7 +68,15 @@ function parseMs(v: string): number {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { durationMs: 180_000, killEveryMs: [5_000, 15_000], minKills: 20, pgOutageMs: 10_000, temporalOutageMs: 10_000, concurrency: 4, keep: false };
+  const args: Args = {
+    durationMs: 180_000,
+    killEveryMs: [5_000, 15_000],
+    minKills: 20,
+    pgOutageMs: 10_000,
+    temporalOutageMs: 10_000,
+    concurrency: 4,
+    keep: false,
+  };
   for (let i = 0; i < argv.length; i += 1) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
     const value = () => inline ?? argv[++i] ?? '';
@@ -146,7 +162,10 @@ async function main() {
     const workers: ChildProcess[] = [startRole('worker', 'worker-0'), startRole('worker', 'worker-1')];
     const base = `http://127.0.0.1:${apiPort}`;
     for (let t = Date.now(); ; await sleep(250)) {
-      const ok = await fetch(`${base}/ready`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${base}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (Date.now() - t > 120_000) throw new Error(`the API did not become healthy; see ${dir}/api.log`);
     }
@@ -171,15 +190,33 @@ async function main() {
     // Every request through the API; a well-behaved client retries 503s after Retry-After. `from` is
     // a loopback address of the client's own: recovery is limited per client address, and each
     // holder in this run is another person.
-    const stats = { noAnswer: new Map<string, number>(), harnessErrors: 0, requests: 0, byStatus: new Map<number, number>(), fiveHundreds: 0, timeouts: 0, unavailable: 0, unavailableWithoutRetryAfter: 0 };
+    const stats = {
+      noAnswer: new Map<string, number>(),
+      harnessErrors: 0,
+      requests: 0,
+      byStatus: new Map<number, number>(),
+      fiveHundreds: 0,
+      timeouts: 0,
+      unavailable: 0,
+      unavailableWithoutRetryAfter: 0,
+    };
     const send = (method: string, url: string, headers: Record<string, string>, body: string | undefined, from: string | undefined) =>
       new Promise<{ status: number; retryAfter: string | undefined; text: string }>((resolve, reject) => {
-        const req = http.request(base + url, { method, headers: body ? { ...headers, 'content-length': String(Buffer.byteLength(body)) } : headers, localAddress: from, signal: AbortSignal.timeout(ANSWER_WITHIN_MS) }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'], text: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        });
+        const req = http.request(
+          base + url,
+          {
+            method,
+            headers: body ? { ...headers, 'content-length': String(Buffer.byteLength(body)) } : headers,
+            localAddress: from,
+            signal: AbortSignal.timeout(ANSWER_WITHIN_MS),
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'], text: Buffer.concat(chunks).toString('utf8') }));
+            res.on('error', reject);
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });
@@ -189,10 +226,16 @@ async function main() {
         stats.requests += 1;
         let res: Awaited<ReturnType<typeof send>>;
         try {
-          res = await send(method, url, { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}), ...headers }, body ? JSON.stringify(body) : undefined, from);
+          res = await send(
+            method,
+            url,
+            { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+            body ? JSON.stringify(body) : undefined,
+            from,
+          );
         } catch (err) {
           stats.timeouts += 1;
-          const what = `${method} ${url.replace(/[0-9a-f-]{36}|[\w-]{43}/g, ':id')} (${(err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError' ? 'timeout' : (err as { code?: string }).code ?? (err as Error).name})`;
+          const what = `${method} ${url.replace(/[0-9a-f-]{36}|[\w-]{43}/g, ':id')} (${(err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError' ? 'timeout' : ((err as { code?: string }).code ?? (err as Error).name)})`;
           stats.noAnswer.set(what, (stats.noAnswer.get(what) ?? 0) + 1);
           if (attempt < 5) continue;
           return { status: 0, json: undefined as any, retried: true };
@@ -212,10 +255,18 @@ async function main() {
       }
     }
     /** The action took effect: answered 2xx, or refused as already done after a 503 whose attempt went through. */
-    const tookEffect = (r: { status: number; retried: boolean }) => (r.status >= 200 && r.status < 300) || (r.retried && (r.status === 404 || r.status === 409));
+    const tookEffect = (r: { status: number; retried: boolean }) =>
+      (r.status >= 200 && r.status < 300) || (r.retried && (r.status === 404 || r.status === 409));
 
     // What each process the run started should have become, from the last API action that took effect.
-    type Expected = { kind: string; workflowId: string; status: 'COMPLETED' | 'RUNNING'; result?: (r: any) => boolean; query?: { name: string; ok: (v: any) => boolean }; what: string };
+    type Expected = {
+      kind: string;
+      workflowId: string;
+      status: 'COMPLETED' | 'RUNNING';
+      result?: (r: any) => boolean;
+      query?: { name: string; ok: (v: any) => boolean };
+      what: string;
+    };
     const expected: Expected[] = [];
     const expect = (e: Expected) => void expected.push(e);
     let phoneSeq = 0;
@@ -225,24 +276,47 @@ async function main() {
     const scenarios = {
       /** Two card payments with different keys racing for one invoice. */
       async paymentRace(p: (typeof people)[number]) {
-        const { productId } = await insertRenewableProduct(db, p.seed, { dueAt: new Date(Date.now() + 40 * 86_400_000), priceCents: 1_000 + Math.floor(Math.random() * 9_000) });
+        const { productId } = await insertRenewableProduct(db, p.seed, {
+          dueAt: new Date(Date.now() + 40 * 86_400_000),
+          priceCents: 1_000 + Math.floor(Math.random() * 9_000),
+        });
         const answers = await Promise.all(
-          [p.admin, p.rep].map((token) => call('POST', `/v1/products/${productId}/payments`, token, { means: 'card', cardToken: 'tok_visa_chaos' }, { 'idempotency-key': `chaos-${randomUUID()}` })),
+          [p.admin, p.rep].map((token) =>
+            call(
+              'POST',
+              `/v1/products/${productId}/payments`,
+              token,
+              { means: 'card', cardToken: 'tok_visa_chaos' },
+              { 'idempotency-key': `chaos-${randomUUID()}` },
+            ),
+          ),
         );
         // The winner's process captures; the loser's (409) refused at its reservation.
         for (const a of answers) {
           const id: string | undefined = a.json?.payment?.id;
-          if (a.status < 300 && id) expect({ kind: 'payment', workflowId: paymentWorkflowId(id), status: 'COMPLETED', result: (r) => r.status === 'captured', what: 'captured' });
+          if (a.status < 300 && id)
+            expect({ kind: 'payment', workflowId: paymentWorkflowId(id), status: 'COMPLETED', result: (r) => r.status === 'captured', what: 'captured' });
         }
       },
       /** A grant to a ticket's agents, revoked a moment later: two emails. */
       async supportAccess(p: (typeof people)[number]) {
-        const g = await call('POST', '/v1/support-access-grants', p.rep, { organizationId: p.seed.org.id, ticketId: p.seed.ticket.id, kind: 'mail', resourceIds: ['info@shop.example'] });
+        const g = await call('POST', '/v1/support-access-grants', p.rep, {
+          organizationId: p.seed.org.id,
+          ticketId: p.seed.ticket.id,
+          kind: 'mail',
+          resourceIds: ['info@shop.example'],
+        });
         if (g.status !== 201) return;
         const revoked = await call('DELETE', `/v1/support-access-grants/${g.json.id}`, p.rep);
         expect(
           tookEffect(revoked)
-            ? { kind: 'support access', workflowId: supportAccessWorkflowId(g.json.id), status: 'COMPLETED', result: (r) => r.state === 'revoked', what: 'revoked' }
+            ? {
+                kind: 'support access',
+                workflowId: supportAccessWorkflowId(g.json.id),
+                status: 'COMPLETED',
+                result: (r) => r.state === 'revoked',
+                what: 'revoked',
+              }
             : { kind: 'support access', workflowId: supportAccessWorkflowId(g.json.id), status: 'RUNNING', what: 'active' },
         );
       },
@@ -256,7 +330,13 @@ async function main() {
         const confirmed = token && tookEffect(await call('POST', `/v1/cancellation-requests/${token}/confirm`, null));
         expect(
           confirmed
-            ? { kind: 'cancellation', workflowId: cancellationWorkflowId(productId), status: 'COMPLETED', result: (res) => res.state === 'confirmed', what: 'confirmed' }
+            ? {
+                kind: 'cancellation',
+                workflowId: cancellationWorkflowId(productId),
+                status: 'COMPLETED',
+                result: (res) => res.state === 'confirmed',
+                what: 'confirmed',
+              }
             : { kind: 'cancellation', workflowId: cancellationWorkflowId(productId), status: 'RUNNING', what: 'awaiting confirmation' },
         );
       },
@@ -299,7 +379,13 @@ async function main() {
         orders[decision === 'reject' ? 'rejected' : 'approved'].push(orderId);
         const outcome = decision === 'reject' ? 'cancelled_rejected' : 'fulfilled';
         expect({ kind: 'blocked order', workflowId: orderBlockWorkflowId(orderId), status: 'COMPLETED', result: (r) => r.outcome === outcome, what: outcome });
-        expect({ kind: 'verification case', workflowId: verificationWorkflowId(caseId), status: 'COMPLETED', result: (r) => r.outcome === (decision === 'reject' ? 'rejected' : 'approved'), what: decision === 'reject' ? 'rejected' : 'approved' });
+        expect({
+          kind: 'verification case',
+          workflowId: verificationWorkflowId(caseId),
+          status: 'COMPLETED',
+          result: (r) => r.outcome === (decision === 'reject' ? 'rejected' : 'approved'),
+          what: decision === 'reject' ? 'rejected' : 'approved',
+        });
       },
       /**
        * A holder who cannot log in (P3, P4), from a client address of their own: the password reset
@@ -309,7 +395,14 @@ async function main() {
         const n = (recoveries += 1);
         const from = `127.0.${1 + (Math.floor(n / 250) % 250)}.${1 + (n % 250)}`;
         const tag = randomUUID().slice(0, 8);
-        const holder = { id: randomUUID(), login_email: `holder-${tag}@customer.test`, display_name: `Holder ${tag}`, mobile_phone: uniquePhone('+4178'), recovery_email: `rescue-${tag}@elsewhere.test`, password_hash: await hashPassword(`chaos ${tag} passphrase`) };
+        const holder = {
+          id: randomUUID(),
+          login_email: `holder-${tag}@customer.test`,
+          display_name: `Holder ${tag}`,
+          mobile_phone: uniquePhone('+4178'),
+          recovery_email: `rescue-${tag}@elsewhere.test`,
+          password_hash: await hashPassword(`chaos ${tag} passphrase`),
+        };
         await db.insertInto('accounts').values(holder).execute();
         const post = (url: string, body: unknown) => call('POST', url, null, body, {}, from);
         const smsCode = async () => /\b(\d{6})\b/.exec((await smsSink.waitFor((m) => m.to === holder.mobile_phone, 90_000)).body)![1]!;
@@ -322,7 +415,13 @@ async function main() {
           expect(
             tookEffect(delivered)
               ? { kind: 'recovery', workflowId, status: 'COMPLETED', result: (res) => res.step === 'closed', what: 'closed, login delivered' }
-              : { kind: 'recovery', workflowId, status: 'RUNNING', query: { name: 'status', ok: (v) => v.step === 'confirmed' }, what: 'confirmed, awaiting the channel' },
+              : {
+                  kind: 'recovery',
+                  workflowId,
+                  status: 'RUNNING',
+                  query: { name: 'status', ok: (v) => v.step === 'confirmed' },
+                  what: 'confirmed, awaiting the channel',
+                },
           );
           return;
         }
@@ -337,7 +436,14 @@ async function main() {
           token = confirmed.json?.resetToken;
           if (!token) {
             // Confirmed by an attempt whose answer was lost: the reset token went with it; the process waits for the reset.
-            if (tookEffect(confirmed)) expect({ kind: 'recovery', workflowId, status: 'RUNNING', query: { name: 'status', ok: (v) => v.step === 'confirmed' }, what: 'confirmed, awaiting the reset' });
+            if (tookEffect(confirmed))
+              expect({
+                kind: 'recovery',
+                workflowId,
+                status: 'RUNNING',
+                query: { name: 'status', ok: (v) => v.step === 'confirmed' },
+                what: 'confirmed, awaiting the reset',
+              });
             return;
           }
         } else {
@@ -354,12 +460,23 @@ async function main() {
         const reset = await post(`/v1/recovery/password/${token}`, { newPassword: `chaos new ${randomUUID()}` });
         if (!tookEffect(reset)) return;
         expect({ kind: 'recovery', workflowId, status: 'COMPLETED', result: (res) => res.step === 'closed', what: 'closed, password reset' });
-        expect({ kind: 'account notice', workflowId: accountNoticeWorkflowId({ accountId: holder.id, kind: 'password_reset', eventId: requestId }), status: 'COMPLETED', what: 'holder told' });
+        expect({
+          kind: 'account notice',
+          workflowId: accountNoticeWorkflowId({ accountId: holder.id, kind: 'password_reset', eventId: requestId }),
+          status: 'COMPLETED',
+          what: 'holder told',
+        });
       },
       /** Someone invited into an organization by its administrator, accepting from the emailed link. */
       async invitation(p: (typeof people)[number]) {
         const tag = randomUUID().slice(0, 8);
-        const invitee = { id: randomUUID(), login_email: `invitee-${tag}@customer.test`, display_name: `Invitee ${tag}`, mobile_phone: null, recovery_email: null };
+        const invitee = {
+          id: randomUUID(),
+          login_email: `invitee-${tag}@customer.test`,
+          display_name: `Invitee ${tag}`,
+          mobile_phone: null,
+          recovery_email: null,
+        };
         await db.insertInto('accounts').values(invitee).execute();
         const inviteeToken = (await issueBearerToken({ db, authSecret }, { role: 'customer', sub: invitee.id }, 2 * 3_600_000)).token;
         const invited = await call('POST', `/v1/organizations/${p.seed.org.id}/invitations`, p.admin, { email: invitee.login_email, role: 'collaborator' });
@@ -462,15 +579,51 @@ async function main() {
     let pending = { payments: 0, messages: 0, running: 0 };
     const toClose = new Set(expected.filter((e) => e.status === 'COMPLETED').map((e) => e.workflowId));
     for (;;) {
-      const payments = Number((await db.selectFrom('payments').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'pending').executeTakeFirstOrThrow()).n);
-      const messages = Number((await db.selectFrom('notification_outbox').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'pending').executeTakeFirstOrThrow()).n);
+      const payments = Number(
+        (
+          await db
+            .selectFrom('payments')
+            .select((eb) => eb.fn.countAll<string>().as('n'))
+            .where('status', '=', 'pending')
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+      const messages = Number(
+        (
+          await db
+            .selectFrom('notification_outbox')
+            .select((eb) => eb.fn.countAll<string>().as('n'))
+            .where('status', '=', 'pending')
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
       // Payment processes, and every process whose last action should have ended it, still running.
       let running = 0;
       for await (const w of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) if (w.type === 'payment' || toClose.has(w.workflowId)) running += 1;
       const decided = [...orders.rejected, ...orders.approved];
-      const blocked = decided.length ? Number((await db.selectFrom('orders').select((eb) => eb.fn.countAll<string>().as('n')).where('id', 'in', decided).where('status', '=', 'blocked').executeTakeFirstOrThrow()).n) : 0;
+      const blocked = decided.length
+        ? Number(
+            (
+              await db
+                .selectFrom('orders')
+                .select((eb) => eb.fn.countAll<string>().as('n'))
+                .where('id', 'in', decided)
+                .where('status', '=', 'blocked')
+                .executeTakeFirstOrThrow()
+            ).n,
+          )
+        : 0;
       const refunding = orders.rejected.length
-        ? Number((await db.selectFrom('refunds').select((eb) => eb.fn.countAll<string>().as('n')).where('order_id', 'in', orders.rejected).where('status', '!=', 'succeeded').executeTakeFirstOrThrow()).n)
+        ? Number(
+            (
+              await db
+                .selectFrom('refunds')
+                .select((eb) => eb.fn.countAll<string>().as('n'))
+                .where('order_id', 'in', orders.rejected)
+                .where('status', '!=', 'succeeded')
+                .executeTakeFirstOrThrow()
+            ).n,
+          )
         : 0;
       pending = { payments, messages, running: running + blocked + refunding };
       if ((payments === 0 && messages === 0 && pending.running === 0) || Date.now() > settleBy) break;
@@ -491,7 +644,8 @@ async function main() {
       try {
         const status = (await handle.describe()).status.name;
         got = status;
-        if (status === e.status && e.status === 'COMPLETED' && e.result && !e.result(await handle.result())) got = `${status} with another result (${JSON.stringify(await handle.result())})`;
+        if (status === e.status && e.status === 'COMPLETED' && e.result && !e.result(await handle.result()))
+          got = `${status} with another result (${JSON.stringify(await handle.result())})`;
         if (status === e.status && e.status === 'RUNNING' && e.query) {
           const v = await handle.query(e.query.name);
           if (!e.query.ok(v)) got = `${status} in another state (${JSON.stringify(v)})`;
@@ -516,7 +670,8 @@ async function main() {
     for await (const w of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
       const raw = (await client.workflow.getHandle(w.workflowId).describe()).raw;
       for (const a of raw.pendingActivities ?? []) {
-        if ((a.attempt ?? 0) >= STUCK_ACTIVITY_ATTEMPTS && a.lastFailure) stuck.push(`${w.workflowId}: activity ${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure.message}`);
+        if ((a.attempt ?? 0) >= STUCK_ACTIVITY_ATTEMPTS && a.lastFailure)
+          stuck.push(`${w.workflowId}: activity ${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure.message}`);
       }
       if ((raw.pendingWorkflowTask?.attempt ?? 0) >= 2) stuck.push(`${w.workflowId}: workflow task attempt ${raw.pendingWorkflowTask!.attempt}`);
     }
@@ -537,14 +692,19 @@ async function main() {
     // Blocked orders: a rejected one cancelled and refunded once at the provider, an approved one fulfilled.
     const refunds = { expected: 0, once: 0, lost: 0, duplicated: 0 };
     const orderStates = { expected: orders.rejected.length + orders.approved.length, reached: 0 };
-    for (const [decision, ids] of [['reject', orders.rejected], ['approve', orders.approved]] as const) {
+    for (const [decision, ids] of [
+      ['reject', orders.rejected],
+      ['approve', orders.approved],
+    ] as const) {
       for (const orderId of ids) {
         const o = await db.selectFrom('orders').select('status').where('id', '=', orderId).executeTakeFirstOrThrow();
         if (o.status === (decision === 'reject' ? 'cancelled' : 'fulfilled')) orderStates.reached += 1;
         if (decision !== 'reject') continue;
         refunds.expected += 1;
         const pay = await db.selectFrom('payments').select('id').where('order_id', '=', orderId).executeTakeFirstOrThrow();
-        const executed = (await db.selectFrom('local_provider_calls').select('result').where('kind', '=', 'refund').where('idempotency_key', '=', `refund:${pay.id}`).execute()).filter((c) => c.result === 'executed').length;
+        const executed = (
+          await db.selectFrom('local_provider_calls').select('result').where('kind', '=', 'refund').where('idempotency_key', '=', `refund:${pay.id}`).execute()
+        ).filter((c) => c.result === 'executed').length;
         if (executed === 0) refunds.lost += 1;
         else if (executed === 1) refunds.once += 1;
         else refunds.duplicated += 1;
@@ -575,12 +735,24 @@ async function main() {
     const duplicatedSms: string[] = [];
     for (const [phone, n] of expectedPerPhone) {
       const got = perPhone.get(phone) ?? 0;
-      if (got > n) duplicatedSms.push(`${phone.slice(0, 6)}… (${got} received for ${n}; ${between(smsSink.messages().filter((m) => m.to === phone).map((m) => Date.parse(m.receivedAt)))})`);
+      if (got > n)
+        duplicatedSms.push(
+          `${phone.slice(0, 6)}… (${got} received for ${n}; ${between(
+            smsSink
+              .messages()
+              .filter((m) => m.to === phone)
+              .map((m) => Date.parse(m.receivedAt)),
+          )})`,
+        );
       sms.once += Math.min(n, got);
       sms.lost += Math.max(0, n - got);
       sms.duplicated += Math.max(0, got - n);
     }
-    const providerCalls = await db.selectFrom('local_provider_calls').select(['result', (eb) => eb.fn.countAll<string>().as('n')]).groupBy('result').execute();
+    const providerCalls = await db
+      .selectFrom('local_provider_calls')
+      .select(['result', (eb) => eb.fn.countAll<string>().as('n')])
+      .groupBy('result')
+      .execute();
 
     // Email: every outbox row against what the SMTP server received under its Message-ID.
     const rows = await db.selectFrom('notification_outbox').select(['key', 'status', 'attempts']).where('channel', '=', 'email').execute();
@@ -608,7 +780,12 @@ async function main() {
     const crashes = faults.kills + faults.pgOutages + faults.temporalOutages;
     console.log(`
 faults injected      worker SIGKILLs ${faults.kills}, PostgreSQL outages ${faults.pgOutages}, Temporal outages ${faults.temporalOutages}
-requests sent        ${stats.requests} (${[...stats.byStatus].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}: ${n}`).join(', ')}; no answer within ${ANSWER_WITHIN_MS / 1000} s: ${stats.timeouts}${stats.noAnswer.size ? ` (${[...stats.noAnswer].map(([w, n]) => `${w} ×${n}`).join(', ')})` : ''})
+requests sent        ${stats.requests} (${[...stats.byStatus]
+      .sort((a, b) => a[0] - b[0])
+      .map(([s, n]) => `${s}: ${n}`)
+      .join(
+        ', ',
+      )}; no answer within ${ANSWER_WITHIN_MS / 1000} s: ${stats.timeouts}${stats.noAnswer.size ? ` (${[...stats.noAnswer].map(([w, n]) => `${w} ×${n}`).join(', ')})` : ''})
 5xx                  500: ${stats.fiveHundreds}, 503: ${stats.unavailable} (without Retry-After: ${stats.unavailableWithoutRetryAfter})
 still pending        payments ${pending.payments}, messages ${pending.messages}, processes (payments, decided orders, those whose last action ends them) ${pending.running}
 provider calls       ${providerCalls.map((c) => `${c.result} ${c.n}`).join(', ') || 'none'}
@@ -623,7 +800,21 @@ blocked orders in the state their decision implies: ${orderStates.reached} of ${
 process (Temporal)               expected reached  other
 ${[...states].map(([kind, t]) => `${kind.padEnd(32)} ${String(t.expected).padStart(8)} ${String(t.reached).padStart(7)} ${String(t.other).padStart(6)}`).join('\n')}
 stuck on a failing task: ${stuck.length}; workflow task failures in histories: ${[...historyFailures].map(([c, n]) => `${c.replace('WORKFLOW_TASK_FAILED_CAUSE_', '').toLowerCase()} ${n}`).join(', ') || 'none'}
-${mismatches.length ? `not in the expected state:\n${mismatches.slice(0, 20).map((m) => `  ${m}`).join('\n')}\n` : ''}${stuck.length ? `stuck:\n${stuck.slice(0, 20).map((m) => `  ${m}`).join('\n')}\n` : ''}
+${
+  mismatches.length
+    ? `not in the expected state:\n${mismatches
+        .slice(0, 20)
+        .map((m) => `  ${m}`)
+        .join('\n')}\n`
+    : ''
+}${
+      stuck.length
+        ? `stuck:\n${stuck
+            .slice(0, 20)
+            .map((m) => `  ${m}`)
+            .join('\n')}\n`
+        : ''
+    }
 money mismatches (provider ≠ books): ${books.filter((b) => b.providerCents !== b.booksCents).length}
 ${duplicatedSms.length ? `SMS received more often than sent, with the faults between the copies:\n${duplicatedSms.map((k) => `  ${k}`).join('\n')}\n` : ''}${duplicatedKeys.length ? `emails received twice, with the faults between the copies:\n${duplicatedKeys.map((k) => `  ${k}`).join('\n')}\n` : ''}`);
     const failures = [

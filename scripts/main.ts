@@ -18,7 +18,8 @@ export async function main(roles: { api: boolean; worker: boolean }, banner: (st
   const log = createLogger(config.LOG_LEVEL);
   // The SDK's own metrics (task latencies, slots, polls) come from its Rust core, served on a
   // loopback port and appended to the worker's /metrics; the runtime is installed once per process.
-  const sdkMetrics = roles.worker && config.WORKER_METRICS_PORT !== 0 && config.TEMPORAL_METRICS_PORT !== 0 ? `127.0.0.1:${config.TEMPORAL_METRICS_PORT}` : undefined;
+  const sdkMetrics =
+    roles.worker && config.WORKER_METRICS_PORT !== 0 && config.TEMPORAL_METRICS_PORT !== 0 ? `127.0.0.1:${config.TEMPORAL_METRICS_PORT}` : undefined;
   // The SDK narrates every worker state change and the webpack build at INFO: keep its warnings.
   Runtime.install({
     logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN'),

@@ -2,7 +2,7 @@
 // and prints where they are. Env: TEMPORAL_CLI_PATH, TEMPORAL_TEST_SERVER_PATH, TEMPORAL_PROVISION_NO_DOWNLOAD=1.
 import { cacheRoot, ensureDevServer, ensureTestServer, type ServerExecutable } from '../temporal/provision';
 
-const show = (exe: ServerExecutable) => (exe.type === 'existing-path' ? exe.path : "downloaded by the Temporal SDK on first use");
+const show = (exe: ServerExecutable) => (exe.type === 'existing-path' ? exe.path : 'downloaded by the Temporal SDK on first use');
 
 (async () => {
   const dev = await ensureDevServer();

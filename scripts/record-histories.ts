@@ -12,7 +12,14 @@ import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
-import { API_TOKEN_IDLE_DEACTIVATION_MS, BLOCKED_ORDER_AUTO_CANCEL_MS, RECOVERY_CODE_VALIDITY_MS, RFP_OPEN_MS, SUPPORT_ACCESS_EXPIRY_MS, VERIFICATION_DOCUMENTS_PURGE_MS } from '../lib/rules';
+import {
+  API_TOKEN_IDLE_DEACTIVATION_MS,
+  BLOCKED_ORDER_AUTO_CANCEL_MS,
+  RECOVERY_CODE_VALIDITY_MS,
+  RFP_OPEN_MS,
+  SUPPORT_ACCESS_EXPIRY_MS,
+  VERIFICATION_DOCUMENTS_PURGE_MS,
+} from '../lib/rules';
 import { cancellationWorkflowId, confirmCancellationUpdate } from '../workflows/shared/cancellation';
 import { orderBlockWorkflowId } from '../workflows/shared/orders';
 import { revokeUpdate, supportAccessWorkflowId } from '../workflows/shared/supportAccess';
@@ -27,7 +34,16 @@ import {
 } from '../workflows/shared/verification';
 import { database, insertActiveGrant, testClient, seedOrganization, teardownAll, timeSkippingEnv } from '../test/support/fixtures';
 import { insertCancellationRequest, insertPaidOrder, insertProduct, insertRenewableProduct, markBlocked } from '../test/support/orders';
-import { decideCase, linkTokenFor, sealedPhone, sealedPosition, smsCodeFor, storeTestDocuments, submitCaseByUpdates, uniquePhone } from '../test/support/verification';
+import {
+  decideCase,
+  linkTokenFor,
+  sealedPhone,
+  sealedPosition,
+  smsCodeFor,
+  storeTestDocuments,
+  submitCaseByUpdates,
+  uniquePhone,
+} from '../test/support/verification';
 import { testPayments, testWorker } from '../test/support/worker';
 import { eventually, payTerm } from '../test/support/renewal';
 import { renewalWorkflowId } from '../workflows/shared/renewal';
@@ -127,7 +143,11 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     const { orderId } = await insertPaidOrder(db, seed, { means: 'card' });
     const caseId = randomUUID();
     await markBlocked(db, orderId, caseId);
-    const h = await client.workflow.start('orderBlock', { workflowId: orderBlockWorkflowId(orderId), taskQueue, args: [{ orderId, accountId: seed.legalRep.id, caseId }] });
+    const h = await client.workflow.start('orderBlock', {
+      workflowId: orderBlockWorkflowId(orderId),
+      taskQueue,
+      args: [{ orderId, accountId: seed.legalRep.id, caseId }],
+    });
     await linkTokenFor(seed.legalRep.login_email);
     const child = client.workflow.getHandle(verificationWorkflowId(caseId));
     await submitCaseByUpdates(child, db, caseId);
@@ -141,7 +161,11 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     const { orderId } = await insertPaidOrder(db, seed, { means: 'iban_transfer', status: 'in_progress' });
     const caseId = randomUUID();
     await markBlocked(db, orderId, caseId);
-    const h = await client.workflow.start('orderBlock', { workflowId: orderBlockWorkflowId(orderId), taskQueue, args: [{ orderId, accountId: seed.legalRep.id, caseId }] });
+    const h = await client.workflow.start('orderBlock', {
+      workflowId: orderBlockWorkflowId(orderId),
+      taskQueue,
+      args: [{ orderId, accountId: seed.legalRep.id, caseId }],
+    });
     await linkTokenFor(seed.legalRep.login_email);
     await env.sleep(BLOCKED_ORDER_AUTO_CANCEL_MS);
     await h.result();
@@ -151,7 +175,11 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     const seed = await seedOrganization(db);
     const { productId } = await insertProduct(db, seed);
     const requestId = await insertCancellationRequest(db, productId, seed.admin.id);
-    const h = await client.workflow.start('productCancellation', { workflowId: cancellationWorkflowId(productId), taskQueue, args: [{ requestId, productId }] });
+    const h = await client.workflow.start('productCancellation', {
+      workflowId: cancellationWorkflowId(productId),
+      taskQueue,
+      args: [{ requestId, productId }],
+    });
     await env.sleep('1 day');
     await h.executeUpdate(confirmCancellationUpdate, { args: [{ actor: `customer:${seed.admin.id}` }] });
     await h.result();
@@ -161,13 +189,19 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
   async 'verification-expired'({ env, client, taskQueue, db }) {
     const seed = await seedOrganization(db);
     const caseId = randomUUID();
-    const h = await client.workflow.start('verificationCase', { workflowId: verificationWorkflowId(caseId), taskQueue, args: [{ accountId: seed.admin.id, reason: 'disable_2fa', subject: null }] });
+    const h = await client.workflow.start('verificationCase', {
+      workflowId: verificationWorkflowId(caseId),
+      taskQueue,
+      args: [{ accountId: seed.admin.id, reason: 'disable_2fa', subject: null }],
+    });
     await linkTokenFor(seed.admin.login_email);
     const phone = uniquePhone();
     await h.executeUpdate(submitPhoneUpdate, { args: [await sealedPhone(db, caseId, phone)] });
     await h.executeUpdate(confirmCodeUpdate, { args: [{ code: await smsCodeFor(phone) }] });
     await h.executeUpdate(geolocationUpdate, { args: [await sealedPosition(db, caseId, { latitude: 47.4, longitude: 8.5, accuracyMeters: 15 })] });
-    await h.executeUpdate(documentUpdate, { args: [{ type: 'id_card', documentIds: await storeTestDocuments(db, caseId, ['id_card_front', 'id_card_back']) }] });
+    await h.executeUpdate(documentUpdate, {
+      args: [{ type: 'id_card', documentIds: await storeTestDocuments(db, caseId, ['id_card_front', 'id_card_back']) }],
+    });
     const [selfie] = await storeTestDocuments(db, caseId, ['selfie']);
     await h.executeUpdate(selfieUpdate, { args: [{ documentId: selfie! }] });
     await env.sleep(VERIFICATION_DOCUMENTS_PURGE_MS);
@@ -182,7 +216,11 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
   async 'verification-resubmission-expired'({ env, client, taskQueue, db }) {
     const seed = await seedOrganization(db);
     const caseId = randomUUID();
-    const h = await client.workflow.start('verificationCase', { workflowId: verificationWorkflowId(caseId), taskQueue, args: [{ accountId: seed.legalRep.id, reason: 'forgotten_password', subject: null }] });
+    const h = await client.workflow.start('verificationCase', {
+      workflowId: verificationWorkflowId(caseId),
+      taskQueue,
+      args: [{ accountId: seed.legalRep.id, reason: 'forgotten_password', subject: null }],
+    });
     await linkTokenFor(seed.legalRep.login_email);
     const phone = uniquePhone();
     await h.executeUpdate(submitPhoneUpdate, { args: [await sealedPhone(db, caseId, phone)] });
@@ -208,7 +246,11 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     const seed = await seedOrganization(db);
     const due = (await env.currentTimeMs()) + 80 * DAY;
     const { productId } = await insertRenewableProduct(db, seed, { dueAt: new Date(due) });
-    const h = await client.workflow.start('renewal', { workflowId: renewalWorkflowId(productId), taskQueue, args: [{ productId, dueAt: new Date(due).toISOString() }] });
+    const h = await client.workflow.start('renewal', {
+      workflowId: renewalWorkflowId(productId),
+      taskQueue,
+      args: [{ productId, dueAt: new Date(due).toISOString() }],
+    });
     await env.sleep(40 * DAY);
     await payTerm(db, client, productId, new Date(due));
     await settled(db, productId, (p) => p.due_at?.getTime() !== due);
@@ -225,7 +267,11 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     const due = (await env.currentTimeMs()) + 20 * DAY;
     const { productId, cardRef } = await insertRenewableProduct(db, seed, { dueAt: new Date(due), autoRenew: true });
     testPayments.declineCard(cardRef);
-    const h = await client.workflow.start('renewal', { workflowId: renewalWorkflowId(productId), taskQueue, args: [{ productId, dueAt: new Date(due).toISOString() }] });
+    const h = await client.workflow.start('renewal', {
+      workflowId: renewalWorkflowId(productId),
+      taskQueue,
+      args: [{ productId, dueAt: new Date(due).toISOString() }],
+    });
     await env.sleep(60 * DAY);
     await h.result();
     return h;
@@ -236,7 +282,11 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     const due = Math.ceil(((await env.currentTimeMs()) + 20 * DAY) / 60_000) * 60_000;
     const { productId, cardRef } = await insertRenewableProduct(db, seed, { dueAt: new Date(due), autoRenew: true, priceCents: 990 });
     testPayments.declineCard(cardRef, 1);
-    const h = await client.workflow.start('renewal', { workflowId: renewalWorkflowId(productId), taskQueue, args: [{ productId, dueAt: new Date(due).toISOString() }] });
+    const h = await client.workflow.start('renewal', {
+      workflowId: renewalWorkflowId(productId),
+      taskQueue,
+      args: [{ productId, dueAt: new Date(due).toISOString() }],
+    });
     // First attempt 14 days ahead (declined), the next one 3 days later; the query waits for each step.
     // Waiting on a timer again means the step (and its payment child) is done.
     const idle = () =>
@@ -277,9 +327,24 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     const now = new Date(await env.currentTimeMs());
     await db
       .insertInto('legal_rep_handovers')
-      .values({ id: handoverId, organization_id: seed.org.id, requested_by: seed.legalRep.id, from_account_id: seed.legalRep.id, to_account_id: null, to_email: seed.outsider.login_email, token_hash: null, status: 'awaiting_acceptance', requested_at: now, expires_at: new Date(now.getTime() + 30 * DAY) })
+      .values({
+        id: handoverId,
+        organization_id: seed.org.id,
+        requested_by: seed.legalRep.id,
+        from_account_id: seed.legalRep.id,
+        to_account_id: null,
+        to_email: seed.outsider.login_email,
+        token_hash: null,
+        status: 'awaiting_acceptance',
+        requested_at: now,
+        expires_at: new Date(now.getTime() + 30 * DAY),
+      })
       .execute();
-    const h = await client.workflow.start('legalRepHandover', { workflowId: handoverWorkflowId(seed.org.id), taskQueue, args: [{ handoverId, organizationId: seed.org.id, invitation: true }] });
+    const h = await client.workflow.start('legalRepHandover', {
+      workflowId: handoverWorkflowId(seed.org.id),
+      taskQueue,
+      args: [{ handoverId, organizationId: seed.org.id, invitation: true }],
+    });
     await env.sleep('3 days');
     await h.executeUpdate(acceptHandoverUpdate, { args: [{ accountId: seed.outsider.id }] });
     await h.result();
@@ -291,7 +356,19 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     const id = randomUUID();
     await db
       .insertInto('organization_invitations')
-      .values({ id, organization_id: seed.org.id, invited_by: seed.admin.id, email: seed.outsider.login_email, role: 'collaborator', product_ids: [], contact_preferences: '{}', token_hash: null, sent_at: null, expires_at: new Date((await env.currentTimeMs()) + 30 * DAY), accepted_by: null })
+      .values({
+        id,
+        organization_id: seed.org.id,
+        invited_by: seed.admin.id,
+        email: seed.outsider.login_email,
+        role: 'collaborator',
+        product_ids: [],
+        contact_preferences: '{}',
+        token_hash: null,
+        sent_at: null,
+        expires_at: new Date((await env.currentTimeMs()) + 30 * DAY),
+        accepted_by: null,
+      })
       .execute();
     const h = await client.workflow.start('memberInvitation', { workflowId: invitationWorkflowId(id), taskQueue, args: [{ invitationId: id }] });
     await env.sleep('2 days');
@@ -308,11 +385,26 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     const id = randomUUID();
     await db
       .insertInto('client_invitations')
-      .values({ id, partner_organization_id: partner.org.id, invited_by: partner.legalRep.id, client_email: clientSeed.legalRep.login_email, requested: JSON.stringify({ access: 'full', billing: 'partner' }), granted: null, client_organization_id: null, token_hash: null, sent_at: null, expires_at: new Date((await env.currentTimeMs()) + 30 * DAY) })
+      .values({
+        id,
+        partner_organization_id: partner.org.id,
+        invited_by: partner.legalRep.id,
+        client_email: clientSeed.legalRep.login_email,
+        requested: JSON.stringify({ access: 'full', billing: 'partner' }),
+        granted: null,
+        client_organization_id: null,
+        token_hash: null,
+        sent_at: null,
+        expires_at: new Date((await env.currentTimeMs()) + 30 * DAY),
+      })
       .execute();
     const h = await client.workflow.start('partnerInvitation', { workflowId: partnerInvitationWorkflowId(id), taskQueue, args: [{ invitationId: id }] });
     await env.sleep('1 day');
-    await db.updateTable('client_invitations').set({ granted: JSON.stringify({ access: 'full', billing: 'client' }), client_organization_id: clientSeed.org.id }).where('id', '=', id).execute();
+    await db
+      .updateTable('client_invitations')
+      .set({ granted: JSON.stringify({ access: 'full', billing: 'client' }), client_organization_id: clientSeed.org.id })
+      .where('id', '=', id)
+      .execute();
     await h.executeUpdate(acceptClientInvitationUpdate, { args: [{ clientOrganizationId: clientSeed.org.id, accountId: clientSeed.legalRep.id }] });
     await h.result();
     return h;
@@ -320,7 +412,11 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
   async 'recovery-login-delivered'({ env, client, taskQueue, db }) {
     const seed = await seedOrganization(db);
     const phone = uniquePhone();
-    await db.updateTable('accounts').set({ mobile_phone: phone, recovery_email: `rescue-${seed.legalRep.id.slice(0, 8)}@elsewhere.test` }).where('id', '=', seed.legalRep.id).execute();
+    await db
+      .updateTable('accounts')
+      .set({ mobile_phone: phone, recovery_email: `rescue-${seed.legalRep.id.slice(0, 8)}@elsewhere.test` })
+      .where('id', '=', seed.legalRep.id)
+      .execute();
     const id = randomUUID();
     await db.insertInto('recovery_requests').values({ id, kind: 'login_email', account_id: seed.legalRep.id, channel: 'sms' }).execute();
     const h = await client.workflow.start('recoveryLogin', { workflowId: recoveryLoginWorkflowId(id), taskQueue, args: [{ requestId: id }] });
@@ -339,30 +435,56 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     const h = await client.workflow.start('passwordRecovery', { workflowId: passwordRecoveryWorkflowId(id), taskQueue, args: [{ requestId: id }] });
     await env.sleep('1 minute');
     await h.signal(verificationRequestedSignal);
-    const caseId = await until(async () => (await db.selectFrom('recovery_requests').select('verification_case_id').where('id', '=', id).executeTakeFirstOrThrow()).verification_case_id ?? undefined);
+    const caseId = await until(
+      async () =>
+        (await db.selectFrom('recovery_requests').select('verification_case_id').where('id', '=', id).executeTakeFirstOrThrow()).verification_case_id ??
+        undefined,
+    );
     await until(async () => db.selectFrom('verification_cases').select('id').where('id', '=', caseId).executeTakeFirst());
     const child = client.workflow.getHandle(verificationWorkflowId(caseId));
     await submitCaseByUpdates(child, db, caseId);
     await decideCase(child, db, caseId, seed.agent.id, 'approve');
     await linkTokenFor(seed.legalRep.login_email);
-    await until(async () => (await db.selectFrom('recovery_requests').select('token_hash').where('id', '=', id).executeTakeFirstOrThrow()).token_hash ?? undefined);
+    await until(
+      async () => (await db.selectFrom('recovery_requests').select('token_hash').where('id', '=', id).executeTakeFirstOrThrow()).token_hash ?? undefined,
+    );
     await h.signal(passwordResetSignal);
     await h.result();
     return h;
   },
   async 'login-address-recovery-reminded'({ env, client, taskQueue, db }) {
     const seed = await seedOrganization(db);
-    await db.updateTable('accounts').set({ recovery_email: `rescue-${seed.admin.id.slice(0, 8)}@elsewhere.test`, recovery_username: `ar${String(Date.now()).slice(-6)}`, login_address_lost_at: new Date() }).where('id', '=', seed.admin.id).execute();
-    const h = await client.workflow.start('loginAddressRecovery', { workflowId: loginAddressRecoveryWorkflowId(seed.admin.id), taskQueue, args: [{ accountId: seed.admin.id }] });
+    await db
+      .updateTable('accounts')
+      .set({
+        recovery_email: `rescue-${seed.admin.id.slice(0, 8)}@elsewhere.test`,
+        recovery_username: `ar${String(Date.now()).slice(-6)}`,
+        login_address_lost_at: new Date(),
+      })
+      .where('id', '=', seed.admin.id)
+      .execute();
+    const h = await client.workflow.start('loginAddressRecovery', {
+      workflowId: loginAddressRecoveryWorkflowId(seed.admin.id),
+      taskQueue,
+      args: [{ accountId: seed.admin.id }],
+    });
     await env.sleep('15 days');
     await h.result();
     return h;
   },
   async 'account-security-case-approved'({ client, taskQueue, db }) {
     const seed = await seedOrganization(db);
-    await db.updateTable('accounts').set({ password_hash: await hashPassword('recorded passphrase'), locked_at: new Date(), failed_logins: 5 }).where('id', '=', seed.collaborator.id).execute();
+    await db
+      .updateTable('accounts')
+      .set({ password_hash: await hashPassword('recorded passphrase'), locked_at: new Date(), failed_logins: 5 })
+      .where('id', '=', seed.collaborator.id)
+      .execute();
     const caseId = randomUUID();
-    const h = await client.workflow.start('accountSecurityCase', { workflowId: securityCaseWorkflowId(seed.collaborator.id, 'account_unblock'), taskQueue, args: [{ accountId: seed.collaborator.id, reason: 'account_unblock', caseId }] });
+    const h = await client.workflow.start('accountSecurityCase', {
+      workflowId: securityCaseWorkflowId(seed.collaborator.id, 'account_unblock'),
+      taskQueue,
+      args: [{ accountId: seed.collaborator.id, reason: 'account_unblock', caseId }],
+    });
     await until(async () => db.selectFrom('verification_cases').select('id').where('id', '=', caseId).executeTakeFirst());
     const child = client.workflow.getHandle(verificationWorkflowId(caseId));
     await submitCaseByUpdates(child, db, caseId);
@@ -374,15 +496,27 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
   async 'account-locked-notified'({ client, taskQueue, db }) {
     const seed = await seedOrganization(db);
     const lockedAt = new Date();
-    await db.updateTable('accounts').set({ password_hash: await hashPassword('recorded passphrase'), locked_at: lockedAt, failed_logins: 5 }).where('id', '=', seed.collaborator.id).execute();
-    const h = await client.workflow.start('accountLocked', { workflowId: `account-locked:${seed.collaborator.id}:${lockedAt.getTime()}`, taskQueue, args: [{ accountId: seed.collaborator.id, lockedAt: lockedAt.toISOString() }] });
+    await db
+      .updateTable('accounts')
+      .set({ password_hash: await hashPassword('recorded passphrase'), locked_at: lockedAt, failed_logins: 5 })
+      .where('id', '=', seed.collaborator.id)
+      .execute();
+    const h = await client.workflow.start('accountLocked', {
+      workflowId: `account-locked:${seed.collaborator.id}:${lockedAt.getTime()}`,
+      taskQueue,
+      args: [{ accountId: seed.collaborator.id, lockedAt: lockedAt.toISOString() }],
+    });
     await h.result();
     return h;
   },
   /** A password reset from the emailed link: the login and the recovery address are both told. */
   async 'account-notice-password-reset'({ client, taskQueue, db }) {
     const seed = await seedOrganization(db);
-    await db.updateTable('accounts').set({ recovery_email: `rescue-${seed.legalRep.id.slice(0, 8)}@elsewhere.test` }).where('id', '=', seed.legalRep.id).execute();
+    await db
+      .updateTable('accounts')
+      .set({ recovery_email: `rescue-${seed.legalRep.id.slice(0, 8)}@elsewhere.test` })
+      .where('id', '=', seed.legalRep.id)
+      .execute();
     const notice: AccountNoticeInput = { accountId: seed.legalRep.id, kind: 'password_reset', eventId: randomUUID() };
     const h = await client.workflow.start('accountNotice', { workflowId: accountNoticeWorkflowId(notice), taskQueue, args: [notice] });
     await h.result();
@@ -404,7 +538,11 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     });
     await db
       .insertInto('access_tokens')
-      .values([token('idle', now - API_TOKEN_IDLE_DEACTIVATION_MS - 40 * DAY, now - API_TOKEN_IDLE_DEACTIVATION_MS - DAY, null), token('expired', now - 40 * DAY, now - 2 * DAY, now - DAY), token('in use', now - 40 * DAY, now - DAY, null)])
+      .values([
+        token('idle', now - API_TOKEN_IDLE_DEACTIVATION_MS - 40 * DAY, now - API_TOKEN_IDLE_DEACTIVATION_MS - DAY, null),
+        token('expired', now - 40 * DAY, now - 2 * DAY, now - DAY),
+        token('in use', now - 40 * DAY, now - DAY, null),
+      ])
       .execute();
     const h = await client.workflow.start('apiTokenSweep', { workflowId: `api-token-sweep:recorded-${randomUUID()}`, taskQueue });
     await h.result();
@@ -415,7 +553,10 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     const seed = await seedOrganization(db);
     const requestId = randomUUID();
     const pending = `new-login-${seed.admin.id.slice(0, 8)}@elsewhere.test`;
-    await db.insertInto('recovery_requests').values({ id: requestId, kind: 'login_address', account_id: seed.admin.id, channel: 'email', pending_email: pending }).execute();
+    await db
+      .insertInto('recovery_requests')
+      .values({ id: requestId, kind: 'login_address', account_id: seed.admin.id, channel: 'email', pending_email: pending })
+      .execute();
     const h = await client.workflow.start('loginEmailChange', { workflowId: loginEmailChangeWorkflowId(requestId), taskQueue, args: [{ requestId }] });
     await mailTo(pending, /\b\d{6}\b/);
     await env.sleep('2 minutes');
@@ -434,7 +575,17 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     const id = randomUUID();
     await db
       .insertInto('partnerships')
-      .values({ id, partner_organization_id: partner.org.id, client_organization_id: clientSeed.org.id, invitation_id: null, access: 'full', billing: 'client', started_at: new Date(Date.now() - 90 * DAY), ended_at: new Date(), ended_by: clientSeed.legalRep.id })
+      .values({
+        id,
+        partner_organization_id: partner.org.id,
+        client_organization_id: clientSeed.org.id,
+        invitation_id: null,
+        access: 'full',
+        billing: 'client',
+        started_at: new Date(Date.now() - 90 * DAY),
+        ended_at: new Date(),
+        ended_by: clientSeed.legalRep.id,
+      })
       .execute();
     const h = await client.workflow.start('partnershipEnded', { workflowId: `partnership-ended:${id}`, taskQueue, args: [{ partnershipId: id }] });
     await h.result();
@@ -448,8 +599,16 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     await db.updateTable('products').set({ status: 'terminated' }).where('id', '=', ended.productId).execute();
     const [running] = products;
     const dueAt = (await db.selectFrom('products').select('due_at').where('id', '=', running!.productId).executeTakeFirstOrThrow()).due_at!;
-    await client.workflow.start('renewal', { workflowId: renewalWorkflowId(running!.productId), taskQueue, args: [{ productId: running!.productId, dueAt: dueAt.toISOString() }] });
-    const h = await client.workflow.start('renewalSweep', { workflowId: `renewal-sweep:recorded-${randomUUID()}`, taskQueue, args: [{ organizationId: seed.org.id }] });
+    await client.workflow.start('renewal', {
+      workflowId: renewalWorkflowId(running!.productId),
+      taskQueue,
+      args: [{ productId: running!.productId, dueAt: dueAt.toISOString() }],
+    });
+    const h = await client.workflow.start('renewalSweep', {
+      workflowId: `renewal-sweep:recorded-${randomUUID()}`,
+      taskQueue,
+      args: [{ organizationId: seed.org.id }],
+    });
     await h.result();
     // The renewals it started would go on through the next recordings' skipped time: each is ended
     // once it waits on its timer (ended amid an activity, it would hold the skipping until that returns).
@@ -472,7 +631,17 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     const now = new Date(await env.currentTimeMs());
     await db
       .insertInto('requests_for_proposal')
-      .values({ id, organization_id: author.org.id, created_by: author.admin.id, title: 'Shop migration', summary: 'Move our online shop to managed hosting.', details: 'About 2,000 products, two languages.', cancel_token_hash: null, created_at: now, closes_at: new Date(now.getTime() + RFP_OPEN_MS) })
+      .values({
+        id,
+        organization_id: author.org.id,
+        created_by: author.admin.id,
+        title: 'Shop migration',
+        summary: 'Move our online shop to managed hosting.',
+        details: 'About 2,000 products, two languages.',
+        cancel_token_hash: null,
+        created_at: now,
+        closes_at: new Date(now.getTime() + RFP_OPEN_MS),
+      })
       .execute();
     const h = await client.workflow.start('requestForProposal', { workflowId: rfpWorkflowId(id), taskQueue, args: [{ rfpId: id }] });
     await mailTo(author.admin.login_email, /requests-for-proposal\/cancel\//);
@@ -491,7 +660,10 @@ async function startCardPayment({ client, taskQueue, db }: Ctx, cardToken: strin
   const seed = await seedOrganization(db);
   const { productId } = await insertRenewableProduct(db, seed, { dueAt: new Date(Date.now() + 30 * DAY) });
   const paymentId = randomUUID();
-  const input: PaymentInput = { paymentId, request: { kind: 'invoice', productId, means: 'card', cardToken, businessKey: `record:${paymentId}`, requestedBy: `customer:${seed.admin.id}` } };
+  const input: PaymentInput = {
+    paymentId,
+    request: { kind: 'invoice', productId, means: 'card', cardToken, businessKey: `record:${paymentId}`, requestedBy: `customer:${seed.admin.id}` },
+  };
   return client.workflow.start('payment', { workflowId: paymentWorkflowId(paymentId), taskQueue, args: [input] });
 }
 

@@ -16,10 +16,28 @@ const DEMO_HOSTING_ID = '5e7d0c1a-4b8e-4f3a-9c2d-6a1b2c3d4e5f';
 
 export const DEMO = {
   organization: { id: '0a000000-0000-4000-8000-000000000001', name: 'Demo Hosting SA' },
-  alice: { id: 'c0000000-0000-4000-8000-00000000a11c', login_email: 'alice@demo.example', display_name: 'Alice Martin', mobile_phone: '+41790000001', recovery_email: 'alice.recovery@demo.example' },
+  alice: {
+    id: 'c0000000-0000-4000-8000-00000000a11c',
+    login_email: 'alice@demo.example',
+    display_name: 'Alice Martin',
+    mobile_phone: '+41790000001',
+    recovery_email: 'alice.recovery@demo.example',
+  },
   // Issue 5, P5: Carla logs in with a mailbox the organization hosts (shop.example).
-  carla: { id: 'c0000000-0000-4000-8000-00000000ca71', login_email: 'carla@shop.example', display_name: 'Carla Rossi', mobile_phone: '+41790000003', recovery_email: 'carla.private@webmail.example' },
-  bob: { id: 'c0000000-0000-4000-8000-000000000b0b', login_email: 'bob@demo.example', display_name: 'Bob Keller', mobile_phone: '+41790000002', recovery_email: null },
+  carla: {
+    id: 'c0000000-0000-4000-8000-00000000ca71',
+    login_email: 'carla@shop.example',
+    display_name: 'Carla Rossi',
+    mobile_phone: '+41790000003',
+    recovery_email: 'carla.private@webmail.example',
+  },
+  bob: {
+    id: 'c0000000-0000-4000-8000-000000000b0b',
+    login_email: 'bob@demo.example',
+    display_name: 'Bob Keller',
+    mobile_phone: '+41790000002',
+    recovery_email: null,
+  },
   agentAnna: { id: 'a9000000-0000-4000-8000-0000000a77a0', email: 'anna@support.example', display_name: 'Anna (support)', is_supervisor: true },
   agentTom: { id: 'a9000000-0000-4000-8000-000000000700', email: 'tom@support.example', display_name: 'Tom (support)', is_supervisor: false },
   ticket: { id: '71c00000-0000-4000-8000-000000000001', subject: 'Mails to our shop bounce since Monday' },
@@ -31,9 +49,21 @@ export const DEMO = {
   try {
     await migrateToLatest(db);
     await db.transaction().execute(async (tx) => {
-      await tx.insertInto('organizations').values(DEMO.organization).onConflict((oc) => oc.doNothing()).execute();
-      await tx.insertInto('accounts').values([DEMO.alice, DEMO.bob, DEMO.carla]).onConflict((oc) => oc.doNothing()).execute();
-      await tx.insertInto('agents').values([DEMO.agentAnna, DEMO.agentTom]).onConflict((oc) => oc.doNothing()).execute();
+      await tx
+        .insertInto('organizations')
+        .values(DEMO.organization)
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+      await tx
+        .insertInto('accounts')
+        .values([DEMO.alice, DEMO.bob, DEMO.carla])
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+      await tx
+        .insertInto('agents')
+        .values([DEMO.agentAnna, DEMO.agentTom])
+        .onConflict((oc) => oc.doNothing())
+        .execute();
       await tx
         .insertInto('memberships')
         .values([
@@ -50,18 +80,48 @@ export const DEMO = {
         .execute();
     });
     // P7: Alice and Carla log in with a password too (POST /v1/sessions).
-    await db.updateTable('accounts').set({ password_hash: await hashPassword('alice-demo-password') }).where('id', '=', DEMO.alice.id).where('password_hash', 'is', null).execute();
-    await db.updateTable('accounts').set({ password_hash: await hashPassword('carla-demo-password') }).where('id', '=', DEMO.carla.id).where('password_hash', 'is', null).execute();
-    await db.insertInto('organization_mail_domains').values({ organization_id: DEMO.organization.id, domain: 'shop.example' }).onConflict((oc) => oc.doNothing()).execute();
+    await db
+      .updateTable('accounts')
+      .set({ password_hash: await hashPassword('alice-demo-password') })
+      .where('id', '=', DEMO.alice.id)
+      .where('password_hash', 'is', null)
+      .execute();
+    await db
+      .updateTable('accounts')
+      .set({ password_hash: await hashPassword('carla-demo-password') })
+      .where('id', '=', DEMO.carla.id)
+      .where('password_hash', 'is', null)
+      .execute();
+    await db
+      .insertInto('organization_mail_domains')
+      .values({ organization_id: DEMO.organization.id, domain: 'shop.example' })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
     // P14: a hosting due in 45 days, and a saved card, to try renewals with.
-    await db.updateTable('organizations').set({ payment_card_ref: 'card_demo_visa' }).where('id', '=', DEMO.organization.id).where('payment_card_ref', 'is', null).execute();
+    await db
+      .updateTable('organizations')
+      .set({ payment_card_ref: 'card_demo_visa' })
+      .where('id', '=', DEMO.organization.id)
+      .where('payment_card_ref', 'is', null)
+      .execute();
     await db
       .insertInto('products')
-      .values({ id: DEMO_HOSTING_ID, organization_id: DEMO.organization.id, order_line_id: null, product_type: 'web_hosting', name: 'Hosting shop.test', due_at: new Date(Date.now() + 45 * 86_400_000), renewal_price_cents: 12_000, currency: 'CHF', max_terms_ahead: 3 })
+      .values({
+        id: DEMO_HOSTING_ID,
+        organization_id: DEMO.organization.id,
+        order_line_id: null,
+        product_type: 'web_hosting',
+        name: 'Hosting shop.test',
+        due_at: new Date(Date.now() + 45 * 86_400_000),
+        renewal_price_cents: 12_000,
+        currency: 'CHF',
+        max_terms_ahead: 3,
+      })
       .onConflict((oc) => oc.doNothing())
       .execute();
     const secret = loadAuthSecret(config);
-    const token = async (role: 'customer' | 'agent' | 'system', sub: string) => (await issueBearerToken({ db, authSecret: secret }, { role, sub }, SEED_TOKEN_LIFETIME_MS)).token;
+    const token = async (role: 'customer' | 'agent' | 'system', sub: string) =>
+      (await issueBearerToken({ db, authSecret: secret }, { role, sub }, SEED_TOKEN_LIFETIME_MS)).token;
     console.log(`Seeded organization ${DEMO.organization.id} (${DEMO.organization.name}) and ticket ${DEMO.ticket.id}, assigned to Anna.\n`);
     console.log(`export ALICE=${await token('customer', DEMO.alice.id)}   # customer, legal representative`);
     console.log(`export BOB=${await token('customer', DEMO.bob.id)}   # customer, collaborator`);

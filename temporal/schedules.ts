@@ -26,7 +26,13 @@ export function renewalReconciliationSchedule(taskQueue: string, timeZone: strin
   return {
     scheduleId: RENEWAL_RECONCILIATION_SCHEDULE_ID,
     spec: { calendars: [{ dayOfWeek: 'SUNDAY', hour: 2, minute: 15, comment: 'weekly renewal reconciliation' }], timezone: timeZone },
-    action: { type: 'startWorkflow', workflowType: 'renewalSweep', taskQueue, workflowId: 'renewal-reconciliation', args: [{ mode: 'full' } satisfies SweepInput] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'renewalSweep',
+      taskQueue,
+      workflowId: 'renewal-reconciliation',
+      args: [{ mode: 'full' } satisfies SweepInput],
+    },
     policies: { overlap: 'SKIP', catchupWindow: '1 day' },
   };
 }

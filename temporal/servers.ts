@@ -19,7 +19,8 @@ export async function startDevServer(
   opts: { port?: number; uiPort?: number; ui?: boolean; dbFilename?: string; namespace?: string; ip?: string; log?: Log } = {},
 ): Promise<TestWorkflowEnvironment> {
   // Otherwise the SDK, which waits for the port to answer, would take another server for ours.
-  if (opts.port && (await listening(opts.ip ?? '127.0.0.1', opts.port))) throw new Error(`port ${opts.port} is in use (another npm start, or a Temporal server): stop it or choose TEMPORAL_DEV_PORT`);
+  if (opts.port && (await listening(opts.ip ?? '127.0.0.1', opts.port)))
+    throw new Error(`port ${opts.port} is in use (another npm start, or a Temporal server): stop it or choose TEMPORAL_DEV_PORT`);
   let executable = await ensureDevServer({ log: opts.log });
   let version: string | undefined;
   if (opts.dbFilename) ({ executable, version } = devServerForData(opts.dbFilename, executable, opts.log));
@@ -60,7 +61,12 @@ class SpawnedTimeSkippingEnvironment extends TestWorkflowEnvironment {
   }
 
   static async attach(address: string, child: ChildProcess): Promise<TestWorkflowEnvironment> {
-    type Create = (opts: { server: { type: 'existing' }; address: string; namespace: string; supportsTimeSkipping: boolean }) => Promise<SpawnedTimeSkippingEnvironment>;
+    type Create = (opts: {
+      server: { type: 'existing' };
+      address: string;
+      namespace: string;
+      supportsTimeSkipping: boolean;
+    }) => Promise<SpawnedTimeSkippingEnvironment>;
     const create = (SpawnedTimeSkippingEnvironment as unknown as { create?: Create }).create?.bind(SpawnedTimeSkippingEnvironment);
     if (!create) throw new Error('TestWorkflowEnvironment.create is gone (checked with @temporalio/testing 1.24): update temporal/servers.ts');
     const env = await create({ server: { type: 'existing' }, address, namespace: 'default', supportsTimeSkipping: true });

@@ -1,4 +1,11 @@
-import { NativeConnection, Worker, bundleWorkflowCode, type ActivityInterceptorsFactory, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Worker,
+  bundleWorkflowCode,
+  type ActivityInterceptorsFactory,
+  type WorkflowBundleOption,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { failureConverterPath } from './dataConverter';
@@ -11,7 +18,11 @@ export function bundleWorkflows(path: string = workflowsPath): Promise<WorkflowB
 }
 
 const quietBundlerLogger = {
-  log() {}, trace() {}, debug() {}, info() {}, warn() {},
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
   error: (msg: string, meta?: Record<string, unknown>) => console.error(msg, meta ?? ''),
 };
 

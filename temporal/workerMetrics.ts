@@ -134,7 +134,11 @@ export async function serveWorkerMetrics(opts: {
       if (path === '/metrics') {
         let text = await opts.metrics.registry.metrics();
         // The SDK's exporter may be down or still binding; our own metrics are served regardless.
-        if (opts.sdkMetricsUrl) text += await fetch(opts.sdkMetricsUrl, { signal: AbortSignal.timeout(2000) }).then((r) => (r.ok ? r.text() : ''), () => '');
+        if (opts.sdkMetricsUrl)
+          text += await fetch(opts.sdkMetricsUrl, { signal: AbortSignal.timeout(2000) }).then(
+            (r) => (r.ok ? r.text() : ''),
+            () => '',
+          );
         res.writeHead(200, { 'content-type': opts.metrics.registry.contentType });
         return res.end(text);
       }

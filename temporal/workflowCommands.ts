@@ -19,7 +19,12 @@ export async function sendWorkflowCommand(client: Client, row: WorkflowCommandRo
   try {
     if (row.kind === 'start') {
       // REJECT_DUPLICATE: a start sent again after its run closed must not run it twice.
-      await client.workflow.start(row.workflow_type!, { workflowId: row.workflow_id, taskQueue: row.task_queue!, args: row.args, workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+      await client.workflow.start(row.workflow_type!, {
+        workflowId: row.workflow_id,
+        taskQueue: row.task_queue!,
+        args: row.args,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
     } else {
       await client.workflow.getHandle(row.workflow_id).signal(row.signal_name!, ...row.args);
     }

@@ -30,7 +30,10 @@ describe('loadConfig', () => {
 
   it('answers every request within API_REQUEST_TIMEOUT_MS (15 s), longer than a payment waits for its process', () => {
     assert.equal(loadConfig({}).API_REQUEST_TIMEOUT_MS, 15_000);
-    assert.throws(() => loadConfig({ API_REQUEST_TIMEOUT_MS: '5000', PAYMENT_SETTLE_WAIT_MS: '5000' }), /PAYMENT_SETTLE_WAIT_MS: must be shorter than API_REQUEST_TIMEOUT_MS/);
+    assert.throws(
+      () => loadConfig({ API_REQUEST_TIMEOUT_MS: '5000', PAYMENT_SETTLE_WAIT_MS: '5000' }),
+      /PAYMENT_SETTLE_WAIT_MS: must be shorter than API_REQUEST_TIMEOUT_MS/,
+    );
   });
 
   it('serves the worker metrics on 9464 and the SDK exporter on 9465 by default; 0 turns each off', () => {

@@ -12,7 +12,11 @@ describe('lint rules for workflow code', function () {
   };
 
   it('rejects a value import of activity code', async () => {
-    assert.ok((await lint("import { createActivities } from '../activities';\nexport const x = createActivities;\n")).includes('@typescript-eslint/no-restricted-imports'));
+    assert.ok(
+      (await lint("import { createActivities } from '../activities';\nexport const x = createActivities;\n")).includes(
+        '@typescript-eslint/no-restricted-imports',
+      ),
+    );
   });
 
   it('accepts a type-only import of activity code', async () => {
@@ -25,7 +29,7 @@ describe('lint rules for workflow code', function () {
   });
 
   it('rejects floating promises, Math.random and Date.now', async () => {
-    const ids = await lint("async function f() { return 1; }\nexport function g() { f(); return Math.random() + Date.now(); }\n");
+    const ids = await lint('async function f() { return 1; }\nexport function g() { f(); return Math.random() + Date.now(); }\n');
     assert.ok(ids.includes('@typescript-eslint/no-floating-promises'), String(ids));
     assert.equal(ids.filter((id) => id === 'no-restricted-properties').length, 2);
   });

@@ -12,7 +12,9 @@ const quiet = () => undefined;
 /** Pids of this process's `java` children (the wrapper execs java, so the JVM is our direct child). */
 function javaChildren(): string[] {
   try {
-    return execFileSync('pgrep', ['-P', String(process.pid), '-x', 'java'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    return execFileSync('pgrep', ['-P', String(process.pid), '-x', 'java'], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }

@@ -13,13 +13,26 @@ describe('reconciliation of the whole run (last)', function () {
     const { db } = await database();
     const rows = await eventually(async () => {
       const r = await reconcile(db);
-      assert.deepEqual(r.filter((x) => x.inFlight > 0).map((x) => x.id), [], 'no payment still in flight');
+      assert.deepEqual(
+        r.filter((x) => x.inFlight > 0).map((x) => x.id),
+        [],
+        'no payment still in flight',
+      );
       return r;
     }, 30_000);
     // Not vacuous: the suite paid invoices by card and refunded orders at the provider.
-    assert.ok(rows.some((r) => r.subject === 'invoice' && r.providerCents > 0), 'card payments of invoices were reconciled');
-    assert.ok(rows.some((r) => r.subject === 'order' && r.providerCents < 0), 'refunds of orders were reconciled');
-    assert.deepEqual(rows.filter((r) => r.providerCents !== r.booksCents), []);
+    assert.ok(
+      rows.some((r) => r.subject === 'invoice' && r.providerCents > 0),
+      'card payments of invoices were reconciled',
+    );
+    assert.ok(
+      rows.some((r) => r.subject === 'order' && r.providerCents < 0),
+      'refunds of orders were reconciled',
+    );
+    assert.deepEqual(
+      rows.filter((r) => r.providerCents !== r.booksCents),
+      [],
+    );
     // And nothing at the provider that the books do not know.
     const orphans = await sql<{ idempotency_key: string }>`
       select o.idempotency_key from local_provider_operations o

@@ -14,7 +14,28 @@ describe('replay of recorded histories', function () {
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
   it('has recorded histories to replay', () => {
-    for (const name of ['support-access-expired', 'support-access-revoked', 'verification-approved', 'verification-expired', 'verification-resubmission-expired', 'order-block-fulfilled', 'order-block-timeout', 'product-cancellation-confirmed', 'renewal-term-paid', 'renewal-declined-terminated', 'renewal-charged-by-payment', 'payment-captured', 'payment-declined', 'legal-rep-handover-invited', 'member-invitation-accepted', 'partner-invitation-accepted', 'recovery-login-delivered', 'password-recovery-verified', 'login-address-recovery-reminded', 'account-security-case-approved']) {
+    for (const name of [
+      'support-access-expired',
+      'support-access-revoked',
+      'verification-approved',
+      'verification-expired',
+      'verification-resubmission-expired',
+      'order-block-fulfilled',
+      'order-block-timeout',
+      'product-cancellation-confirmed',
+      'renewal-term-paid',
+      'renewal-declined-terminated',
+      'renewal-charged-by-payment',
+      'payment-captured',
+      'payment-declined',
+      'legal-rep-handover-invited',
+      'member-invitation-accepted',
+      'partner-invitation-accepted',
+      'recovery-login-delivered',
+      'password-recovery-verified',
+      'login-address-recovery-reminded',
+      'account-security-case-approved',
+    ]) {
       assert.ok(files.includes(`${name}.json`), `test/histories/${name}.json is missing`);
     }
   });
@@ -24,10 +45,21 @@ describe('replay of recorded histories', function () {
     const exported = Object.entries(require(workflowsPath) as Record<string, unknown>).flatMap(([name, value]) => (typeof value === 'function' ? [name] : []));
     assert.ok(exported.length > 0, `${workflowsPath} exports no workflow`);
     const recorded = new Set(
-      files.map((f) => (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { events: { workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[] }).events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name),
+      files.map(
+        (f) =>
+          (
+            JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as {
+              events: { workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[];
+            }
+          ).events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name,
+      ),
     );
     const missing = exported.filter((name) => !recorded.has(name));
-    assert.deepEqual(missing, [], `no recorded history of ${missing.join(', ')}: add a recorder to scripts/record-histories.ts and run npm run record-histories -- <its name>`);
+    assert.deepEqual(
+      missing,
+      [],
+      `no recorded history of ${missing.join(', ')}: add a recorder to scripts/record-histories.ts and run npm run record-histories -- <its name>`,
+    );
   });
 
   it('replays every one without nondeterminism', async () => {

@@ -42,7 +42,10 @@ describe('the Temporal CLI a persistent data dir needs', () => {
     mkdirSync(path.dirname(db));
     writeFileSync(db, '');
     const said: string[] = [];
-    assert.deepEqual(devServerForData(db, current, (line) => said.push(line)), { executable: { type: 'existing-path', path: exe('v1.5.1') }, version: 'v1.5.1' });
+    assert.deepEqual(
+      devServerForData(db, current, (line) => said.push(line)),
+      { executable: { type: 'existing-path', path: exe('v1.5.1') }, version: 'v1.5.1' },
+    );
     assert.match(said.join('\n'), /written by the Temporal CLI v1\.5\.1.*delete .*data to start over on CLI 1\.9\.1/);
   });
 
@@ -50,7 +53,10 @@ describe('the Temporal CLI a persistent data dir needs', () => {
     const { db, current } = setup(['1.9.1']);
     mkdirSync(path.dirname(db));
     writeFileSync(db, '');
-    assert.throws(() => devServerForData(db, current, quiet), /cannot open: delete .*data to start over on CLI 1\.9\.1, or set TEMPORAL_CLI_PATH to a CLI v1\.5\.1/);
+    assert.throws(
+      () => devServerForData(db, current, quiet),
+      /cannot open: delete .*data to start over on CLI 1\.9\.1, or set TEMPORAL_CLI_PATH to a CLI v1\.5\.1/,
+    );
   });
 
   it('leaves an explicit TEMPORAL_CLI_PATH alone', () => {

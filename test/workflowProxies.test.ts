@@ -21,7 +21,13 @@ function proxiesOf(program: ts.Program, file: string): Proxy[] {
     if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'proxyActivities') {
       const line = source.getLineAndCharacterOfPosition(node.getStart()).line + 1;
       const typeArg = node.typeArguments?.[0];
-      const proxied = typeArg ? checker.getTypeFromTypeNode(typeArg).getProperties().map((p) => p.name).sort() : ['<no type argument>'];
+      const proxied = typeArg
+        ? checker
+            .getTypeFromTypeNode(typeArg)
+            .getProperties()
+            .map((p) => p.name)
+            .sort()
+        : ['<no type argument>'];
       const used = new Set<string>();
       const escapes: string[] = [];
       const decl = node.parent;

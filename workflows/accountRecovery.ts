@@ -24,7 +24,9 @@ import {
 import { verificationWorkflowId, type VerificationInput, type VerificationResult } from './shared/verification';
 
 const finalFailures = [FailureType.NotFound];
-const db = proxyActivities<Pick<Activities, 'openRecoveryVerification' | 'expireRecoveryCode' | 'expireRecoveryToken' | 'closeRecoveryRequest'>>(databaseActivity(finalFailures));
+const db = proxyActivities<Pick<Activities, 'openRecoveryVerification' | 'expireRecoveryCode' | 'expireRecoveryToken' | 'closeRecoveryRequest'>>(
+  databaseActivity(finalFailures),
+);
 const notify = proxyActivities<Pick<Activities, 'beginRecovery' | 'sendPasswordResetLink' | 'deliverLoginIdentifier'>>(messageActivity(finalFailures));
 
 export async function recoveryLogin(input: RecoveryInput): Promise<{ step: RecoveryStep }> {
@@ -111,4 +113,3 @@ async function runRecovery(kind: RecoveryKind, { requestId }: RecoveryInput): Pr
   await db.closeRecoveryRequest({ requestId });
   return { step };
 }
-

@@ -16,7 +16,9 @@ export async function accountSecurityCase({ accountId, reason, caseId }: Securit
   const result = (await executeChild('verificationCase', {
     workflowId: verificationWorkflowId(caseId),
     parentClosePolicy: 'REQUEST_CANCEL',
-    args: [{ accountId, reason, subject: { type: 'account', id: accountId }, openedBy: `workflow:account-security-case:${accountId}` } satisfies VerificationInput],
+    args: [
+      { accountId, reason, subject: { type: 'account', id: accountId }, openedBy: `workflow:account-security-case:${accountId}` } satisfies VerificationInput,
+    ],
   })) as VerificationResult;
   if (result.outcome === 'approved') await notify.applyApprovedSecurityCase({ accountId, reason, caseId });
   return result;

@@ -10,7 +10,14 @@ import type { Activities } from '../activities';
 import { INVITATION_LINK_VALIDITY_MS } from '../lib/rules';
 import { databaseActivity, messageActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
-import { acceptHandoverUpdate, cancelHandoverUpdate, handoverStateQuery, type HandoverInput, type HandoverResult, type HandoverStatus } from './shared/handover';
+import {
+  acceptHandoverUpdate,
+  cancelHandoverUpdate,
+  handoverStateQuery,
+  type HandoverInput,
+  type HandoverResult,
+  type HandoverStatus,
+} from './shared/handover';
 
 const finalFailures = [FailureType.NotFound, FailureType.HandoverRefused];
 const db = proxyActivities<Pick<Activities, 'transferLegalRepresentation'>>(databaseActivity(finalFailures));

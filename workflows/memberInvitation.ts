@@ -51,7 +51,8 @@ export async function memberInvitation({ invitationId }: InvitationInput): Promi
         mustBePending();
         if (resendWanted) throw ApplicationFailure.nonRetryable('a resend is in progress', FailureType.StepInProgress);
         if (resends >= INVITATION_MAX_RESENDS) throw ApplicationFailure.nonRetryable(`sent again ${resends} times already`, FailureType.ResendLimitReached);
-        if (now() - sentAt < INVITATION_RESEND_MIN_INTERVAL_MS) throw ApplicationFailure.nonRetryable(`sent less than ${describeDuration(INVITATION_RESEND_MIN_INTERVAL_MS)} ago`, FailureType.ResendLimitReached);
+        if (now() - sentAt < INVITATION_RESEND_MIN_INTERVAL_MS)
+          throw ApplicationFailure.nonRetryable(`sent less than ${describeDuration(INVITATION_RESEND_MIN_INTERVAL_MS)} ago`, FailureType.ResendLimitReached);
       },
     },
   );

@@ -5,31 +5,18 @@
  * still in progress. A case under review at day 10 is allowed to finish [inferred]. Money moves
  * only in idempotent activities; the compensation runs even when this workflow is cancelled.
  */
-import {
-  CancellationScope,
-  condition,
-  executeChild,
-  isCancellation,
-  proxyActivities,
-  setHandler,
-  sleep,
-  uuid4,
-} from '@temporalio/workflow';
+import { CancellationScope, condition, executeChild, isCancellation, proxyActivities, setHandler, sleep, uuid4 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { BLOCKED_ORDER_AUTO_CANCEL_MS, describeDuration } from '../lib/rules';
 import { databaseActivity, messageActivity, refundActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
-import {
-  orderBlockStatusQuery,
-  reopenVerificationSignal,
-  type OrderBlockInput,
-  type OrderBlockOutcome,
-  type OrderBlockResult,
-} from './shared/orders';
+import { orderBlockStatusQuery, reopenVerificationSignal, type OrderBlockInput, type OrderBlockOutcome, type OrderBlockResult } from './shared/orders';
 import { verificationWorkflowId, type VerificationInput, type VerificationResult } from './shared/verification';
 
 const finalFailures = [FailureType.NotFound, FailureType.OrderClosed];
-const db = proxyActivities<Pick<Activities, 'attachOrderVerificationCase' | 'verificationCaseStatus' | 'fulfillOrder' | 'cancelOrder'>>(databaseActivity(finalFailures));
+const db = proxyActivities<Pick<Activities, 'attachOrderVerificationCase' | 'verificationCaseStatus' | 'fulfillOrder' | 'cancelOrder'>>(
+  databaseActivity(finalFailures),
+);
 const refund = proxyActivities<Pick<Activities, 'refundOrderPayments'>>(refundActivity(finalFailures));
 const notify = proxyActivities<Pick<Activities, 'notifyOrderCancelled'>>(messageActivity(finalFailures));
 
@@ -69,7 +56,14 @@ export async function orderBlock(input: OrderBlockInput): Promise<OrderBlockResu
             workflowId: verificationWorkflowId(caseId),
             // Even if this process is terminated, the case is cancelled and so erases its evidence.
             parentClosePolicy: 'REQUEST_CANCEL',
-            args: [{ accountId, reason: 'blocked_order', subject: { type: 'order', id: orderId }, openedBy: `workflow:order-block:${orderId}` } satisfies VerificationInput],
+            args: [
+              {
+                accountId,
+                reason: 'blocked_order',
+                subject: { type: 'order', id: orderId },
+                openedBy: `workflow:order-block:${orderId}`,
+              } satisfies VerificationInput,
+            ],
           }),
         )
         .then(
@@ -93,13 +87,15 @@ export async function orderBlock(input: OrderBlockInput): Promise<OrderBlockResu
         return { orderId, outcome: 'fulfilled' };
       }
       if (result?.outcome === 'rejected') return await cancelAndRefund('cancelled_rejected', 'identity verification rejected');
-      if (deadlinePassed) return await cancelAndRefund('cancelled_timeout', `no approved identity verification within ${describeDuration(BLOCKED_ORDER_AUTO_CANCEL_MS)}`);
+      if (deadlinePassed)
+        return await cancelAndRefund('cancelled_timeout', `no approved identity verification within ${describeDuration(BLOCKED_ORDER_AUTO_CANCEL_MS)}`);
 
       // The case expired (or failed) before the deadline: the customer may ask for a new one.
       awaitingNewCase = true;
       await condition(() => reopenRequested || deadlinePassed);
       awaitingNewCase = false;
-      if (!reopenRequested) return await cancelAndRefund('cancelled_timeout', `no approved identity verification within ${describeDuration(BLOCKED_ORDER_AUTO_CANCEL_MS)}`);
+      if (!reopenRequested)
+        return await cancelAndRefund('cancelled_timeout', `no approved identity verification within ${describeDuration(BLOCKED_ORDER_AUTO_CANCEL_MS)}`);
       reopenRequested = false;
       caseId = uuid4();
       await db.attachOrderVerificationCase({ orderId, caseId });

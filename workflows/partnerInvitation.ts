@@ -52,7 +52,8 @@ export async function partnerInvitation({ invitationId }: ClientInvitationInput)
         mustBePending();
         if (resendWanted) throw ApplicationFailure.nonRetryable('a resend is in progress', FailureType.StepInProgress);
         if (resends >= INVITATION_MAX_RESENDS) throw ApplicationFailure.nonRetryable(`sent again ${resends} times already`, FailureType.ResendLimitReached);
-        if (now() - sentAt < INVITATION_RESEND_MIN_INTERVAL_MS) throw ApplicationFailure.nonRetryable(`sent less than ${describeDuration(INVITATION_RESEND_MIN_INTERVAL_MS)} ago`, FailureType.ResendLimitReached);
+        if (now() - sentAt < INVITATION_RESEND_MIN_INTERVAL_MS)
+          throw ApplicationFailure.nonRetryable(`sent less than ${describeDuration(INVITATION_RESEND_MIN_INTERVAL_MS)} ago`, FailureType.ResendLimitReached);
       },
     },
   );
@@ -71,6 +72,11 @@ export async function partnerInvitation({ invitationId }: ClientInvitationInput)
     await notify.sendClientInvitation({ invitationId, expiresAt: new Date(expiresAt).toISOString() });
     resendWanted = false;
   }
-  await notify.closeClientInvitation({ invitationId, state, clientOrganizationId: accepted?.clientOrganizationId ?? null, actor: accepted ? `customer:${accepted.accountId}` : actor });
+  await notify.closeClientInvitation({
+    invitationId,
+    state,
+    clientOrganizationId: accepted?.clientOrganizationId ?? null,
+    actor: accepted ? `customer:${accepted.accountId}` : actor,
+  });
   return status();
 }

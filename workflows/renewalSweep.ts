@@ -25,7 +25,8 @@ export async function renewalSweep(input: SweepInput = {}): Promise<SweepCounts>
   const counts: SweepCounts = { scanned: 0, started: 0, alreadyRunning: 0, failed: 0, ...input.counts };
   let afterId = input.afterId ?? null;
   for (let pages = 0; ; pages += 1) {
-    if (pages === PAGES_PER_RUN || workflowInfo().continueAsNewSuggested) return continueAsNew<typeof renewalSweep>({ ...input, afterId: afterId ?? undefined, counts });
+    if (pages === PAGES_PER_RUN || workflowInfo().continueAsNewSuggested)
+      return continueAsNew<typeof renewalSweep>({ ...input, afterId: afterId ?? undefined, counts });
     const page = await sweep.ensureRenewalPage({ afterId, limit: PAGE_SIZE, organizationId: input.organizationId ?? null, mode: input.mode ?? 'missing' });
     counts.scanned += page.scanned;
     counts.started += page.started;

@@ -10,13 +10,7 @@ import type { Activities } from '../activities';
 import { SUPPORT_ACCESS_EXPIRY_MS } from '../lib/rules';
 import { databaseActivity, messageActivity } from './shared/activityOptions';
 import { FailureType } from './shared/failures';
-import {
-  revokeUpdate,
-  statusQuery,
-  type SupportAccessInput,
-  type SupportAccessResult,
-  type SupportAccessState,
-} from './shared/supportAccess';
+import { revokeUpdate, statusQuery, type SupportAccessInput, type SupportAccessResult, type SupportAccessState } from './shared/supportAccess';
 
 const db = proxyActivities<Pick<Activities, 'endSupportAccessGrant'>>(databaseActivity([FailureType.NotFound]));
 const notify = proxyActivities<Pick<Activities, 'notifySupportAccessEnded'>>(messageActivity([FailureType.PermanentDeliveryFailure, FailureType.NotFound]));

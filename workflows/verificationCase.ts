@@ -320,7 +320,14 @@ export async function verificationCase(input: VerificationInput): Promise<Verifi
   );
 
   try {
-    await db.openVerificationCase({ caseId, accountId: input.accountId, reason: input.reason, subject: input.subject ?? null, openedBy: input.openedBy ?? 'system', contact: input.contact ?? 'login_email' });
+    await db.openVerificationCase({
+      caseId,
+      accountId: input.accountId,
+      reason: input.reason,
+      subject: input.subject ?? null,
+      openedBy: input.openedBy ?? 'system',
+      contact: input.contact ?? 'login_email',
+    });
     await issueLink();
 
     for (;;) {

@@ -158,7 +158,10 @@
     el('queue-rows').replaceChildren(...rows);
     el('queue-empty').hidden = items.length > 0;
     refreshTimes();
-    if (focused) el('queue-rows').querySelector(`tr[data-case-id="${CSS.escape(focused)}"] button`)?.focus();
+    if (focused)
+      el('queue-rows')
+        .querySelector(`tr[data-case-id="${CSS.escape(focused)}"] button`)
+        ?.focus();
   }
 
   function refreshTimes() {
@@ -178,10 +181,7 @@
 
   async function loadQueue() {
     const query = (assignee) => `/v1/verification-cases?status=submitted${assignee ? `&assignee=${assignee}` : ''}&limit=50`;
-    const [shown, claimed] = await Promise.all([
-      apiJson('GET', query(filter === 'all' ? '' : filter)),
-      filter === 'me' ? null : apiJson('GET', query('me')),
-    ]);
+    const [shown, claimed] = await Promise.all([apiJson('GET', query(filter === 'all' ? '' : filter)), filter === 'me' ? null : apiJson('GET', query('me'))]);
     mine = new Set((claimed ?? shown).items.map((c) => c.id));
     renderQueue(shown.items);
   }
@@ -263,15 +263,17 @@
   }
 
   // Every action clears old messages, reports failures the same way and reloads the queue.
-  const act = (fn) => async (...args) => {
-    clearMessages();
-    try {
-      await fn(...args);
-    } catch (err) {
-      report(err);
-    }
-    if (token) await loadQueue().catch(report);
-  };
+  const act =
+    (fn) =>
+    async (...args) => {
+      clearMessages();
+      try {
+        await fn(...args);
+      } catch (err) {
+        report(err);
+      }
+      if (token) await loadQueue().catch(report);
+    };
 
   const claim = act(async (id) => {
     const c = await apiJson('POST', `${casePath(id)}/claim`);
@@ -320,7 +322,9 @@
   el('sign-in-form').addEventListener('submit', (event) => {
     event.preventDefault();
     clearMessages();
-    const pasted = el('token').value.trim().replace(/^Bearer\s+/i, '');
+    const pasted = el('token')
+      .value.trim()
+      .replace(/^Bearer\s+/i, '');
     el('token').value = '';
     if (!/^[A-Za-z0-9_.-]+$/.test(pasted)) return showAlert('That is not a token', 'Paste the token exactly as it was issued to you.');
     token = pasted;

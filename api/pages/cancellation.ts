@@ -13,8 +13,22 @@ import type { PagesDeps } from './index';
 import { Problem } from '../problems';
 
 const t: Messages<
-  | 'title' | 'intro' | 'product' | 'ends' | 'backups' | 'due' | 'fee' | 'invoice' | 'nothingDue' | 'until' | 'confirm' | 'keep'
-  | 'doneTitle' | 'doneText' | 'invalidTitle' | 'invalidText'
+  | 'title'
+  | 'intro'
+  | 'product'
+  | 'ends'
+  | 'backups'
+  | 'due'
+  | 'fee'
+  | 'invoice'
+  | 'nothingDue'
+  | 'until'
+  | 'confirm'
+  | 'keep'
+  | 'doneTitle'
+  | 'doneText'
+  | 'invalidTitle'
+  | 'invalidText'
 > = {
   en: {
     title: 'Confirm the cancellation',
@@ -36,7 +50,7 @@ const t: Messages<
   },
   fr: {
     title: 'Confirmer la résiliation',
-    intro: "Vous avez demandé la résiliation de ce produit. Rien ne se passe tant que vous ne confirmez pas ci-dessous.",
+    intro: 'Vous avez demandé la résiliation de ce produit. Rien ne se passe tant que vous ne confirmez pas ci-dessous.',
     product: 'Produit',
     ends: 'Ce qui prend fin',
     backups: 'Le produit et ses {count} sauvegardes sont supprimés.',
@@ -50,13 +64,16 @@ const t: Messages<
     doneTitle: 'Résiliation confirmée',
     doneText: "Le produit est en cours de suppression. Vous recevez la facture finale par e-mail s'il reste un montant dû.",
     invalidTitle: 'Ce lien ne fonctionne plus',
-    invalidText: 'Il a déjà été utilisé, a expiré, ou la résiliation a été retirée. Pour résilier le produit, refaites la demande depuis le produit dans le Manager.',
+    invalidText:
+      'Il a déjà été utilisé, a expiré, ou la résiliation a été retirée. Pour résilier le produit, refaites la demande depuis le produit dans le Manager.',
   },
 };
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
-const money = (lang: Lang, cents: number, currency: string) => `${(cents / 100).toLocaleString(lang === 'fr' ? 'fr-CH' : 'en-GB', { minimumFractionDigits: 2 })} ${currency}`;
-const day = (lang: Lang, at: Date) => at.toLocaleDateString(lang === 'fr' ? 'fr-CH' : 'en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+const money = (lang: Lang, cents: number, currency: string) =>
+  `${(cents / 100).toLocaleString(lang === 'fr' ? 'fr-CH' : 'en-GB', { minimumFractionDigits: 2 })} ${currency}`;
+const day = (lang: Lang, at: Date) =>
+  at.toLocaleDateString(lang === 'fr' ? 'fr-CH' : 'en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 
 export function cancellationPages(deps: PagesDeps): PageRoute[] {
   const service = cancellationService(deps);
@@ -86,12 +103,23 @@ export function cancellationPages(deps: PagesDeps): PageRoute[] {
           ...v.invoices.map((i) => format(m.invoice, { reference: i.reference, amount: money(ctx.lang, i.dueCents, i.currency) })),
         ];
         const main = html`<p>${m.intro}</p>
-<dl class="summary"><dt>${m.product}</dt><dd>${v.productName}</dd></dl>
-<h2>${m.ends}</h2><p>${format(m.backups, { count: v.backups })}</p>
-<h2>${m.due}</h2>${due.length ? html`<ul>${due.map((d) => html`<li>${d}</li>`)}</ul>` : html`<p>${m.nothingDue}</p>`}
-<p class="hint">${format(m.until, { date: day(ctx.lang, v.expiresAt) })}</p>
-<form method="post" action="/cancel/${token}"><button type="submit">${m.confirm}</button></form>
-<p>${m.keep}</p>`;
+          <dl class="summary">
+            <dt>${m.product}</dt>
+            <dd>${v.productName}</dd>
+          </dl>
+          <h2>${m.ends}</h2>
+          <p>${format(m.backups, { count: v.backups })}</p>
+          <h2>${m.due}</h2>
+          ${
+            due.length
+              ? html`<ul>
+                  ${due.map((d) => html`<li>${d}</li>`)}
+                </ul>`
+              : html`<p>${m.nothingDue}</p>`
+          }
+          <p class="hint">${format(m.until, { date: day(ctx.lang, v.expiresAt) })}</p>
+          <form method="post" action="/cancel/${token}"><button type="submit">${m.confirm}</button></form>
+          <p>${m.keep}</p>`;
         return { html: renderPage({ lang: ctx.lang, path: ctx.path, title: m.title, main }) };
       },
     }),

@@ -65,11 +65,24 @@ function loginAsTheApi(deps: PagesDeps): PageLogin {
 
 export function customerPages(deps: PagesDeps): PageRoute[] {
   const sessions = pageSessions(deps, loginAsTheApi(deps));
-  return [...recoveryPages(deps), ...verificationPages(deps), ...cancellationPages(deps), ...invitationPages(deps, sessions), ...rfpPages(deps), ...sessions.routes];
+  return [
+    ...recoveryPages(deps),
+    ...verificationPages(deps),
+    ...cancellationPages(deps),
+    ...invitationPages(deps, sessions),
+    ...rfpPages(deps),
+    ...sessions.routes,
+  ];
 }
 
 /** Each flow's refusals as pages; the first flow that knows a problem words it. */
-const flowProblemPages: ProblemPages[] = [recoveryProblemPages, verificationProblemPages, cancellationProblemPages, invitationProblemPages, sessionProblemPages];
+const flowProblemPages: ProblemPages[] = [
+  recoveryProblemPages,
+  verificationProblemPages,
+  cancellationProblemPages,
+  invitationProblemPages,
+  sessionProblemPages,
+];
 export const customerProblemPages: ProblemPages = (lang, problem) => flowProblemPages.map((p) => p(lang, problem)).find(Boolean);
 
 const isPagePath = (path: string) => PAGE_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));

@@ -16,9 +16,26 @@ import { requireSameOrigin, signOutForm, type pageSessions } from './session';
 import type { PagesDeps } from './index';
 
 const t: Messages<
-  | 'title' | 'offer' | 'administrator' | 'collaborator' | 'someProducts' | 'allProducts' | 'signInFirst' | 'signIn' | 'accept'
-  | 'doneTitle' | 'doneText' | 'invalidTitle' | 'invalidText' | 'notForYouTitle' | 'notForYouText'
-  | 'handoverTitle' | 'handoverOffer' | 'handoverAccept' | 'handoverDoneTitle' | 'handoverDoneText'
+  | 'title'
+  | 'offer'
+  | 'administrator'
+  | 'collaborator'
+  | 'someProducts'
+  | 'allProducts'
+  | 'signInFirst'
+  | 'signIn'
+  | 'accept'
+  | 'doneTitle'
+  | 'doneText'
+  | 'invalidTitle'
+  | 'invalidText'
+  | 'notForYouTitle'
+  | 'notForYouText'
+  | 'handoverTitle'
+  | 'handoverOffer'
+  | 'handoverAccept'
+  | 'handoverDoneTitle'
+  | 'handoverDoneText'
 > = {
   en: {
     title: 'Join the organization',
@@ -27,7 +44,8 @@ const t: Messages<
     collaborator: 'a collaborator',
     someProducts: 'You will have access to {count} of its products.',
     allProducts: 'You will have access to all of its products.',
-    signInFirst: 'Sign in with the invited address ({email}) to accept. No account yet? Create one in the Manager with this address, then come back to this link.',
+    signInFirst:
+      'Sign in with the invited address ({email}) to accept. No account yet? Create one in the Manager with this address, then come back to this link.',
     signIn: 'Sign in',
     accept: 'Accept the invitation',
     doneTitle: 'Welcome',
@@ -49,13 +67,14 @@ const t: Messages<
     collaborator: 'collaborateur',
     someProducts: 'Vous aurez accès à {count} de ses produits.',
     allProducts: 'Vous aurez accès à tous ses produits.',
-    signInFirst: "Connectez-vous avec l'adresse invitée ({email}) pour accepter. Pas encore de compte ? Créez-le dans le Manager avec cette adresse, puis revenez à ce lien.",
+    signInFirst:
+      "Connectez-vous avec l'adresse invitée ({email}) pour accepter. Pas encore de compte ? Créez-le dans le Manager avec cette adresse, puis revenez à ce lien.",
     signIn: 'Se connecter',
     accept: "Accepter l'invitation",
     doneTitle: 'Bienvenue',
     doneText: "Vous avez rejoint l'organisation. Elle apparaît maintenant dans votre Manager.",
     invalidTitle: 'Cette invitation ne fonctionne plus',
-    invalidText: "Elle a déjà été acceptée, annulée, remplacée par une plus récente ou elle a expiré. Demandez à la personne qui vous a invité de la renvoyer.",
+    invalidText: 'Elle a déjà été acceptée, annulée, remplacée par une plus récente ou elle a expiré. Demandez à la personne qui vous a invité de la renvoyer.',
     notForYouTitle: 'Cette invitation est destinée à une autre adresse',
     notForYouText: "Vous êtes connecté avec un autre identifiant que l'adresse invitée. Déconnectez-vous, puis connectez-vous avec l'adresse invitée.",
     handoverTitle: 'Devenir représentant légal',
@@ -87,7 +106,9 @@ export function invitationPages(deps: PagesDeps, sessions: ReturnType<typeof pag
     definePage({
       method: 'get',
       path: '/handover/accepted',
-      handler: async ({ lang, path }) => ({ html: renderPage({ lang, path, title: t[lang].handoverDoneTitle, main: messagePanel('success', t[lang].handoverDoneText) }) }),
+      handler: async ({ lang, path }) => ({
+        html: renderPage({ lang, path, title: t[lang].handoverDoneTitle, main: messagePanel('success', t[lang].handoverDoneText) }),
+      }),
     }),
     definePage({
       method: 'get',
@@ -98,9 +119,19 @@ export function invitationPages(deps: PagesDeps, sessions: ReturnType<typeof pag
         const v = await handovers.viewHandoverLink(token);
         const who = await sessions.signedIn(ctx);
         const act = who
-          ? html`<form method="post" action="/handover/${token}"><button type="submit">${m.handoverAccept}</button></form>${signOutForm(ctx.lang)}`
-          : html`<p>${format(m.signInFirst, { email: v.invitedEmail })}</p><p><a class="button" href="${sessions.signInHref(ctx.path)}">${m.signIn}</a></p>`;
-        return { html: renderPage({ lang: ctx.lang, path: ctx.path, title: m.handoverTitle, main: html`<p>${format(m.handoverOffer, { from: v.fromName, organization: v.organizationName })}</p>${act}` }) };
+          ? html`<form method="post" action="/handover/${token}"><button type="submit">${m.handoverAccept}</button></form>
+              ${signOutForm(ctx.lang)}`
+          : html`<p>${format(m.signInFirst, { email: v.invitedEmail })}</p>
+              <p><a class="button" href="${sessions.signInHref(ctx.path)}">${m.signIn}</a></p>`;
+        return {
+          html: renderPage({
+            lang: ctx.lang,
+            path: ctx.path,
+            title: m.handoverTitle,
+            main: html`<p>${format(m.handoverOffer, { from: v.fromName, organization: v.organizationName })}</p>
+              ${act}`,
+          }),
+        };
       },
     }),
     definePage({
@@ -129,10 +160,13 @@ export function invitationPages(deps: PagesDeps, sessions: ReturnType<typeof pag
         const v = await service.viewInvitationLink(token);
         const who = await sessions.signedIn(ctx);
         const act = who
-          ? html`<form method="post" action="/invitations/${token}"><button type="submit">${m.accept}</button></form>${signOutForm(ctx.lang)}`
-          : html`<p>${format(m.signInFirst, { email: v.invitedEmail })}</p><p><a class="button" href="${sessions.signInHref(ctx.path)}">${m.signIn}</a></p>`;
+          ? html`<form method="post" action="/invitations/${token}"><button type="submit">${m.accept}</button></form>
+              ${signOutForm(ctx.lang)}`
+          : html`<p>${format(m.signInFirst, { email: v.invitedEmail })}</p>
+              <p><a class="button" href="${sessions.signInHref(ctx.path)}">${m.signIn}</a></p>`;
         const main = html`<p>${format(m.offer, { organization: v.organizationName, role: m[v.role] })}</p>
-<p>${v.productCount ? format(m.someProducts, { count: v.productCount }) : m.allProducts}</p>${act}`;
+          <p>${v.productCount ? format(m.someProducts, { count: v.productCount }) : m.allProducts}</p>
+          ${act}`;
         return { html: renderPage({ lang: ctx.lang, path: ctx.path, title: m.title, main }) };
       },
     }),

@@ -25,26 +25,26 @@ export function renderPage({ lang, title, path, main, scripts = [] }: PageOption
   const t = frame[lang];
   scripts = ['pages.js', ...scripts];
   return `<!doctype html>${html`<html lang="${lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>${title} · ${t.site}</title>
-<link rel="stylesheet" href="/pages/assets/pages.css">
-${scripts.map((s) => html`<script src="/pages/assets/${s}" defer></script>`)}
-</head>
-<body>
-<a class="skip" href="#main">${t.skip}</a>
-<header class="site">
-<span class="brand">${t.site}</span>
-<a class="lang" href="${path}?lang=${t.otherLang}" hreflang="${t.otherLang}" lang="${t.otherLang}">${t.other}</a>
-</header>
-<main id="main" tabindex="-1">
-<h1>${title}</h1>
-${main}
-</main>
-</body>
-</html>`}`;
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width, initial-scale=1" />
+      <meta name="referrer" content="no-referrer" />
+      <title>${title} · ${t.site}</title>
+      <link rel="stylesheet" href="/pages/assets/pages.css" />
+      ${scripts.map((s) => html`<script src="/pages/assets/${s}" defer></script>`)}
+    </head>
+    <body>
+      <a class="skip" href="#main">${t.skip}</a>
+      <header class="site">
+        <span class="brand">${t.site}</span>
+        <a class="lang" href="${path}?lang=${t.otherLang}" hreflang="${t.otherLang}" lang="${t.otherLang}">${t.other}</a>
+      </header>
+      <main id="main" tabindex="-1">
+        <h1>${title}</h1>
+        ${main}
+      </main>
+    </body>
+  </html>`}`;
 }
 
 export type FieldErrors = Partial<Record<string, string>>;
@@ -54,9 +54,11 @@ export function errorSummary(lang: Lang, errors: FieldErrors): SafeHtml {
   const entries = Object.entries(errors).filter((e): e is [string, string] => Boolean(e[1]));
   if (entries.length === 0) return html``;
   return html`<div class="error-summary" role="alert" tabindex="-1" data-autofocus>
-<h2>${frame[lang].errorsTitle}</h2>
-<ul>${entries.map(([id, message]) => html`<li><a href="#${id}">${message}</a></li>`)}</ul>
-</div>`;
+    <h2>${frame[lang].errorsTitle}</h2>
+    <ul>
+      ${entries.map(([id, message]) => html`<li><a href="#${id}">${message}</a></li>`)}
+    </ul>
+  </div>`;
 }
 
 export interface FieldOptions {
@@ -79,19 +81,30 @@ export function field(f: FieldOptions): SafeHtml {
   const described = [f.hint ? `${f.id}-hint` : '', f.error ? `${f.id}-error` : ''].filter(Boolean).join(' ');
   const attrs = Object.entries(f.attrs ?? {}).map(([k, v]) => (v === true ? html` ${k}` : html` ${k}="${v}"`));
   return html`<div class="field${f.error ? ' has-error' : ''}">
-<label for="${f.id}">${f.label}</label>
-${f.hint ? html`<p class="hint" id="${f.id}-hint">${f.hint}</p>` : ''}
-${f.error ? html`<p class="error" id="${f.id}-error">${f.error}</p>` : ''}
-<input id="${f.id}" name="${f.name ?? f.id}" type="${f.type ?? 'text'}"${f.value !== undefined ? html` value="${f.value}"` : ''}${f.autocomplete ? html` autocomplete="${f.autocomplete}"` : ''}${f.inputmode ? html` inputmode="${f.inputmode}"` : ''}${f.required ? html` required` : ''}${described ? html` aria-describedby="${described}"` : ''}${f.error ? html` aria-invalid="true"` : ''}${attrs}>
-</div>`;
+    <label for="${f.id}">${f.label}</label>
+    ${f.hint ? html`<p class="hint" id="${f.id}-hint">${f.hint}</p>` : ''} ${f.error ? html`<p class="error" id="${f.id}-error">${f.error}</p>` : ''}
+    <input
+      id="${f.id}"
+      name="${f.name ?? f.id}"
+      type="${f.type ?? 'text'}"
+      ${f.value !== undefined ? html` value="${f.value}"` : ''}${f.autocomplete ? html` autocomplete="${f.autocomplete}"` : ''}${f.inputmode ? html` inputmode="${f.inputmode}"` : ''}${f.required ? html` required` : ''}${described ? html` aria-describedby="${described}"` : ''}${f.error ? html` aria-invalid="true"` : ''}${attrs}
+    />
+  </div>`;
 }
 
 /** Where the person is in a flow of steps: a list the screen reader announces as "step n of m". */
 export function progress(steps: string[], current: number, label: string): SafeHtml {
-  return html`<nav class="progress" aria-label="${label}"><ol>${steps.map((s, i) => html`<li${i === current ? html` aria-current="step" class="current"` : i < current ? html` class="done"` : ''}>${s}</li>`)}</ol></nav>`;
+  return html`<nav class="progress" aria-label="${label}">
+    <ol>
+      ${steps.map((s, i) => html`<li${i === current ? html` aria-current="step" class="current"` : i < current ? html` class="done"` : ''}>${s}</li>`)}
+    </ol>
+  </nav>`;
 }
 
 /** A page that says what went wrong and what to do next (a link to ask again, where). */
 export function messagePanel(kind: 'error' | 'success' | 'info', text: SafeHtml | string, next?: SafeHtml): SafeHtml {
-  return html`<div class="panel ${kind}" role="${kind === 'error' ? 'alert' : 'status'}"><p>${text}</p>${next ?? ''}</div>`;
+  return html`<div class="panel ${kind}" role="${kind === 'error' ? 'alert' : 'status'}">
+    <p>${text}</p>
+    ${next ?? ''}
+  </div>`;
 }

@@ -19,15 +19,67 @@ import { definePage, type PageContext, type PageRoute, type ProblemPages } from 
 import type { PagesDeps } from './index';
 
 const t: Messages<
-  | 'passwordTitle' | 'passwordIntro' | 'login' | 'loginHint' | 'loginError' | 'channel' | 'byEmail' | 'bySms' | 'send'
-  | 'sentTitle' | 'sentEmail' | 'sentSms' | 'code' | 'codeHint' | 'codeError' | 'codeRejected' | 'noTriesLeft' | 'confirm'
-  | 'noAccess' | 'noAccessHint' | 'askCheck' | 'checkTitle' | 'checkText'
-  | 'resetTitle' | 'newPassword' | 'repeat' | 'rules' | 'tooShort' | 'tooLong' | 'mismatch' | 'setPassword' | 'resetLinkHint'
-  | 'doneTitle' | 'doneText' | 'signIn'
-  | 'loginEmailTitle' | 'loginEmailIntro' | 'phone' | 'phoneHint' | 'phoneError' | 'recoveryEmail' | 'recoveryEmailHint' | 'recoveryEmailError'
-  | 'loginSentSms' | 'chooseTitle' | 'chooseIntro' | 'viaSms' | 'viaEmail' | 'deliver' | 'deliveredTitle' | 'deliveredText'
-  | 'invalidLinkTitle' | 'invalidLinkText' | 'askNewLink' | 'closedTitle' | 'closedText' | 'startPassword' | 'startLoginEmail'
-  | 'tooManyTitle' | 'tooManyText' | 'forgotLogin'
+  | 'passwordTitle'
+  | 'passwordIntro'
+  | 'login'
+  | 'loginHint'
+  | 'loginError'
+  | 'channel'
+  | 'byEmail'
+  | 'bySms'
+  | 'send'
+  | 'sentTitle'
+  | 'sentEmail'
+  | 'sentSms'
+  | 'code'
+  | 'codeHint'
+  | 'codeError'
+  | 'codeRejected'
+  | 'noTriesLeft'
+  | 'confirm'
+  | 'noAccess'
+  | 'noAccessHint'
+  | 'askCheck'
+  | 'checkTitle'
+  | 'checkText'
+  | 'resetTitle'
+  | 'newPassword'
+  | 'repeat'
+  | 'rules'
+  | 'tooShort'
+  | 'tooLong'
+  | 'mismatch'
+  | 'setPassword'
+  | 'resetLinkHint'
+  | 'doneTitle'
+  | 'doneText'
+  | 'signIn'
+  | 'loginEmailTitle'
+  | 'loginEmailIntro'
+  | 'phone'
+  | 'phoneHint'
+  | 'phoneError'
+  | 'recoveryEmail'
+  | 'recoveryEmailHint'
+  | 'recoveryEmailError'
+  | 'loginSentSms'
+  | 'chooseTitle'
+  | 'chooseIntro'
+  | 'viaSms'
+  | 'viaEmail'
+  | 'deliver'
+  | 'deliveredTitle'
+  | 'deliveredText'
+  | 'invalidLinkTitle'
+  | 'invalidLinkText'
+  | 'askNewLink'
+  | 'closedTitle'
+  | 'closedText'
+  | 'startPassword'
+  | 'startLoginEmail'
+  | 'tooManyTitle'
+  | 'tooManyText'
+  | 'forgotLogin'
 > = {
   en: {
     passwordTitle: 'Forgotten password',
@@ -73,7 +125,8 @@ const t: Messages<
     recoveryEmail: 'Recovery email (optional)',
     recoveryEmailHint: 'Only if several accounts share this number: the recovery email address of yours.',
     recoveryEmailError: 'Enter a valid email address, or leave the field empty.',
-    loginSentSms: 'If this number belongs to one account, an SMS code is on its way. Enter it below within {validity}. If several accounts share the number, start again with your recovery email.',
+    loginSentSms:
+      'If this number belongs to one account, an SMS code is on its way. Enter it below within {validity}. If several accounts share the number, start again with your recovery email.',
     chooseTitle: 'Where should we send your login?',
     chooseIntro: 'The code is right. Choose where your login is sent.',
     viaSms: 'By SMS to {to}',
@@ -94,7 +147,8 @@ const t: Messages<
   },
   fr: {
     passwordTitle: 'Mot de passe oublié',
-    passwordIntro: "Indiquez l'identifiant de votre compte. S'il existe, nous envoyons un lien de réinitialisation à son e-mail de secours, ou un code par SMS à son téléphone mobile.",
+    passwordIntro:
+      "Indiquez l'identifiant de votre compte. S'il existe, nous envoyons un lien de réinitialisation à son e-mail de secours, ou un code par SMS à son téléphone mobile.",
     login: 'Identifiant',
     loginHint: 'Votre adresse e-mail de connexion ou votre nom d’utilisateur de secours.',
     loginError: 'Indiquez votre identifiant (3 à 254 caractères).',
@@ -103,8 +157,9 @@ const t: Messages<
     bySms: 'Un code par SMS, sur mon téléphone mobile',
     send: 'Continuer',
     sentTitle: 'Consultez vos messages',
-    sentEmail: "Si cet identifiant existe et a un e-mail de secours, un lien pour choisir un nouveau mot de passe est en route. Il fonctionne une fois, pendant {validity}.",
-    sentSms: "Si cet identifiant existe et a un téléphone mobile, un code par SMS est en route. Saisissez-le ci-dessous dans les {validity}.",
+    sentEmail:
+      'Si cet identifiant existe et a un e-mail de secours, un lien pour choisir un nouveau mot de passe est en route. Il fonctionne une fois, pendant {validity}.',
+    sentSms: 'Si cet identifiant existe et a un téléphone mobile, un code par SMS est en route. Saisissez-le ci-dessous dans les {validity}.',
     code: 'Code reçu par SMS',
     codeHint: '6 chiffres.',
     codeError: 'Saisissez les 6 chiffres du SMS.',
@@ -126,7 +181,8 @@ const t: Messages<
     setPassword: 'Enregistrer le nouveau mot de passe',
     resetLinkHint: 'Toutes les sessions de votre compte se terminent quand le mot de passe est enregistré.',
     doneTitle: 'Votre mot de passe est enregistré',
-    doneText: 'Votre nouveau mot de passe est enregistré. Toutes les sessions de votre compte ont été fermées : reconnectez-vous avec le nouveau mot de passe sur chaque appareil.',
+    doneText:
+      'Votre nouveau mot de passe est enregistré. Toutes les sessions de votre compte ont été fermées : reconnectez-vous avec le nouveau mot de passe sur chaque appareil.',
     signIn: 'Se connecter',
     loginEmailTitle: 'E-mail de connexion oublié',
     loginEmailIntro: "Indiquez le numéro de mobile de votre compte. S'il appartient à un seul compte, nous y envoyons un code par SMS.",
@@ -136,7 +192,8 @@ const t: Messages<
     recoveryEmail: 'E-mail de secours (facultatif)',
     recoveryEmailHint: "Seulement si plusieurs comptes partagent ce numéro : l'adresse e-mail de secours du vôtre.",
     recoveryEmailError: 'Indiquez une adresse e-mail valide, ou laissez le champ vide.',
-    loginSentSms: "Si ce numéro appartient à un seul compte, un code par SMS est en route. Saisissez-le ci-dessous dans les {validity}. Si plusieurs comptes partagent ce numéro, recommencez avec votre e-mail de secours.",
+    loginSentSms:
+      'Si ce numéro appartient à un seul compte, un code par SMS est en route. Saisissez-le ci-dessous dans les {validity}. Si plusieurs comptes partagent ce numéro, recommencez avec votre e-mail de secours.',
     chooseTitle: 'Où envoyer votre identifiant ?',
     chooseIntro: 'Le code est bon. Choisissez où envoyer votre identifiant.',
     viaSms: 'Par SMS au {to}',
@@ -173,20 +230,40 @@ const RESET_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const REQUEST_ID = z.uuid();
 
 const form = (action: string, body: SafeHtml, button: string, secondary = false) =>
-  html`<form method="post" action="${action}" novalidate>${body}<div class="actions"><button type="submit"${secondary ? html` class="secondary"` : ''}>${button}</button></div></form>`;
+  html`<form method="post" action="${action}" novalidate>
+    ${body}
+    <div class="actions"><button type="submit" ${secondary ? html` class="secondary"` : ''}>${button}</button></div>
+  </form>`;
 
 function channelChoice(lang: Lang, chosen: string): SafeHtml {
   const m = t[lang];
   const option = (value: string, label: string) =>
-    html`<div class="choice"><input type="radio" id="channel-${value}" name="channel" value="${value}"${chosen === value ? html` checked` : ''}><label for="channel-${value}">${label}</label></div>`;
-  return html`<fieldset class="field"><legend>${m.channel}</legend>${option('email', m.byEmail)}${option('sms', m.bySms)}</fieldset>`;
+    html`<div class="choice">
+      <input type="radio" id="channel-${value}" name="channel" value="${value}" ${chosen === value ? html` checked` : ''} /><label for="channel-${value}"
+        >${label}</label
+      >
+    </div>`;
+  return html`<fieldset class="field">
+    <legend>${m.channel}</legend>
+    ${option('email', m.byEmail)}${option('sms', m.bySms)}
+  </fieldset>`;
 }
 
 export function recoveryPages(deps: PagesDeps): PageRoute[] {
-  const svc = recoveryService({ client: deps.client, db: deps.db, taskQueue: deps.config.taskQueue, clock: deps.clock, secrets: accountSecrets(deps.keyring), limits: deps.limits });
+  const svc = recoveryService({
+    client: deps.client,
+    db: deps.db,
+    taskQueue: deps.config.taskQueue,
+    clock: deps.clock,
+    secrets: accountSecrets(deps.keyring),
+    limits: deps.limits,
+  });
   // Every recovery step counts against the client address, as the API's recovery routes do.
   const countAddress = (ctx: PageContext) => deps.limits.hit('address', ctx.req.ip ?? 'unknown');
-  const page = (ctx: PageContext, title: string, main: SafeHtml, status = 200) => ({ status, html: renderPage({ lang: ctx.lang, title, path: ctx.path, main }) });
+  const page = (ctx: PageContext, title: string, main: SafeHtml, status = 200) => ({
+    status,
+    html: renderPage({ lang: ctx.lang, title, path: ctx.path, main }),
+  });
   const requestId = (ctx: PageContext) => {
     const parsed = REQUEST_ID.safeParse(ctx.params.requestId);
     if (!parsed.success) throw new Problem('not-found', 'No such recovery request');
@@ -198,9 +275,10 @@ export function recoveryPages(deps: PagesDeps): PageRoute[] {
     return page(
       ctx,
       m.passwordTitle,
-      html`${errorSummary(ctx.lang, errors)}<p>${m.passwordIntro}</p>
-${form(ctx.path, html`${field({ id: 'login', label: m.login, hint: m.loginHint, value: values.login, error: errors.login, autocomplete: 'username', required: true, attrs: { autocapitalize: 'none', spellcheck: 'false' } })}${channelChoice(ctx.lang, values.channel ?? 'email')}`, m.send)}
-<p><a href="/recover/login-email">${m.forgotLogin}</a></p>`,
+      html`${errorSummary(ctx.lang, errors)}
+        <p>${m.passwordIntro}</p>
+        ${form(ctx.path, html`${field({ id: 'login', label: m.login, hint: m.loginHint, value: values.login, error: errors.login, autocomplete: 'username', required: true, attrs: { autocapitalize: 'none', spellcheck: 'false' } })}${channelChoice(ctx.lang, values.channel ?? 'email')}`, m.send)}
+        <p><a href="/recover/login-email">${m.forgotLogin}</a></p>`,
       Object.keys(errors).length ? 400 : 200,
     );
   }
@@ -213,13 +291,30 @@ ${form(ctx.path, html`${field({ id: 'login', label: m.login, hint: m.loginHint, 
     const validity = duration(ctx.lang, via === 'email' ? PASSWORD_RESET_LINK_VALIDITY_MS : RECOVERY_CODE_VALIDITY_MS);
     const codeForm =
       via === 'sms'
-        ? form(`${base}/code`, field({ id: 'code', label: m.code, hint: m.codeHint, error, autocomplete: 'one-time-code', inputmode: 'numeric', required: true, attrs: { pattern: '[0-9]{6}', maxlength: '6' } }), m.confirm)
+        ? form(
+            `${base}/code`,
+            field({
+              id: 'code',
+              label: m.code,
+              hint: m.codeHint,
+              error,
+              autocomplete: 'one-time-code',
+              inputmode: 'numeric',
+              required: true,
+              attrs: { pattern: '[0-9]{6}', maxlength: '6' },
+            }),
+            m.confirm,
+          )
         : html``;
     return page(
       ctx,
       m.sentTitle,
       html`${errorSummary(ctx.lang, { code: error })}${messagePanel('info', format(text, { validity }))}${codeForm}
-<section aria-labelledby="no-access"><h2 id="no-access">${m.noAccess}</h2><p>${m.noAccessHint}</p>${form(`${base}/verification`, html``, m.askCheck, true)}</section>`,
+        <section aria-labelledby="no-access">
+          <h2 id="no-access">${m.noAccess}</h2>
+          <p>${m.noAccessHint}</p>
+          ${form(`${base}/verification`, html``, m.askCheck, true)}
+        </section>`,
       error ? 422 : 200,
     );
   }
@@ -239,11 +334,12 @@ ${form(ctx.path, html`${field({ id: 'login', label: m.login, hint: m.loginHint, 
       ctx,
       m.resetTitle,
       html`${errorSummary(ctx.lang, errors)}
-${form(
-  ctx.path,
-  html`${field({ id: 'newPassword', label: m.newPassword, type: 'password', hint: rules, error: errors.newPassword, autocomplete: 'new-password', required: true, attrs })}${field({ id: 'repeatPassword', label: m.repeat, type: 'password', error: errors.repeatPassword, autocomplete: 'new-password', required: true, attrs })}<p class="hint">${m.resetLinkHint}</p>`,
-  m.setPassword,
-)}`,
+      ${form(
+        ctx.path,
+        html`${field({ id: 'newPassword', label: m.newPassword, type: 'password', hint: rules, error: errors.newPassword, autocomplete: 'new-password', required: true, attrs })}${field({ id: 'repeatPassword', label: m.repeat, type: 'password', error: errors.repeatPassword, autocomplete: 'new-password', required: true, attrs })}
+          <p class="hint">${m.resetLinkHint}</p>`,
+        m.setPassword,
+      )}`,
       Object.keys(errors).length ? 400 : 200,
     );
   }
@@ -258,12 +354,13 @@ ${form(
     return page(
       ctx,
       m.loginEmailTitle,
-      html`${errorSummary(ctx.lang, errors)}<p>${m.loginEmailIntro}</p>
-${form(
-  ctx.path,
-  html`${field({ id: 'phone', label: m.phone, type: 'tel', hint: m.phoneHint, value: values.phone, error: errors.phone, autocomplete: 'tel', inputmode: 'tel', required: true })}${field({ id: 'recoveryEmail', label: m.recoveryEmail, type: 'email', hint: m.recoveryEmailHint, value: values.recoveryEmail, error: errors.recoveryEmail, autocomplete: 'email' })}`,
-  m.send,
-)}`,
+      html`${errorSummary(ctx.lang, errors)}
+        <p>${m.loginEmailIntro}</p>
+        ${form(
+          ctx.path,
+          html`${field({ id: 'phone', label: m.phone, type: 'tel', hint: m.phoneHint, value: values.phone, error: errors.phone, autocomplete: 'tel', inputmode: 'tel', required: true })}${field({ id: 'recoveryEmail', label: m.recoveryEmail, type: 'email', hint: m.recoveryEmailHint, value: values.recoveryEmail, error: errors.recoveryEmail, autocomplete: 'email' })}`,
+          m.send,
+        )}`,
       Object.keys(errors).length ? 400 : 200,
     );
   }
@@ -303,7 +400,16 @@ ${form(
       },
     }),
     // P4: the emailed link. GET only shows the form; the link is spent by the POST that sets the password.
-    definePage({ method: 'get', path: '/reset-password/done', handler: async (ctx) => page(ctx, t[ctx.lang].doneTitle, messagePanel('success', t[ctx.lang].doneText, html`<p><a class="button" href="/sign-in">${t[ctx.lang].signIn}</a></p>`)) }),
+    definePage({
+      method: 'get',
+      path: '/reset-password/done',
+      handler: async (ctx) =>
+        page(
+          ctx,
+          t[ctx.lang].doneTitle,
+          messagePanel('success', t[ctx.lang].doneText, html`<p><a class="button" href="/sign-in">${t[ctx.lang].signIn}</a></p>`),
+        ),
+    }),
     definePage({ method: 'get', path: '/reset-password/:token', handler: async (ctx) => (resetToken(ctx), resetForm(ctx)) }),
     definePage({
       method: 'post',
@@ -332,7 +438,10 @@ ${form(
         const phone = phoneNumber.safeParse((ctx.form.phone ?? '').replace(/[\s.-]/g, ''));
         const given = (ctx.form.recoveryEmail ?? '').trim();
         const recoveryEmail = given ? z.email().max(254).safeParse(given) : undefined;
-        const errors: FieldErrors = { phone: phone.success ? undefined : m.phoneError, recoveryEmail: recoveryEmail && !recoveryEmail.success ? m.recoveryEmailError : undefined };
+        const errors: FieldErrors = {
+          phone: phone.success ? undefined : m.phoneError,
+          recoveryEmail: recoveryEmail && !recoveryEmail.success ? m.recoveryEmailError : undefined,
+        };
         if (!phone.success || (recoveryEmail && !recoveryEmail.success)) return loginEmailForm(ctx, { phone: ctx.form.phone, recoveryEmail: given }, errors);
         await countAddress(ctx);
         const { requestId } = await svc.requestLoginEmail(phone.data, recoveryEmail?.data);
@@ -359,9 +468,26 @@ ${form(
         // redirect to a page that could not know them; choosing is the next POST.
         const options = channels.map(
           (c, i) =>
-            html`<div class="choice"><input type="radio" id="channel-${c.channel}" name="channel" value="${c.channel}"${i === 0 ? html` checked` : ''}><label for="channel-${c.channel}">${format(c.channel === 'sms' ? m.viaSms : m.viaEmail, { to: c.to })}</label></div>`,
+            html`<div class="choice">
+              <input type="radio" id="channel-${c.channel}" name="channel" value="${c.channel}" ${i === 0 ? html` checked` : ''} /><label
+                for="channel-${c.channel}"
+                >${format(c.channel === 'sms' ? m.viaSms : m.viaEmail, { to: c.to })}</label
+              >
+            </div>`,
         );
-        return page(ctx, m.chooseTitle, html`<p>${m.chooseIntro}</p>${form(`/recover/login-email/${id}/deliver`, html`<fieldset class="field"><legend>${m.chooseTitle}</legend>${options}</fieldset>`, m.deliver)}`);
+        return page(
+          ctx,
+          m.chooseTitle,
+          html`<p>${m.chooseIntro}</p>
+            ${form(
+              `/recover/login-email/${id}/deliver`,
+              html`<fieldset class="field">
+                <legend>${m.chooseTitle}</legend>
+                ${options}
+              </fieldset>`,
+              m.deliver,
+            )}`,
+        );
       },
     }),
     definePage({
@@ -373,7 +499,11 @@ ${form(
         return { redirect: `/recover/login-email/${id}/sent` };
       },
     }),
-    definePage({ method: 'get', path: '/recover/login-email/:requestId/sent', handler: async (ctx) => page(ctx, t[ctx.lang].deliveredTitle, messagePanel('success', t[ctx.lang].deliveredText)) }),
+    definePage({
+      method: 'get',
+      path: '/recover/login-email/:requestId/sent',
+      handler: async (ctx) => page(ctx, t[ctx.lang].deliveredTitle, messagePanel('success', t[ctx.lang].deliveredText)),
+    }),
     // P3, P4: an identity check instead, the same answer whether or not an account matched.
     ...(['password', 'login-email'] as const).flatMap((kind) => [
       definePage({
@@ -386,7 +516,11 @@ ${form(
           return { redirect: `/recover/${kind}/${id}/verification` };
         },
       }),
-      definePage({ method: 'get', path: `/recover/${kind}/:requestId/verification`, handler: async (ctx) => page(ctx, t[ctx.lang].checkTitle, messagePanel('info', t[ctx.lang].checkText)) }),
+      definePage({
+        method: 'get',
+        path: `/recover/${kind}/:requestId/verification`,
+        handler: async (ctx) => page(ctx, t[ctx.lang].checkTitle, messagePanel('info', t[ctx.lang].checkText)),
+      }),
     ]),
   ];
 }
@@ -401,7 +535,10 @@ export const recoveryProblemPages: ProblemPages = (lang, problem) => {
     case 'recovery-step-out-of-order':
       return { title: m.closedTitle, text: m.closedText, next: starts };
     case 'rate-limited':
-      return { title: m.tooManyTitle, text: format(m.tooManyText, { minutes: Math.max(1, Math.ceil(Number(problem.extensions.retryAfterSeconds ?? 60) / 60)) }) };
+      return {
+        title: m.tooManyTitle,
+        text: format(m.tooManyText, { minutes: Math.max(1, Math.ceil(Number(problem.extensions.retryAfterSeconds ?? 60) / 60)) }),
+      };
     default:
       return undefined;
   }

@@ -44,15 +44,17 @@ export function rfpPages(deps: PagesDeps): PageRoute[] {
     return ctx.params.token!;
   };
   // A used or closed link is worded for a request, not for a product (the API's problem is shared).
-  const worded = (handler: PageRoute['handler']): PageRoute['handler'] => async (ctx) => {
-    try {
-      return await handler(ctx);
-    } catch (err) {
-      if (!(err instanceof Problem) || err.slug !== 'cancellation-link-invalid') throw err;
-      const m = t[ctx.lang];
-      return { status: 404, html: renderPage({ lang: ctx.lang, path: ctx.path, title: m.invalidTitle, main: messagePanel('error', m.invalidText) }) };
-    }
-  };
+  const worded =
+    (handler: PageRoute['handler']): PageRoute['handler'] =>
+    async (ctx) => {
+      try {
+        return await handler(ctx);
+      } catch (err) {
+        if (!(err instanceof Problem) || err.slug !== 'cancellation-link-invalid') throw err;
+        const m = t[ctx.lang];
+        return { status: 404, html: renderPage({ lang: ctx.lang, path: ctx.path, title: m.invalidTitle, main: messagePanel('error', m.invalidText) }) };
+      }
+    };
   return [
     definePage({
       method: 'get',
@@ -67,8 +69,12 @@ export function rfpPages(deps: PagesDeps): PageRoute[] {
         const token = tokenOf(ctx);
         const r = await service.viewCancelLink(token);
         const date = r.closesAt.toLocaleDateString(ctx.lang === 'fr' ? 'fr-CH' : 'en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-        const main = html`<p>${m.intro}</p><h2>${r.title}</h2><p>${r.summary}</p><p class="hint">${format(m.open, { date })}</p>
-<form method="post" action="/rfp/cancel/${token}"><button type="submit">${m.cancel}</button></form><p>${m.keep}</p>`;
+        const main = html`<p>${m.intro}</p>
+          <h2>${r.title}</h2>
+          <p>${r.summary}</p>
+          <p class="hint">${format(m.open, { date })}</p>
+          <form method="post" action="/rfp/cancel/${token}"><button type="submit">${m.cancel}</button></form>
+          <p>${m.keep}</p>`;
         return { html: renderPage({ lang: ctx.lang, path: ctx.path, title: m.title, main }) };
       }),
     }),

@@ -48,17 +48,33 @@ export const definePage = (route: PageRoute) => route;
 export type ProblemPages = (lang: Lang, problem: Problem) => { title: string; text: string; next?: ReturnType<typeof html> } | undefined;
 
 const generic = {
-  en: { notFound: ['Page not found', 'This page does not exist. Check the link in your email.'], failed: ['Something went wrong', 'Your request could not be completed. Try again in a moment.'], busy: ['Please try again', 'We are busy with an earlier request. Try again in a few seconds.'] },
-  fr: { notFound: ['Page introuvable', "Cette page n'existe pas. Vérifiez le lien de votre e-mail."], failed: ["Une erreur s'est produite", "Votre demande n'a pas pu aboutir. Réessayez dans un instant."], busy: ['Veuillez réessayer', 'Une demande précédente est en cours. Réessayez dans quelques secondes.'] },
+  en: {
+    notFound: ['Page not found', 'This page does not exist. Check the link in your email.'],
+    failed: ['Something went wrong', 'Your request could not be completed. Try again in a moment.'],
+    busy: ['Please try again', 'We are busy with an earlier request. Try again in a few seconds.'],
+  },
+  fr: {
+    notFound: ['Page introuvable', "Cette page n'existe pas. Vérifiez le lien de votre e-mail."],
+    failed: ["Une erreur s'est produite", "Votre demande n'a pas pu aboutir. Réessayez dans un instant."],
+    busy: ['Veuillez réessayer', 'Une demande précédente est en cours. Réessayez dans quelques secondes.'],
+  },
 } as const;
 
 export function pagesRouter(routes: PageRoute[], problemPages: ProblemPages = () => undefined): Router {
   const router = express.Router();
   router.use((_req, res, next) => {
-    res.set({ 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });
+    res.set({
+      'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+      'Cache-Control': 'no-store',
+    });
     next();
   });
-  router.use('/pages/assets', express.static(path.join(__dirname, 'assets'), { index: false, setHeaders: (res) => res.set('Cache-Control', 'public, max-age=300') }));
+  router.use(
+    '/pages/assets',
+    express.static(path.join(__dirname, 'assets'), { index: false, setHeaders: (res) => res.set('Cache-Control', 'public, max-age=300') }),
+  );
   const form = express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 50 });
 
   for (const route of routes) {
@@ -69,7 +85,10 @@ export function pagesRouter(routes: PageRoute[], problemPages: ProblemPages = ()
       try {
         const result = await route.handler(ctx);
         if ('redirect' in result) return res.redirect(303, result.redirect);
-        res.status(result.status ?? 200).type('html').send(result.html);
+        res
+          .status(result.status ?? 200)
+          .type('html')
+          .send(result.html);
       } catch (err) {
         const problem = err instanceof Problem ? err : undefined;
         const page = problem ? problemPages(lang, problem) : undefined;
@@ -90,7 +109,10 @@ export function pagesRouter(routes: PageRoute[], problemPages: ProblemPages = ()
 export function pageNotFound(req: Request, res: Response): void {
   const lang = negotiateLang(req, res);
   const [title, text] = generic[lang].notFound;
-  res.status(404).type('html').send(renderPage({ lang, title, path: req.path, main: messagePanel('error', text) }));
+  res
+    .status(404)
+    .type('html')
+    .send(renderPage({ lang, title, path: req.path, main: messagePanel('error', text) }));
 }
 
 function stringsOf(body: unknown): Record<string, string> {

@@ -23,7 +23,27 @@ export const SESSION_COOKIE = 'page_session';
 export const SIGNED_IN_PATHS = ['/sign-in', '/invitations', '/handover', '/client-invitations'] as const;
 
 const t: Messages<
-  'title' | 'intro' | 'login' | 'password' | 'otp' | 'otpHint' | 'submit' | 'loginError' | 'passwordError' | 'otpError' | 'invalid' | 'secondFactor' | 'wrongSecondFactor' | 'locked' | 'signedInTitle' | 'signedIn' | 'signOut' | 'signedOut' | 'forgot' | 'crossSite' | 'restricted'
+  | 'title'
+  | 'intro'
+  | 'login'
+  | 'password'
+  | 'otp'
+  | 'otpHint'
+  | 'submit'
+  | 'loginError'
+  | 'passwordError'
+  | 'otpError'
+  | 'invalid'
+  | 'secondFactor'
+  | 'wrongSecondFactor'
+  | 'locked'
+  | 'signedInTitle'
+  | 'signedIn'
+  | 'signOut'
+  | 'signedOut'
+  | 'forgot'
+  | 'crossSite'
+  | 'restricted'
 > = {
   en: {
     title: 'Sign in',
@@ -60,7 +80,8 @@ const t: Messages<
     passwordError: 'Indiquez votre mot de passe.',
     otpError: "Saisissez les 6 chiffres de votre application d'authentification, ou un code de secours.",
     invalid: "L'identifiant ou le mot de passe n'est pas correct.",
-    secondFactor: "Votre compte a l'authentification à deux facteurs : saisissez à nouveau votre mot de passe avec le code de votre application ou un code de secours.",
+    secondFactor:
+      "Votre compte a l'authentification à deux facteurs : saisissez à nouveau votre mot de passe avec le code de votre application ou un code de secours.",
     wrongSecondFactor: "Le code n'est pas correct. Saisissez à nouveau votre mot de passe avec un nouveau code.",
     locked: "Votre compte est verrouillé. Demandez à un administrateur de votre organisation, ou demandez une vérification d'identité dans le Manager.",
     signedInTitle: 'Vous êtes connecté',
@@ -114,7 +135,12 @@ export interface SignedIn {
 }
 
 /** The login function the page uses: the sessions service's, the same as POST /v1/sessions. */
-export type PageLogin = (input: { login: string; password: string; otp?: string; req: Request }) => Promise<{ token: string; expiresIn: number; scope: string }>;
+export type PageLogin = (input: {
+  login: string;
+  password: string;
+  otp?: string;
+  req: Request;
+}) => Promise<{ token: string; expiresIn: number; scope: string }>;
 
 export function pageSessions(deps: PagesDeps, login: PageLogin) {
   /** The signed-in customer of the cookie, while its session is open and full; otherwise nobody. */
@@ -144,14 +170,15 @@ export function pageSessions(deps: PagesDeps, login: PageLogin) {
         lang: ctx.lang,
         title: m.title,
         path: ctx.path,
-        main: html`${errorSummary(ctx.lang, errors)}<p>${m.intro}</p>
-<form method="post" action="${action}" novalidate>
-${field({ id: 'login', label: m.login, type: 'email', value: values.login, error: errors.login, autocomplete: 'username', required: true, attrs: { autocapitalize: 'none', spellcheck: 'false' } })}
-${field({ id: 'password', label: m.password, type: 'password', error: errors.password, autocomplete: 'current-password', required: true })}
-${field({ id: 'otp', label: m.otp, hint: m.otpHint, error: errors.otp, autocomplete: 'one-time-code', inputmode: 'numeric' })}
-<div class="actions"><button type="submit">${m.submit}</button></div>
-</form>
-<p><a href="/recover/password">${m.forgot}</a></p>`,
+        main: html`${errorSummary(ctx.lang, errors)}
+          <p>${m.intro}</p>
+          <form method="post" action="${action}" novalidate>
+            ${field({ id: 'login', label: m.login, type: 'email', value: values.login, error: errors.login, autocomplete: 'username', required: true, attrs: { autocapitalize: 'none', spellcheck: 'false' } })}
+            ${field({ id: 'password', label: m.password, type: 'password', error: errors.password, autocomplete: 'current-password', required: true })}
+            ${field({ id: 'otp', label: m.otp, hint: m.otpHint, error: errors.otp, autocomplete: 'one-time-code', inputmode: 'numeric' })}
+            <div class="actions"><button type="submit">${m.submit}</button></div>
+          </form>
+          <p><a href="/recover/password">${m.forgot}</a></p>`,
       }),
     };
   }
@@ -180,7 +207,12 @@ ${field({ id: 'otp', label: m.otp, hint: m.otpHint, error: errors.otp, autocompl
           session = await login({ login: loginValue, password, ...(otp ? { otp } : {}), req: ctx.req });
         } catch (err) {
           if (!(err instanceof Problem)) throw err;
-          const refusal = { 'invalid-credentials': { password: m.invalid }, 'second-factor-required': { otp: m.secondFactor }, 'invalid-second-factor': { otp: m.wrongSecondFactor }, 'account-locked': { login: m.locked } }[err.slug as string];
+          const refusal = {
+            'invalid-credentials': { password: m.invalid },
+            'second-factor-required': { otp: m.secondFactor },
+            'invalid-second-factor': { otp: m.wrongSecondFactor },
+            'account-locked': { login: m.locked },
+          }[err.slug as string];
           if (!refusal) throw err;
           return form(ctx, next, { login: loginValue }, refusal, err.status);
         }
@@ -215,8 +247,11 @@ ${field({ id: 'otp', label: m.otp, hint: m.otpHint, error: errors.otp, autocompl
 
 /** A small sign-out form for the signed-in pages (the cookie only; the session lives until it expires or is ended). */
 export function signOutForm(lang: Lang): SafeHtml {
-  return html`<form method="post" action="/sign-in/out"><div class="actions"><button type="submit" class="secondary">${t[lang].signOut}</button></div></form>`;
+  return html`<form method="post" action="/sign-in/out">
+    <div class="actions"><button type="submit" class="secondary">${t[lang].signOut}</button></div>
+  </form>`;
 }
 
 /** A cross-site form is refused as a page that says to retry from ours. */
-export const sessionProblemPages: ProblemPages = (lang, problem) => (problem.slug === 'forbidden' && problem.detail === 'cross-site form' ? { title: t[lang].title, text: t[lang].crossSite } : undefined);
+export const sessionProblemPages: ProblemPages = (lang, problem) =>
+  problem.slug === 'forbidden' && problem.detail === 'cross-site form' ? { title: t[lang].title, text: t[lang].crossSite } : undefined;

@@ -28,12 +28,54 @@ interface Progress {
 }
 
 const t: Messages<
-  | 'title' | 'steps' | 'sPhone' | 'sCode' | 'sPosition' | 'sDocument' | 'sSelfie' | 'intro' | 'resubmit'
-  | 'phone' | 'phoneHint' | 'phoneError' | 'sendCode' | 'code' | 'codeHint' | 'codeError' | 'codeRejected' | 'confirm' | 'smsLeft'
-  | 'positionIntro' | 'sharePosition' | 'positionRefused' | 'positionUnsupported' | 'positionNoScript'
-  | 'docIntro' | 'docType' | 'idCard' | 'passport' | 'front' | 'back' | 'photoPage' | 'imageHint' | 'send' | 'sending' | 'imageError' | 'noScript'
-  | 'selfieIntro' | 'selfie' | 'reviewTitle' | 'reviewText' | 'closedTitle' | 'closedText'
-  | 'invalidTitle' | 'invalidText' | 'busy' | 'outOfOrder' | 'smsLimit' | 'undeliverable'
+  | 'title'
+  | 'steps'
+  | 'sPhone'
+  | 'sCode'
+  | 'sPosition'
+  | 'sDocument'
+  | 'sSelfie'
+  | 'intro'
+  | 'resubmit'
+  | 'phone'
+  | 'phoneHint'
+  | 'phoneError'
+  | 'sendCode'
+  | 'code'
+  | 'codeHint'
+  | 'codeError'
+  | 'codeRejected'
+  | 'confirm'
+  | 'smsLeft'
+  | 'positionIntro'
+  | 'sharePosition'
+  | 'positionRefused'
+  | 'positionUnsupported'
+  | 'positionNoScript'
+  | 'docIntro'
+  | 'docType'
+  | 'idCard'
+  | 'passport'
+  | 'front'
+  | 'back'
+  | 'photoPage'
+  | 'imageHint'
+  | 'send'
+  | 'sending'
+  | 'imageError'
+  | 'noScript'
+  | 'selfieIntro'
+  | 'selfie'
+  | 'reviewTitle'
+  | 'reviewText'
+  | 'closedTitle'
+  | 'closedText'
+  | 'invalidTitle'
+  | 'invalidText'
+  | 'busy'
+  | 'outOfOrder'
+  | 'smsLimit'
+  | 'undeliverable'
 > = {
   en: {
     title: 'Verify your identity',
@@ -79,7 +121,8 @@ const t: Messages<
     closedTitle: 'This verification is closed',
     closedText: 'There is nothing left to do with this link. If you were asked for a new verification, use the link of the latest email.',
     invalidTitle: 'This link no longer works',
-    invalidText: 'It was replaced by a newer one, used up, or its verification has ended. Use the link of the latest email, or ask for a new one from your order in the Manager.',
+    invalidText:
+      'It was replaced by a newer one, used up, or its verification has ended. Use the link of the latest email, or ask for a new one from your order in the Manager.',
     busy: 'Your previous step is still being processed. Wait a few seconds and reload the page.',
     outOfOrder: 'This step is already done. The page now shows where you are.',
     smsLimit: 'Too many codes were sent in the last hour. Try again later.',
@@ -125,11 +168,13 @@ const t: Messages<
     selfieIntro: 'Dernière étape : une photo de votre visage, le document tenu à côté.',
     selfie: 'Selfie avec le document',
     reviewTitle: 'Merci, nous avons tout reçu',
-    reviewText: 'Un agent examine vos documents, en moyenne dans les {hours} heures ouvrées. Nous vous communiquons le résultat par e-mail. Vous pouvez fermer cette page.',
+    reviewText:
+      'Un agent examine vos documents, en moyenne dans les {hours} heures ouvrées. Nous vous communiquons le résultat par e-mail. Vous pouvez fermer cette page.',
     closedTitle: 'Cette vérification est terminée',
     closedText: "Il n'y a plus rien à faire avec ce lien. Si une nouvelle vérification vous a été demandée, utilisez le lien du dernier e-mail.",
     invalidTitle: 'Ce lien ne fonctionne plus',
-    invalidText: 'Il a été remplacé par un plus récent, déjà utilisé, ou sa vérification est terminée. Utilisez le lien du dernier e-mail, ou demandez-en un nouveau depuis votre commande dans le Manager.',
+    invalidText:
+      'Il a été remplacé par un plus récent, déjà utilisé, ou sa vérification est terminée. Utilisez le lien du dernier e-mail, ou demandez-en un nouveau depuis votre commande dans le Manager.',
     busy: 'Votre étape précédente est encore en traitement. Attendez quelques secondes et rechargez la page.',
     outOfOrder: 'Cette étape est déjà faite. La page montre maintenant où vous en êtes.',
     smsLimit: "Trop de codes ont été envoyés dans l'heure. Réessayez plus tard.",
@@ -142,7 +187,14 @@ const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 /** Each step's own API route, called as the API calls it (same schema, same handler). */
 function apiSteps(deps: PagesDeps) {
-  const routes = verificationRoutes({ client: deps.client, db: deps.db, taskQueue: deps.config.taskQueue, clock: deps.clock, keyring: deps.keyring, publicUrl: deps.config.publicUrl });
+  const routes = verificationRoutes({
+    client: deps.client,
+    db: deps.db,
+    taskQueue: deps.config.taskQueue,
+    clock: deps.clock,
+    keyring: deps.keyring,
+    publicUrl: deps.config.publicUrl,
+  });
   const route = (method: AnyRoute['method'], path: string) => routes.find((r) => r.method === method && r.path === path)!;
   const call = async (r: AnyRoute, ctx: PageContext, body?: unknown) => {
     const parsed = body === undefined ? undefined : (r.body as ZodType).safeParse(body);
@@ -168,60 +220,81 @@ function stepPage(lang: Lang, path: string, token: string, p: Progress, errors: 
   switch (p.step) {
     case 'phone':
       body = html`<p>${m.intro}</p>
-<form method="post" action="${base}/phone" novalidate>
-${field({ id: 'phone', label: m.phone, type: 'tel', hint: m.phoneHint, error: errors.phone, autocomplete: 'tel', inputmode: 'tel', required: true })}
-<button type="submit">${m.sendCode}</button>
-</form>`;
+        <form method="post" action="${base}/phone" novalidate>
+          ${field({ id: 'phone', label: m.phone, type: 'tel', hint: m.phoneHint, error: errors.phone, autocomplete: 'tel', inputmode: 'tel', required: true })}
+          <button type="submit">${m.sendCode}</button>
+        </form>`;
       break;
     case 'phone_confirm':
       body = html`<form method="post" action="${base}/code" novalidate>
-${field({ id: 'code', label: m.code, hint: format(m.codeHint, { validity: describeDuration(VERIFICATION_CODE_VALIDITY_MS) }), error: errors.code, autocomplete: 'one-time-code', inputmode: 'numeric', required: true, attrs: { pattern: '[0-9]{6}', maxlength: '6' } })}
-<button type="submit">${m.confirm}</button>
-</form>
-<p class="hint">${format(m.smsLeft, { left: p.smsSendsLeft })}</p>`;
+          ${field({ id: 'code', label: m.code, hint: format(m.codeHint, { validity: describeDuration(VERIFICATION_CODE_VALIDITY_MS) }), error: errors.code, autocomplete: 'one-time-code', inputmode: 'numeric', required: true, attrs: { pattern: '[0-9]{6}', maxlength: '6' } })}
+          <button type="submit">${m.confirm}</button>
+        </form>
+        <p class="hint">${format(m.smsLeft, { left: p.smsSendsLeft })}</p>`;
       break;
     case 'geolocation':
       scripts = ['verification.js'];
       body = html`<p>${m.positionIntro}</p>
-<form method="post" action="${base}/position" id="position-form" data-refused="${m.positionRefused}" data-unsupported="${m.positionUnsupported}">
-<input type="hidden" name="latitude"><input type="hidden" name="longitude"><input type="hidden" name="accuracyMeters">
-<p class="error" id="position-error" role="alert" hidden></p>
-<button type="submit">${m.sharePosition}</button>
-</form>
-<noscript><p class="error">${m.positionNoScript}</p></noscript>`;
+        <form method="post" action="${base}/position" id="position-form" data-refused="${m.positionRefused}" data-unsupported="${m.positionUnsupported}">
+          <input type="hidden" name="latitude" /><input type="hidden" name="longitude" /><input type="hidden" name="accuracyMeters" />
+          <p class="error" id="position-error" role="alert" hidden></p>
+          <button type="submit">${m.sharePosition}</button>
+        </form>
+        <noscript><p class="error">${m.positionNoScript}</p></noscript>`;
       break;
     case 'document':
       scripts = ['verification.js'];
       body = html`<p>${m.docIntro}</p>
-<form id="images-form" data-endpoint="/v1/verification/${token}/document" data-kind="document" data-sending="${m.sending}" data-error="${m.imageError}" novalidate>
-<fieldset class="field"><legend>${m.docType}</legend>
-<div class="choice"><input type="radio" id="type-id_card" name="type" value="id_card" checked><label for="type-id_card">${m.idCard}</label></div>
-<div class="choice"><input type="radio" id="type-passport" name="type" value="passport"><label for="type-passport">${m.passport}</label></div>
-</fieldset>
-<div data-for="id_card">
-${field({ id: 'front', label: m.front, type: 'file', hint: m.imageHint, attrs: { accept: 'image/jpeg,image/png', capture: 'environment' } })}
-${field({ id: 'back', label: m.back, type: 'file', attrs: { accept: 'image/jpeg,image/png', capture: 'environment' } })}
-</div>
-<div data-for="passport" hidden>
-${field({ id: 'photo-page', label: m.photoPage, type: 'file', hint: m.imageHint, attrs: { accept: 'image/jpeg,image/png', capture: 'environment' } })}
-</div>
-<p class="error" id="images-error" role="alert" hidden></p>
-<button type="submit">${m.send}</button>
-</form>
-<noscript><p class="error">${m.noScript}</p></noscript>`;
+        <form
+          id="images-form"
+          data-endpoint="/v1/verification/${token}/document"
+          data-kind="document"
+          data-sending="${m.sending}"
+          data-error="${m.imageError}"
+          novalidate
+        >
+          <fieldset class="field">
+            <legend>${m.docType}</legend>
+            <div class="choice"><input type="radio" id="type-id_card" name="type" value="id_card" checked /><label for="type-id_card">${m.idCard}</label></div>
+            <div class="choice"><input type="radio" id="type-passport" name="type" value="passport" /><label for="type-passport">${m.passport}</label></div>
+          </fieldset>
+          <div data-for="id_card">
+            ${field({ id: 'front', label: m.front, type: 'file', hint: m.imageHint, attrs: { accept: 'image/jpeg,image/png', capture: 'environment' } })}
+            ${field({ id: 'back', label: m.back, type: 'file', attrs: { accept: 'image/jpeg,image/png', capture: 'environment' } })}
+          </div>
+          <div data-for="passport" hidden>
+            ${field({ id: 'photo-page', label: m.photoPage, type: 'file', hint: m.imageHint, attrs: { accept: 'image/jpeg,image/png', capture: 'environment' } })}
+          </div>
+          <p class="error" id="images-error" role="alert" hidden></p>
+          <button type="submit">${m.send}</button>
+        </form>
+        <noscript><p class="error">${m.noScript}</p></noscript>`;
       break;
     case 'selfie':
       scripts = ['verification.js'];
       body = html`<p>${m.selfieIntro}</p>
-<form id="images-form" data-endpoint="/v1/verification/${token}/selfie" data-kind="selfie" data-done="/verify/submitted" data-sending="${m.sending}" data-error="${m.imageError}" novalidate>
-${field({ id: 'selfie', label: m.selfie, type: 'file', hint: m.imageHint, attrs: { accept: 'image/jpeg,image/png', capture: 'user' } })}
-<p class="error" id="images-error" role="alert" hidden></p>
-<button type="submit">${m.send}</button>
-</form>
-<noscript><p class="error">${m.noScript}</p></noscript>`;
+        <form
+          id="images-form"
+          data-endpoint="/v1/verification/${token}/selfie"
+          data-kind="selfie"
+          data-done="/verify/submitted"
+          data-sending="${m.sending}"
+          data-error="${m.imageError}"
+          novalidate
+        >
+          ${field({ id: 'selfie', label: m.selfie, type: 'file', hint: m.imageHint, attrs: { accept: 'image/jpeg,image/png', capture: 'user' } })}
+          <p class="error" id="images-error" role="alert" hidden></p>
+          <button type="submit">${m.send}</button>
+        </form>
+        <noscript><p class="error">${m.noScript}</p></noscript>`;
       break;
     case 'review':
-      return renderPage({ lang, path, title: m.reviewTitle, main: html`${progress(steps, 5, m.steps)}${messagePanel('success', format(m.reviewText, { hours: VERIFICATION_ANSWER_TARGET_BUSINESS_HOURS }))}` });
+      return renderPage({
+        lang,
+        path,
+        title: m.reviewTitle,
+        main: html`${progress(steps, 5, m.steps)}${messagePanel('success', format(m.reviewText, { hours: VERIFICATION_ANSWER_TARGET_BUSINESS_HOURS }))}`,
+      });
     default:
       return renderPage({ lang, path, title: m.closedTitle, main: messagePanel('info', m.closedText) });
   }
@@ -242,11 +315,14 @@ export function verificationPages(deps: PagesDeps): PageRoute[] {
     return ctx.params.token!;
   };
   const current = async (ctx: PageContext) => (await api.call(api.progress, ctx)).view!;
-  const show = async (ctx: PageContext, errors?: FieldErrors, status = 200) => ({ status, html: stepPage(ctx.lang, `/verify/${tokenOf(ctx)}`, tokenOf(ctx), await current(ctx), errors) });
+  const show = async (ctx: PageContext, errors?: FieldErrors, status = 200) => ({
+    status,
+    html: stepPage(ctx.lang, `/verify/${tokenOf(ctx)}`, tokenOf(ctx), await current(ctx), errors),
+  });
 
   /** A step's POST: accepted → back to the step page (which shows the next step); refused → the form again, the error at its field. */
-  const step = (route: AnyRoute, fieldId: string, body: (form: Record<string, string>) => unknown, invalid: keyof (typeof t)['en']) =>
-    async (ctx: PageContext) => {
+  const step =
+    (route: AnyRoute, fieldId: string, body: (form: Record<string, string>) => unknown, invalid: keyof (typeof t)['en']) => async (ctx: PageContext) => {
       const token = tokenOf(ctx);
       const m = t[ctx.lang];
       try {
@@ -268,14 +344,27 @@ export function verificationPages(deps: PagesDeps): PageRoute[] {
 
   return [
     // The selfie submits the case and spends the link: the script comes here, where no link is needed.
-    definePage({ method: 'get', path: '/verify/submitted', handler: async ({ lang, path }) => ({ html: stepPage(lang, path, '', { step: 'review' } as Progress) }) }),
+    definePage({
+      method: 'get',
+      path: '/verify/submitted',
+      handler: async ({ lang, path }) => ({ html: stepPage(lang, path, '', { step: 'review' } as Progress) }),
+    }),
     definePage({ method: 'get', path: '/verify/:token', handler: (ctx) => show(ctx) }),
-    definePage({ method: 'post', path: '/verify/:token/phone', handler: step(api.phone, 'phone', (f) => ({ phone: (f.phone ?? '').replace(/[\s.-]/g, '') }), 'phoneError') }),
+    definePage({
+      method: 'post',
+      path: '/verify/:token/phone',
+      handler: step(api.phone, 'phone', (f) => ({ phone: (f.phone ?? '').replace(/[\s.-]/g, '') }), 'phoneError'),
+    }),
     definePage({ method: 'post', path: '/verify/:token/code', handler: step(api.code, 'code', (f) => ({ code: (f.code ?? '').trim() }), 'codeError') }),
     definePage({
       method: 'post',
       path: '/verify/:token/position',
-      handler: step(api.position, 'position', (f) => ({ latitude: Number(f.latitude), longitude: Number(f.longitude), accuracyMeters: Number(f.accuracyMeters) }), 'positionRefused'),
+      handler: step(
+        api.position,
+        'position',
+        (f) => ({ latitude: Number(f.latitude), longitude: Number(f.longitude), accuracyMeters: Number(f.accuracyMeters) }),
+        'positionRefused',
+      ),
     }),
   ];
 }

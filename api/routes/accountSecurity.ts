@@ -61,7 +61,15 @@ export function recoveryUsernameCandidate(displayName: string): string {
   return (letters || 'u') + String(randomInt(0, 1_000_000)).padStart(6, '0');
 }
 
-export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Database>; taskQueue: string; clock: { now(): Date }; authSecret: string; secrets: AccountSecrets; lockAfterFailedLogins: number }): AnyRoute[] {
+export function accountSecurityRoutes(deps: {
+  client: Client;
+  db: Kysely<Database>;
+  taskQueue: string;
+  clock: { now(): Date };
+  authSecret: string;
+  secrets: AccountSecrets;
+  lockAfterFailedLogins: number;
+}): AnyRoute[] {
   const { client, db, taskQueue, clock, secrets } = deps;
 
   const me = async (accountId: string) => {
@@ -71,14 +79,30 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
   };
   // Queued in the transaction of the change it reports: a notice sent after the commit was lost
   // when Temporal was unreachable then, and the retry found nothing left to do (issue 15).
-  const notice = (trx: Transaction<Database>, n: AccountNoticeInput) => queueWorkflowCommands(trx, [{ kind: 'start', workflowType: 'accountNotice', workflowId: accountNoticeWorkflowId(n), taskQueue, args: [n] }]);
+  const notice = (trx: Transaction<Database>, n: AccountNoticeInput) =>
+    queueWorkflowCommands(trx, [{ kind: 'start', workflowType: 'accountNotice', workflowId: accountNoticeWorkflowId(n), taskQueue, args: [n] }]);
   const securitySettings = async (accountId: string) => {
     const a = await me(accountId);
     const now = clock.now();
-    const sessions = await db.selectFrom('sessions').select(({ fn }) => fn.countAll<string>().as('n')).where('account_id', '=', accountId).where('revoked_at', 'is', null).where('expires_at', '>', now).executeTakeFirstOrThrow();
-    const tokens = await db.selectFrom('access_tokens').select(['kind', 'revoked_at', 'deactivated_at', 'expires_at']).where('account_id', '=', accountId).execute();
+    const sessions = await db
+      .selectFrom('sessions')
+      .select(({ fn }) => fn.countAll<string>().as('n'))
+      .where('account_id', '=', accountId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .executeTakeFirstOrThrow();
+    const tokens = await db
+      .selectFrom('access_tokens')
+      .select(['kind', 'revoked_at', 'deactivated_at', 'expires_at'])
+      .where('account_id', '=', accountId)
+      .execute();
     const usable = (t: (typeof tokens)[number]) => !t.revoked_at && !t.deactivated_at && (!t.expires_at || t.expires_at > now);
-    const backup = await db.selectFrom('backup_codes').select(({ fn }) => fn.countAll<string>().as('n')).where('account_id', '=', accountId).where('used_at', 'is', null).executeTakeFirstOrThrow();
+    const backup = await db
+      .selectFrom('backup_codes')
+      .select(({ fn }) => fn.countAll<string>().as('n'))
+      .where('account_id', '=', accountId)
+      .where('used_at', 'is', null)
+      .executeTakeFirstOrThrow();
     return {
       twoFactor: { enabled: !!a.two_factor_enabled_at, backupCodesLeft: Number(backup.n) },
       loginAlerts: a.login_alerts,
@@ -115,7 +139,8 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       });
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Problem('request-pending', 'An identity check of this kind is already under way; follow the link we emailed');
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        throw new Problem('request-pending', 'An identity check of this kind is already under way; follow the link we emailed');
       throw err;
     }
     return { status: 202, body: { caseId, next: 'Follow the link we emailed to your login address to verify your identity; an agent decides.' } };
@@ -168,12 +193,19 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
       summary: 'Start switching 2FA on (a login that proved the password within 10 minutes): a new authenticator secret, confirmed with its first code',
       roles: ['customer'],
       recentLogin: true,
-      responses: { 201: { description: 'Add the secret to an authenticator app', schema: z.object({ secret: z.string(), otpauthUrl: z.string() }) }, 409: { description: 'Already on', schema: problem } },
+      responses: {
+        201: { description: 'Add the secret to an authenticator app', schema: z.object({ secret: z.string(), otpauthUrl: z.string() }) },
+        409: { description: 'Already on', schema: problem },
+      },
       async handler({ principal }) {
         const a = await me(principal.sub);
         if (a.two_factor_enabled_at) throw new Problem('two-factor-already-enabled');
         const secret = randomBytes(20);
-        await db.updateTable('accounts').set({ totp_pending_sealed: secrets.sealTotp(a.id, secret) }).where('id', '=', a.id).execute();
+        await db
+          .updateTable('accounts')
+          .set({ totp_pending_sealed: secrets.sealTotp(a.id, secret) })
+          .where('id', '=', a.id)
+          .execute();
         return { status: 201, body: { secret: base32Encode(secret), otpauthUrl: otpauthUrl(secret, a.login_email) } };
       },
     }),
@@ -183,8 +215,19 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
       tag: 'Account security',
       summary: 'Switch 2FA on with the first authenticator code; the answer holds the 10 single-use backup codes, shown once',
       roles: ['customer'],
-      body: z.object({ otp: z.string().trim().regex(/^\d{6}$/) }).strict(),
-      responses: { 200: { description: 'On', schema: z.object({ backupCodes: z.array(z.string()) }) }, 422: { description: 'Wrong code', schema: problem }, 409: { description: 'Nothing to confirm', schema: problem } },
+      body: z
+        .object({
+          otp: z
+            .string()
+            .trim()
+            .regex(/^\d{6}$/),
+        })
+        .strict(),
+      responses: {
+        200: { description: 'On', schema: z.object({ backupCodes: z.array(z.string()) }) },
+        422: { description: 'Wrong code', schema: problem },
+        409: { description: 'Nothing to confirm', schema: problem },
+      },
       async handler({ principal, body }) {
         const a = await me(principal.sub);
         if (a.two_factor_enabled_at) throw new Problem('two-factor-already-enabled');
@@ -194,9 +237,21 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
         const codes = Array.from({ length: TWO_FACTOR_BACKUP_CODES }, newBackupCode);
         await db.transaction().execute(async (trx) => {
           // The confirming code is spent too: its step cannot log in afterwards.
-          await trx.updateTable('accounts').set({ totp_secret_sealed: a.totp_pending_sealed, totp_pending_sealed: null, two_factor_enabled_at: clock.now(), totp_last_step: step }).where('id', '=', a.id).execute();
+          await trx
+            .updateTable('accounts')
+            .set({ totp_secret_sealed: a.totp_pending_sealed, totp_pending_sealed: null, two_factor_enabled_at: clock.now(), totp_last_step: step })
+            .where('id', '=', a.id)
+            .execute();
           await replaceBackupCodes(trx, secrets, a.id, codes);
-          await audit(trx, { actor_type: 'customer', actor_id: a.id, action: 'account.two_factor_enabled', subject_type: 'account', subject_id: a.id, decision: null, details: {} });
+          await audit(trx, {
+            actor_type: 'customer',
+            actor_id: a.id,
+            action: 'account.two_factor_enabled',
+            subject_type: 'account',
+            subject_id: a.id,
+            decision: null,
+            details: {},
+          });
         });
         return { status: 200, body: { backupCodes: codes } };
       },
@@ -206,7 +261,8 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
       path: '/v1/accounts/me/two-factor',
       recentLogin: true,
       tag: 'Account security',
-      summary: 'P6 with the device: switch 2FA off from a login that proved the password and a current code within 10 minutes; the holder is urged to re-secure',
+      summary:
+        'P6 with the device: switch 2FA off from a login that proved the password and a current code within 10 minutes; the holder is urged to re-secure',
       roles: ['customer'],
       responses: { 204: { description: 'Off' }, 409: { description: 'Not on', schema: problem } },
       async handler({ principal }) {
@@ -214,9 +270,21 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
         if (!a.two_factor_enabled_at) throw new Problem('two-factor-not-enabled');
         const eventId = randomUUID();
         const commands = await db.transaction().execute(async (trx) => {
-          await trx.updateTable('accounts').set({ totp_secret_sealed: null, totp_pending_sealed: null, two_factor_enabled_at: null }).where('id', '=', a.id).execute();
+          await trx
+            .updateTable('accounts')
+            .set({ totp_secret_sealed: null, totp_pending_sealed: null, two_factor_enabled_at: null })
+            .where('id', '=', a.id)
+            .execute();
           await trx.deleteFrom('backup_codes').where('account_id', '=', a.id).execute();
-          await audit(trx, { actor_type: 'customer', actor_id: a.id, action: 'account.two_factor_disabled', subject_type: 'account', subject_id: a.id, decision: null, details: { eventId } });
+          await audit(trx, {
+            actor_type: 'customer',
+            actor_id: a.id,
+            action: 'account.two_factor_disabled',
+            subject_type: 'account',
+            subject_id: a.id,
+            decision: null,
+            details: { eventId },
+          });
           return notice(trx, { accountId: a.id, kind: 'two_factor_disabled', eventId });
         });
         await sendCommitted({ client, db }, commands);
@@ -230,7 +298,10 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
       summary: 'P6 without the device: an identity check (reason disable_2fa); 2FA goes off only when an agent approves it',
       roles: ['customer'],
       scopes: ['second_factor'],
-      responses: { 202: { description: 'The case is opened; its link is emailed', schema: z.object({ caseId: z.uuid(), next: z.string() }) }, 409: { description: 'Not on, or a request is pending', schema: problem } },
+      responses: {
+        202: { description: 'The case is opened; its link is emailed', schema: z.object({ caseId: z.uuid(), next: z.string() }) },
+        409: { description: 'Not on, or a request is pending', schema: problem },
+      },
       async handler({ principal }) {
         const a = await me(principal.sub);
         if (!a.two_factor_enabled_at) throw new Problem('two-factor-not-enabled');
@@ -244,7 +315,10 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
       summary: 'P7: a locked holder asks for an identity check (reason account_unblock); approval unlocks',
       roles: ['customer'],
       scopes: ['locked'],
-      responses: { 202: { description: 'The case is opened; its link is emailed', schema: z.object({ caseId: z.uuid(), next: z.string() }) }, 409: { description: 'Not locked, or a request is pending', schema: problem } },
+      responses: {
+        202: { description: 'The case is opened; its link is emailed', schema: z.object({ caseId: z.uuid(), next: z.string() }) },
+        409: { description: 'Not locked, or a request is pending', schema: problem },
+      },
       async handler({ principal }) {
         const a = await me(principal.sub);
         if (!a.locked_at) throw new Problem('conflict', 'The account is not locked');
@@ -263,7 +337,10 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
       responses: { 202: { description: 'A code is on its way to the new address (unless it already is a login)', schema: z.object({ requestId: z.uuid() }) } },
       async handler({ principal, body }) {
         const requestId = randomUUID();
-        await db.insertInto('recovery_requests').values({ id: requestId, kind: 'login_address', account_id: principal.sub, channel: 'email', pending_email: body.email }).execute();
+        await db
+          .insertInto('recovery_requests')
+          .values({ id: requestId, kind: 'login_address', account_id: principal.sub, channel: 'email', pending_email: body.email })
+          .execute();
         await client.workflow.start('loginEmailChange', { workflowId: loginEmailChangeWorkflowId(requestId), taskQueue, args: [{ requestId }] });
         return { status: 202, body: { requestId } };
       },
@@ -276,23 +353,62 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
       summary: 'Confirm the new login address with its code; the recovery username stops working and a full login is returned',
       roles: ['customer'],
       scopes: ['login_address_change'],
-      body: z.object({ requestId: z.uuid(), code: z.string().trim().regex(/^\d{6}$/) }).strict(),
+      body: z
+        .object({
+          requestId: z.uuid(),
+          code: z
+            .string()
+            .trim()
+            .regex(/^\d{6}$/),
+        })
+        .strict(),
       responses: {
-        200: { description: 'The new login is in force; every other session ended', schema: z.object({ token: z.string(), expiresIn: z.number().int(), scope: z.literal('full') }) },
+        200: {
+          description: 'The new login is in force; every other session ended',
+          schema: z.object({ token: z.string(), expiresIn: z.number().int(), scope: z.literal('full') }),
+        },
         422: { description: 'Wrong, expired or used code (one answer)', schema: problem },
       },
       async handler({ principal, body }) {
         const now = clock.now();
         const outcome = await db.transaction().execute(async (trx) => {
-          const tried = await tryRequestCode(trx, secrets, { requestId: body.requestId, kind: 'login_address', accountId: principal.sub, code: body.code, now });
+          const tried = await tryRequestCode(trx, secrets, {
+            requestId: body.requestId,
+            kind: 'login_address',
+            accountId: principal.sub,
+            code: body.code,
+            now,
+          });
           if (!tried.found || !tried.ok) return { ok: false as const, attemptsLeft: tried.found && !tried.ok ? tried.attemptsLeft : 0 };
           await trx.updateTable('recovery_requests').set({ closed_at: now }).where('id', '=', body.requestId).execute();
-          await trx.updateTable('accounts').set({ login_email: tried.pendingEmail!, recovery_username: null, login_address_lost_at: null }).where('id', '=', principal.sub).execute();
-          await audit(trx, { actor_type: 'customer', actor_id: principal.sub, action: 'account.login_email_changed', subject_type: 'account', subject_id: principal.sub, decision: null, details: { requestId: body.requestId } });
-          await revokeAllCredentials(trx, principal.sub, { reason: 'login_email_changed', now, actor: { actor_type: 'customer', actor_id: principal.sub }, eventId: body.requestId });
+          await trx
+            .updateTable('accounts')
+            .set({ login_email: tried.pendingEmail!, recovery_username: null, login_address_lost_at: null })
+            .where('id', '=', principal.sub)
+            .execute();
+          await audit(trx, {
+            actor_type: 'customer',
+            actor_id: principal.sub,
+            action: 'account.login_email_changed',
+            subject_type: 'account',
+            subject_id: principal.sub,
+            decision: null,
+            details: { requestId: body.requestId },
+          });
+          await revokeAllCredentials(trx, principal.sub, {
+            reason: 'login_email_changed',
+            now,
+            actor: { actor_type: 'customer', actor_id: principal.sub },
+            eventId: body.requestId,
+          });
           // A signal to no recovery (a plain change, or one that has ended) is done: nothing waits for it.
-          const restored = await queueWorkflowCommands(trx, [{ kind: 'signal', workflowId: loginAddressRecoveryWorkflowId(principal.sub), signal: loginAddressRestoredSignal.name }]);
-          return { ok: true as const, commands: [...restored, ...(await notice(trx, { accountId: principal.sub, kind: 'login_email_changed', eventId: body.requestId }))] };
+          const restored = await queueWorkflowCommands(trx, [
+            { kind: 'signal', workflowId: loginAddressRecoveryWorkflowId(principal.sub), signal: loginAddressRestoredSignal.name },
+          ]);
+          return {
+            ok: true as const,
+            commands: [...restored, ...(await notice(trx, { accountId: principal.sub, kind: 'login_email_changed', eventId: body.requestId }))],
+          };
         });
         if (!outcome.ok) throw new Problem('code-rejected', undefined, { attemptsLeft: outcome.attemptsLeft });
         await sendCommitted({ client, db }, outcome.commands);
@@ -309,7 +425,10 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
       params: z.object({ id: z.uuid() }),
       body: z.object({ reason: z.enum(['mailbox_deleted', 'mail_service_cancelled']) }).strict(),
       responses: {
-        202: { description: 'The account is in the "login address being changed" state (again: nothing new)', schema: z.object({ state: z.literal('login_address_lost'), since: z.string() }) },
+        202: {
+          description: 'The account is in the "login address being changed" state (again: nothing new)',
+          schema: z.object({ state: z.literal('login_address_lost'), since: z.string() }),
+        },
         404: { description: 'No such account', schema: problem },
         409: { description: 'The login address is not hosted by us', schema: problem },
       },
@@ -331,7 +450,15 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
                 .returning('login_address_lost_at')
                 .executeTakeFirst();
               if (!row) return;
-              await audit(trx, { actor_type: 'system', actor_id: 'mail', action: 'account.login_address_lost', subject_type: 'account', subject_id: a.id, decision: null, details: { reason: body.reason } });
+              await audit(trx, {
+                actor_type: 'system',
+                actor_id: 'mail',
+                action: 'account.login_address_lost',
+                subject_type: 'account',
+                subject_id: a.id,
+                decision: null,
+                details: { reason: body.reason },
+              });
               await revokeAllCredentials(trx, a.id, { reason: 'login_address_lost', now, actor: { actor_type: 'system', actor_id: 'mail' } });
             });
             since = (await me(a.id)).login_address_lost_at;
@@ -342,7 +469,12 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
         }
         if (!since) throw new Problem('unavailable', 'No free recovery username was found; try again');
         try {
-          await client.workflow.start('loginAddressRecovery', { workflowId: loginAddressRecoveryWorkflowId(a.id), taskQueue, args: [{ accountId: a.id }], workflowIdConflictPolicy: 'USE_EXISTING' });
+          await client.workflow.start('loginAddressRecovery', {
+            workflowId: loginAddressRecoveryWorkflowId(a.id),
+            taskQueue,
+            args: [{ accountId: a.id }],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+          });
         } catch (err) {
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
         }
@@ -363,7 +495,10 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
         const now = clock.now();
         const expiresAt = body.lifetimeDays ? new Date(now.getTime() + body.lifetimeDays * 86_400_000) : null;
         const id = randomUUID();
-        await db.insertInto('access_tokens').values({ id, account_id: principal.sub, kind: 'api_token', name: body.name, token_hash: tokenHash(token), created_at: now, expires_at: expiresAt }).execute();
+        await db
+          .insertInto('access_tokens')
+          .values({ id, account_id: principal.sub, kind: 'api_token', name: body.name, token_hash: tokenHash(token), created_at: now, expires_at: expiresAt })
+          .execute();
         return { status: 201, body: { id, token, expiresAt: expiresAt?.toISOString() ?? null } };
       },
     }),
@@ -379,7 +514,18 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
       async handler({ principal, body }) {
         const password = randomBytes(12).toString('base64url');
         const id = randomUUID();
-        await db.insertInto('access_tokens').values({ id, account_id: principal.sub, kind: 'app_password', name: body.name, token_hash: tokenHash(password), created_at: clock.now(), expires_at: null }).execute();
+        await db
+          .insertInto('access_tokens')
+          .values({
+            id,
+            account_id: principal.sub,
+            kind: 'app_password',
+            name: body.name,
+            token_hash: tokenHash(password),
+            created_at: clock.now(),
+            expires_at: null,
+          })
+          .execute();
         return { status: 201, body: { id, password } };
       },
     }),
@@ -394,7 +540,15 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
           description: 'The list',
           schema: z.object({
             items: z.array(
-              z.object({ id: z.uuid(), kind: z.enum(['api_token', 'app_password']), name: z.string(), createdAt: z.string(), expiresAt: z.string().nullable(), lastUsedAt: z.string().nullable(), state: z.enum(['active', 'expired', 'revoked', 'deactivated']) }),
+              z.object({
+                id: z.uuid(),
+                kind: z.enum(['api_token', 'app_password']),
+                name: z.string(),
+                createdAt: z.string(),
+                expiresAt: z.string().nullable(),
+                lastUsedAt: z.string().nullable(),
+                state: z.enum(['active', 'expired', 'revoked', 'deactivated']),
+              }),
             ),
           }),
         },
@@ -427,7 +581,13 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
       params: z.object({ id: z.uuid() }),
       responses: { 204: { description: 'Revoked' }, 404: { description: 'Not yours', schema: problem } },
       async handler({ principal, params }) {
-        const r = await db.updateTable('access_tokens').set({ revoked_at: clock.now() }).where('id', '=', params.id).where('account_id', '=', principal.sub).where('revoked_at', 'is', null).executeTakeFirst();
+        const r = await db
+          .updateTable('access_tokens')
+          .set({ revoked_at: clock.now() })
+          .where('id', '=', params.id)
+          .where('account_id', '=', principal.sub)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
         if (Number(r.numUpdatedRows) === 0) throw new Problem('not-found', 'No such token of yours');
         return { status: 204 };
       },
@@ -441,7 +601,14 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
       roles: ['customer'],
       body: z.object({ currentPassword: z.string().min(1).max(1024), newPassword: NEW_PASSWORD }).strict(),
       responses: {
-        200: { description: 'Done; review these settings', schema: z.object({ revoked: z.object({ apiTokens: z.number().int(), appPasswords: z.number().int() }), sessionsEnded: z.number().int(), review: settingsSchema }) },
+        200: {
+          description: 'Done; review these settings',
+          schema: z.object({
+            revoked: z.object({ apiTokens: z.number().int(), appPasswords: z.number().int() }),
+            sessionsEnded: z.number().int(),
+            review: settingsSchema,
+          }),
+        },
         401: { description: 'Wrong current password', schema: problem },
       },
       async handler({ principal, body }) {
@@ -456,10 +623,28 @@ export function accountSecurityRoutes(deps: { client: Client; db: Kysely<Databas
         const eventId = randomUUID();
         const result = await db.transaction().execute(async (trx) => {
           await trx.updateTable('accounts').set({ password_hash: hash, failed_logins: 0 }).where('id', '=', a.id).execute();
-          await audit(trx, { actor_type: 'customer', actor_id: a.id, action: 'account.password_compromised', subject_type: 'account', subject_id: a.id, decision: null, details: { eventId } });
+          await audit(trx, {
+            actor_type: 'customer',
+            actor_id: a.id,
+            action: 'account.password_compromised',
+            subject_type: 'account',
+            subject_id: a.id,
+            decision: null,
+            details: { eventId },
+          });
           // The login running the wizard is kept (see revokeAllCredentials); it is a session, never an API token.
-          const r = await revokeAllCredentials(trx, a.id, { reason: 'password_compromised', now, actor: { actor_type: 'customer', actor_id: a.id }, keepSession: principal.sid, eventId });
-          return { revoked: { apiTokens: r.apiTokens, appPasswords: r.appPasswords }, sessionsEnded: r.sessionsEnded, commands: await notice(trx, { accountId: a.id, kind: 'password_changed', eventId }) };
+          const r = await revokeAllCredentials(trx, a.id, {
+            reason: 'password_compromised',
+            now,
+            actor: { actor_type: 'customer', actor_id: a.id },
+            keepSession: principal.sid,
+            eventId,
+          });
+          return {
+            revoked: { apiTokens: r.apiTokens, appPasswords: r.appPasswords },
+            sessionsEnded: r.sessionsEnded,
+            commands: await notice(trx, { accountId: a.id, kind: 'password_changed', eventId }),
+          };
         });
         await sendCommitted({ client, db }, result.commands);
         return { status: 200, body: { revoked: result.revoked, sessionsEnded: result.sessionsEnded, review: await securitySettings(a.id) } };

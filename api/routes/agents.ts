@@ -17,7 +17,10 @@ export function agentRoutes(deps: { db: Kysely<Database>; clock: { now(): Date }
       roles: ['system'],
       params: z.object({ id: z.uuid() }),
       responses: {
-        200: { description: 'Deactivated (now or before)', schema: z.object({ agentId: z.uuid(), deactivatedAt: z.string(), sessionsEnded: z.number().int() }) },
+        200: {
+          description: 'Deactivated (now or before)',
+          schema: z.object({ agentId: z.uuid(), deactivatedAt: z.string(), sessionsEnded: z.number().int() }),
+        },
         404: { description: 'No such agent', schema: problemSchema },
       },
       async handler({ params, principal }) {

@@ -47,7 +47,12 @@ export function cancellationRoutes({ client, db, taskQueue, clock }: Cancellatio
   }
   async function present(productId: string) {
     const p = await db.selectFrom('products').selectAll().where('id', '=', productId).executeTakeFirstOrThrow();
-    const pending = await db.selectFrom('cancellation_requests').select(['id', 'expires_at']).where('product_id', '=', productId).where('status', '=', 'pending').executeTakeFirst();
+    const pending = await db
+      .selectFrom('cancellation_requests')
+      .select(['id', 'expires_at'])
+      .where('product_id', '=', productId)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
     return {
       id: p.id,
       organizationId: p.organization_id,
@@ -95,7 +100,18 @@ export function cancellationRoutes({ client, db, taskQueue, clock }: Cancellatio
         const requestId = randomUUID();
         const now = clock.now();
         try {
-          await db.insertInto('cancellation_requests').values({ id: requestId, product_id: product.id, requested_by: principal.sub, token_hash: null, requested_at: now, expires_at: new Date(now.getTime() + CANCELLATION_CONFIRMATION_VALIDITY_MS), confirmed_at: null }).execute();
+          await db
+            .insertInto('cancellation_requests')
+            .values({
+              id: requestId,
+              product_id: product.id,
+              requested_by: principal.sub,
+              token_hash: null,
+              requested_at: now,
+              expires_at: new Date(now.getTime() + CANCELLATION_CONFIRMATION_VALIDITY_MS),
+              confirmed_at: null,
+            })
+            .execute();
         } catch (err) {
           if ((err as { code?: string }).code === '23505') throw new Problem('cancellation-pending');
           throw err;
@@ -113,7 +129,15 @@ export function cancellationRoutes({ client, db, taskQueue, clock }: Cancellatio
           await db.deleteFrom('cancellation_requests').where('id', '=', requestId).execute();
           throw new Problem('unavailable', 'Could not start the cancellation; nothing changed', { cause: (err as Error).name });
         }
-        await audit(db, { actor_type: 'customer', actor_id: principal.sub, action: 'product.cancellation_requested', subject_type: 'product', subject_id: product.id, decision: null, details: { requestId } });
+        await audit(db, {
+          actor_type: 'customer',
+          actor_id: principal.sub,
+          action: 'product.cancellation_requested',
+          subject_type: 'product',
+          subject_id: product.id,
+          decision: null,
+          details: { requestId },
+        });
         return { status: 202, body: await present(product.id) };
       },
     }),
@@ -137,12 +161,22 @@ export function cancellationRoutes({ client, db, taskQueue, clock }: Cancellatio
           .executeTakeFirst();
         if (!request || request.expires_at <= clock.now()) throw new Problem('cancellation-link-invalid');
         try {
-          await client.workflow.getHandle(cancellationWorkflowId(request.product_id)).executeUpdate(confirmCancellationUpdate, { args: [{ actor: `customer:${request.requested_by}` }] });
+          await client.workflow
+            .getHandle(cancellationWorkflowId(request.product_id))
+            .executeUpdate(confirmCancellationUpdate, { args: [{ actor: `customer:${request.requested_by}` }] });
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError) throw new Problem('cancellation-link-invalid');
           throw err;
         }
-        await audit(db, { actor_type: 'customer', actor_id: request.requested_by, action: 'product.cancellation_confirmed', subject_type: 'product', subject_id: request.product_id, decision: null, details: { requestId: request.id } });
+        await audit(db, {
+          actor_type: 'customer',
+          actor_id: request.requested_by,
+          action: 'product.cancellation_confirmed',
+          subject_type: 'product',
+          subject_id: request.product_id,
+          decision: null,
+          details: { requestId: request.id },
+        });
         return { status: 202, body: { requestId: request.id, state: 'confirmed' as const } };
       },
     }),

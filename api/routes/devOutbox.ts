@@ -15,7 +15,10 @@ export function devOutboxRouter(peers: { smtp?: SmtpCapture; sms?: SmsSink }): e
     const sms = (peers.sms?.messages() ?? []).reverse();
     if (req.accepts(['json', 'html']) !== 'html') return void res.json({ emails, sms });
     const rows = [
-      ...emails.map((m) => `<article><h3>✉ ${escape(m.subject)}</h3><p><small>${escape(m.receivedAt)} → ${escape(m.to.join(', '))}</small></p><pre>${escape(m.text)}</pre>${(m.inlineImages ?? []).map((i) => `<p><img alt="inline image ${escape(i.cid)}" src="data:${escape(i.contentType)};base64,${i.base64}"></p>`).join('')}</article>`),
+      ...emails.map(
+        (m) =>
+          `<article><h3>✉ ${escape(m.subject)}</h3><p><small>${escape(m.receivedAt)} → ${escape(m.to.join(', '))}</small></p><pre>${escape(m.text)}</pre>${(m.inlineImages ?? []).map((i) => `<p><img alt="inline image ${escape(i.cid)}" src="data:${escape(i.contentType)};base64,${i.base64}"></p>`).join('')}</article>`,
+      ),
       ...sms.map((m) => `<article><h3>📱 SMS to ${escape(m.to)}</h3><p><small>${escape(m.receivedAt)}</small></p><pre>${escape(m.body)}</pre></article>`),
     ];
     res.type('html').send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>Dev outbox</title>

@@ -15,21 +15,43 @@ export function devPaymentsRouter(db: Kysely<Database>): express.Router {
   const router = express.Router();
   router.get('/payments', async (req, res) => {
     const operations = await db.selectFrom('local_provider_operations').selectAll().orderBy('created_at', 'desc').limit(500).execute();
-    const calls = await db.selectFrom('local_provider_calls').select(['kind', 'result', (eb) => eb.fn.countAll<string>().as('n')]).groupBy(['kind', 'result']).orderBy('kind').orderBy('result').execute();
+    const calls = await db
+      .selectFrom('local_provider_calls')
+      .select(['kind', 'result', (eb) => eb.fn.countAll<string>().as('n')])
+      .groupBy(['kind', 'result'])
+      .orderBy('kind')
+      .orderBy('result')
+      .execute();
     const books = await reconcile(db);
     const mismatches = books.filter((r) => r.providerCents !== r.booksCents && r.inFlight === 0);
     const body = {
-      operations: operations.map((o) => ({ kind: o.kind, outcome: o.outcome, idempotencyKey: o.idempotency_key, providerId: o.provider_id, amountCents: o.amount_cents, currency: o.currency, means: o.means, reason: o.reason, at: o.created_at.toISOString() })),
+      operations: operations.map((o) => ({
+        kind: o.kind,
+        outcome: o.outcome,
+        idempotencyKey: o.idempotency_key,
+        providerId: o.provider_id,
+        amountCents: o.amount_cents,
+        currency: o.currency,
+        means: o.means,
+        reason: o.reason,
+        at: o.created_at.toISOString(),
+      })),
       calls: calls.map((c) => ({ kind: c.kind, result: c.result, count: Number(c.n) })),
       reconciliation: books,
       mismatches,
     };
     if (req.accepts(['json', 'html']) !== 'html') return void res.json(body);
     const opRows = body.operations
-      .map((o) => `<tr class="${o.outcome}"><td>${escape(o.at)}</td><td>${o.kind}</td><td>${o.outcome}</td><td class="n">${money(o.amountCents, o.currency)}</td><td><code>${escape(o.idempotencyKey)}</code></td><td>${escape(o.reason ?? '')}</td></tr>`)
+      .map(
+        (o) =>
+          `<tr class="${o.outcome}"><td>${escape(o.at)}</td><td>${o.kind}</td><td>${o.outcome}</td><td class="n">${money(o.amountCents, o.currency)}</td><td><code>${escape(o.idempotencyKey)}</code></td><td>${escape(o.reason ?? '')}</td></tr>`,
+      )
       .join('\n');
     const recRows = books
-      .map((r) => `<tr class="${r.providerCents === r.booksCents ? '' : r.inFlight ? 'flight' : 'bad'}"><td>${r.subject}</td><td><code>${r.id}</code></td><td class="n">${money(r.providerCents, r.currency)}</td><td class="n">${money(r.booksCents, r.currency)}</td><td>${r.providerCents === r.booksCents ? '✓' : r.inFlight ? 'in flight' : '✗ mismatch'}</td></tr>`)
+      .map(
+        (r) =>
+          `<tr class="${r.providerCents === r.booksCents ? '' : r.inFlight ? 'flight' : 'bad'}"><td>${r.subject}</td><td><code>${r.id}</code></td><td class="n">${money(r.providerCents, r.currency)}</td><td class="n">${money(r.booksCents, r.currency)}</td><td>${r.providerCents === r.booksCents ? '✓' : r.inFlight ? 'in flight' : '✗ mismatch'}</td></tr>`,
+      )
       .join('\n');
     res.type('html').send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>Dev payments</title>
 <style>body{font:15px system-ui;margin:2rem auto;max-width:70rem}table{border-collapse:collapse;width:100%;margin-bottom:2rem}td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left}td.n{text-align:right}tr.declined{color:#a60}tr.refunded{color:#06c}tr.bad{background:#fdd}tr.flight{background:#ffd}</style></head>

@@ -31,7 +31,17 @@ const handoverSchema = z
   })
   .meta({ id: 'LegalRepresentativeHandover' });
 
-export function handoverRoutes({ client, db, taskQueue, clock }: { client: Client; db: Kysely<Database>; taskQueue: string; clock: { now(): Date } }): AnyRoute[] {
+export function handoverRoutes({
+  client,
+  db,
+  taskQueue,
+  clock,
+}: {
+  client: Client;
+  db: Kysely<Database>;
+  taskQueue: string;
+  clock: { now(): Date };
+}): AnyRoute[] {
   async function present(id: string) {
     const h = await db.selectFrom('legal_rep_handovers').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     return {
@@ -96,7 +106,18 @@ export function handoverRoutes({ client, db, taskQueue, clock }: { client: Clien
         try {
           await db
             .insertInto('legal_rep_handovers')
-            .values({ id, organization_id: params.id, requested_by: principal.sub, from_account_id: body.from, to_account_id: toAccount, to_email: toEmail, token_hash: null, status: toEmail ? 'awaiting_acceptance' : 'transferring', requested_at: now, expires_at: toEmail ? new Date(now.getTime() + INVITATION_LINK_VALIDITY_MS) : null })
+            .values({
+              id,
+              organization_id: params.id,
+              requested_by: principal.sub,
+              from_account_id: body.from,
+              to_account_id: toAccount,
+              to_email: toEmail,
+              token_hash: null,
+              status: toEmail ? 'awaiting_acceptance' : 'transferring',
+              requested_at: now,
+              expires_at: toEmail ? new Date(now.getTime() + INVITATION_LINK_VALIDITY_MS) : null,
+            })
             .execute();
         } catch (err) {
           if ((err as { code?: string }).code === '23505') throw new Problem('handover-pending');
@@ -115,7 +136,15 @@ export function handoverRoutes({ client, db, taskQueue, clock }: { client: Clien
           if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Problem('handover-pending');
           throw new Problem('unavailable', 'Could not start the handover; nothing changed', { cause: (err as Error).name });
         }
-        await audit(db, { actor_type: 'customer', actor_id: principal.sub, action: 'organization.legal_rep_handover_requested', subject_type: 'organization', subject_id: params.id, decision: null, details: { handoverId: id, from: body.from, to: toAccount, invitation: toEmail !== null } });
+        await audit(db, {
+          actor_type: 'customer',
+          actor_id: principal.sub,
+          action: 'organization.legal_rep_handover_requested',
+          subject_type: 'organization',
+          subject_id: params.id,
+          decision: null,
+          details: { handoverId: id, from: body.from, to: toAccount, invitation: toEmail !== null },
+        });
         return { status: 202, body: await present(id) };
       },
     }),
@@ -129,7 +158,12 @@ export function handoverRoutes({ client, db, taskQueue, clock }: { client: Clien
       responses: { 200: { description: 'The handover', schema: handoverSchema }, 404: { description: 'No such handover of yours', schema: problem } },
       async handler({ params, principal }) {
         await actorIn(params.id, principal.sub, false);
-        const h = await db.selectFrom('legal_rep_handovers').select('id').where('id', '=', params.handoverId).where('organization_id', '=', params.id).executeTakeFirst();
+        const h = await db
+          .selectFrom('legal_rep_handovers')
+          .select('id')
+          .where('id', '=', params.handoverId)
+          .where('organization_id', '=', params.id)
+          .executeTakeFirst();
         if (!h) throw new Problem('not-found', 'No such handover');
         return { status: 200, body: await present(h.id) };
       },
@@ -144,7 +178,12 @@ export function handoverRoutes({ client, db, taskQueue, clock }: { client: Clien
       responses: { 200: { description: 'Cancelled', schema: handoverSchema }, 409: { description: 'Accepted or over already', schema: problem } },
       async handler({ params, principal }) {
         await actorIn(params.id, principal.sub, true);
-        const h = await db.selectFrom('legal_rep_handovers').select(['id', 'status']).where('id', '=', params.handoverId).where('organization_id', '=', params.id).executeTakeFirst();
+        const h = await db
+          .selectFrom('legal_rep_handovers')
+          .select(['id', 'status'])
+          .where('id', '=', params.handoverId)
+          .where('organization_id', '=', params.id)
+          .executeTakeFirst();
         if (!h) throw new Problem('not-found', 'No such handover');
         if (h.status !== 'awaiting_acceptance') throw new Problem('conflict', `The handover is ${h.status}`);
         const handle = client.workflow.getHandle(handoverWorkflowId(params.id));
@@ -187,8 +226,21 @@ export function handoverRoutes({ client, db, taskQueue, clock }: { client: Clien
           if (err instanceof WorkflowUpdateFailedError) throw new Problem('invitation-link-invalid');
           throw err;
         }
-        await db.updateTable('legal_rep_handovers').set({ status: 'transferring', token_hash: null }).where('id', '=', h.id).where('status', '=', 'awaiting_acceptance').execute();
-        await audit(db, { actor_type: 'customer', actor_id: principal.sub, action: 'organization.legal_rep_invitation_accepted', subject_type: 'organization', subject_id: h.organization_id, decision: null, details: { handoverId: h.id } });
+        await db
+          .updateTable('legal_rep_handovers')
+          .set({ status: 'transferring', token_hash: null })
+          .where('id', '=', h.id)
+          .where('status', '=', 'awaiting_acceptance')
+          .execute();
+        await audit(db, {
+          actor_type: 'customer',
+          actor_id: principal.sub,
+          action: 'organization.legal_rep_invitation_accepted',
+          subject_type: 'organization',
+          subject_id: h.organization_id,
+          decision: null,
+          details: { handoverId: h.id },
+        });
         return { status: 202, body: { handoverId: h.id, status: 'transferring' as const } };
       },
     }),

@@ -12,8 +12,12 @@ import type { Check } from '../services/health';
 export { checkDependencies, type Check } from '../services/health';
 
 /** The answer to `/ready`: 200 with the checks, or the problem to send. */
-export function readiness(checks: Record<string, Check>): { ready: true; body: { status: 'ready'; checks: Record<string, Check> } } | { ready: false; problem: Problem } {
-  const down = Object.entries(checks).filter(([, v]) => v !== 'ok').map(([k]) => k);
+export function readiness(
+  checks: Record<string, Check>,
+): { ready: true; body: { status: 'ready'; checks: Record<string, Check> } } | { ready: false; problem: Problem } {
+  const down = Object.entries(checks)
+    .filter(([, v]) => v !== 'ok')
+    .map(([k]) => k);
   if (!down.length) return { ready: true, body: { status: 'ready', checks } };
   return { ready: false, problem: new Problem('unavailable', `Not ready: ${down.join(' and ')} unavailable`, { checks, retryAfterSeconds: 5 }) };
 }

@@ -15,7 +15,13 @@ import { findMembership, lockOrganization } from '../../db/repositories/organiza
 import { hashLinkToken } from '../../db/repositories/verification';
 import { INVITATION_LINK_VALIDITY_MS } from '../../lib/rules';
 import { FailureType } from '../../workflows/shared/failures';
-import { acceptInvitationUpdate, cancelInvitationUpdate, invitationWorkflowId, resendInvitationUpdate, type InvitationInput } from '../../workflows/shared/invitation';
+import {
+  acceptInvitationUpdate,
+  cancelInvitationUpdate,
+  invitationWorkflowId,
+  resendInvitationUpdate,
+  type InvitationInput,
+} from '../../workflows/shared/invitation';
 import { Problem } from '../problems';
 import { defineRoute, type AnyRoute } from '../routing';
 import { isLastLegalRepresentativeError } from '../../db/repositories/organizations';
@@ -36,7 +42,17 @@ const invitationSchema = z
   })
   .meta({ id: 'Invitation' });
 
-export function invitationRoutes({ client, db, taskQueue, clock }: { client: Client; db: Kysely<Database>; taskQueue: string; clock: { now(): Date } }): AnyRoute[] {
+export function invitationRoutes({
+  client,
+  db,
+  taskQueue,
+  clock,
+}: {
+  client: Client;
+  db: Kysely<Database>;
+  taskQueue: string;
+  clock: { now(): Date };
+}): AnyRoute[] {
   async function manager(organizationId: string, accountId: string) {
     const m = await findMembership(db, organizationId, accountId);
     if (!m) throw new Problem('not-found', 'No such organization');
@@ -65,7 +81,12 @@ export function invitationRoutes({ client, db, taskQueue, clock }: { client: Cli
     return new Problem('conflict', 'The invitation is no longer pending');
   };
   async function pendingOf(organizationId: string, invitationId: string) {
-    const i = await db.selectFrom('organization_invitations').select(['id', 'status']).where('id', '=', invitationId).where('organization_id', '=', organizationId).executeTakeFirst();
+    const i = await db
+      .selectFrom('organization_invitations')
+      .select(['id', 'status'])
+      .where('id', '=', invitationId)
+      .where('organization_id', '=', organizationId)
+      .executeTakeFirst();
     if (!i) throw new Problem('not-found', 'No such invitation');
     if (i.status !== 'pending') throw new Problem('conflict', `The invitation is ${i.status}`);
     return i;
@@ -84,7 +105,10 @@ export function invitationRoutes({ client, db, taskQueue, clock }: { client: Cli
           email: z.email().max(254),
           role: z.enum(['administrator', 'collaborator']).describe('The legal representation moves only by a handover'),
           productIds: z.array(z.uuid()).max(200).default([]).describe("Empty: all of the organization's products"),
-          contactPreferences: z.object({ billing: z.boolean().optional(), technical: z.boolean().optional(), newsletters: z.boolean().optional() }).strict().default({}),
+          contactPreferences: z
+            .object({ billing: z.boolean().optional(), technical: z.boolean().optional(), newsletters: z.boolean().optional() })
+            .strict()
+            .default({}),
         })
         .strict(),
       responses: {
@@ -111,19 +135,43 @@ export function invitationRoutes({ client, db, taskQueue, clock }: { client: Cli
         try {
           await db
             .insertInto('organization_invitations')
-            .values({ id, organization_id: params.id, invited_by: principal.sub, email: body.email, role: body.role, product_ids: body.productIds, contact_preferences: JSON.stringify(body.contactPreferences), token_hash: null, sent_at: null, expires_at: new Date(clock.now().getTime() + INVITATION_LINK_VALIDITY_MS), accepted_by: null })
+            .values({
+              id,
+              organization_id: params.id,
+              invited_by: principal.sub,
+              email: body.email,
+              role: body.role,
+              product_ids: body.productIds,
+              contact_preferences: JSON.stringify(body.contactPreferences),
+              token_hash: null,
+              sent_at: null,
+              expires_at: new Date(clock.now().getTime() + INVITATION_LINK_VALIDITY_MS),
+              accepted_by: null,
+            })
             .execute();
         } catch (err) {
           if ((err as { code?: string }).code === '23505') throw new Problem('conflict', 'This address has a pending invitation: resend it instead');
           throw err;
         }
         try {
-          await client.workflow.start('memberInvitation', { workflowId: invitationWorkflowId(id), taskQueue, args: [{ invitationId: id } satisfies InvitationInput] });
+          await client.workflow.start('memberInvitation', {
+            workflowId: invitationWorkflowId(id),
+            taskQueue,
+            args: [{ invitationId: id } satisfies InvitationInput],
+          });
         } catch (err) {
           await db.deleteFrom('organization_invitations').where('id', '=', id).execute();
           throw new Problem('unavailable', 'Could not send the invitation; nothing changed', { cause: (err as Error).name });
         }
-        await audit(db, { actor_type: 'customer', actor_id: principal.sub, action: 'organization.member_invited', subject_type: 'organization', subject_id: params.id, decision: null, details: { invitationId: id, role: body.role } });
+        await audit(db, {
+          actor_type: 'customer',
+          actor_id: principal.sub,
+          action: 'organization.member_invited',
+          subject_type: 'organization',
+          subject_id: params.id,
+          decision: null,
+          details: { invitationId: id, role: body.role },
+        });
         return { status: 201, body: await present(id) };
       },
     }),
@@ -137,7 +185,13 @@ export function invitationRoutes({ client, db, taskQueue, clock }: { client: Cli
       responses: { 200: { description: 'Pending invitations, newest first', schema: z.object({ items: z.array(invitationSchema) }) } },
       async handler({ params, principal }) {
         await manager(params.id, principal.sub);
-        const rows = await db.selectFrom('organization_invitations').select('id').where('organization_id', '=', params.id).where('status', '=', 'pending').orderBy('created_at', 'desc').execute();
+        const rows = await db
+          .selectFrom('organization_invitations')
+          .select('id')
+          .where('organization_id', '=', params.id)
+          .where('status', '=', 'pending')
+          .orderBy('created_at', 'desc')
+          .execute();
         return { status: 200, body: { items: await Promise.all(rows.map((r) => present(r.id))) } };
       },
     }),
@@ -153,7 +207,9 @@ export function invitationRoutes({ client, db, taskQueue, clock }: { client: Cli
         await manager(params.id, principal.sub);
         await pendingOf(params.id, params.invitationId);
         try {
-          await client.workflow.getHandle(invitationWorkflowId(params.invitationId)).executeUpdate(resendInvitationUpdate, { args: [{ actor: `customer:${principal.sub}` }] });
+          await client.workflow
+            .getHandle(invitationWorkflowId(params.invitationId))
+            .executeUpdate(resendInvitationUpdate, { args: [{ actor: `customer:${principal.sub}` }] });
         } catch (err) {
           throw updateFailure(err);
         }
@@ -231,17 +287,31 @@ export function invitationRoutes({ client, db, taskQueue, clock }: { client: Cli
         const actor = await manager(params.id, principal.sub);
         const target = await findMembership(db, params.id, params.accountId);
         if (!target) throw new Problem('not-found', 'No such member');
-        if (target.role === 'legal_representative' && actor.role !== 'legal_representative') throw new Problem('forbidden', 'Only a legal representative changes a legal representative’s role');
+        if (target.role === 'legal_representative' && actor.role !== 'legal_representative')
+          throw new Problem('forbidden', 'Only a legal representative changes a legal representative’s role');
         try {
           await db.transaction().execute(async (trx) => {
             await lockOrganization(trx, params.id);
-            await trx.updateTable('memberships').set({ role: body.role }).where('organization_id', '=', params.id).where('account_id', '=', params.accountId).execute();
+            await trx
+              .updateTable('memberships')
+              .set({ role: body.role })
+              .where('organization_id', '=', params.id)
+              .where('account_id', '=', params.accountId)
+              .execute();
           });
         } catch (err) {
           if (isLastLegalRepresentativeError(err)) throw new Problem('last-legal-representative', 'Hand the legal representation over first');
           throw err;
         }
-        await audit(db, { actor_type: 'customer', actor_id: principal.sub, action: 'organization.member_role_changed', subject_type: 'organization', subject_id: params.id, decision: null, details: { accountId: params.accountId, from: target.role, to: body.role } });
+        await audit(db, {
+          actor_type: 'customer',
+          actor_id: principal.sub,
+          action: 'organization.member_role_changed',
+          subject_type: 'organization',
+          subject_id: params.id,
+          decision: null,
+          details: { accountId: params.accountId, from: target.role, to: body.role },
+        });
         return { status: 200, body: { accountId: params.accountId, role: body.role } };
       },
     }),
@@ -253,13 +323,24 @@ export function invitationRoutes({ client, db, taskQueue, clock }: { client: Cli
       roles: ['customer'],
       params: z.object({ id: z.uuid() }),
       body: z.object({ name: z.string().trim().min(1).max(200) }).strict(),
-      responses: { 200: { description: 'Changed', schema: z.object({ id: z.uuid(), name: z.string() }) }, 403: { description: 'Not a legal representative', schema: problem } },
+      responses: {
+        200: { description: 'Changed', schema: z.object({ id: z.uuid(), name: z.string() }) },
+        403: { description: 'Not a legal representative', schema: problem },
+      },
       async handler({ params, body, principal }) {
         const m = await findMembership(db, params.id, principal.sub);
         if (!m) throw new Problem('not-found', 'No such organization');
         if (m.role !== 'legal_representative') throw new Problem('forbidden', "Only a legal representative changes the organization's details");
         await db.updateTable('organizations').set({ name: body.name }).where('id', '=', params.id).execute();
-        await audit(db, { actor_type: 'customer', actor_id: principal.sub, action: 'organization.details_changed', subject_type: 'organization', subject_id: params.id, decision: null, details: { fields: Object.keys(body) } });
+        await audit(db, {
+          actor_type: 'customer',
+          actor_id: principal.sub,
+          action: 'organization.details_changed',
+          subject_type: 'organization',
+          subject_id: params.id,
+          decision: null,
+          details: { fields: Object.keys(body) },
+        });
         return { status: 200, body: { id: params.id, name: body.name } };
       },
     }),

@@ -36,7 +36,16 @@ const orderSchema = z
     status: z.enum(['paid', 'blocked', 'fulfilled', 'cancelled']),
     currency: z.enum(['CHF', 'EUR']),
     totalCents: z.number().int(),
-    lines: z.array(z.object({ id: z.uuid(), productType: z.string(), description: z.string(), quantity: z.number().int(), unitPriceCents: z.number().int(), productId: z.uuid().nullable() })),
+    lines: z.array(
+      z.object({
+        id: z.uuid(),
+        productType: z.string(),
+        description: z.string(),
+        quantity: z.number().int(),
+        unitPriceCents: z.number().int(),
+        productId: z.uuid().nullable(),
+      }),
+    ),
     payments: z.array(z.object({ id: z.uuid(), means: z.enum(PAYMENT_MEANS), amountCents: z.number().int(), status: z.string() })),
     refunds: z.array(z.object({ destination: z.enum(['original_means', 'prepaid_account']), amountCents: z.number().int(), status: z.string() })),
     block: z
@@ -76,7 +85,12 @@ export function orderRoutes({ client, db, taskQueue, clock }: OrderDeps): AnyRou
       .select(['l.id', 'l.product_type', 'l.description', 'l.quantity', 'l.unit_price_cents', 'p.id as product_id'])
       .where('l.order_id', '=', orderId)
       .execute();
-    const pays = await db.selectFrom('payments').select(['id', 'means', 'amount_cents', 'status']).where('order_id', '=', orderId).orderBy('created_at').execute();
+    const pays = await db
+      .selectFrom('payments')
+      .select(['id', 'means', 'amount_cents', 'status'])
+      .where('order_id', '=', orderId)
+      .orderBy('created_at')
+      .execute();
     const refunds = await db.selectFrom('refunds').select(['destination', 'amount_cents', 'status']).where('order_id', '=', orderId).execute();
     let block: z.infer<typeof orderSchema>['block'] = null;
     if (order.blocked_at && order.block_deadline) {
@@ -100,7 +114,14 @@ export function orderRoutes({ client, db, taskQueue, clock }: OrderDeps): AnyRou
       status: order.status,
       currency: order.currency,
       totalCents: order.total_cents,
-      lines: lines.map((l) => ({ id: l.id, productType: l.product_type, description: l.description, quantity: l.quantity, unitPriceCents: l.unit_price_cents, productId: l.product_id })),
+      lines: lines.map((l) => ({
+        id: l.id,
+        productType: l.product_type,
+        description: l.description,
+        quantity: l.quantity,
+        unitPriceCents: l.unit_price_cents,
+        productId: l.product_id,
+      })),
       payments: pays.map((p) => ({ id: p.id, means: p.means, amountCents: p.amount_cents, status: p.status })),
       refunds: refunds.map((r) => ({ destination: r.destination, amountCents: r.amount_cents, status: r.status })),
       block,
@@ -110,7 +131,11 @@ export function orderRoutes({ client, db, taskQueue, clock }: OrderDeps): AnyRou
 
   /** The order's customer, an administrator or legal representative of its organization; agents and the system read all. */
   async function visibleOrder(orderId: string, principal: Principal) {
-    const order = await db.selectFrom('orders').select(['id', 'account_id', 'organization_id', 'status', 'verification_case_id']).where('id', '=', orderId).executeTakeFirst();
+    const order = await db
+      .selectFrom('orders')
+      .select(['id', 'account_id', 'organization_id', 'status', 'verification_case_id'])
+      .where('id', '=', orderId)
+      .executeTakeFirst();
     if (!order) throw new Problem('not-found', 'No such order');
     if (principal.role === 'customer' && order.account_id !== principal.sub) {
       const membership = await findMembership(db, order.organization_id, principal.sub);
@@ -133,10 +158,21 @@ export function orderRoutes({ client, db, taskQueue, clock }: OrderDeps): AnyRou
         accountId: uuid,
         currency: z.enum(['CHF', 'EUR']),
         lines: z
-          .array(z.strictObject({ productType: z.string().trim().min(1).max(50), description: z.string().trim().min(1).max(200), quantity: z.number().int().min(1).max(1000), unitPriceCents: z.number().int().min(0).max(100_000_000) }))
+          .array(
+            z.strictObject({
+              productType: z.string().trim().min(1).max(50),
+              description: z.string().trim().min(1).max(200),
+              quantity: z.number().int().min(1).max(1000),
+              unitPriceCents: z.number().int().min(0).max(100_000_000),
+            }),
+          )
           .min(1)
           .max(100),
-        payment: z.strictObject({ means: z.enum(PAYMENT_MEANS), status: z.enum(['captured', 'in_progress']).default('captured'), reference: z.string().max(200).nullable().default(null) }),
+        payment: z.strictObject({
+          means: z.enum(PAYMENT_MEANS),
+          status: z.enum(['captured', 'in_progress']).default('captured'),
+          reference: z.string().max(200).nullable().default(null),
+        }),
       }),
       responses: {
         201: { description: 'The paid order (paid from the prepaid account: debited now)', schema: orderSchema },
@@ -144,7 +180,8 @@ export function orderRoutes({ client, db, taskQueue, clock }: OrderDeps): AnyRou
         422: { description: 'Unknown organization or customer, or a zero total', schema: problem },
       },
       async handler({ body, principal }) {
-        if (!(await findMembership(db, body.organizationId, body.accountId))) throw new Problem('unprocessable', 'The customer is not a member of this organization', { pointer: '/accountId' });
+        if (!(await findMembership(db, body.organizationId, body.accountId)))
+          throw new Problem('unprocessable', 'The customer is not a member of this organization', { pointer: '/accountId' });
         const total = body.lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
         if (total <= 0) throw new Problem('unprocessable', 'The order total must be positive', { pointer: '/lines' });
         // Amounts are PostgreSQL integers: a larger total used to answer 500.
@@ -170,14 +207,23 @@ export function orderRoutes({ client, db, taskQueue, clock }: OrderDeps): AnyRou
       roles: ['system'],
       params: idParams,
       body: z.strictObject({ reason: z.string().trim().min(1).max(500) }),
-      responses: { 202: { description: 'Blocked; the process runs', schema: orderSchema }, 409: { description: 'Already blocked, fulfilled or cancelled', schema: problem } },
+      responses: {
+        202: { description: 'Blocked; the process runs', schema: orderSchema },
+        409: { description: 'Already blocked, fulfilled or cancelled', schema: problem },
+      },
       async handler({ params, body, principal }) {
         const order = await visibleOrder(params.id, principal);
         const caseId = randomUUID();
         const now = clock.now();
         const blocked = await db
           .updateTable('orders')
-          .set({ status: 'blocked', block_reason: body.reason, blocked_at: now, block_deadline: new Date(now.getTime() + BLOCKED_ORDER_AUTO_CANCEL_MS), verification_case_id: caseId })
+          .set({
+            status: 'blocked',
+            block_reason: body.reason,
+            blocked_at: now,
+            block_deadline: new Date(now.getTime() + BLOCKED_ORDER_AUTO_CANCEL_MS),
+            verification_case_id: caseId,
+          })
           .where('id', '=', order.id)
           .where('status', '=', 'paid')
           .where('blocked_at', 'is', null)
@@ -194,10 +240,22 @@ export function orderRoutes({ client, db, taskQueue, clock }: OrderDeps): AnyRou
           });
         } catch (err) {
           if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Problem('conflict', 'This order has already been blocked');
-          await db.updateTable('orders').set({ status: 'paid', block_reason: null, blocked_at: null, block_deadline: null, verification_case_id: null }).where('id', '=', order.id).execute();
+          await db
+            .updateTable('orders')
+            .set({ status: 'paid', block_reason: null, blocked_at: null, block_deadline: null, verification_case_id: null })
+            .where('id', '=', order.id)
+            .execute();
           throw new Problem('unavailable', 'Could not start the blocking process; the order is unchanged', { cause: (err as Error).name });
         }
-        await audit(db, { actor_type: 'system', actor_id: principal.sub, action: 'order.blocked', subject_type: 'order', subject_id: order.id, decision: null, details: { reason: body.reason } });
+        await audit(db, {
+          actor_type: 'system',
+          actor_id: principal.sub,
+          action: 'order.blocked',
+          subject_type: 'order',
+          subject_id: order.id,
+          decision: null,
+          details: { reason: body.reason },
+        });
         return { status: 202, body: await present(order.id, principal) };
       },
     }),
@@ -224,12 +282,22 @@ export function orderRoutes({ client, db, taskQueue, clock }: OrderDeps): AnyRou
         if (!caseRow) throw new Problem('conflict', 'The procedure is being sent; try again in a minute');
         if (caseRow.status === 'submitted') throw new Problem('conflict', 'Your identity check is being reviewed; no new link is needed');
         if (caseRow.status === 'awaiting_customer') {
-          await client.workflow.getHandle(verificationWorkflowId(order.verification_case_id)).executeUpdate(reissueLinkUpdate, { args: [{ actor: `customer:${principal.sub}` }] });
+          await client.workflow
+            .getHandle(verificationWorkflowId(order.verification_case_id))
+            .executeUpdate(reissueLinkUpdate, { args: [{ actor: `customer:${principal.sub}` }] });
         } else {
           // The case ended without approval: the process opens a new one.
           await client.workflow.getHandle(orderBlockWorkflowId(order.id)).signal(reopenVerificationSignal);
         }
-        await audit(db, { actor_type: 'customer', actor_id: principal.sub, action: 'order.block_procedure_resent', subject_type: 'order', subject_id: order.id, decision: null, details: {} });
+        await audit(db, {
+          actor_type: 'customer',
+          actor_id: principal.sub,
+          action: 'order.block_procedure_resent',
+          subject_type: 'order',
+          subject_id: order.id,
+          decision: null,
+          details: {},
+        });
         return { status: 202, body: await present(order.id, principal) };
       },
     }),

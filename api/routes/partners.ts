@@ -51,7 +51,17 @@ const invitationSchema = z
   })
   .meta({ id: 'ClientInvitation' });
 
-export function partnerRoutes({ client, db, taskQueue, clock }: { client: Client; db: Kysely<Database>; taskQueue: string; clock: { now(): Date } }): AnyRoute[] {
+export function partnerRoutes({
+  client,
+  db,
+  taskQueue,
+  clock,
+}: {
+  client: Client;
+  db: Kysely<Database>;
+  taskQueue: string;
+  clock: { now(): Date };
+}): AnyRoute[] {
   async function member(organizationId: string, accountId: string, roles: readonly string[], what: string) {
     const m = await findMembership(db, organizationId, accountId);
     if (!m) throw new Problem('not-found', 'No such organization');
@@ -59,7 +69,12 @@ export function partnerRoutes({ client, db, taskQueue, clock }: { client: Client
     return m;
   }
   async function partnerOrg(id: string, accountId: string, roles: readonly string[]) {
-    await member(id, accountId, roles, roles.length === 1 ? 'Only the legal representatives of the partner organization invite clients' : 'Administrators and legal representatives only');
+    await member(
+      id,
+      accountId,
+      roles,
+      roles.length === 1 ? 'Only the legal representatives of the partner organization invite clients' : 'Administrators and legal representatives only',
+    );
     const org = await db.selectFrom('organizations').select('program').where('id', '=', id).executeTakeFirstOrThrow();
     if (org.program !== 'partner') throw new Problem('not-a-partner');
   }
@@ -78,7 +93,12 @@ export function partnerRoutes({ client, db, taskQueue, clock }: { client: Client
     };
   }
   async function pendingOf(partnerId: string, invitationId: string) {
-    const i = await db.selectFrom('client_invitations').select('status').where('id', '=', invitationId).where('partner_organization_id', '=', partnerId).executeTakeFirst();
+    const i = await db
+      .selectFrom('client_invitations')
+      .select('status')
+      .where('id', '=', invitationId)
+      .where('partner_organization_id', '=', partnerId)
+      .executeTakeFirst();
     if (!i) throw new Problem('not-found', 'No such invitation');
     if (i.status !== 'pending') throw new Problem('conflict', `The invitation is ${i.status}`);
   }
@@ -125,16 +145,36 @@ export function partnerRoutes({ client, db, taskQueue, clock }: { client: Client
         }
         if (!site || !['http:', 'https:'].includes(site.protocol) || !site.hostname.includes('.')) reasons.push('a website address is required');
         const minimum = PARTNER_MIN_YEARLY_VOLUME[body.yearlyVolume.currency] * 100;
-        if (body.yearlyVolume.amountCents < minimum) reasons.push(`the products managed under the program must reach ${minimum / 100} ${body.yearlyVolume.currency} a year`);
+        if (body.yearlyVolume.amountCents < minimum)
+          reasons.push(`the products managed under the program must reach ${minimum / 100} ${body.yearlyVolume.currency} a year`);
         if (org.program === 'affiliate') reasons.push('an Affiliate cannot also be a Partner');
         const id = randomUUID();
         await db.transaction().execute(async (trx) => {
           await trx
             .insertInto('partner_applications')
-            .values({ id, organization_id: body.organizationId, submitted_by: principal.sub, registry_number: body.registryNumber, website: body.website, yearly_volume_cents: body.yearlyVolume.amountCents, currency: body.yearlyVolume.currency, decision: reasons.length ? 'refused' : 'accepted', reasons })
+            .values({
+              id,
+              organization_id: body.organizationId,
+              submitted_by: principal.sub,
+              registry_number: body.registryNumber,
+              website: body.website,
+              yearly_volume_cents: body.yearlyVolume.amountCents,
+              currency: body.yearlyVolume.currency,
+              decision: reasons.length ? 'refused' : 'accepted',
+              reasons,
+            })
             .execute();
-          if (!reasons.length) await trx.updateTable('organizations').set({ program: 'partner' }).where('id', '=', body.organizationId).where('program', 'is', null).execute();
-          await audit(trx, { actor_type: 'customer', actor_id: principal.sub, action: reasons.length ? 'partner.application_refused' : 'partner.application_accepted', subject_type: 'organization', subject_id: body.organizationId, decision: null, details: { applicationId: id, reasons } });
+          if (!reasons.length)
+            await trx.updateTable('organizations').set({ program: 'partner' }).where('id', '=', body.organizationId).where('program', 'is', null).execute();
+          await audit(trx, {
+            actor_type: 'customer',
+            actor_id: principal.sub,
+            action: reasons.length ? 'partner.application_refused' : 'partner.application_accepted',
+            subject_type: 'organization',
+            subject_id: body.organizationId,
+            decision: null,
+            details: { applicationId: id, reasons },
+          });
         });
         if (reasons.length) throw new Problem('partner-application-refused', reasons.join('; '), { reasons });
         return { status: 201, body: { applicationId: id, decision: 'accepted' as const } };
@@ -148,21 +188,48 @@ export function partnerRoutes({ client, db, taskQueue, clock }: { client: Client
       roles: ['customer'],
       params: z.object({ id: z.uuid() }),
       body: z.object({ clientEmail: z.email().max(254), requested: rightsSchema }).strict(),
-      responses: { 201: { description: 'Sent', schema: invitationSchema }, 403: { description: 'Not a legal representative of the partner', schema: problem }, 409: { description: 'Not a partner', schema: problem } },
+      responses: {
+        201: { description: 'Sent', schema: invitationSchema },
+        403: { description: 'Not a legal representative of the partner', schema: problem },
+        409: { description: 'Not a partner', schema: problem },
+      },
       async handler({ params, body, principal }) {
         await partnerOrg(params.id, principal.sub, ['legal_representative']);
         const id = randomUUID();
         await db
           .insertInto('client_invitations')
-          .values({ id, partner_organization_id: params.id, invited_by: principal.sub, client_email: body.clientEmail, requested: JSON.stringify(body.requested), granted: null, client_organization_id: null, token_hash: null, sent_at: null, expires_at: new Date(clock.now().getTime() + INVITATION_LINK_VALIDITY_MS) })
+          .values({
+            id,
+            partner_organization_id: params.id,
+            invited_by: principal.sub,
+            client_email: body.clientEmail,
+            requested: JSON.stringify(body.requested),
+            granted: null,
+            client_organization_id: null,
+            token_hash: null,
+            sent_at: null,
+            expires_at: new Date(clock.now().getTime() + INVITATION_LINK_VALIDITY_MS),
+          })
           .execute();
         try {
-          await client.workflow.start('partnerInvitation', { workflowId: partnerInvitationWorkflowId(id), taskQueue, args: [{ invitationId: id } satisfies ClientInvitationInput] });
+          await client.workflow.start('partnerInvitation', {
+            workflowId: partnerInvitationWorkflowId(id),
+            taskQueue,
+            args: [{ invitationId: id } satisfies ClientInvitationInput],
+          });
         } catch (err) {
           await db.deleteFrom('client_invitations').where('id', '=', id).execute();
           throw new Problem('unavailable', 'Could not send the invitation; nothing changed', { cause: (err as Error).name });
         }
-        await audit(db, { actor_type: 'customer', actor_id: principal.sub, action: 'partner.client_invited', subject_type: 'organization', subject_id: params.id, decision: null, details: { invitationId: id, requested: body.requested } });
+        await audit(db, {
+          actor_type: 'customer',
+          actor_id: principal.sub,
+          action: 'partner.client_invited',
+          subject_type: 'organization',
+          subject_id: params.id,
+          decision: null,
+          details: { invitationId: id, requested: body.requested },
+        });
         return { status: 201, body: await present(id) };
       },
     }),
@@ -176,7 +243,13 @@ export function partnerRoutes({ client, db, taskQueue, clock }: { client: Client
       responses: { 200: { description: 'Newest first', schema: z.object({ items: z.array(invitationSchema) }) } },
       async handler({ params, principal }) {
         await partnerOrg(params.id, principal.sub, ['legal_representative', 'administrator']);
-        const rows = await db.selectFrom('client_invitations').select('id').where('partner_organization_id', '=', params.id).orderBy('created_at', 'desc').limit(500).execute();
+        const rows = await db
+          .selectFrom('client_invitations')
+          .select('id')
+          .where('partner_organization_id', '=', params.id)
+          .orderBy('created_at', 'desc')
+          .limit(500)
+          .execute();
         return { status: 200, body: { items: await Promise.all(rows.map((r) => present(r.id))) } };
       },
     }),
@@ -192,7 +265,9 @@ export function partnerRoutes({ client, db, taskQueue, clock }: { client: Client
         await partnerOrg(params.id, principal.sub, ['legal_representative']);
         await pendingOf(params.id, params.invitationId);
         try {
-          await client.workflow.getHandle(partnerInvitationWorkflowId(params.invitationId)).executeUpdate(resendClientInvitationUpdate, { args: [{ actor: `customer:${principal.sub}` }] });
+          await client.workflow
+            .getHandle(partnerInvitationWorkflowId(params.invitationId))
+            .executeUpdate(resendClientInvitationUpdate, { args: [{ actor: `customer:${principal.sub}` }] });
         } catch (err) {
           throw updateFailure(err);
         }
@@ -244,18 +319,40 @@ export function partnerRoutes({ client, db, taskQueue, clock }: { client: Client
         if (!inv || inv.expires_at <= clock.now()) throw new Problem('invitation-link-invalid');
         const account = await db.selectFrom('accounts').select('login_email').where('id', '=', principal.sub).executeTakeFirst();
         if (!account || account.login_email.toLowerCase() !== inv.client_email.toLowerCase()) throw new Problem('invitation-not-for-you');
-        await member(body.organizationId, principal.sub, ['legal_representative', 'administrator'], 'Only a legal representative or administrator grants rights on the organization');
+        await member(
+          body.organizationId,
+          principal.sub,
+          ['legal_representative', 'administrator'],
+          'Only a legal representative or administrator grants rights on the organization',
+        );
         if (body.organizationId === inv.partner_organization_id) throw new Problem('unprocessable', 'A partner cannot be its own client');
         const wider = widerThanRequested(body.granted, inv.requested);
         if (wider) throw new Problem('rights-wider-than-requested', wider);
         if (body.granted.access === 'restricted') {
-          const owned = await db.selectFrom('products').select('id').where('organization_id', '=', body.organizationId).where('id', 'in', body.granted.productIds!).execute();
-          if (owned.length !== new Set(body.granted.productIds).size) throw new Problem('unprocessable', 'Every granted product must belong to your organization');
+          const owned = await db
+            .selectFrom('products')
+            .select('id')
+            .where('organization_id', '=', body.organizationId)
+            .where('id', 'in', body.granted.productIds!)
+            .execute();
+          if (owned.length !== new Set(body.granted.productIds).size)
+            throw new Problem('unprocessable', 'Every granted product must belong to your organization');
         }
-        const active = await db.selectFrom('partnerships').select('id').where('partner_organization_id', '=', inv.partner_organization_id).where('client_organization_id', '=', body.organizationId).where('ended_at', 'is', null).executeTakeFirst();
+        const active = await db
+          .selectFrom('partnerships')
+          .select('id')
+          .where('partner_organization_id', '=', inv.partner_organization_id)
+          .where('client_organization_id', '=', body.organizationId)
+          .where('ended_at', 'is', null)
+          .executeTakeFirst();
         if (active) throw new Problem('conflict', 'This partner already manages your organization');
         const granted = body.granted.access === 'full' ? { access: 'full' as const, billing: body.granted.billing } : body.granted;
-        await db.updateTable('client_invitations').set({ granted: JSON.stringify(granted), client_organization_id: body.organizationId }).where('id', '=', inv.id).where('status', '=', 'pending').execute();
+        await db
+          .updateTable('client_invitations')
+          .set({ granted: JSON.stringify(granted), client_organization_id: body.organizationId })
+          .where('id', '=', inv.id)
+          .where('status', '=', 'pending')
+          .execute();
         const handle = client.workflow.getHandle(partnerInvitationWorkflowId(inv.id));
         try {
           await handle.executeUpdate(acceptClientInvitationUpdate, { args: [{ clientOrganizationId: body.organizationId, accountId: principal.sub }] });
@@ -274,18 +371,43 @@ export function partnerRoutes({ client, db, taskQueue, clock }: { client: Client
       summary: "End a partnership, from either side: the partner's access ends at once and both are emailed",
       roles: ['customer'],
       params: z.object({ id: z.uuid() }),
-      responses: { 204: { description: 'Ended' }, 404: { description: 'No such partnership of yours', schema: problem }, 409: { description: 'Ended already', schema: problem } },
+      responses: {
+        204: { description: 'Ended' },
+        404: { description: 'No such partnership of yours', schema: problem },
+        409: { description: 'Ended already', schema: problem },
+      },
       async handler({ params, principal }) {
-        const p = await db.selectFrom('partnerships').select(['id', 'partner_organization_id', 'client_organization_id', 'ended_at']).where('id', '=', params.id).executeTakeFirst();
-        const side = p && ((await findMembership(db, p.partner_organization_id, principal.sub)) ?? (await findMembership(db, p.client_organization_id, principal.sub)));
+        const p = await db
+          .selectFrom('partnerships')
+          .select(['id', 'partner_organization_id', 'client_organization_id', 'ended_at'])
+          .where('id', '=', params.id)
+          .executeTakeFirst();
+        const side =
+          p && ((await findMembership(db, p.partner_organization_id, principal.sub)) ?? (await findMembership(db, p.client_organization_id, principal.sub)));
         if (!p || !side) throw new Problem('not-found', 'No such partnership');
         if (side.role === 'collaborator') throw new Problem('forbidden', 'Administrators and legal representatives only');
         // The emails' process commits with the end: a retry after a lost start answers 409 (issue 15).
         const commands = await db.transaction().execute(async (trx) => {
-          const ended = await trx.updateTable('partnerships').set({ ended_at: clock.now(), ended_by: principal.sub }).where('id', '=', p.id).where('ended_at', 'is', null).returning('id').executeTakeFirst();
+          const ended = await trx
+            .updateTable('partnerships')
+            .set({ ended_at: clock.now(), ended_by: principal.sub })
+            .where('id', '=', p.id)
+            .where('ended_at', 'is', null)
+            .returning('id')
+            .executeTakeFirst();
           if (!ended) throw new Problem('conflict', 'The partnership has ended already');
-          await audit(trx, { actor_type: 'customer', actor_id: principal.sub, action: 'partner.partnership_ended', subject_type: 'organization', subject_id: p.client_organization_id, decision: null, details: { partnershipId: p.id } });
-          return queueWorkflowCommands(trx, [{ kind: 'start', workflowType: 'partnershipEnded', workflowId: `partnership-ended:${p.id}`, taskQueue, args: [{ partnershipId: p.id }] }]);
+          await audit(trx, {
+            actor_type: 'customer',
+            actor_id: principal.sub,
+            action: 'partner.partnership_ended',
+            subject_type: 'organization',
+            subject_id: p.client_organization_id,
+            decision: null,
+            details: { partnershipId: p.id },
+          });
+          return queueWorkflowCommands(trx, [
+            { kind: 'start', workflowType: 'partnershipEnded', workflowId: `partnership-ended:${p.id}`, taskQueue, args: [{ partnershipId: p.id }] },
+          ]);
         });
         await sendCommitted({ client, db }, commands);
         return { status: 204 };

@@ -21,17 +21,32 @@ import { recoveryService } from '../services/recovery';
 export { NEW_PASSWORD };
 
 const accepted = z.object({ requestId: z.uuid(), next: z.string() });
-const code = z.object({ code: z.string().trim().regex(/^\d{6}$/, '6 digits') }).strict();
+const code = z
+  .object({
+    code: z
+      .string()
+      .trim()
+      .regex(/^\d{6}$/, '6 digits'),
+  })
+  .strict();
 const RESET_LINK_VALIDITY = describeDuration(PASSWORD_RESET_LINK_VALIDITY_MS);
 
 const NEXT = {
   login_email:
     'If this number belongs to one account, an SMS code is on its way: confirm it at …/confirm. If several accounts share the number, start again with the recovery email address. Without access to the phone, ask for an identity check at …/verification.',
-  password: 'If this login exists and has the chosen recovery option, a reset link or an SMS code is on its way. Without any option left, ask for an identity check at …/verification.',
+  password:
+    'If this login exists and has the chosen recovery option, a reset link or an SMS code is on its way. Without any option left, ask for an identity check at …/verification.',
   verification: 'If the request matches an account, its holder receives a link to the identity check on the contact details we have.',
 } as const;
 
-export function recoveryRoutes(deps: { client: Client; db: Kysely<Database>; taskQueue: string; clock: { now(): Date }; secrets: AccountSecrets; limits: RecoveryLimiter }): AnyRoute[] {
+export function recoveryRoutes(deps: {
+  client: Client;
+  db: Kysely<Database>;
+  taskQueue: string;
+  clock: { now(): Date };
+  secrets: AccountSecrets;
+  limits: RecoveryLimiter;
+}): AnyRoute[] {
   const svc = recoveryService(deps);
 
   const requestVerification = (kind: RecoveryKind) =>
@@ -42,7 +57,11 @@ export function recoveryRoutes(deps: { client: Client; db: Kysely<Database>; tas
       summary: `Ask for an identity check instead (reason ${kind === 'login_email' ? 'forgotten_login_email' : 'forgotten_password'}); the same answer whether or not an account matched`,
       roles: [],
       params: z.object({ requestId: z.uuid() }),
-      responses: { 202: { description: 'Accepted', schema: accepted }, 404: { description: 'No such request', schema: problemSchema }, 409: { description: 'The request is closed', schema: problemSchema } },
+      responses: {
+        202: { description: 'Accepted', schema: accepted },
+        404: { description: 'No such request', schema: problemSchema },
+        409: { description: 'The request is closed', schema: problemSchema },
+      },
       async handler({ params }) {
         await svc.requestVerification(kind, params.requestId);
         return { status: 202, body: { requestId: params.requestId, next: NEXT.verification } };
@@ -57,7 +76,10 @@ export function recoveryRoutes(deps: { client: Client; db: Kysely<Database>; tas
       summary: 'P3: forgotten login email, found from the mobile number (and the recovery email when several accounts share it)',
       roles: [],
       body: z.object({ phone: phoneNumber, recoveryEmail: z.email().max(254).optional() }).strict(),
-      responses: { 202: { description: 'The same answer whether or not an account matched', schema: accepted }, 429: { description: 'Too many requests for this number or client address', schema: problemSchema } },
+      responses: {
+        202: { description: 'The same answer whether or not an account matched', schema: accepted },
+        429: { description: 'Too many requests for this number or client address', schema: problemSchema },
+      },
       async handler({ body }) {
         const { requestId } = await svc.requestLoginEmail(body.phone, body.recoveryEmail);
         return { status: 202, body: { requestId, next: NEXT.login_email } };
@@ -87,7 +109,10 @@ export function recoveryRoutes(deps: { client: Client; db: Kysely<Database>; tas
       roles: [],
       params: z.object({ requestId: z.uuid() }),
       body: z.object({ channel: z.enum(['sms', 'email']) }).strict(),
-      responses: { 202: { description: 'On its way', schema: accepted }, 409: { description: 'The code is not confirmed, or the request is closed', schema: problemSchema } },
+      responses: {
+        202: { description: 'On its way', schema: accepted },
+        409: { description: 'The code is not confirmed, or the request is closed', schema: problemSchema },
+      },
       async handler({ params, body }) {
         await svc.deliverLogin(params.requestId, body.channel);
         return { status: 202, body: { requestId: params.requestId, next: 'The login identifier is on its way.' } };
@@ -101,7 +126,10 @@ export function recoveryRoutes(deps: { client: Client; db: Kysely<Database>; tas
       summary: 'P4: forgotten password; a reset link to the recovery email, or an SMS code',
       roles: [],
       body: z.object({ login: z.string().trim().min(3).max(254), channel: z.enum(['email', 'sms']).default('email') }).strict(),
-      responses: { 202: { description: 'The same answer for every login', schema: accepted }, 429: { description: 'Too many requests for this login or client address', schema: problemSchema } },
+      responses: {
+        202: { description: 'The same answer for every login', schema: accepted },
+        429: { description: 'Too many requests for this login or client address', schema: problemSchema },
+      },
       async handler({ body }) {
         const { requestId } = await svc.requestPasswordReset(body.login, body.channel);
         return { status: 202, body: { requestId, next: NEXT.password } };
@@ -115,7 +143,10 @@ export function recoveryRoutes(deps: { client: Client; db: Kysely<Database>; tas
       roles: [],
       params: z.object({ requestId: z.uuid() }),
       body: code,
-      responses: { 200: { description: 'Confirmed', schema: z.object({ resetToken: z.string(), expiresIn: z.number().int() }) }, 422: { description: 'Wrong, expired or used code (one answer)', schema: problemSchema } },
+      responses: {
+        200: { description: 'Confirmed', schema: z.object({ resetToken: z.string(), expiresIn: z.number().int() }) },
+        422: { description: 'Wrong, expired or used code (one answer)', schema: problemSchema },
+      },
       async handler({ params, body }) {
         const { resetToken, validForMs } = await svc.confirmPasswordCode(params.requestId, body.code);
         return { status: 200, body: { resetToken, expiresIn: validForMs / 1000 } };

@@ -30,7 +30,14 @@ export interface RenewalDeps {
 }
 
 const problem = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string().optional() });
-const invoiceSchema = z.object({ id: z.uuid(), status: z.enum(['open', 'paid', 'void']), totalCents: z.number().int(), paidCents: z.number().int(), outstandingCents: z.number().int(), terms: z.number().int() });
+const invoiceSchema = z.object({
+  id: z.uuid(),
+  status: z.enum(['open', 'paid', 'void']),
+  totalCents: z.number().int(),
+  paidCents: z.number().int(),
+  outstandingCents: z.number().int(),
+  terms: z.number().int(),
+});
 const renewalSchema = z
   .object({
     productId: z.uuid(),
@@ -73,8 +80,18 @@ const paymentRequestSchema = z
   .object({
     means: z.enum(['card', 'paypal', 'twint', 'postfinance', 'iban_transfer', 'prepaid']),
     amountCents: z.number().int().positive().optional().describe('Defaults to what is still due; less pays part of the invoice'),
-    terms: z.number().int().min(1).max(RENEWAL_MAX_TERMS_AHEAD).optional().describe('Renew for several terms at once, where the product allows it, before anything is paid on the invoice'),
-    cardToken: z.string().regex(/^[A-Za-z0-9_-]{4,100}$/).optional().describe('A card tokenized by the payment provider; the saved card otherwise'),
+    terms: z
+      .number()
+      .int()
+      .min(1)
+      .max(RENEWAL_MAX_TERMS_AHEAD)
+      .optional()
+      .describe('Renew for several terms at once, where the product allows it, before anything is paid on the invoice'),
+    cardToken: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{4,100}$/)
+      .optional()
+      .describe('A card tokenized by the payment provider; the saved card otherwise'),
     providerReference: z.string().min(1).max(200).optional().describe('System only: the confirmed payment at the provider or bank'),
   })
   .strict();
@@ -144,7 +161,14 @@ export function renewalRoutes({ client, db, taskQueue, clock, settleWaitMs }: Re
       warrantyAvailable: p.product_type !== 'nas_synology',
       maxTermsAhead: p.max_terms_ahead,
       invoice: invoice
-        ? { id: invoice.id, status: invoice.status, totalCents: invoice.total_cents, paidCents: invoice.paid_cents, outstandingCents: invoice.total_cents - invoice.paid_cents, terms: invoice.terms }
+        ? {
+            id: invoice.id,
+            status: invoice.status,
+            totalCents: invoice.total_cents,
+            paidCents: invoice.paid_cents,
+            outstandingCents: invoice.total_cents - invoice.paid_cents,
+            terms: invoice.terms,
+          }
         : null,
       prepaidBalanceCents: p.currency ? await prepaidBalance(db, p.organization_id, p.currency) : null,
       process:
@@ -205,13 +229,24 @@ export function renewalRoutes({ client, db, taskQueue, clock, settleWaitMs }: Re
           if (!product.due_at || product.status === 'terminated') throw new Problem('not-renewable');
           // [001] Within 14 days of the due date the first attempt would already be late: renew manually first.
           if (product.due_at.getTime() - clock.now().getTime() < AUTO_RENEW_ENABLE_MIN_LEAD_MS) {
-            throw new Problem('auto-renewal-too-late', `The product is due on ${product.due_at.toISOString().slice(0, 10)}, less than 14 days from now: renew it manually first, then switch automatic renewal on`);
+            throw new Problem(
+              'auto-renewal-too-late',
+              `The product is due on ${product.due_at.toISOString().slice(0, 10)}, less than 14 days from now: renew it manually first, then switch automatic renewal on`,
+            );
           }
           const org = await db.selectFrom('organizations').select('payment_card_ref').where('id', '=', product.organization_id).executeTakeFirstOrThrow();
           if (!org.payment_card_ref) throw new Problem('no-saved-card');
         }
         await db.updateTable('products').set({ auto_renew: body.enabled }).where('id', '=', product.id).execute();
-        await audit(db, { actor_type: 'customer', actor_id: principal.sub, action: body.enabled ? 'renewal.auto_enabled' : 'renewal.auto_disabled', subject_type: 'product', subject_id: product.id, decision: null, details: {} });
+        await audit(db, {
+          actor_type: 'customer',
+          actor_id: principal.sub,
+          action: body.enabled ? 'renewal.auto_enabled' : 'renewal.auto_disabled',
+          subject_type: 'product',
+          subject_id: product.id,
+          decision: null,
+          details: {},
+        });
         await nudge(product.id);
         return { status: 200, body: await present(product.id) };
       },
@@ -234,7 +269,15 @@ export function renewalRoutes({ client, db, taskQueue, clock, settleWaitMs }: Re
         if (body.enabled && product.product_type === 'nas_synology') throw new Problem('warranty-not-available');
         if (body.enabled && (!product.due_at || product.status === 'terminated')) throw new Problem('not-renewable');
         await db.updateTable('products').set({ renewal_warranty: body.enabled }).where('id', '=', product.id).execute();
-        await audit(db, { actor_type: 'customer', actor_id: principal.sub, action: body.enabled ? 'renewal.warranty_enabled' : 'renewal.warranty_disabled', subject_type: 'product', subject_id: product.id, decision: null, details: {} });
+        await audit(db, {
+          actor_type: 'customer',
+          actor_id: principal.sub,
+          action: body.enabled ? 'renewal.warranty_enabled' : 'renewal.warranty_disabled',
+          subject_type: 'product',
+          subject_id: product.id,
+          decision: null,
+          details: {},
+        });
         await nudge(product.id);
         return { status: 200, body: await present(product.id) };
       },
@@ -281,9 +324,23 @@ export function renewalRoutes({ client, db, taskQueue, clock, settleWaitMs }: Re
           .values({ organization_id: params.id, ...values })
           .onConflict((oc) => oc.column('organization_id').doUpdateSet(values))
           .execute();
-        await audit(db, { actor_type: 'customer', actor_id: principal.sub, action: 'renewal.preferences_changed', subject_type: 'organization', subject_id: params.id, decision: null, details: { ...body } });
+        await audit(db, {
+          actor_type: 'customer',
+          actor_id: principal.sub,
+          action: 'renewal.preferences_changed',
+          subject_type: 'organization',
+          subject_id: params.id,
+          decision: null,
+          details: { ...body },
+        });
         // Running processes re-read the preferences; a few at a time, the rest are read at their next step anyway.
-        const products = await db.selectFrom('products').select('id').where('organization_id', '=', params.id).where('due_at', 'is not', null).where('status', '!=', 'terminated').execute();
+        const products = await db
+          .selectFrom('products')
+          .select('id')
+          .where('organization_id', '=', params.id)
+          .where('due_at', 'is not', null)
+          .where('status', '!=', 'terminated')
+          .execute();
         for (let i = 0; i < products.length; i += 16) await Promise.all(products.slice(i, i + 16).map((p) => nudge(p.id)));
         return { status: 200, body: await presentPreferences(params.id) };
       },
@@ -314,9 +371,13 @@ export function renewalRoutes({ client, db, taskQueue, clock, settleWaitMs }: Re
         if (principal.role === 'customer' && (external || body.providerReference)) {
           throw new Problem('forbidden', 'Customers pay by card or from the prepaid account here; other means are confirmed by the provider');
         }
-        if (principal.role === 'system' && !external) throw new Problem('forbidden', 'The system records confirmed payments by bank, PayPal, Twint or PostFinance');
+        if (principal.role === 'system' && !external)
+          throw new Problem('forbidden', 'The system records confirmed payments by bank, PayPal, Twint or PostFinance');
         if (external && !body.providerReference) throw new Problem('validation-failed', 'providerReference is required for a confirmed external payment');
-        const { outcome, payment } = await payments.payInvoice({ productId: product.id, ...body, requestedBy: `${principal.role}:${principal.sub}` }, `${principal.sub}:${key}`);
+        const { outcome, payment } = await payments.payInvoice(
+          { productId: product.id, ...body, requestedBy: `${principal.role}:${principal.sub}` },
+          `${principal.sub}:${key}`,
+        );
         const status = outcome === 'created' ? 201 : outcome === 'accepted' ? 202 : 200;
         return { status, body: { ...(await present(product.id)), payment }, headers: { Location: `/v1/payments/${payment.id}` } };
       },

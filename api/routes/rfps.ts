@@ -33,7 +33,14 @@ export function rfpRoutes(deps: { client: Client; db: Kysely<Database>; taskQueu
       tag: 'Partners',
       summary: `Publish a request for proposal to the partners who take them (open ${describeDuration(RFP_OPEN_MS)}; the email holds a link that cancels it)`,
       roles: ['customer'],
-      body: z.object({ organizationId: z.uuid(), title: z.string().trim().min(3).max(120), summary: z.string().trim().min(10).max(500), details: z.string().trim().min(10).max(10_000) }).strict(),
+      body: z
+        .object({
+          organizationId: z.uuid(),
+          title: z.string().trim().min(3).max(120),
+          summary: z.string().trim().min(10).max(500),
+          details: z.string().trim().min(10).max(10_000),
+        })
+        .strict(),
       responses: { 201: { description: 'Published', schema: rfpSchema }, 403: { description: 'Collaborators may not', schema: problem } },
       async handler({ body, principal }) {
         return { status: 201, body: await rfps.publish(principal.sub, body) };
@@ -58,7 +65,10 @@ export function rfpRoutes(deps: { client: Client; db: Kysely<Database>; taskQueu
       summary: 'Cancel a request for proposal at once, with the link from its email (single use)',
       roles: [],
       params: z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'not a cancellation token') }),
-      responses: { 200: { description: 'Cancelled', schema: z.object({ id: z.uuid(), status: z.literal('cancelled') }) }, 404: { description: 'Unknown or used link', schema: problem } },
+      responses: {
+        200: { description: 'Cancelled', schema: z.object({ id: z.uuid(), status: z.literal('cancelled') }) },
+        404: { description: 'Unknown or used link', schema: problem },
+      },
       async handler({ params }) {
         const r = await rfps.cancelByLink(params.token);
         return { status: 200, body: { id: r.id, status: 'cancelled' as const } };

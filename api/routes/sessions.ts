@@ -61,7 +61,11 @@ export async function openSession(deps: Pick<SessionDeps, 'db' | 'clock' | 'auth
  * The second factor: an authenticator code of a time step not accepted before, or an unused backup
  * code (consumed).
  */
-export async function checkSecondFactor(deps: Pick<SessionDeps, 'db' | 'clock' | 'secrets'>, account: { id: string; totp_secret_sealed: Buffer | null }, otp: string): Promise<boolean> {
+export async function checkSecondFactor(
+  deps: Pick<SessionDeps, 'db' | 'clock' | 'secrets'>,
+  account: { id: string; totp_secret_sealed: Buffer | null },
+  otp: string,
+): Promise<boolean> {
   if (account.totp_secret_sealed) {
     const step = totpStep(deps.secrets.openTotp(account.id, account.totp_secret_sealed), otp, deps.clock.now().getTime());
     if (step !== null) return acceptTotpStep(deps.db, account.id, step);
@@ -73,7 +77,8 @@ export async function checkSecondFactor(deps: Pick<SessionDeps, 'db' | 'clock' |
 export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
   const { db, clock } = deps;
 
-  const countFailure = (account: { id: string; locked_at: Date | null } | null, source: 'login' | 'reauthentication', client: string | null) => recordFailedLogin(deps, account, source, client);
+  const countFailure = (account: { id: string; locked_at: Date | null } | null, source: 'login' | 'reauthentication', client: string | null) =>
+    recordFailedLogin(deps, account, source, client);
 
   return [
     defineRoute({
@@ -86,12 +91,20 @@ export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
         .object({
           login: z.string().trim().min(3).max(254),
           password: z.string().min(1).max(1024),
-          otp: z.string().trim().regex(/^(\d{6}|\d{5}-?\d{5})$/, 'a 6-digit authenticator code or a backup code').optional(),
+          otp: z
+            .string()
+            .trim()
+            .regex(/^(\d{6}|\d{5}-?\d{5})$/, 'a 6-digit authenticator code or a backup code')
+            .optional(),
         })
         .strict(),
       responses: {
         201: { description: 'A bearer token: full, or restricted to choosing a new login address (P5)', schema: session },
-        401: { description: 'Unknown login or wrong password (the same answer); or the second factor is missing or wrong, with a token restricted to asking for 2FA to be disabled', schema: problem },
+        401: {
+          description:
+            'Unknown login or wrong password (the same answer); or the second factor is missing or wrong, with a token restricted to asking for 2FA to be disabled',
+          schema: problem,
+        },
         423: { description: 'The right password, but the account is locked; with a token restricted to asking for an identity check', schema: problem },
       },
       async handler({ body, req }) {
@@ -120,12 +133,18 @@ export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
         }
         if (account.locked_at) {
           const restricted = await openSession(deps, account.id, 'locked');
-          throw new Problem('account-locked', 'Ask an administrator of your organization, or ask for an identity check with this restricted token', { restrictedToken: restricted.token, allowed: 'POST /v1/accounts/me/unlock-requests' });
+          throw new Problem('account-locked', 'Ask an administrator of your organization, or ask for an identity check with this restricted token', {
+            restrictedToken: restricted.token,
+            allowed: 'POST /v1/accounts/me/unlock-requests',
+          });
         }
         if (account.two_factor_enabled_at) {
           if (!body.otp) {
             const restricted = await openSession(deps, account.id, 'second_factor');
-            throw new Problem('second-factor-required', undefined, { restrictedToken: restricted.token, allowed: 'POST /v1/accounts/me/two-factor/disable-requests' });
+            throw new Problem('second-factor-required', undefined, {
+              restrictedToken: restricted.token,
+              allowed: 'POST /v1/accounts/me/two-factor/disable-requests',
+            });
           }
           if (!(await checkSecondFactor(deps, account, body.otp))) {
             await countFailure(account, 'login', client);
@@ -148,11 +167,18 @@ export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
       body: z
         .object({
           password: z.string().min(1).max(1024),
-          otp: z.string().trim().regex(/^(\d{6}|\d{5}-?\d{5})$/, 'a 6-digit authenticator code or a backup code').optional(),
+          otp: z
+            .string()
+            .trim()
+            .regex(/^(\d{6}|\d{5}-?\d{5})$/, 'a 6-digit authenticator code or a backup code')
+            .optional(),
         })
         .strict(),
       responses: {
-        200: { description: 'Re-authenticated: sensitive changes are allowed until privilegedUntil', schema: z.object({ reauthenticatedAt: z.string(), privilegedUntil: z.string() }) },
+        200: {
+          description: 'Re-authenticated: sensitive changes are allowed until privilegedUntil',
+          schema: z.object({ reauthenticatedAt: z.string(), privilegedUntil: z.string() }),
+        },
         401: { description: 'Wrong password, or the second factor missing or wrong; a wrong one counts toward the lock like a failed login', schema: problem },
         423: { description: 'The right password, but the account is locked', schema: problem },
       },
@@ -170,7 +196,8 @@ export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
           await countFailure(account, 'reauthentication', client);
           throw new Problem('invalid-credentials', 'The password is not right');
         }
-        if (account.locked_at) throw new Problem('account-locked', 'Log in again (POST /v1/sessions) to ask for an identity check, or ask an administrator of your organization');
+        if (account.locked_at)
+          throw new Problem('account-locked', 'Log in again (POST /v1/sessions) to ask for an identity check, or ask an administrator of your organization');
         if (account.two_factor_enabled_at) {
           if (!body.otp) throw new Problem('second-factor-required', 'Send the code of your authenticator app or a backup code as otp, with the password');
           if (!(await checkSecondFactor(deps, account, body.otp))) {
@@ -181,8 +208,19 @@ export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
         const now = clock.now();
         await db.updateTable('accounts').set({ failed_logins: 0 }).where('id', '=', account.id).execute();
         if (!(await markReauthenticated(db, principal.sid!, account.id, now))) throw new Problem('unauthenticated', 'This session has ended');
-        await audit(db, { actor_type: 'customer', actor_id: account.id, action: 'session.reauthenticated', subject_type: 'account', subject_id: account.id, decision: null, details: { sessionId: principal.sid } });
-        return { status: 200, body: { reauthenticatedAt: now.toISOString(), privilegedUntil: new Date(now.getTime() + REAUTHENTICATION_MAX_AGE_MS).toISOString() } };
+        await audit(db, {
+          actor_type: 'customer',
+          actor_id: account.id,
+          action: 'session.reauthenticated',
+          subject_type: 'account',
+          subject_id: account.id,
+          decision: null,
+          details: { sessionId: principal.sid },
+        });
+        return {
+          status: 200,
+          body: { reauthenticatedAt: now.toISOString(), privilegedUntil: new Date(now.getTime() + REAUTHENTICATION_MAX_AGE_MS).toISOString() },
+        };
       },
     }),
     defineRoute({
@@ -206,7 +244,11 @@ export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
       summary: "Unlock a member's account locked by failed logins (administrators and legal representatives)",
       roles: ['customer'],
       params: z.object({ id: z.uuid(), accountId: z.uuid() }),
-      responses: { 204: { description: 'Unlocked' }, 403: { description: 'Collaborators may not', schema: problem }, 404: { description: 'No such member of yours', schema: problem } },
+      responses: {
+        204: { description: 'Unlocked' },
+        403: { description: 'Collaborators may not', schema: problem },
+        404: { description: 'No such member of yours', schema: problem },
+      },
       async handler({ params, principal }) {
         const actor = await findMembership(db, params.id, principal.sub);
         if (!actor) throw new Problem('not-found', 'No such organization');
@@ -214,11 +256,24 @@ export function sessionRoutes(deps: SessionDeps): AnyRoute[] {
         if (!(await findMembership(db, params.id, params.accountId))) throw new Problem('not-found', 'No such member');
         await db.updateTable('accounts').set({ failed_logins: 0, locked_at: null }).where('id', '=', params.accountId).execute();
         // The restricted logins handed out while it was locked have nothing left to do.
-        await db.updateTable('sessions').set({ revoked_at: clock.now() }).where('account_id', '=', params.accountId).where('scope', '=', 'locked').where('revoked_at', 'is', null).execute();
-        await audit(db, { actor_type: 'customer', actor_id: principal.sub, action: 'account.unlocked', subject_type: 'account', subject_id: params.accountId, decision: null, details: { organizationId: params.id } });
+        await db
+          .updateTable('sessions')
+          .set({ revoked_at: clock.now() })
+          .where('account_id', '=', params.accountId)
+          .where('scope', '=', 'locked')
+          .where('revoked_at', 'is', null)
+          .execute();
+        await audit(db, {
+          actor_type: 'customer',
+          actor_id: principal.sub,
+          action: 'account.unlocked',
+          subject_type: 'account',
+          subject_id: params.accountId,
+          decision: null,
+          details: { organizationId: params.id },
+        });
         return { status: 204 };
       },
     }),
   ];
 }
-

@@ -127,7 +127,15 @@ export function supportAccessRoutes({ client, db, taskQueue, clock }: SupportAcc
         await deleteGrant(db, grant.id);
         throw new Problem('unavailable', 'Could not start the grant; nothing was granted', { cause: (err as Error).name });
       }
-      await audit(db, { actor_type: 'customer', actor_id: principal.sub, action: 'support_access.granted', subject_type: 'support_access_grant', subject_id: grant.id, decision: null, details: { kind: grant.kind, ticketId: grant.ticket_id } });
+      await audit(db, {
+        actor_type: 'customer',
+        actor_id: principal.sub,
+        action: 'support_access.granted',
+        subject_type: 'support_access_grant',
+        subject_id: grant.id,
+        decision: null,
+        details: { kind: grant.kind, ticketId: grant.ticket_id },
+      });
       return { status: 201, body: present(grant, clock.now()), headers: { Location: `/v1/support-access-grants/${grant.id}` } };
     },
   });
@@ -166,7 +174,15 @@ export function supportAccessRoutes({ client, db, taskQueue, clock }: SupportAcc
         }
         throw err;
       }
-      await audit(db, { actor_type: 'customer', actor_id: principal.sub, action: 'support_access.revoked', subject_type: 'support_access_grant', subject_id: grant.id, decision: null, details: {} });
+      await audit(db, {
+        actor_type: 'customer',
+        actor_id: principal.sub,
+        action: 'support_access.revoked',
+        subject_type: 'support_access_grant',
+        subject_id: grant.id,
+        decision: null,
+        details: {},
+      });
       return { status: 200, body: { id: grant.id, status: 'revoked' } };
     },
   });

@@ -159,7 +159,10 @@ function asProblem(err: unknown): unknown {
     case FailureType.NotCaseAssignee:
       return new Problem('not-case-assignee');
     case FailureType.ManualApprovalRefused:
-      return new Problem('documents-required', 'Let the customer send the document and the selfie, then claim the case and decide on them; a manual verification may only reject it');
+      return new Problem(
+        'documents-required',
+        'Let the customer send the document and the selfie, then claim the case and decide on them; a manual verification may only reject it',
+      );
     default:
       return err;
   }
@@ -207,7 +210,15 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
     const key = unwrapCaseKey(keyring, c.data_key_wrapped);
     const rows = decoded.map((img) => {
       const id = randomUUID();
-      return { id, case_id: c.id, round: c.round, kind: img.kind, media_type: img.mediaType, size_bytes: img.bytes.length, sealed: sealDocument(key, img.bytes, `${c.id}:${id}`) };
+      return {
+        id,
+        case_id: c.id,
+        round: c.round,
+        kind: img.kind,
+        media_type: img.mediaType,
+        size_bytes: img.bytes.length,
+        sealed: sealDocument(key, img.bytes, `${c.id}:${id}`),
+      };
     });
     await insertDocuments(db, rows);
     return rows.map((r) => r.id);
@@ -268,10 +279,15 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
       roles: [],
       params: tokenParams,
       body: z.strictObject({ phone: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number such as +41791234567') }),
-      responses: linkResponses({ 422: { description: 'The number cannot receive SMS', schema: problem }, 429: { description: 'SMS limit of the hour reached', schema: problem } }),
+      responses: linkResponses({
+        422: { description: 'The number cannot receive SMS', schema: problem },
+        429: { description: 'SMS limit of the hour reached', schema: problem },
+      }),
       async handler({ params, body }) {
         const c = await caseForLink(params.token);
-        const s = await withSealedEvidence(c, 'phone', { phone: body.phone }, (phoneRef) => handle(c.id).executeUpdate(submitPhoneUpdate, { args: [{ phoneRef }] }));
+        const s = await withSealedEvidence(c, 'phone', { phone: body.phone }, (phoneRef) =>
+          handle(c.id).executeUpdate(submitPhoneUpdate, { args: [{ phoneRef }] }),
+        );
         return { status: 200, body: view(c, s) };
       },
     }),
@@ -321,14 +337,20 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
       largeBody: imageBody,
       body: z
         .strictObject({ type: z.enum(['id_card', 'passport']), images: z.array(z.string().min(1)).min(1).max(2) })
-        .refine((b) => b.images.length === DOCUMENT_KINDS_BY_TYPE[b.type].length, { message: 'id_card needs [front, back]; passport needs [photo page]', path: ['images'] }),
+        .refine((b) => b.images.length === DOCUMENT_KINDS_BY_TYPE[b.type].length, {
+          message: 'id_card needs [front, back]; passport needs [photo page]',
+          path: ['images'],
+        }),
       responses: linkResponses({ 422: { description: 'An image is not a JPEG or PNG, or is larger than 10 MB', schema: problem } }),
       async handler({ params, body }) {
         const c = await caseForLink(params.token);
         const current = await run(() => handle(c.id).query(statusQuery));
         if (current.step !== 'document') throw new Problem('verification-step-out-of-order', `expected step ${current.step}`);
         const kinds = DOCUMENT_KINDS_BY_TYPE[body.type];
-        const ids = await storeImages(c, body.images.map((b64, i) => ({ kind: kinds[i]!, b64, pointer: `/images/${i}` })));
+        const ids = await storeImages(
+          c,
+          body.images.map((b64, i) => ({ kind: kinds[i]!, b64, pointer: `/images/${i}` })),
+        );
         try {
           const s = await handle(c.id).executeUpdate(documentUpdate, { args: [{ type: body.type, documentIds: ids }] });
           return { status: 200, body: view(c, s) };
@@ -386,7 +408,10 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
       body: z.strictObject({
         accountId: uuid,
         reason: z.enum(VERIFICATION_REASONS),
-        subject: z.strictObject({ type: z.string().trim().min(1).max(50), id: z.string().trim().min(1).max(100) }).nullable().default(null),
+        subject: z
+          .strictObject({ type: z.string().trim().min(1).max(50), id: z.string().trim().min(1).max(100) })
+          .nullable()
+          .default(null),
       }),
       responses: { 201: { description: 'The case, awaiting the customer', schema: caseSchema }, 422: { description: 'Unknown account', schema: problem } },
       async handler({ body, principal }) {
@@ -394,7 +419,15 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
         if (!account) throw new Problem('unprocessable', 'No such account', { pointer: '/accountId' });
         const id = randomUUID();
         const openedBy = `${principal.role}:${principal.sub}`;
-        await insertCase(db, { id, accountId: body.accountId, reason: body.reason, subject: body.subject, openedBy, openedAt: clock.now(), dataKeyWrapped: newCaseKey(keyring).wrapped });
+        await insertCase(db, {
+          id,
+          accountId: body.accountId,
+          reason: body.reason,
+          subject: body.subject,
+          openedBy,
+          openedAt: clock.now(),
+          dataKeyWrapped: newCaseKey(keyring).wrapped,
+        });
         try {
           await client.workflow.start('verificationCase', {
             workflowId: verificationWorkflowId(id),
@@ -407,7 +440,15 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
           await deleteCase(db, id);
           throw new Problem('unavailable', 'Could not open the case; nothing was opened', { cause: (err as Error).name });
         }
-        await audit(db, { actor_type: principal.role, actor_id: principal.sub, action: 'verification.opened', subject_type: 'verification_case', subject_id: id, decision: null, details: { reason: body.reason } });
+        await audit(db, {
+          actor_type: principal.role,
+          actor_id: principal.sub,
+          action: 'verification.opened',
+          subject_type: 'verification_case',
+          subject_id: id,
+          decision: null,
+          details: { reason: body.reason },
+        });
         return { status: 201, body: await presentOne(await caseOr404(id)), headers: { Location: `/v1/verification-cases/${id}` } };
       },
     }),
@@ -426,7 +467,10 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
       async handler({ query, principal }) {
         const assignee = query.assignee === 'me' ? { agentId: agentOnly(principal) } : query.assignee;
         const cases = await listCases(db, { status: query.status, assignee, limit: query.limit });
-        const docs = await listDocuments(db, cases.map((c) => c.id));
+        const docs = await listDocuments(
+          db,
+          cases.map((c) => c.id),
+        );
         const now = clock.now();
         return { status: 200, body: { items: cases.map((c) => present(c, docs, now)) } };
       },
@@ -442,7 +486,12 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
       async handler({ params }) {
         const c = await caseOr404(params.id);
         let step: string | undefined;
-        if (c.status === 'awaiting_customer') step = (await handle(c.id).query(statusQuery).catch(() => undefined))?.step;
+        if (c.status === 'awaiting_customer')
+          step = (
+            await handle(c.id)
+              .query(statusQuery)
+              .catch(() => undefined)
+          )?.step;
         return { status: 200, body: await presentOne(c, step) };
       },
     }),
@@ -461,7 +510,15 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
           if (c.status !== 'submitted') throw new Problem('verification-closed', `The case is ${c.status.replaceAll('_', ' ')}`);
           throw new Problem('case-already-claimed');
         }
-        await audit(db, { actor_type: 'agent', actor_id: principal.sub, action: 'verification.claimed', subject_type: 'verification_case', subject_id: params.id, decision: null, details: {} });
+        await audit(db, {
+          actor_type: 'agent',
+          actor_id: principal.sub,
+          action: 'verification.claimed',
+          subject_type: 'verification_case',
+          subject_id: params.id,
+          decision: null,
+          details: {},
+        });
         return { status: 200, body: await presentOne(claimed) };
       },
     }),
@@ -479,7 +536,15 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
           await caseOr404(params.id);
           throw new Problem('not-case-assignee');
         }
-        await audit(db, { actor_type: 'agent', actor_id: principal.sub, action: 'verification.released', subject_type: 'verification_case', subject_id: params.id, decision: null, details: {} });
+        await audit(db, {
+          actor_type: 'agent',
+          actor_id: principal.sub,
+          action: 'verification.released',
+          subject_type: 'verification_case',
+          subject_id: params.id,
+          decision: null,
+          details: {},
+        });
         return { status: 200, body: await presentOne(released) };
       },
     }),
@@ -511,7 +576,11 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
         const doc = await findSealedDocument(db, c.id, params.documentId);
         if (!doc || !c.data_key_wrapped) throw new Problem('not-found', 'No such document');
         const data = openDocument(unwrapCaseKey(keyring, c.data_key_wrapped), doc.sealed, `${c.id}:${doc.id}`);
-        return { status: 200, raw: { contentType: doc.media_type, data }, headers: { 'Cache-Control': 'no-store, private', 'X-Content-Type-Options': 'nosniff' } };
+        return {
+          status: 200,
+          raw: { contentType: doc.media_type, data },
+          headers: { 'Cache-Control': 'no-store, private', 'X-Content-Type-Options': 'nosniff' },
+        };
       },
     }),
     defineRoute({
@@ -535,7 +604,8 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
       method: 'post',
       path: '/v1/verification-cases/:id/manual-verification',
       tag: 'Verification cases (agents)',
-      summary: 'Record that identity was checked by other means (customer without a mobile phone); never approves a case that switches 2FA off or unlocks an account',
+      summary:
+        'Record that identity was checked by other means (customer without a mobile phone); never approves a case that switches 2FA off or unlocks an account',
       roles: ['agent'],
       params: caseParams,
       body: z.strictObject({ decision: z.enum(['approve', 'reject']), reason: reasonText }),
@@ -547,7 +617,9 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
       async handler({ params, body, principal }) {
         const c = await caseOr404(params.id);
         if (c.assigned_agent_id && c.assigned_agent_id !== principal.sub) throw new Problem('not-case-assignee', 'Another agent has claimed this case');
-        await run(() => handle(c.id).executeUpdate(manualVerificationUpdate, { args: [{ agentId: principal.sub, decision: body.decision, reason: body.reason }] }));
+        await run(() =>
+          handle(c.id).executeUpdate(manualVerificationUpdate, { args: [{ agentId: principal.sub, decision: body.decision, reason: body.reason }] }),
+        );
         return { status: 200, body: await presentOne(await caseOr404(c.id)) };
       },
     }),
@@ -562,7 +634,15 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
       async handler({ params, principal }) {
         const c = await caseOr404(params.id);
         const s = await run(() => handle(c.id).executeUpdate(reissueLinkUpdate, { args: [{ actor: `${principal.role}:${principal.sub}` }] }));
-        await audit(db, { actor_type: principal.role, actor_id: principal.sub, action: 'verification.link_reissued', subject_type: 'verification_case', subject_id: c.id, decision: null, details: {} });
+        await audit(db, {
+          actor_type: principal.role,
+          actor_id: principal.sub,
+          action: 'verification.link_reissued',
+          subject_type: 'verification_case',
+          subject_id: c.id,
+          decision: null,
+          details: {},
+        });
         return { status: 200, body: await presentOne(await caseOr404(c.id), s.step) };
       },
     }),

@@ -12,7 +12,9 @@ export function agentService({ db, clock }: { db: Kysely<Database>; clock: { now
   return {
     /** Deactivates now, or answers when it was; `system:<sub>` is audited as the actor. */
     async deactivate(agentId: string, systemActor: string): Promise<{ deactivatedAt: Date; sessionsEnded: number }> {
-      const done = await db.transaction().execute((trx) => deactivateAgent(trx, agentId, { now: clock.now(), actor: { actor_type: 'system', actor_id: systemActor } }));
+      const done = await db
+        .transaction()
+        .execute((trx) => deactivateAgent(trx, agentId, { now: clock.now(), actor: { actor_type: 'system', actor_id: systemActor } }));
       if (!done) throw notFound('agent');
       return done;
     },

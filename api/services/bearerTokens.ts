@@ -29,7 +29,8 @@ export async function issueBearerToken(
   const now = deps.now ?? new Date();
   const ttl = Math.max(1, Math.floor(lifetimeMs / 1000));
   let session: { id: string; expiresAt: Date } | undefined;
-  if (subject.role !== 'system' && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(subject.sub)) throw new UnknownSubjectError('a customer or agent is named by its id');
+  if (subject.role !== 'system' && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(subject.sub))
+    throw new UnknownSubjectError('a customer or agent is named by its id');
   const db = deps.db;
   if (subject.role !== 'system' && !db) throw new Error('a customer or agent token needs the database for its session');
   if (subject.role === 'customer' && db) {

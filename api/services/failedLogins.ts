@@ -37,7 +37,19 @@ export async function recordFailedLogin(
   const alert = loginAlert(taskQueue, 'login_failed', { at: now, client: clientDescription });
   const row = await countFailedLogin(db, account?.id ?? null, { now, lockAfter: deps.lockAfterFailedLogins, alert });
   if (account && row && !account.locked_at && row.lockedAt) {
-    await audit(db, { actor_type: 'system', actor_id: 'login', action: 'account.locked', subject_type: 'account', subject_id: account.id, decision: null, details: { failedLogins: row.failedLogins, source } });
-    await client.workflow.start('accountLocked', { workflowId: `account-locked:${account.id}:${row.lockedAt.getTime()}`, taskQueue, args: [{ accountId: account.id, lockedAt: row.lockedAt.toISOString() }] });
+    await audit(db, {
+      actor_type: 'system',
+      actor_id: 'login',
+      action: 'account.locked',
+      subject_type: 'account',
+      subject_id: account.id,
+      decision: null,
+      details: { failedLogins: row.failedLogins, source },
+    });
+    await client.workflow.start('accountLocked', {
+      workflowId: `account-locked:${account.id}:${row.lockedAt.getTime()}`,
+      taskQueue,
+      args: [{ accountId: account.id, lockedAt: row.lockedAt.toISOString() }],
+    });
   }
 }

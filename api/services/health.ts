@@ -16,7 +16,10 @@ const withTimeout = <T>(p: Promise<T>, ms: number) =>
   Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
 
 const probe = (p: () => Promise<unknown>): Promise<Check> =>
-  withTimeout(Promise.resolve().then(p), READINESS_PROBE_TIMEOUT_MS).then(() => 'ok' as const, () => 'unavailable' as const);
+  withTimeout(Promise.resolve().then(p), READINESS_PROBE_TIMEOUT_MS).then(
+    () => 'ok' as const,
+    () => 'unavailable' as const,
+  );
 
 /** Both dependencies answer, or the service is not ready. */
 export async function checkDependencies(client: Client, db: Kysely<Database>): Promise<{ temporal: Check; database: Check }> {

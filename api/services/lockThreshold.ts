@@ -14,6 +14,14 @@ export async function setLockThreshold(db: Kysely<Database>, accountId: string, 
   }
   await db.transaction().execute(async (trx) => {
     await trx.updateTable('accounts').set({ lock_after_failed_logins: failedLogins }).where('id', '=', accountId).execute();
-    await audit(trx, { actor_type: 'customer', actor_id: accountId, action: 'account.lock_threshold_changed', subject_type: 'account', subject_id: accountId, decision: null, details: { failedLogins } });
+    await audit(trx, {
+      actor_type: 'customer',
+      actor_id: accountId,
+      action: 'account.lock_threshold_changed',
+      subject_type: 'account',
+      subject_id: accountId,
+      decision: null,
+      details: { failedLogins },
+    });
   });
 }

@@ -37,7 +37,19 @@ const REFUSALS: Record<PaymentRefusal, ProblemSlug> = {
   duplicate: 'conflict',
 };
 
-export function paymentService({ client, db, taskQueue, settleWaitMs = 5_000, reservationTimeoutMs = 10_000 }: { client: Client; db: Kysely<Database>; taskQueue: string; settleWaitMs?: number; reservationTimeoutMs?: number }) {
+export function paymentService({
+  client,
+  db,
+  taskQueue,
+  settleWaitMs = 5_000,
+  reservationTimeoutMs = 10_000,
+}: {
+  client: Client;
+  db: Kysely<Database>;
+  taskQueue: string;
+  settleWaitMs?: number;
+  reservationTimeoutMs?: number;
+}) {
   async function view(paymentId: string): Promise<PaymentView | undefined> {
     const p = await findPayment(db, paymentId);
     if (!p) return undefined;
@@ -69,7 +81,10 @@ export function paymentService({ client, db, taskQueue, settleWaitMs = 5_000, re
    * Pays a product's renewal invoice. The same principal and Idempotency-Key always name the same
    * payment (and process): a repeat, even at the same moment, answers the first payment.
    */
-  async function payInvoice(request: Omit<Extract<PaymentRequest, { kind: 'invoice' }>, 'kind' | 'businessKey'>, principalKey: string): Promise<{ outcome: 'created' | 'accepted' | 'repeated'; payment: PaymentView }> {
+  async function payInvoice(
+    request: Omit<Extract<PaymentRequest, { kind: 'invoice' }>, 'kind' | 'businessKey'>,
+    principalKey: string,
+  ): Promise<{ outcome: 'created' | 'accepted' | 'repeated'; payment: PaymentView }> {
     const businessKey = `api:${principalKey}`;
     const paymentId = stableUuid(businessKey);
     const earlier = await view(paymentId);
@@ -79,15 +94,17 @@ export function paymentService({ client, db, taskQueue, settleWaitMs = 5_000, re
     let reservation;
     try {
       // Bounded: with no worker polling, the answer is 503 and a retry finds the same process.
-      reservation = await client.connection.withDeadline(Date.now() + reservationTimeoutMs, () => client.workflow.executeUpdateWithStart(paymentReservationUpdate, {
-        startWorkflowOperation: new WithStartWorkflowOperation('payment', {
-          workflowId: paymentWorkflowId(paymentId),
-          taskQueue,
-          args: [input],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      reservation = await client.connection.withDeadline(Date.now() + reservationTimeoutMs, () =>
+        client.workflow.executeUpdateWithStart(paymentReservationUpdate, {
+          startWorkflowOperation: new WithStartWorkflowOperation('payment', {
+            workflowId: paymentWorkflowId(paymentId),
+            taskQueue,
+            args: [input],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          }),
         }),
-      }));
+      );
     } catch (err) {
       // The process of this key already ended: its row is the answer.
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -96,12 +113,16 @@ export function paymentService({ client, db, taskQueue, settleWaitMs = 5_000, re
         throw new Problem('conflict', 'This Idempotency-Key was used for a request that was refused; use a new key');
       }
       // Temporal unreachable: nothing was reserved, or the same key finds the same process on retry.
-      throw new Problem('unavailable', 'Payments cannot be taken right now; retry with the same Idempotency-Key', { retryAfterSeconds: 5, cause: (err as Error).name });
+      throw new Problem('unavailable', 'Payments cannot be taken right now; retry with the same Idempotency-Key', {
+        retryAfterSeconds: 5,
+        cause: (err as Error).name,
+      });
     }
     if (reservation.status === 'refused') throw new Problem(REFUSALS[reservation.reason], reservation.detail);
     const payment = await settled(paymentId);
     if (payment.status === 'declined') throw new Problem('payment-declined', payment.reason ?? undefined, { paymentId });
-    if (payment.status === 'refunded' || payment.status === 'voided') throw new Problem('conflict', `The payment was ${payment.status}: ${payment.reason ?? ''}`.trim(), { paymentId });
+    if (payment.status === 'refunded' || payment.status === 'voided')
+      throw new Problem('conflict', `The payment was ${payment.status}: ${payment.reason ?? ''}`.trim(), { paymentId });
     return { outcome: payment.status === 'pending' ? 'accepted' : 'created', payment };
   }
 

@@ -76,7 +76,13 @@ export function recoveryService(deps: RecoveryDeps) {
   async function startRequest(kind: RecoveryKind, accountId: string | null, channel: 'sms' | 'email'): Promise<{ requestId: string }> {
     const requestId = randomUUID();
     await createRecoveryRequest(db, { id: requestId, kind, accountId, channel, now: clock.now() });
-    await startProcess<RecoveryInput>(deps, kind === 'login_email' ? 'recoveryLogin' : 'passwordRecovery', workflowId(kind, requestId), { requestId }, { policy: 'one-at-a-time' });
+    await startProcess<RecoveryInput>(
+      deps,
+      kind === 'login_email' ? 'recoveryLogin' : 'passwordRecovery',
+      workflowId(kind, requestId),
+      { requestId },
+      { policy: 'one-at-a-time' },
+    );
     return { requestId };
   }
 
@@ -84,7 +90,12 @@ export function recoveryService(deps: RecoveryDeps) {
    * Counts a try and compares in constant time. Every refusal is the same 422, whatever the
    * reason (wrong, expired, used, no account), with the tries left.
    */
-  async function confirmCode<T>(kind: RecoveryKind, requestId: string, given: string, onMatch: (trx: Transaction<Database>, accountId: string) => Promise<T>): Promise<T> {
+  async function confirmCode<T>(
+    kind: RecoveryKind,
+    requestId: string,
+    given: string,
+    onMatch: (trx: Transaction<Database>, accountId: string) => Promise<T>,
+  ): Promise<T> {
     const now = clock.now();
     const outcome = await db.transaction().execute(async (trx) => {
       const tried = await tryRequestCode(trx, secrets, { requestId, kind, code: given, now });
@@ -92,7 +103,11 @@ export function recoveryService(deps: RecoveryDeps) {
       // An unmatched request has no code: it refuses like a wrong one.
       if (!tried.ok || !tried.accountId) return { ok: false as const, attemptsLeft: tried.ok ? 0 : tried.attemptsLeft };
       const value = await onMatch(trx, tried.accountId);
-      return { ok: true as const, value, commands: await queueWorkflowCommands(trx, [{ kind: 'signal', workflowId: workflowId(kind, requestId), signal: codeConfirmedSignal.name }]) };
+      return {
+        ok: true as const,
+        value,
+        commands: await queueWorkflowCommands(trx, [{ kind: 'signal', workflowId: workflowId(kind, requestId), signal: codeConfirmedSignal.name }]),
+      };
     });
     if (!outcome.ok) throw new Problem('code-rejected', undefined, { attemptsLeft: outcome.attemptsLeft });
     // The code is spent and the answer may carry the reset token: it is given even when Temporal is
@@ -113,7 +128,10 @@ export function recoveryService(deps: RecoveryDeps) {
     confirmLoginEmail(requestId: string, code: string): Promise<LoginChannel[]> {
       return confirmCode('login_email', requestId, code, async (trx, accountId) => {
         const a = await recoveryContacts(trx, accountId);
-        return [...(a.mobile_phone ? [{ channel: 'sms' as const, to: maskPhone(a.mobile_phone) }] : []), ...(a.recovery_email ? [{ channel: 'email' as const, to: maskEmail(a.recovery_email) }] : [])];
+        return [
+          ...(a.mobile_phone ? [{ channel: 'sms' as const, to: maskPhone(a.mobile_phone) }] : []),
+          ...(a.recovery_email ? [{ channel: 'email' as const, to: maskEmail(a.recovery_email) }] : []),
+        ];
       });
     },
 
@@ -134,7 +152,12 @@ export function recoveryService(deps: RecoveryDeps) {
     async requestVerification(kind: RecoveryKind, requestId: string): Promise<void> {
       const { stage, commands } = await db.transaction().execute(async (trx) => {
         const { stage, asked } = await askVerification(trx, kind, requestId);
-        return { stage, commands: asked ? await queueWorkflowCommands(trx, [{ kind: 'signal', workflowId: workflowId(kind, requestId), signal: verificationRequestedSignal.name }]) : [] };
+        return {
+          stage,
+          commands: asked
+            ? await queueWorkflowCommands(trx, [{ kind: 'signal', workflowId: workflowId(kind, requestId), signal: verificationRequestedSignal.name }])
+            : [],
+        };
       });
       if (found(stage) === 'closed') throw closed();
       await sendCommitted({ client, db }, commands);
@@ -171,8 +194,21 @@ export function recoveryService(deps: RecoveryDeps) {
         if (!r?.account_id) return undefined;
         // The lock stays: a reset proves the mailbox, not that the failed logins were the holder's (P7).
         await setResetPassword(trx, r.account_id, hash);
-        await audit(trx, { actor_type: 'customer', actor_id: r.account_id, action: 'account.password_reset', subject_type: 'account', subject_id: r.account_id, decision: null, details: { requestId: r.id } });
-        await revokeAllCredentials(trx, r.account_id, { reason: 'password_reset', now, actor: { actor_type: 'customer', actor_id: r.account_id }, eventId: r.id });
+        await audit(trx, {
+          actor_type: 'customer',
+          actor_id: r.account_id,
+          action: 'account.password_reset',
+          subject_type: 'account',
+          subject_id: r.account_id,
+          decision: null,
+          details: { requestId: r.id },
+        });
+        await revokeAllCredentials(trx, r.account_id, {
+          reason: 'password_reset',
+          now,
+          actor: { actor_type: 'customer', actor_id: r.account_id },
+          eventId: r.id,
+        });
         // The link is spent by this commit: the notice and the signal commit with it (issue 15).
         const notice: AccountNoticeInput = { accountId: r.account_id, kind: 'password_reset', eventId: r.id };
         return queueWorkflowCommands(trx, [

@@ -9,7 +9,16 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
 import { findMembership } from '../../db/repositories/organizations';
-import { cancelRfpByToken, insertRfp, openRfpByCancelToken, organizationProgram, rfpHeader, rfpWithContact, setRfpOptIn, takesRfpsAsPartner } from '../../db/repositories/rfps';
+import {
+  cancelRfpByToken,
+  insertRfp,
+  openRfpByCancelToken,
+  organizationProgram,
+  rfpHeader,
+  rfpWithContact,
+  setRfpOptIn,
+  takesRfpsAsPartner,
+} from '../../db/repositories/rfps';
 import { queueWorkflowCommands } from '../../db/repositories/workflowCommands';
 import { RFP_OPEN_MS } from '../../lib/rules';
 import { sendCommitted } from '../../temporal/workflowCommands';
@@ -31,7 +40,15 @@ export function rfpService({ db, client, taskQueue, clock }: { db: Kysely<Databa
   const now = () => clock?.now() ?? new Date();
   async function present(id: string): Promise<RfpView> {
     const r = await rfpWithContact(db, id);
-    return { id: r.id, title: r.title, summary: r.summary, details: r.details, contact: { name: r.display_name, email: r.login_email }, status: r.status, closesAt: r.closes_at.toISOString() };
+    return {
+      id: r.id,
+      title: r.title,
+      summary: r.summary,
+      details: r.details,
+      contact: { name: r.display_name, email: r.login_email },
+      status: r.status,
+      closesAt: r.closes_at.toISOString(),
+    };
   }
   /** Administrators and legal representatives of the organization act for it; collaborators do not. */
   async function mustAdminister(organizationId: string, accountId: string, refusal: string) {
@@ -45,9 +62,28 @@ export function rfpService({ db, client, taskQueue, clock }: { db: Kysely<Databa
       await mustAdminister(r.organizationId, authorId, 'Administrators and legal representatives publish requests');
       const id = randomUUID();
       const at = now();
-      await insertRfp(db, { id, organizationId: r.organizationId, createdBy: authorId, title: r.title, summary: r.summary, details: r.details, now: at, closesAt: new Date(at.getTime() + RFP_OPEN_MS) });
-      await startProcess({ client: client!, taskQueue: taskQueue! }, 'requestForProposal', rfpWorkflowId(id), { rfpId: id } satisfies RfpInput, { policy: 'one-at-a-time' });
-      await audit(db, { actor_type: 'customer', actor_id: authorId, action: 'partner.rfp_published', subject_type: 'organization', subject_id: r.organizationId, decision: null, details: { rfpId: id } });
+      await insertRfp(db, {
+        id,
+        organizationId: r.organizationId,
+        createdBy: authorId,
+        title: r.title,
+        summary: r.summary,
+        details: r.details,
+        now: at,
+        closesAt: new Date(at.getTime() + RFP_OPEN_MS),
+      });
+      await startProcess({ client: client!, taskQueue: taskQueue! }, 'requestForProposal', rfpWorkflowId(id), { rfpId: id } satisfies RfpInput, {
+        policy: 'one-at-a-time',
+      });
+      await audit(db, {
+        actor_type: 'customer',
+        actor_id: authorId,
+        action: 'partner.rfp_published',
+        subject_type: 'organization',
+        subject_id: r.organizationId,
+        decision: null,
+        details: { rfpId: id },
+      });
       return present(id);
     },
 
@@ -56,7 +92,8 @@ export function rfpService({ db, client, taskQueue, clock }: { db: Kysely<Databa
       const r = await rfpHeader(db, id);
       if (!r) throw notFound('request');
       if (await findMembership(db, r.organization_id, readerId)) return present(r.id);
-      if (!(await takesRfpsAsPartner(db, readerId)) || r.status !== 'open' || r.closes_at <= now()) throw new Problem('not-found', 'No open request of that id');
+      if (!(await takesRfpsAsPartner(db, readerId)) || r.status !== 'open' || r.closes_at <= now())
+        throw new Problem('not-found', 'No open request of that id');
       return present(r.id);
     },
 
@@ -72,7 +109,15 @@ export function rfpService({ db, client, taskQueue, clock }: { db: Kysely<Databa
       const { r, commands } = await db.transaction().execute(async (trx) => {
         const r = await cancelRfpByToken(trx, token);
         if (!r) throw new Problem('cancellation-link-invalid');
-        await audit(trx, { actor_type: 'customer', actor_id: r.created_by, action: 'partner.rfp_cancelled', subject_type: 'organization', subject_id: r.organization_id, decision: null, details: { rfpId: r.id } });
+        await audit(trx, {
+          actor_type: 'customer',
+          actor_id: r.created_by,
+          action: 'partner.rfp_cancelled',
+          subject_type: 'organization',
+          subject_id: r.organization_id,
+          decision: null,
+          details: { rfpId: r.id },
+        });
         return { r, commands: await queueWorkflowCommands(trx, [{ kind: 'signal', workflowId: rfpWorkflowId(r.id), signal: rfpCancelledSignal.name }]) };
       });
       // The link is spent and the relay has the signal: the answer says cancelled either way.

@@ -33,9 +33,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('memberships')
     .addColumn('organization_id', 'uuid', (c) => c.notNull().references('organizations.id').onDelete('cascade'))
     .addColumn('account_id', 'uuid', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
-    .addColumn('role', 'text', (c) =>
-      c.notNull().check(sql`role in ('legal_representative', 'administrator', 'collaborator')`),
-    )
+    .addColumn('role', 'text', (c) => c.notNull().check(sql`role in ('legal_representative', 'administrator', 'collaborator')`))
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addPrimaryKeyConstraint('memberships_pkey', ['organization_id', 'account_id'])
     .execute();
@@ -48,7 +46,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('opened_by', 'uuid', (c) => c.notNull().references('accounts.id'))
     .addColumn('subject', 'text', (c) => c.notNull())
     .addColumn('assigned_agent_id', 'uuid', (c) => c.references('agents.id'))
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('open').check(sql`status in ('open', 'closed')`))
+    .addColumn('status', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('open')
+        .check(sql`status in ('open', 'closed')`),
+    )
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
 
@@ -61,7 +64,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('mail', 'kdrive', 'kchat')`))
     .addColumn('resource_ids', sql`text[]`, (c) => c.notNull().check(sql`cardinality(resource_ids) > 0`))
     .addColumn('status', 'text', (c) =>
-      c.notNull().defaultTo('active').check(sql`status in ('active', 'revoked', 'expired')`),
+      c
+        .notNull()
+        .defaultTo('active')
+        .check(sql`status in ('active', 'revoked', 'expired')`),
     )
     .addColumn('granted_at', 'timestamptz', (c) => c.notNull())
     .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
@@ -82,7 +88,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('subject', 'text')
     .addColumn('body', 'text', (c) => c.notNull())
     .addColumn('status', 'text', (c) =>
-      c.notNull().defaultTo('pending').check(sql`status in ('pending', 'sent', 'failed')`),
+      c
+        .notNull()
+        .defaultTo('pending')
+        .check(sql`status in ('pending', 'sent', 'failed')`),
     )
     .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('last_error', 'text')
@@ -107,16 +116,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of [
-    'audit_log',
-    'notification_outbox',
-    'support_access_grants',
-    'support_tickets',
-    'memberships',
-    'organizations',
-    'agents',
-    'accounts',
-  ]) {
+  for (const table of ['audit_log', 'notification_outbox', 'support_access_grants', 'support_tickets', 'memberships', 'organizations', 'agents', 'accounts']) {
     await db.schema.dropTable(table).execute();
   }
 }

@@ -8,12 +8,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('id', 'uuid', (c) => c.primaryKey())
     .addColumn('account_id', 'uuid', (c) => c.notNull().references('accounts.id'))
     .addColumn('reason', 'text', (c) =>
-      c.notNull().check(sql`reason in ('forgotten_password', 'forgotten_login_email', 'disable_2fa', 'account_unblock', 'ticketing_first_payout', 'blocked_order')`),
+      c
+        .notNull()
+        .check(sql`reason in ('forgotten_password', 'forgotten_login_email', 'disable_2fa', 'account_unblock', 'ticketing_first_payout', 'blocked_order')`),
     )
     .addColumn('subject_type', 'text')
     .addColumn('subject_id', 'text')
     .addColumn('status', 'text', (c) =>
-      c.notNull().defaultTo('awaiting_customer').check(sql`status in ('awaiting_customer', 'submitted', 'approved', 'rejected', 'expired', 'cancelled')`),
+      c
+        .notNull()
+        .defaultTo('awaiting_customer')
+        .check(sql`status in ('awaiting_customer', 'submitted', 'approved', 'rejected', 'expired', 'cancelled')`),
     )
     .addColumn('opened_by', 'text', (c) => c.notNull())
     .addColumn('opened_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
@@ -36,10 +41,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('decision_reason', 'text')
     .addCheckConstraint('verification_cases_subject', sql`(subject_type is null) = (subject_id is null)`)
     .addCheckConstraint('verification_cases_claim', sql`(assigned_agent_id is null) = (claimed_at is null)`)
-    .addCheckConstraint(
-      'verification_cases_closed',
-      sql`(status in ('approved', 'rejected', 'expired', 'cancelled')) = (decided_at is not null)`,
-    )
+    .addCheckConstraint('verification_cases_closed', sql`(status in ('approved', 'rejected', 'expired', 'cancelled')) = (decided_at is not null)`)
     .execute();
   await db.schema.createIndex('verification_cases_queue_idx').on('verification_cases').columns(['status', 'due_at']).execute();
   await db.schema.createIndex('verification_cases_account_idx').on('verification_cases').column('account_id').execute();
@@ -49,9 +51,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('id', 'uuid', (c) => c.primaryKey())
     .addColumn('case_id', 'uuid', (c) => c.notNull().references('verification_cases.id').onDelete('cascade'))
     .addColumn('round', 'integer', (c) => c.notNull())
-    .addColumn('kind', 'text', (c) =>
-      c.notNull().check(sql`kind in ('id_card_front', 'id_card_back', 'passport_photo_page', 'selfie')`),
-    )
+    .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('id_card_front', 'id_card_back', 'passport_photo_page', 'selfie')`))
     .addColumn('media_type', 'text', (c) => c.notNull().check(sql`media_type in ('image/jpeg', 'image/png')`))
     .addColumn('size_bytes', 'integer', (c) => c.notNull().check(sql`size_bytes > 0`))
     .addColumn('sealed', 'bytea', (c) => c.notNull())

@@ -9,7 +9,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('account_id', 'uuid', (c) => c.notNull().references('accounts.id'))
     .addColumn('currency', 'text', (c) => c.notNull().check(sql`currency in ('CHF', 'EUR')`))
     .addColumn('total_cents', 'integer', (c) => c.notNull().check(sql`total_cents > 0`))
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('paid').check(sql`status in ('paid', 'blocked', 'fulfilled', 'cancelled')`))
+    .addColumn('status', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('paid')
+        .check(sql`status in ('paid', 'blocked', 'fulfilled', 'cancelled')`),
+    )
     .addColumn('block_reason', 'text')
     .addColumn('blocked_at', 'timestamptz')
     .addColumn('block_deadline', 'timestamptz')
@@ -40,7 +45,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('order_line_id', 'uuid', (c) => c.unique().references('order_lines.id'))
     .addColumn('product_type', 'text', (c) => c.notNull())
     .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('active').check(sql`status in ('active', 'suspended', 'terminated')`))
+    .addColumn('status', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('active')
+        .check(sql`status in ('active', 'suspended', 'terminated')`),
+    )
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
 
@@ -67,7 +77,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('destination', 'text', (c) => c.notNull().check(sql`destination in ('original_means', 'prepaid_account')`))
     .addColumn('amount_cents', 'integer', (c) => c.notNull().check(sql`amount_cents > 0`))
     .addColumn('currency', 'text', (c) => c.notNull())
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('pending').check(sql`status in ('pending', 'succeeded')`))
+    .addColumn('status', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('pending')
+        .check(sql`status in ('pending', 'succeeded')`),
+    )
     .addColumn('provider_refund_id', 'text')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('succeeded_at', 'timestamptz')

@@ -4,7 +4,10 @@ import { sql, type Kysely } from 'kysely';
 // (open fees on a final invoice) and erases (backups).
 export async function up(db: Kysely<any>): Promise<void> {
   // A product bundled in a kSuite is cancelled with its kSuite, never on its own.
-  await db.schema.alterTable('products').addColumn('bundled_in', 'text', (c) => c.check(sql`bundled_in in ('ksuite')`)).execute();
+  await db.schema
+    .alterTable('products')
+    .addColumn('bundled_in', 'text', (c) => c.check(sql`bundled_in in ('ksuite')`))
+    .execute();
   await db.schema.alterTable('products').addColumn('terminated_at', 'timestamptz').execute();
 
   await db.schema
@@ -13,7 +16,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('product_id', 'uuid', (c) => c.notNull().references('products.id'))
     .addColumn('requested_by', 'uuid', (c) => c.notNull().references('accounts.id'))
     .addColumn('token_hash', 'bytea', (c) => c.unique())
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('pending').check(sql`status in ('pending', 'confirmed', 'lapsed')`))
+    .addColumn('status', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('pending')
+        .check(sql`status in ('pending', 'confirmed', 'lapsed')`),
+    )
     .addColumn('requested_at', 'timestamptz', (c) => c.notNull())
     .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
     .addColumn('confirmed_at', 'timestamptz')
@@ -41,7 +49,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('final')`))
     .addColumn('currency', 'text', (c) => c.notNull())
     .addColumn('total_cents', 'integer', (c) => c.notNull().check(sql`total_cents >= 0`))
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('open').check(sql`status in ('open', 'paid')`))
+    .addColumn('status', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('open')
+        .check(sql`status in ('open', 'paid')`),
+    )
     // One final invoice per product, however often termination is retried.
     .addColumn('reference', 'text', (c) => c.notNull().unique())
     .addColumn('issued_at', 'timestamptz', (c) => c.notNull())

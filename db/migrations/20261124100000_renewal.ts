@@ -6,16 +6,28 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .alterTable('products')
     .addColumn('due_at', 'timestamptz')
-    .addColumn('term_months', 'integer', (c) => c.notNull().defaultTo(12).check(sql`term_months between 1 and 120`))
+    .addColumn('term_months', 'integer', (c) =>
+      c
+        .notNull()
+        .defaultTo(12)
+        .check(sql`term_months between 1 and 120`),
+    )
     .addColumn('renewal_price_cents', 'integer', (c) => c.check(sql`renewal_price_cents > 0`))
     .addColumn('currency', 'text', (c) => c.check(sql`currency in ('CHF', 'EUR')`))
     .addColumn('auto_renew', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('renewal_warranty', 'boolean', (c) => c.notNull().defaultTo(false))
     // How many terms one payment may cover (1: the product renews one term at a time).
-    .addColumn('max_terms_ahead', 'integer', (c) => c.notNull().defaultTo(1).check(sql`max_terms_ahead between 1 and 10`))
+    .addColumn('max_terms_ahead', 'integer', (c) =>
+      c
+        .notNull()
+        .defaultTo(1)
+        .check(sql`max_terms_ahead between 1 and 10`),
+    )
     .addColumn('suspended_at', 'timestamptz')
     .execute();
-  await sql`alter table products add constraint products_renewable check (due_at is null or (renewal_price_cents is not null and currency is not null))`.execute(db);
+  await sql`alter table products add constraint products_renewable check (due_at is null or (renewal_price_cents is not null and currency is not null))`.execute(
+    db,
+  );
   // Renewal Warranty is not offered for NAS Synology. [000]
   await sql`alter table products add constraint products_warranty_eligible check (not renewal_warranty or product_type <> 'nas_synology')`.execute(db);
 
@@ -26,8 +38,18 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('billing_preferences')
     .addColumn('organization_id', 'uuid', (c) => c.primaryKey().references('organizations.id').onDelete('cascade'))
-    .addColumn('reminder_frequency', 'text', (c) => c.notNull().defaultTo('monthly').check(sql`reminder_frequency in ('off', 'weekly', 'every_two_weeks', 'monthly')`))
-    .addColumn('reminder_start_months', 'integer', (c) => c.notNull().defaultTo(2).check(sql`reminder_start_months between 1 and 2`))
+    .addColumn('reminder_frequency', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('monthly')
+        .check(sql`reminder_frequency in ('off', 'weekly', 'every_two_weeks', 'monthly')`),
+    )
+    .addColumn('reminder_start_months', 'integer', (c) =>
+      c
+        .notNull()
+        .defaultTo(2)
+        .check(sql`reminder_start_months between 1 and 2`),
+    )
     .addColumn('auto_renewal_reminder', 'boolean', (c) => c.notNull().defaultTo(true))
     .addColumn('renewal_confirmation', 'boolean', (c) => c.notNull().defaultTo(true))
     .addColumn('invoice_issued', 'boolean', (c) => c.notNull().defaultTo(true))
@@ -42,11 +64,18 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .alterTable('invoices')
     .addColumn('due_at', 'timestamptz')
-    .addColumn('paid_cents', 'integer', (c) => c.notNull().defaultTo(0).check(sql`paid_cents >= 0`))
+    .addColumn('paid_cents', 'integer', (c) =>
+      c
+        .notNull()
+        .defaultTo(0)
+        .check(sql`paid_cents >= 0`),
+    )
     .addColumn('paid_at', 'timestamptz')
     .execute();
   await sql`alter table invoices add constraint invoices_not_overpaid check (paid_cents <= total_cents)`.execute(db);
-  await sql`alter table invoices add constraint invoices_paid_in_full check ((status = 'paid') = (paid_cents = total_cents and total_cents > 0) or kind = 'final')`.execute(db);
+  await sql`alter table invoices add constraint invoices_paid_in_full check ((status = 'paid') = (paid_cents = total_cents and total_cents > 0) or kind = 'final')`.execute(
+    db,
+  );
 
   // A product's term is billed once: one line per product and due date, whatever retries happen.
   await db.schema
@@ -55,7 +84,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('invoice_id', 'uuid', (c) => c.notNull().references('invoices.id'))
     .addColumn('product_id', 'uuid', (c) => c.notNull().references('products.id'))
     .addColumn('due_at', 'timestamptz', (c) => c.notNull())
-    .addColumn('terms', 'integer', (c) => c.notNull().defaultTo(1).check(sql`terms between 1 and 10`))
+    .addColumn('terms', 'integer', (c) =>
+      c
+        .notNull()
+        .defaultTo(1)
+        .check(sql`terms between 1 and 10`),
+    )
     .addColumn('amount_cents', 'integer', (c) => c.notNull().check(sql`amount_cents > 0`))
     .addColumn('description', 'text', (c) => c.notNull())
     .addUniqueConstraint('invoice_lines_term_key', ['product_id', 'due_at'])
@@ -63,7 +97,10 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('invoice_lines_invoice_idx').on('invoice_lines').column('invoice_id').execute();
 
   // Payments settle an order (P1) or an invoice (P14); a key makes each one happen once.
-  await db.schema.alterTable('payments').alterColumn('order_id', (c) => c.dropNotNull()).execute();
+  await db.schema
+    .alterTable('payments')
+    .alterColumn('order_id', (c) => c.dropNotNull())
+    .execute();
   await db.schema
     .alterTable('payments')
     .addColumn('invoice_id', 'uuid', (c) => c.references('invoices.id'))

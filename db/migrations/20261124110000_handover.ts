@@ -19,7 +19,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('completed_at', 'timestamptz')
     .addCheckConstraint('legal_rep_handovers_target', sql`to_account_id is not null or to_email is not null`)
     .execute();
-  await sql`create unique index legal_rep_handovers_open_key on legal_rep_handovers (organization_id) where status in ('awaiting_acceptance', 'transferring')`.execute(db);
+  await sql`create unique index legal_rep_handovers_open_key on legal_rep_handovers (organization_id) where status in ('awaiting_acceptance', 'transferring')`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -14,7 +14,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('product_ids', sql`uuid[]`, (c) => c.notNull().defaultTo(sql`'{}'`))
     .addColumn('contact_preferences', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
     .addColumn('token_hash', 'bytea', (c) => c.unique())
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('pending').check(sql`status in ('pending', 'accepted', 'cancelled', 'expired')`))
+    .addColumn('status', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('pending')
+        .check(sql`status in ('pending', 'accepted', 'cancelled', 'expired')`),
+    )
     .addColumn('sends', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('sent_at', 'timestamptz')
     .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
@@ -22,8 +27,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
   // One pending invitation per address and organization.
-  await sql`create unique index organization_invitations_pending_key on organization_invitations (organization_id, lower(email)) where status = 'pending'`.execute(db);
-  await db.schema.alterTable('memberships').addColumn('product_ids', sql`uuid[]`).addColumn('contact_preferences', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`)).execute();
+  await sql`create unique index organization_invitations_pending_key on organization_invitations (organization_id, lower(email)) where status = 'pending'`.execute(
+    db,
+  );
+  await db.schema
+    .alterTable('memberships')
+    .addColumn('product_ids', sql`uuid[]`)
+    .addColumn('contact_preferences', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

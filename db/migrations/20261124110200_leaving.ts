@@ -9,7 +9,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('domain', 'text', (c) => c.notNull().check(sql`domain = lower(domain)`))
     .addPrimaryKeyConstraint('organization_mail_domains_pkey', ['organization_id', 'domain'])
     .execute();
-  await db.schema.alterTable('memberships').addColumn('in_ksuite', 'boolean', (c) => c.notNull().defaultTo(false)).execute();
+  await db.schema
+    .alterTable('memberships')
+    .addColumn('in_ksuite', 'boolean', (c) => c.notNull().defaultTo(false))
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

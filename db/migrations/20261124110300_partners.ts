@@ -3,7 +3,10 @@ import { sql, type Kysely } from 'kysely';
 // P11 partner program: applications, client invitations (requested and granted rights) and the
 // partnerships they create. Partner and Affiliate exclude each other.
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('organizations').addColumn('program', 'text', (c) => c.check(sql`program in ('partner', 'affiliate')`)).execute();
+  await db.schema
+    .alterTable('organizations')
+    .addColumn('program', 'text', (c) => c.check(sql`program in ('partner', 'affiliate')`))
+    .execute();
 
   await db.schema
     .createTable('partner_applications')
@@ -29,7 +32,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('granted', 'jsonb')
     .addColumn('client_organization_id', 'uuid', (c) => c.references('organizations.id'))
     .addColumn('token_hash', 'bytea', (c) => c.unique())
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('pending').check(sql`status in ('pending', 'accepted', 'cancelled', 'expired')`))
+    .addColumn('status', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('pending')
+        .check(sql`status in ('pending', 'accepted', 'cancelled', 'expired')`),
+    )
     .addColumn('sends', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('sent_at', 'timestamptz')
     .addColumn('expires_at', 'timestamptz', (c) => c.notNull())

@@ -3,7 +3,10 @@ import { sql, type Kysely } from 'kysely';
 // P11 requests for proposal: a customer's need, sent as an excerpt to partners who opted in; the
 // full request (with the customer's contact) opens only while it is open.
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('organizations').addColumn('rfp_opt_in', 'boolean', (c) => c.notNull().defaultTo(false)).execute();
+  await db.schema
+    .alterTable('organizations')
+    .addColumn('rfp_opt_in', 'boolean', (c) => c.notNull().defaultTo(false))
+    .execute();
   await db.schema
     .createTable('requests_for_proposal')
     .addColumn('id', 'uuid', (c) => c.primaryKey())
@@ -13,7 +16,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('summary', 'text', (c) => c.notNull())
     .addColumn('details', 'text', (c) => c.notNull())
     .addColumn('cancel_token_hash', 'bytea', (c) => c.unique())
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('open').check(sql`status in ('open', 'cancelled', 'closed')`))
+    .addColumn('status', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('open')
+        .check(sql`status in ('open', 'cancelled', 'closed')`),
+    )
     .addColumn('created_at', 'timestamptz', (c) => c.notNull())
     .addColumn('closes_at', 'timestamptz', (c) => c.notNull())
     .execute();

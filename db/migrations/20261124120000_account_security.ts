@@ -7,7 +7,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('password_hash', 'text')
     .addColumn('failed_logins', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('locked_at', 'timestamptz')
-    .addColumn('login_alerts', 'text', (c) => c.notNull().defaultTo('failures').check(sql`login_alerts in ('off', 'failures', 'all')`))
+    .addColumn('login_alerts', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('failures')
+        .check(sql`login_alerts in ('off', 'failures', 'all')`),
+    )
     .execute();
 }
 

@@ -70,12 +70,18 @@ export async function up(db: Kysely<any>): Promise<void> {
   // P3: a case for a forgotten login email writes to the holder's recovery channels, not the login address.
   await db.schema
     .alterTable('verification_cases')
-    .addColumn('contact', 'text', (c) => c.notNull().defaultTo('login_email').check(sql`contact in ('login_email', 'recovery_channels')`))
+    .addColumn('contact', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('login_email')
+        .check(sql`contact in ('login_email', 'recovery_channels')`),
+    )
     .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('verification_cases').dropColumn('contact').execute();
   for (const t of ['recovery_requests', 'access_tokens', 'backup_codes', 'sessions']) await db.schema.dropTable(t).execute();
-  for (const c of ['login_address_lost_at', 'recovery_username', 'two_factor_enabled_at', 'totp_pending_sealed', 'totp_secret_sealed']) await db.schema.alterTable('accounts').dropColumn(c).execute();
+  for (const c of ['login_address_lost_at', 'recovery_username', 'two_factor_enabled_at', 'totp_pending_sealed', 'totp_secret_sealed'])
+    await db.schema.alterTable('accounts').dropColumn(c).execute();
 }

@@ -21,8 +21,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('payments_pending_idx').on('payments').column('invoice_id').where(sql.ref('status'), '=', 'pending').execute();
 
-  await db.schema.alterTable('refunds').alterColumn('order_id', (c) => c.dropNotNull()).execute();
-  await db.schema.alterTable('refunds').addColumn('invoice_id', 'uuid', (c) => c.references('invoices.id')).execute();
+  await db.schema
+    .alterTable('refunds')
+    .alterColumn('order_id', (c) => c.dropNotNull())
+    .execute();
+  await db.schema
+    .alterTable('refunds')
+    .addColumn('invoice_id', 'uuid', (c) => c.references('invoices.id'))
+    .execute();
   await sql`alter table refunds add constraint refunds_for_one check (num_nonnulls(order_id, invoice_id) = 1)`.execute(db);
 
   // The local provider's books: one row per idempotency key that executed (or declined), and one
@@ -63,7 +69,14 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`alter table refunds drop constraint refunds_for_one`.execute(db);
   await db.schema.alterTable('refunds').dropColumn('invoice_id').execute();
   await db.schema.dropIndex('payments_pending_idx').execute();
-  await db.schema.alterTable('payments').dropColumn('card_ref').dropColumn('requested_by').dropColumn('product_id').dropColumn('failure_reason').dropColumn('settled_at').execute();
+  await db.schema
+    .alterTable('payments')
+    .dropColumn('card_ref')
+    .dropColumn('requested_by')
+    .dropColumn('product_id')
+    .dropColumn('failure_reason')
+    .dropColumn('settled_at')
+    .execute();
   await sql`alter table payments drop constraint payments_status_check`.execute(db);
   await sql`alter table payments add constraint payments_status_check check (status in ('captured', 'in_progress', 'refunded'))`.execute(db);
 }

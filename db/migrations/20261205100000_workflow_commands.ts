@@ -18,7 +18,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('next_attempt_at', 'timestamptz', (c) => c.notNull())
     .addColumn('last_error', 'text')
-    .addCheckConstraint('workflow_commands_shape', sql`(kind = 'start' and workflow_type is not null and task_queue is not null) or (kind = 'signal' and signal_name is not null)`)
+    .addCheckConstraint(
+      'workflow_commands_shape',
+      sql`(kind = 'start' and workflow_type is not null and task_queue is not null) or (kind = 'signal' and signal_name is not null)`,
+    )
     .execute();
   await db.schema.createIndex('workflow_commands_due_idx').on('workflow_commands').column('next_attempt_at').execute();
 }

@@ -17,9 +17,25 @@ export async function pendingCancellationByToken(db: Db, token: string, now: Dat
     .executeTakeFirst();
   if (!request) return undefined;
   const [backups, fees, invoices] = await Promise.all([
-    db.selectFrom('product_backups').select((eb) => eb.fn.countAll<string>().as('n')).where('product_id', '=', request.product_id).executeTakeFirstOrThrow(),
-    db.selectFrom('product_fees').select(['description', 'amount_cents', 'currency']).where('product_id', '=', request.product_id).where('invoice_id', 'is', null).orderBy('created_at').execute(),
-    db.selectFrom('invoices').select(['reference', 'total_cents', 'paid_cents', 'currency']).where('product_id', '=', request.product_id).where('status', '=', 'open').orderBy('issued_at').execute(),
+    db
+      .selectFrom('product_backups')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('product_id', '=', request.product_id)
+      .executeTakeFirstOrThrow(),
+    db
+      .selectFrom('product_fees')
+      .select(['description', 'amount_cents', 'currency'])
+      .where('product_id', '=', request.product_id)
+      .where('invoice_id', 'is', null)
+      .orderBy('created_at')
+      .execute(),
+    db
+      .selectFrom('invoices')
+      .select(['reference', 'total_cents', 'paid_cents', 'currency'])
+      .where('product_id', '=', request.product_id)
+      .where('status', '=', 'open')
+      .orderBy('issued_at')
+      .execute(),
   ]);
   return { ...request, backups: Number(backups.n), fees, invoices };
 }

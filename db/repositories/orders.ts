@@ -26,18 +26,71 @@ export async function recordPaidOrder(trx: Db, order: PaidOrder): Promise<{ orde
   const total = order.lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
   await trx
     .insertInto('orders')
-    .values({ id: orderId, organization_id: order.organizationId, account_id: order.accountId, currency: order.currency, total_cents: total, block_reason: null, blocked_at: null, block_deadline: null, verification_case_id: null, fulfilled_at: null, cancelled_at: null, cancel_reason: null })
+    .values({
+      id: orderId,
+      organization_id: order.organizationId,
+      account_id: order.accountId,
+      currency: order.currency,
+      total_cents: total,
+      block_reason: null,
+      blocked_at: null,
+      block_deadline: null,
+      verification_case_id: null,
+      fulfilled_at: null,
+      cancelled_at: null,
+      cancel_reason: null,
+    })
     .execute();
-  await trx.insertInto('order_lines').values(order.lines.map((l) => ({ id: randomUUID(), order_id: orderId, product_type: l.productType, description: l.description, quantity: l.quantity, unit_price_cents: l.unitPriceCents }))).execute();
-  await trx.insertInto('payments').values({ id: paymentId, order_id: orderId, means: order.payment.means, amount_cents: total, currency: order.currency, status: order.payment.status, provider_reference: order.payment.reference }).execute();
+  await trx
+    .insertInto('order_lines')
+    .values(
+      order.lines.map((l) => ({
+        id: randomUUID(),
+        order_id: orderId,
+        product_type: l.productType,
+        description: l.description,
+        quantity: l.quantity,
+        unit_price_cents: l.unitPriceCents,
+      })),
+    )
+    .execute();
+  await trx
+    .insertInto('payments')
+    .values({
+      id: paymentId,
+      order_id: orderId,
+      means: order.payment.means,
+      amount_cents: total,
+      currency: order.currency,
+      status: order.payment.status,
+      provider_reference: order.payment.reference,
+    })
+    .execute();
   if (order.payment.means === 'prepaid') {
     try {
-      await trx.insertInto('prepaid_ledger_entries').values({ organization_id: order.organizationId, currency: order.currency, amount_cents: -total, reason: `order ${orderId}`, reference: `payment:${paymentId}` }).execute();
+      await trx
+        .insertInto('prepaid_ledger_entries')
+        .values({
+          organization_id: order.organizationId,
+          currency: order.currency,
+          amount_cents: -total,
+          reason: `order ${orderId}`,
+          reference: `payment:${paymentId}`,
+        })
+        .execute();
     } catch (err) {
       if ((err as { code?: string }).code === '23514') throw new InsufficientPrepaidBalance();
       throw err;
     }
   }
-  await audit(trx, { actor_type: 'system', actor_id: order.recordedBy, action: 'order.created', subject_type: 'order', subject_id: orderId, decision: null, details: {} });
+  await audit(trx, {
+    actor_type: 'system',
+    actor_id: order.recordedBy,
+    action: 'order.created',
+    subject_type: 'order',
+    subject_id: orderId,
+    decision: null,
+    details: {},
+  });
   return { orderId, paymentId };
 }

@@ -2,12 +2,7 @@ import type { Db } from '../database';
 import type { MembershipRole } from '../tables/memberships.table';
 
 export async function findMembership(db: Db, organizationId: string, accountId: string): Promise<{ role: MembershipRole } | undefined> {
-  return db
-    .selectFrom('memberships')
-    .select('role')
-    .where('organization_id', '=', organizationId)
-    .where('account_id', '=', accountId)
-    .executeTakeFirst();
+  return db.selectFrom('memberships').select('role').where('organization_id', '=', organizationId).where('account_id', '=', accountId).executeTakeFirst();
 }
 
 export async function organizationIdsOf(db: Db, accountId: string): Promise<string[]> {
@@ -25,7 +20,8 @@ export async function lockOrganization(db: Db, organizationId: string): Promise<
 
 /** The database refused a change that would leave no legal representative (memberships_legal_representative_required). */
 export const isLastLegalRepresentativeError = (err: unknown) =>
-  (err as { code?: string; constraint?: string }).code === '23514' && (err as { constraint?: string }).constraint === 'memberships_legal_representative_required';
+  (err as { code?: string; constraint?: string }).code === '23514' &&
+  (err as { constraint?: string }).constraint === 'memberships_legal_representative_required';
 
 /** What decides whether a member may leave: a kSuite seat, and whether their login address is on one of the organization's mail domains. */
 export async function leavingFacts(db: Db, organizationId: string, accountId: string): Promise<{ inKsuite: boolean; hostedDomain: string | null }> {
@@ -37,7 +33,12 @@ export async function leavingFacts(db: Db, organizationId: string, accountId: st
     .where('m.account_id', '=', accountId)
     .executeTakeFirstOrThrow();
   const domain = me.login_email.slice(me.login_email.lastIndexOf('@') + 1).toLowerCase();
-  const hosted = await db.selectFrom('organization_mail_domains').select('domain').where('organization_id', '=', organizationId).where('domain', '=', domain).executeTakeFirst();
+  const hosted = await db
+    .selectFrom('organization_mail_domains')
+    .select('domain')
+    .where('organization_id', '=', organizationId)
+    .where('domain', '=', domain)
+    .executeTakeFirst();
   return { inKsuite: me.in_ksuite, hostedDomain: hosted ? domain : null };
 }
 

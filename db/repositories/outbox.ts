@@ -12,7 +12,17 @@ export async function enqueue(
 ): Promise<OutboxMessage> {
   await db
     .insertInto('notification_outbox')
-    .values({ key: msg.key, channel: msg.channel, recipient: msg.recipient, subject: msg.subject ?? null, body: msg.body, qr: msg.qr ?? null, last_error: null, provider_message_id: null, sent_at: null })
+    .values({
+      key: msg.key,
+      channel: msg.channel,
+      recipient: msg.recipient,
+      subject: msg.subject ?? null,
+      body: msg.body,
+      qr: msg.qr ?? null,
+      last_error: null,
+      provider_message_id: null,
+      sent_at: null,
+    })
     .onConflict((oc) => oc.column('key').doNothing())
     .execute();
   return db.selectFrom('notification_outbox').selectAll().where('key', '=', msg.key).executeTakeFirstOrThrow();
@@ -56,7 +66,11 @@ export const redactSecrets = (body: string) => body.replace(new RegExp(MARKED_SE
 // Issue 14, item 6: a settled row keeps no phone number or address. No sweep erases recipients later: a retention above 0 (lib/rules.ts) must come with one.
 const recipientRetention: 0 = OUTBOX_RECIPIENT_RETENTION_MS;
 
-export async function recordAttempt(db: Db, key: string, outcome: { sent: true; providerMessageId: string } | { sent: false; error: string; permanent: boolean }): Promise<void> {
+export async function recordAttempt(
+  db: Db,
+  key: string,
+  outcome: { sent: true; providerMessageId: string } | { sent: false; error: string; permanent: boolean },
+): Promise<void> {
   // Nothing will send it again once sent or failed for good: its secrets and its recipient go in
   // the same statement.
   const settled = outcome.sent || outcome.permanent;
@@ -64,7 +78,12 @@ export async function recordAttempt(db: Db, key: string, outcome: { sent: true; 
     .updateTable('notification_outbox')
     .set((eb) => ({
       attempts: eb('attempts', '+', 1),
-      ...(settled ? { body: sql<string>`regexp_replace(body, ${MARKED_SECRET}, ${REDACTED}, 'g')`, qr: sql<string | null>`regexp_replace(qr, ${MARKED_SECRET}, ${REDACTED}, 'g')` } : {}),
+      ...(settled
+        ? {
+            body: sql<string>`regexp_replace(body, ${MARKED_SECRET}, ${REDACTED}, 'g')`,
+            qr: sql<string | null>`regexp_replace(qr, ${MARKED_SECRET}, ${REDACTED}, 'g')`,
+          }
+        : {}),
       ...(settled && recipientRetention === 0 ? { recipient: REDACTED } : {}),
       ...(outcome.sent
         ? { status: 'sent' as const, provider_message_id: outcome.providerMessageId, sent_at: sql<Date>`now()`, last_error: null }
@@ -86,5 +105,9 @@ export async function recordAttempt(db: Db, key: string, outcome: { sent: true; 
 export async function redactSecret(db: Db, key: string, secret: string): Promise<void> {
   const row = await db.selectFrom('notification_outbox').select('body').where('key', '=', key).executeTakeFirst();
   if (!row || !row.body.includes(secret)) return;
-  await db.updateTable('notification_outbox').set({ body: row.body.split(secret).join('[redacted]') }).where('key', '=', key).execute();
+  await db
+    .updateTable('notification_outbox')
+    .set({ body: row.body.split(secret).join('[redacted]') })
+    .where('key', '=', key)
+    .execute();
 }

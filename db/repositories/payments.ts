@@ -38,7 +38,12 @@ async function pendingCents(trx: Db, invoiceId: string): Promise<number> {
 }
 
 const lockInvoice = (trx: Db, invoiceId: string) =>
-  trx.selectFrom('invoices').select(['id', 'organization_id', 'currency', 'status', 'total_cents', 'paid_cents']).where('id', '=', invoiceId).forUpdate().executeTakeFirstOrThrow();
+  trx
+    .selectFrom('invoices')
+    .select(['id', 'organization_id', 'currency', 'status', 'total_cents', 'paid_cents'])
+    .where('id', '=', invoiceId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
 
 const reserved = (p: Pick<Payment, 'id' | 'invoice_id' | 'amount_cents' | 'currency' | 'means'>): PaymentReservation => ({
   status: 'reserved',
@@ -63,10 +68,13 @@ async function earlierReservation(trx: Db, paymentId: string, businessKey: strin
  */
 export async function reservePayment(db: Kysely<Database>, { paymentId, request }: PaymentInput, now: Date): Promise<PaymentReservation> {
   try {
-    return await db.transaction().execute((trx) => (request.kind === 'invoice' ? reserveForInvoice(trx, paymentId, request, now) : reserveRenewalCharge(trx, paymentId, request, now)));
+    return await db
+      .transaction()
+      .execute((trx) => (request.kind === 'invoice' ? reserveForInvoice(trx, paymentId, request, now) : reserveRenewalCharge(trx, paymentId, request, now)));
   } catch (err) {
     if (err instanceof Refused) return { status: 'refused', reason: err.reason, detail: err.detail };
-    if ((err as { code?: string }).code === '23514') return { status: 'refused', reason: 'insufficient-prepaid-balance', detail: 'The prepaid balance does not cover this amount' };
+    if ((err as { code?: string }).code === '23514')
+      return { status: 'refused', reason: 'insufficient-prepaid-balance', detail: 'The prepaid balance does not cover this amount' };
     throw err;
   }
 }
@@ -74,7 +82,12 @@ export async function reservePayment(db: Kysely<Database>, { paymentId, request 
 async function reserveForInvoice(trx: Db, paymentId: string, r: Extract<PaymentRequest, { kind: 'invoice' }>, now: Date): Promise<PaymentReservation> {
   const earlier = await earlierReservation(trx, paymentId, r.businessKey);
   if (earlier) return earlier;
-  const product = await trx.selectFrom('products').select(['id', 'organization_id', 'status', 'due_at', 'max_terms_ahead', 'renewal_price_cents']).where('id', '=', r.productId).forUpdate().executeTakeFirst();
+  const product = await trx
+    .selectFrom('products')
+    .select(['id', 'organization_id', 'status', 'due_at', 'max_terms_ahead', 'renewal_price_cents'])
+    .where('id', '=', r.productId)
+    .forUpdate()
+    .executeTakeFirst();
   if (!product) throw new Refused('not-found', 'No such product');
   if (!product.due_at || product.status === 'terminated') throw new Refused('not-renewable', 'This product does not renew');
   const due = product.due_at;
@@ -90,14 +103,21 @@ async function reserveForInvoice(trx: Db, paymentId: string, r: Extract<PaymentR
     if (invoice.paid_cents > 0 || pending > 0 || lines.length > 1 || invoice.status !== 'open') {
       throw new Refused('terms-locked', 'The number of terms can change only before anything is paid on a single-product invoice');
     }
-    await trx.updateTable('invoice_lines').set({ terms: r.terms, amount_cents: product.renewal_price_cents! * r.terms }).where('product_id', '=', product.id).where('due_at', '=', due).execute();
+    await trx
+      .updateTable('invoice_lines')
+      .set({ terms: r.terms, amount_cents: product.renewal_price_cents! * r.terms })
+      .where('product_id', '=', product.id)
+      .where('due_at', '=', due)
+      .execute();
     await refreshTotal(trx, invoice.id);
     inv = (await termInvoice(trx, product.id, due))!;
     invoice = await lockInvoice(trx, inv.id);
   }
-  if (invoice.status !== 'open') throw new Refused('nothing-due', `The term due on ${day(due)} is ${invoice.status === 'paid' ? 'already paid' : 'not billed'}`);
+  if (invoice.status !== 'open')
+    throw new Refused('nothing-due', `The term due on ${day(due)} is ${invoice.status === 'paid' ? 'already paid' : 'not billed'}`);
   const outstanding = invoice.total_cents - invoice.paid_cents - pending;
-  if (outstanding <= 0) throw new Refused('nothing-due', pending > 0 ? 'A payment of what is due is being processed' : `The term due on ${day(due)} is already paid`);
+  if (outstanding <= 0)
+    throw new Refused('nothing-due', pending > 0 ? 'A payment of what is due is being processed' : `The term due on ${day(due)} is already paid`);
   const amount = r.amountCents ?? outstanding;
   if (amount > outstanding) throw new Refused('overpayment', `At most ${outstanding} cents are due${pending > 0 ? ` (${pending} are being paid)` : ''}`);
   let cardRef: string | null = null;
@@ -106,12 +126,32 @@ async function reserveForInvoice(trx: Db, paymentId: string, r: Extract<PaymentR
     cardRef = r.cardToken ?? org.payment_card_ref;
     if (!cardRef) throw new Refused('no-saved-card', 'Send a cardToken or save a card first');
   }
-  return insertReservation(trx, { paymentId, invoice, means: r.means, amount, cardRef, businessKey: r.businessKey, requestedBy: r.requestedBy, productId: product.id, providerReference: r.providerReference ?? null });
+  return insertReservation(trx, {
+    paymentId,
+    invoice,
+    means: r.means,
+    amount,
+    cardRef,
+    businessKey: r.businessKey,
+    requestedBy: r.requestedBy,
+    productId: product.id,
+    providerReference: r.providerReference ?? null,
+  });
 }
 
-async function reserveRenewalCharge(trx: Db, paymentId: string, r: Extract<PaymentRequest, { kind: 'renewal-charge' }>, now: Date): Promise<PaymentReservation> {
+async function reserveRenewalCharge(
+  trx: Db,
+  paymentId: string,
+  r: Extract<PaymentRequest, { kind: 'renewal-charge' }>,
+  now: Date,
+): Promise<PaymentReservation> {
   const due = new Date(r.dueAt);
-  const product = await trx.selectFrom('products').select(['id', 'organization_id', 'status', 'due_at', 'auto_renew']).where('id', '=', r.productId).forUpdate().executeTakeFirst();
+  const product = await trx
+    .selectFrom('products')
+    .select(['id', 'organization_id', 'status', 'due_at', 'auto_renew'])
+    .where('id', '=', r.productId)
+    .forUpdate()
+    .executeTakeFirst();
   if (!product) throw new Refused('not-found', 'No such product');
   if (product.status === 'terminated' || product.due_at?.getTime() !== due.getTime()) throw new Refused('not-renewable', 'The term is over');
   if (!product.auto_renew) throw new Refused('auto-renewal-off', 'Automatic renewal was switched off');
@@ -128,20 +168,61 @@ async function reserveRenewalCharge(trx: Db, paymentId: string, r: Extract<Payme
   if (outstanding <= 0) throw new Refused('nothing-due', 'What is due is paid or being paid');
   const org = await trx.selectFrom('organizations').select('payment_card_ref').where('id', '=', product.organization_id).executeTakeFirstOrThrow();
   if (!org.payment_card_ref) throw new Refused('no-saved-card', 'no saved card');
-  return insertReservation(trx, { paymentId, invoice, means: 'card', amount: outstanding, cardRef: org.payment_card_ref, businessKey, requestedBy: `renewal:${product.id}`, productId: product.id, providerReference: null });
+  return insertReservation(trx, {
+    paymentId,
+    invoice,
+    means: 'card',
+    amount: outstanding,
+    cardRef: org.payment_card_ref,
+    businessKey,
+    requestedBy: `renewal:${product.id}`,
+    productId: product.id,
+    providerReference: null,
+  });
 }
 
 async function insertReservation(
   trx: Db,
-  p: { paymentId: string; invoice: { id: string; organization_id: string; currency: string }; means: Payment['means']; amount: number; cardRef: string | null; businessKey: string; requestedBy: string; productId: string; providerReference: string | null },
+  p: {
+    paymentId: string;
+    invoice: { id: string; organization_id: string; currency: string };
+    means: Payment['means'];
+    amount: number;
+    cardRef: string | null;
+    businessKey: string;
+    requestedBy: string;
+    productId: string;
+    providerReference: string | null;
+  },
 ): Promise<PaymentReservation> {
   const currency = p.invoice.currency as 'CHF' | 'EUR';
   await trx
     .insertInto('payments')
-    .values({ id: p.paymentId, invoice_id: p.invoice.id, means: p.means, amount_cents: p.amount, currency, status: 'pending', provider_reference: p.providerReference, idempotency_key: p.businessKey, card_ref: p.cardRef, requested_by: p.requestedBy, product_id: p.productId })
+    .values({
+      id: p.paymentId,
+      invoice_id: p.invoice.id,
+      means: p.means,
+      amount_cents: p.amount,
+      currency,
+      status: 'pending',
+      provider_reference: p.providerReference,
+      idempotency_key: p.businessKey,
+      card_ref: p.cardRef,
+      requested_by: p.requestedBy,
+      product_id: p.productId,
+    })
     .execute();
   if (p.means === 'prepaid') {
-    await trx.insertInto('prepaid_ledger_entries').values({ organization_id: p.invoice.organization_id, currency, amount_cents: -p.amount, reason: `invoice ${p.invoice.id}`, reference: `payment:${p.paymentId}` }).execute();
+    await trx
+      .insertInto('prepaid_ledger_entries')
+      .values({
+        organization_id: p.invoice.organization_id,
+        currency,
+        amount_cents: -p.amount,
+        reason: `invoice ${p.invoice.id}`,
+        reference: `payment:${p.paymentId}`,
+      })
+      .execute();
   }
   return reserved({ id: p.paymentId, invoice_id: p.invoice.id, amount_cents: p.amount, currency, means: p.means });
 }
@@ -158,7 +239,11 @@ export async function recordCharge(db: Db, paymentId: string, chargeId: string):
  * invoice was closed or paid meanwhile). A card that pays a customer's renewal in full is saved
  * and switches automatic renewal on [001].
  */
-export async function settlePayment(db: Kysely<Database>, paymentId: string, now: Date): Promise<{ status: 'captured' } | { status: 'refused'; reason: string }> {
+export async function settlePayment(
+  db: Kysely<Database>,
+  paymentId: string,
+  now: Date,
+): Promise<{ status: 'captured' } | { status: 'refused'; reason: string }> {
   return db.transaction().execute(async (trx) => {
     const first = await findPayment(trx, paymentId);
     if (!first?.invoice_id) throw new Error(`payment ${paymentId} not found`);
@@ -176,13 +261,30 @@ export async function settlePayment(db: Kysely<Database>, paymentId: string, now
     const paid = invoice.paid_cents + p.amount_cents;
     const status = paid === invoice.total_cents ? 'paid' : 'open';
     await trx.updateTable('payments').set({ status: 'captured', settled_at: now }).where('id', '=', paymentId).execute();
-    await trx.updateTable('invoices').set({ paid_cents: paid, status, paid_at: status === 'paid' ? now : null }).where('id', '=', invoice.id).execute();
+    await trx
+      .updateTable('invoices')
+      .set({ paid_cents: paid, status, paid_at: status === 'paid' ? now : null })
+      .where('id', '=', invoice.id)
+      .execute();
     if (p.means === 'card' && p.card_ref && p.product_id && status === 'paid' && p.requested_by?.startsWith('customer:')) {
-      await trx.updateTable('organizations').set({ payment_card_ref: p.card_ref }).where('id', '=', invoice.organization_id).where('payment_card_ref', 'is', null).execute();
+      await trx
+        .updateTable('organizations')
+        .set({ payment_card_ref: p.card_ref })
+        .where('id', '=', invoice.organization_id)
+        .where('payment_card_ref', 'is', null)
+        .execute();
       await trx.updateTable('products').set({ auto_renew: true }).where('id', '=', p.product_id).execute();
     }
     const [actorType, actorId] = splitActor(p.requested_by);
-    await audit(trx, { actor_type: actorType, actor_id: actorId, action: 'renewal.payment_recorded', subject_type: 'product', subject_id: p.product_id ?? invoice.id, decision: null, details: { invoiceId: invoice.id, means: p.means, amountCents: p.amount_cents, paymentId } });
+    await audit(trx, {
+      actor_type: actorType,
+      actor_id: actorId,
+      action: 'renewal.payment_recorded',
+      subject_type: 'product',
+      subject_id: p.product_id ?? invoice.id,
+      decision: null,
+      details: { invoiceId: invoice.id, means: p.means, amountCents: p.amount_cents, paymentId },
+    });
     return { status: 'captured' as const };
   });
 }
@@ -228,7 +330,17 @@ export async function openRefund(db: Kysely<Database>, paymentId: string, reason
   const destination = p.means === 'card' ? ('original_means' as const) : ('prepaid_account' as const);
   await db
     .insertInto('refunds')
-    .values({ id: randomUUID(), payment_id: p.id, invoice_id: p.invoice_id, idempotency_key: refundKey(p.id), destination, amount_cents: p.amount_cents, currency: p.currency, provider_refund_id: null, succeeded_at: null })
+    .values({
+      id: randomUUID(),
+      payment_id: p.id,
+      invoice_id: p.invoice_id,
+      idempotency_key: refundKey(p.id),
+      destination,
+      amount_cents: p.amount_cents,
+      currency: p.currency,
+      provider_refund_id: null,
+      succeeded_at: null,
+    })
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .execute();
   const refund = await db.selectFrom('refunds').selectAll().where('idempotency_key', '=', refundKey(p.id)).executeTakeFirstOrThrow();
@@ -241,9 +353,25 @@ export async function completeRefund(db: Kysely<Database>, paymentId: string, pr
     const refund = await trx.selectFrom('refunds').selectAll().where('payment_id', '=', paymentId).executeTakeFirstOrThrow();
     if (refund.status === 'succeeded') return;
     if (refund.destination === 'prepaid_account') await creditPrepaid(trx, p, refundKey(paymentId), `refund of payment ${paymentId}`);
-    await trx.updateTable('refunds').set({ status: 'succeeded', provider_refund_id: providerRefundId, succeeded_at: now }).where('id', '=', refund.id).execute();
-    await trx.updateTable('payments').set({ status: 'refunded', failure_reason: p.failure_reason ?? reason }).where('id', '=', paymentId).execute();
-    await audit(trx, { actor_type: 'system', actor_id: 'payment', action: 'payment.refunded', subject_type: 'invoice', subject_id: p.invoice_id!, decision: null, details: { paymentId, destination: refund.destination, amountCents: refund.amount_cents, reason } });
+    await trx
+      .updateTable('refunds')
+      .set({ status: 'succeeded', provider_refund_id: providerRefundId, succeeded_at: now })
+      .where('id', '=', refund.id)
+      .execute();
+    await trx
+      .updateTable('payments')
+      .set({ status: 'refunded', failure_reason: p.failure_reason ?? reason })
+      .where('id', '=', paymentId)
+      .execute();
+    await audit(trx, {
+      actor_type: 'system',
+      actor_id: 'payment',
+      action: 'payment.refunded',
+      subject_type: 'invoice',
+      subject_id: p.invoice_id!,
+      decision: null,
+      details: { paymentId, destination: refund.destination, amountCents: refund.amount_cents, reason },
+    });
   });
 }
 
@@ -289,5 +417,12 @@ export async function reconcile(db: Db): Promise<Reconciliation[]> {
     select books.subject, books.subject_id as id, books.currency, coalesce(provider.cents, 0) as provider_cents, books.cents as books_cents, books.in_flight
     from books left join provider on provider.subject = books.subject and provider.subject_id = books.subject_id
     order by books.subject, books.subject_id`.execute(db);
-  return rows.rows.map((r) => ({ subject: r.subject, id: r.id, currency: r.currency, providerCents: Number(r.provider_cents), booksCents: Number(r.books_cents), inFlight: Number(r.in_flight) }));
+  return rows.rows.map((r) => ({
+    subject: r.subject,
+    id: r.id,
+    currency: r.currency,
+    providerCents: Number(r.provider_cents),
+    booksCents: Number(r.books_cents),
+    inFlight: Number(r.in_flight),
+  }));
 }

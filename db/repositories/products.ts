@@ -44,7 +44,12 @@ export async function createProductsOfOrder(trx: Db, order: { id: string; organi
     if (row) created.push(row.id);
   }
   if (card?.card_ref) {
-    await trx.updateTable('organizations').set({ payment_card_ref: card.card_ref }).where('id', '=', order.organization_id).where('payment_card_ref', 'is', null).execute();
+    await trx
+      .updateTable('organizations')
+      .set({ payment_card_ref: card.card_ref })
+      .where('id', '=', order.organization_id)
+      .where('payment_card_ref', 'is', null)
+      .execute();
   }
   return created;
 }

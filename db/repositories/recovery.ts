@@ -36,7 +36,10 @@ export const newRecoveryRequest = (q: { id: string; kind: 'login_email' | 'passw
 });
 
 /** Records a new request (see `newRecoveryRequest`), matched or not: the same insert either way. */
-export async function createRecoveryRequest(db: Db, q: { id: string; kind: 'login_email' | 'password'; accountId: string | null; channel: 'sms' | 'email'; now: Date }): Promise<void> {
+export async function createRecoveryRequest(
+  db: Db,
+  q: { id: string; kind: 'login_email' | 'password'; accountId: string | null; channel: 'sms' | 'email'; now: Date },
+): Promise<void> {
   await db.insertInto('recovery_requests').values(newRecoveryRequest(q)).execute();
 }
 
@@ -91,7 +94,12 @@ export async function setResetPassword(db: Db, accountId: string, passwordHash: 
 }
 
 export async function recoveryStage(db: Db, kind: RecoveryRequestsTable['kind'], requestId: string): Promise<RecoveryStage | undefined> {
-  const r = await db.selectFrom('recovery_requests').select(['confirmed_at', 'verification_case_id', 'closed_at']).where('id', '=', requestId).where('kind', '=', kind).executeTakeFirst();
+  const r = await db
+    .selectFrom('recovery_requests')
+    .select(['confirmed_at', 'verification_case_id', 'closed_at'])
+    .where('id', '=', requestId)
+    .where('kind', '=', kind)
+    .executeTakeFirst();
   return r && stageOf(r);
 }
 
@@ -100,7 +108,11 @@ export async function recoveryStage(db: Db, kind: RecoveryRequestsTable['kind'],
  * here, for every request, so a repeated ask finds it. An unmatched request's id names no case.
  * Returns the stage afterwards; `asked` is true for the one call that moved it to `verification`.
  */
-export async function askVerification(db: Db, kind: RecoveryRequestsTable['kind'], requestId: string): Promise<{ stage: RecoveryStage | undefined; asked: boolean }> {
+export async function askVerification(
+  db: Db,
+  kind: RecoveryRequestsTable['kind'],
+  requestId: string,
+): Promise<{ stage: RecoveryStage | undefined; asked: boolean }> {
   const marked = await db
     .updateTable('recovery_requests')
     .set({ verification_case_id: randomUUID() })
@@ -126,7 +138,9 @@ export async function tryRequestCode(
   trx: Transaction<Database>,
   secrets: AccountSecrets,
   q: { requestId: string; kind: RecoveryRequestsTable['kind']; accountId?: string; code: string; now: Date },
-): Promise<{ found: false } | { found: true; ok: false; attemptsLeft: number } | { found: true; ok: true; accountId: string | null; pendingEmail: string | null }> {
+): Promise<
+  { found: false } | { found: true; ok: false; attemptsLeft: number } | { found: true; ok: true; accountId: string | null; pendingEmail: string | null }
+> {
   let sel = trx
     .selectFrom('recovery_requests')
     .select(['account_id', 'code_hash', 'code_attempts', 'code_expires_at', 'confirmed_at', 'verification_case_id', 'closed_at', 'pending_email'])

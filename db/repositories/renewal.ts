@@ -41,7 +41,11 @@ export async function termInvoice(db: Db, productId: string, dueAt: Date) {
 }
 
 export async function renewalPlan(db: Db, productId: string, dueAt: Date): Promise<RenewalPlan | undefined> {
-  const p = await db.selectFrom('products').select(['status', 'due_at', 'auto_renew', 'renewal_warranty', 'organization_id']).where('id', '=', productId).executeTakeFirst();
+  const p = await db
+    .selectFrom('products')
+    .select(['status', 'due_at', 'auto_renew', 'renewal_warranty', 'organization_id'])
+    .where('id', '=', productId)
+    .executeTakeFirst();
   if (!p) return undefined;
   const prefs = await billingPreferences(db, p.organization_id);
   const invoice = await termInvoice(db, productId, dueAt);
@@ -59,7 +63,12 @@ export async function renewalPlan(db: Db, productId: string, dueAt: Date): Promi
  * Issues (or finds) the invoice for a product's term. With grouping on, products of one organization
  * due the same day in the same currency share one invoice, as long as nothing has been paid on it.
  */
-export async function issueRenewalInvoice(trx: Db, productId: string, dueAt: Date, issuedAt: Date): Promise<{ invoiceId: string; created: boolean } | undefined> {
+export async function issueRenewalInvoice(
+  trx: Db,
+  productId: string,
+  dueAt: Date,
+  issuedAt: Date,
+): Promise<{ invoiceId: string; created: boolean } | undefined> {
   const product = await trx
     .selectFrom('products')
     .select(['id', 'name', 'organization_id', 'renewal_price_cents', 'currency', 'term_months', 'status', 'due_at'])
@@ -77,23 +86,56 @@ export async function issueRenewalInvoice(trx: Db, productId: string, dueAt: Dat
     const reference = `renewal:${product.organization_id}:${day}:${product.currency}`;
     await trx
       .insertInto('invoices')
-      .values({ id: randomUUID(), organization_id: product.organization_id, product_id: null, kind: 'renewal', currency: product.currency, total_cents: 0, reference, issued_at: issuedAt, due_at: dueAt })
+      .values({
+        id: randomUUID(),
+        organization_id: product.organization_id,
+        product_id: null,
+        kind: 'renewal',
+        currency: product.currency,
+        total_cents: 0,
+        reference,
+        issued_at: issuedAt,
+        due_at: dueAt,
+      })
       .onConflict((oc) => oc.column('reference').doNothing())
       .execute();
-    const group = await trx.selectFrom('invoices').select(['id', 'status', 'paid_cents']).where('reference', '=', reference).forUpdate().executeTakeFirstOrThrow();
+    const group = await trx
+      .selectFrom('invoices')
+      .select(['id', 'status', 'paid_cents'])
+      .where('reference', '=', reference)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
     if (group.status === 'open' && group.paid_cents === 0) invoiceId = group.id;
   }
   if (!invoiceId) {
     invoiceId = randomUUID();
     await trx
       .insertInto('invoices')
-      .values({ id: invoiceId, organization_id: product.organization_id, product_id: product.id, kind: 'renewal', currency: product.currency, total_cents: 0, reference: `renewal:${product.id}:${day}`, issued_at: issuedAt, due_at: dueAt })
+      .values({
+        id: invoiceId,
+        organization_id: product.organization_id,
+        product_id: product.id,
+        kind: 'renewal',
+        currency: product.currency,
+        total_cents: 0,
+        reference: `renewal:${product.id}:${day}`,
+        issued_at: issuedAt,
+        due_at: dueAt,
+      })
       .execute();
   }
   const to = new Date(addMonths(dueAt.getTime(), product.term_months)).toISOString().slice(0, 10);
   await trx
     .insertInto('invoice_lines')
-    .values({ id: randomUUID(), invoice_id: invoiceId, product_id: product.id, due_at: dueAt, terms: 1, amount_cents: product.renewal_price_cents, description: `${product.name}: ${day} to ${to}` })
+    .values({
+      id: randomUUID(),
+      invoice_id: invoiceId,
+      product_id: product.id,
+      due_at: dueAt,
+      terms: 1,
+      amount_cents: product.renewal_price_cents,
+      description: `${product.name}: ${day} to ${to}`,
+    })
     .execute();
   await refreshTotal(trx, invoiceId);
   return { invoiceId, created: true };
@@ -101,7 +143,9 @@ export async function issueRenewalInvoice(trx: Db, productId: string, dueAt: Dat
 
 /** The total is the sum of the lines, recomputed under the invoice's row lock. */
 export async function refreshTotal(trx: Db, invoiceId: string): Promise<void> {
-  await sql`update invoices set total_cents = (select coalesce(sum(amount_cents), 0) from invoice_lines where invoice_id = ${invoiceId}) where id = ${invoiceId}`.execute(trx);
+  await sql`update invoices set total_cents = (select coalesce(sum(amount_cents), 0) from invoice_lines where invoice_id = ${invoiceId}) where id = ${invoiceId}`.execute(
+    trx,
+  );
 }
 
 export class PaymentRefused extends Error {
@@ -121,20 +165,48 @@ export async function recordInvoicePayment(
   p: { invoiceId: string; means: PaymentMeans; amountCents: number; idempotencyKey: string; providerReference: string | null; at: Date },
 ): Promise<{ paymentId: string; repeated: boolean; invoiceStatus: 'open' | 'paid' | 'void' }> {
   const earlier = await trx.selectFrom('payments').select(['id', 'invoice_id']).where('idempotency_key', '=', p.idempotencyKey).executeTakeFirst();
-  const invoice = await trx.selectFrom('invoices').select(['id', 'organization_id', 'currency', 'status', 'total_cents', 'paid_cents']).where('id', '=', p.invoiceId).forUpdate().executeTakeFirstOrThrow();
+  const invoice = await trx
+    .selectFrom('invoices')
+    .select(['id', 'organization_id', 'currency', 'status', 'total_cents', 'paid_cents'])
+    .where('id', '=', p.invoiceId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
   if (earlier) return { paymentId: earlier.id, repeated: true, invoiceStatus: invoice.status };
   if (invoice.status !== 'open') throw new PaymentRefused('invoice-not-open');
   // Money reserved by payment processes still in flight is not due any more.
-  const pending = await trx.selectFrom('payments').select((eb) => eb.fn.coalesce(eb.fn.sum<string>('amount_cents'), sql<string>`0`).as('cents')).where('invoice_id', '=', invoice.id).where('status', '=', 'pending').executeTakeFirstOrThrow();
+  const pending = await trx
+    .selectFrom('payments')
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('amount_cents'), sql<string>`0`).as('cents'))
+    .where('invoice_id', '=', invoice.id)
+    .where('status', '=', 'pending')
+    .executeTakeFirstOrThrow();
   if (p.amountCents > invoice.total_cents - invoice.paid_cents - Number(pending.cents)) throw new PaymentRefused('overpayment');
   const paymentId = randomUUID();
   await trx
     .insertInto('payments')
-    .values({ id: paymentId, invoice_id: invoice.id, means: p.means, amount_cents: p.amountCents, currency: invoice.currency as 'CHF' | 'EUR', status: 'captured', provider_reference: p.providerReference, idempotency_key: p.idempotencyKey })
+    .values({
+      id: paymentId,
+      invoice_id: invoice.id,
+      means: p.means,
+      amount_cents: p.amountCents,
+      currency: invoice.currency as 'CHF' | 'EUR',
+      status: 'captured',
+      provider_reference: p.providerReference,
+      idempotency_key: p.idempotencyKey,
+    })
     .execute();
   if (p.means === 'prepaid') {
     try {
-      await trx.insertInto('prepaid_ledger_entries').values({ organization_id: invoice.organization_id, currency: invoice.currency as 'CHF' | 'EUR', amount_cents: -p.amountCents, reason: `invoice ${invoice.id}`, reference: `payment:${paymentId}` }).execute();
+      await trx
+        .insertInto('prepaid_ledger_entries')
+        .values({
+          organization_id: invoice.organization_id,
+          currency: invoice.currency as 'CHF' | 'EUR',
+          amount_cents: -p.amountCents,
+          reason: `invoice ${invoice.id}`,
+          reference: `payment:${paymentId}`,
+        })
+        .execute();
     } catch (err) {
       if ((err as { code?: string }).code === '23514') throw new PaymentRefused('insufficient-prepaid-balance');
       throw err;
@@ -142,7 +214,11 @@ export async function recordInvoicePayment(
   }
   const paid = invoice.paid_cents + p.amountCents;
   const status = paid === invoice.total_cents ? 'paid' : 'open';
-  await trx.updateTable('invoices').set({ paid_cents: paid, status, paid_at: status === 'paid' ? p.at : null }).where('id', '=', invoice.id).execute();
+  await trx
+    .updateTable('invoices')
+    .set({ paid_cents: paid, status, paid_at: status === 'paid' ? p.at : null })
+    .where('id', '=', invoice.id)
+    .execute();
   return { paymentId, repeated: false, invoiceStatus: status };
 }
 
@@ -159,15 +235,30 @@ export async function prepaidBalance(db: Db, organizationId: string, currency: s
 
 /** The product leaves an unpaid renewal invoice: its line goes, and what was paid for it returns to the prepaid account. */
 export async function releaseTermInvoice(trx: Db, productId: string, due: Date, invoiceId: string): Promise<void> {
-  const inv = await trx.selectFrom('invoices').select(['id', 'organization_id', 'currency', 'paid_cents']).where('id', '=', invoiceId).forUpdate().executeTakeFirstOrThrow();
+  const inv = await trx
+    .selectFrom('invoices')
+    .select(['id', 'organization_id', 'currency', 'paid_cents'])
+    .where('id', '=', invoiceId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
   await trx.deleteFrom('invoice_lines').where('product_id', '=', productId).where('due_at', '=', due).execute();
-  const rest = await trx.selectFrom('invoice_lines').select((eb) => eb.fn.coalesce(eb.fn.sum<string>('amount_cents'), eb.lit(0)).as('total')).where('invoice_id', '=', invoiceId).executeTakeFirstOrThrow();
+  const rest = await trx
+    .selectFrom('invoice_lines')
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<string>('amount_cents'), eb.lit(0)).as('total'))
+    .where('invoice_id', '=', invoiceId)
+    .executeTakeFirstOrThrow();
   const total = Number(rest.total);
   const excess = Math.max(0, inv.paid_cents - total);
   if (excess > 0) {
     await trx
       .insertInto('prepaid_ledger_entries')
-      .values({ organization_id: inv.organization_id, currency: inv.currency as 'CHF' | 'EUR', amount_cents: excess, reason: `unused renewal payment, invoice ${inv.id}`, reference: `release:${inv.id}:${productId}` })
+      .values({
+        organization_id: inv.organization_id,
+        currency: inv.currency as 'CHF' | 'EUR',
+        amount_cents: excess,
+        reason: `unused renewal payment, invoice ${inv.id}`,
+        reference: `release:${inv.id}:${productId}`,
+      })
       .onConflict((oc) => oc.column('reference').doNothing())
       .execute();
   }

@@ -5,7 +5,10 @@
 import type { Db } from '../database';
 
 /** Renewable products (a due date, not terminated) after `afterId` in id order; `missingOnly` skips those with a known run. */
-export async function renewableProductsPage(db: Db, { afterId, limit, organizationId, missingOnly }: { afterId: string | null; limit: number; organizationId: string | null; missingOnly: boolean }) {
+export async function renewableProductsPage(
+  db: Db,
+  { afterId, limit, organizationId, missingOnly }: { afterId: string | null; limit: number; organizationId: string | null; missingOnly: boolean },
+) {
   let query = db
     .selectFrom('products as p')
     .select(['p.id', 'p.due_at'])
@@ -13,7 +16,10 @@ export async function renewableProductsPage(db: Db, { afterId, limit, organizati
     .where('p.status', 'in', ['active', 'suspended'])
     .orderBy('p.id')
     .limit(limit);
-  if (missingOnly) query = query.where(({ not, exists, selectFrom }) => not(exists(selectFrom('renewal_runs as r').select('r.product_id').whereRef('r.product_id', '=', 'p.id'))));
+  if (missingOnly)
+    query = query.where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('renewal_runs as r').select('r.product_id').whereRef('r.product_id', '=', 'p.id'))),
+    );
   if (afterId) query = query.where('p.id', '>', afterId);
   if (organizationId) query = query.where('p.organization_id', '=', organizationId);
   return query.execute();
@@ -21,7 +27,11 @@ export async function renewableProductsPage(db: Db, { afterId, limit, organizati
 
 /** Recorded before the start, so that the run's own release (which may come at once) follows it. */
 export async function recordRenewalRun(db: Db, productId: string, at: Date): Promise<void> {
-  await db.insertInto('renewal_runs').values({ product_id: productId, recorded_at: at }).onConflict((oc) => oc.column('product_id').doNothing()).execute();
+  await db
+    .insertInto('renewal_runs')
+    .values({ product_id: productId, recorded_at: at })
+    .onConflict((oc) => oc.column('product_id').doNothing())
+    .execute();
 }
 
 export async function releaseRenewalRun(db: Db, productId: string): Promise<void> {

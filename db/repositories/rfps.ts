@@ -11,10 +11,23 @@ export async function openRfpByCancelToken(db: Db, token: string) {
     .executeTakeFirst();
 }
 
-export async function insertRfp(db: Db, r: { id: string; organizationId: string; createdBy: string; title: string; summary: string; details: string; now: Date; closesAt: Date }): Promise<void> {
+export async function insertRfp(
+  db: Db,
+  r: { id: string; organizationId: string; createdBy: string; title: string; summary: string; details: string; now: Date; closesAt: Date },
+): Promise<void> {
   await db
     .insertInto('requests_for_proposal')
-    .values({ id: r.id, organization_id: r.organizationId, created_by: r.createdBy, title: r.title, summary: r.summary, details: r.details, cancel_token_hash: null, created_at: r.now, closes_at: r.closesAt })
+    .values({
+      id: r.id,
+      organization_id: r.organizationId,
+      created_by: r.createdBy,
+      title: r.title,
+      summary: r.summary,
+      details: r.details,
+      cancel_token_hash: null,
+      created_at: r.now,
+      closes_at: r.closesAt,
+    })
     .execute();
 }
 

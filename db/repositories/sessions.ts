@@ -11,15 +11,26 @@ import { normalizeBackupCode } from '../../lib/otp';
  * A customer's session. `reauthenticatedAt`: when the password (and the second factor when on) was
  * last proved for it; a login proves them as it opens the session, an operator's token does not.
  */
-export async function createSession(db: Db, s: { accountId: string; scope: SessionScope; now: Date; ttlMs: number; reauthenticatedAt?: Date }): Promise<{ id: string; expiresAt: Date }> {
+export async function createSession(
+  db: Db,
+  s: { accountId: string; scope: SessionScope; now: Date; ttlMs: number; reauthenticatedAt?: Date },
+): Promise<{ id: string; expiresAt: Date }> {
   const id = randomUUID();
   const expiresAt = new Date(s.now.getTime() + s.ttlMs);
-  await db.insertInto('sessions').values({ id, account_id: s.accountId, scope: s.scope, expires_at: expiresAt, reauthenticated_at: s.reauthenticatedAt ?? null }).execute();
+  await db
+    .insertInto('sessions')
+    .values({ id, account_id: s.accountId, scope: s.scope, expires_at: expiresAt, reauthenticated_at: s.reauthenticatedAt ?? null })
+    .execute();
   return { id, expiresAt };
 }
 
 /** The session's scope and last re-authentication while it is neither ended nor expired; undefined otherwise. */
-export async function activeSession(db: Db, id: string, accountId: string, now: Date): Promise<{ scope: SessionScope; reauthenticatedAt: Date | null } | undefined> {
+export async function activeSession(
+  db: Db,
+  id: string,
+  accountId: string,
+  now: Date,
+): Promise<{ scope: SessionScope; reauthenticatedAt: Date | null } | undefined> {
   const row = await db
     .selectFrom('sessions')
     .select(['scope', 'reauthenticated_at'])
@@ -100,7 +111,11 @@ function queueLoginAlert(qc: QueryCreator<WithLogin>, alert: LoginAlert, account
  * `npm run bench` (issue 14, item 1). A crash can lose the counts of its last second at most (and a
  * lock or an alert one of them wrote).
  */
-export async function countFailedLogin(db: Kysely<Database>, accountId: string | null, e: { now: Date; lockAfter: number; alert: LoginAlert }): Promise<{ failedLogins: number; lockedAt: Date | null } | undefined> {
+export async function countFailedLogin(
+  db: Kysely<Database>,
+  accountId: string | null,
+  e: { now: Date; lockAfter: number; alert: LoginAlert },
+): Promise<{ failedLogins: number; lockedAt: Date | null } | undefined> {
   const id = accountId ?? NO_ACCOUNT_ID;
   return db.transaction().execute(async (trx) => {
     await sql`set local synchronous_commit = off`.execute(trx);
@@ -126,7 +141,9 @@ export async function countFailedLogin(db: Kysely<Database>, accountId: string |
 /** A login that proved the password (and the second factor): the count starts again, and the holder's success alert is queued when asked for. */
 export async function recordSuccessfulLogin(db: Db, accountId: string, alert: LoginAlert): Promise<void> {
   await db
-    .with('login', (qc) => qc.updateTable('accounts').set({ failed_logins: 0 }).where('id', '=', accountId).returning(['id', 'failed_logins', 'locked_at', 'login_alerts']))
+    .with('login', (qc) =>
+      qc.updateTable('accounts').set({ failed_logins: 0 }).where('id', '=', accountId).returning(['id', 'failed_logins', 'locked_at', 'login_alerts']),
+    )
     .with('alerted', (qc) => queueLoginAlert(qc, alert, accountId))
     .selectFrom('login')
     .select('id')
@@ -162,12 +179,21 @@ export async function activeAgentSession(db: Db, id: string, agentId: string, no
  * Deactivates an agent and ends every one of its sessions, audited; again: nothing new (the first
  * date is kept). Undefined for an unknown agent.
  */
-export async function deactivateAgent(db: Db, agentId: string, e: { now: Date; actor: Pick<AuditEntry, 'actor_type' | 'actor_id'> }): Promise<{ deactivatedAt: Date; sessionsEnded: number } | undefined> {
+export async function deactivateAgent(
+  db: Db,
+  agentId: string,
+  e: { now: Date; actor: Pick<AuditEntry, 'actor_type' | 'actor_id'> },
+): Promise<{ deactivatedAt: Date; sessionsEnded: number } | undefined> {
   const agent = await db.selectFrom('agents').select('deactivated_at').where('id', '=', agentId).forUpdate().executeTakeFirst();
   if (!agent) return undefined;
   const deactivatedAt = agent.deactivated_at ?? e.now;
   if (!agent.deactivated_at) await db.updateTable('agents').set({ deactivated_at: deactivatedAt }).where('id', '=', agentId).execute();
-  const ended = await db.updateTable('agent_sessions').set({ revoked_at: e.now }).where('agent_id', '=', agentId).where('revoked_at', 'is', null).executeTakeFirst();
+  const ended = await db
+    .updateTable('agent_sessions')
+    .set({ revoked_at: e.now })
+    .where('agent_id', '=', agentId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   const sessionsEnded = Number(ended.numUpdatedRows);
   if (!agent.deactivated_at || sessionsEnded > 0) {
     await audit(db, { ...e.actor, action: 'agent.deactivated', subject_type: 'agent', subject_id: agentId, decision: null, details: { sessionsEnded } });
@@ -184,7 +210,8 @@ export async function endSessions(db: Db, accountId: string, now: Date, except?:
 }
 
 /** The events after which no credential of the account issued before survives (issue 14, item 2). */
-export type CredentialRevocationReason = 'password_reset' | 'two_factor_disabled_by_case' | 'unlocked_by_case' | 'login_address_lost' | 'login_email_changed' | 'password_compromised';
+export type CredentialRevocationReason =
+  'password_reset' | 'two_factor_disabled_by_case' | 'unlocked_by_case' | 'login_address_lost' | 'login_email_changed' | 'password_compromised';
 
 export interface RevokedCredentials {
   sessionsEnded: number;
@@ -211,8 +238,18 @@ export async function revokeAllCredentials(
   e: { reason: CredentialRevocationReason; now: Date; actor: Pick<AuditEntry, 'actor_type' | 'actor_id'>; keepSession?: string; eventId?: string },
 ): Promise<RevokedCredentials> {
   const sessionsEnded = await endSessions(trx, accountId, e.now, e.keepSession);
-  const revoked = await trx.updateTable('access_tokens').set({ revoked_at: e.now }).where('account_id', '=', accountId).where('revoked_at', 'is', null).returning('kind').execute();
-  const counts = { sessionsEnded, apiTokens: revoked.filter((r) => r.kind === 'api_token').length, appPasswords: revoked.filter((r) => r.kind === 'app_password').length };
+  const revoked = await trx
+    .updateTable('access_tokens')
+    .set({ revoked_at: e.now })
+    .where('account_id', '=', accountId)
+    .where('revoked_at', 'is', null)
+    .returning('kind')
+    .execute();
+  const counts = {
+    sessionsEnded,
+    apiTokens: revoked.filter((r) => r.kind === 'api_token').length,
+    appPasswords: revoked.filter((r) => r.kind === 'app_password').length,
+  };
   await audit(trx, {
     ...e.actor,
     action: 'account.credentials_revoked',

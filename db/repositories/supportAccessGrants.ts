@@ -7,7 +7,16 @@ export type SupportAccessGrant = Selectable<SupportAccessGrantsTable>;
 
 export async function insertGrant(
   db: Db,
-  grant: { id: string; organizationId: string; ticketId: string; grantedBy: string; kind: SupportAccessKind; resourceIds: string[]; grantedAt: Date; expiresAt: Date },
+  grant: {
+    id: string;
+    organizationId: string;
+    ticketId: string;
+    grantedBy: string;
+    kind: SupportAccessKind;
+    resourceIds: string[];
+    grantedAt: Date;
+    expiresAt: Date;
+  },
 ): Promise<SupportAccessGrant> {
   return db
     .insertInto('support_access_grants')
@@ -36,7 +45,8 @@ export async function listGrants(
   filter: { organizationIds?: string[]; ticketIds?: string[]; organizationId?: string; ticketId?: string; limit: number },
 ): Promise<SupportAccessGrant[]> {
   let q = db.selectFrom('support_access_grants').selectAll();
-  if (filter.organizationIds) q = q.where('organization_id', 'in', filter.organizationIds.length ? filter.organizationIds : ['00000000-0000-0000-0000-000000000000']);
+  if (filter.organizationIds)
+    q = q.where('organization_id', 'in', filter.organizationIds.length ? filter.organizationIds : ['00000000-0000-0000-0000-000000000000']);
   if (filter.ticketIds) q = q.where('ticket_id', 'in', filter.ticketIds.length ? filter.ticketIds : ['00000000-0000-0000-0000-000000000000']);
   if (filter.organizationId) q = q.where('organization_id', '=', filter.organizationId);
   if (filter.ticketId) q = q.where('ticket_id', '=', filter.ticketId);

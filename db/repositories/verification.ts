@@ -43,7 +43,16 @@ const CASE_COLUMNS = [
 
 export async function insertCase(
   db: Db,
-  c: { id: string; accountId: string; reason: VerificationCase['reason']; subject: { type: string; id: string } | null; openedBy: string; openedAt: Date; dataKeyWrapped: Buffer; contact?: 'login_email' | 'recovery_channels' },
+  c: {
+    id: string;
+    accountId: string;
+    reason: VerificationCase['reason'];
+    subject: { type: string; id: string } | null;
+    openedBy: string;
+    openedAt: Date;
+    dataKeyWrapped: Buffer;
+    contact?: 'login_email' | 'recovery_channels';
+  },
 ): Promise<boolean> {
   const inserted = await db
     .insertInto('verification_cases')
@@ -117,7 +126,15 @@ export async function findSealedDocument(db: Db, caseId: string, documentId: str
 
 export async function insertDocuments(
   db: Db,
-  rows: { id: string; case_id: string; round: number; kind: DocumentMeta['kind']; media_type: DocumentMeta['media_type']; size_bytes: number; sealed: Buffer }[],
+  rows: {
+    id: string;
+    case_id: string;
+    round: number;
+    kind: DocumentMeta['kind'];
+    media_type: DocumentMeta['media_type'];
+    size_bytes: number;
+    sealed: Buffer;
+  }[],
 ): Promise<void> {
   await db.insertInto('verification_documents').values(rows).execute();
 }
@@ -128,13 +145,23 @@ export async function deleteUnattachedDocuments(db: Db, caseId: string, ids: str
   await db.deleteFrom('verification_documents').where('case_id', '=', caseId).where('id', 'in', ids).where('attached', '=', false).execute();
 }
 
-export async function insertEvidence(db: Db, row: { id: string; case_id: string; round: number; kind: EvidenceKind; sealed: Buffer; attached?: boolean }): Promise<void> {
+export async function insertEvidence(
+  db: Db,
+  row: { id: string; case_id: string; round: number; kind: EvidenceKind; sealed: Buffer; attached?: boolean },
+): Promise<void> {
   await db.insertInto('verification_evidence').values(row).execute();
 }
 
 /** A sealed phone or position of the case, marked as accepted by the workflow. */
 export async function attachEvidence(db: Db, caseId: string, id: string, kind: EvidenceKind): Promise<Buffer | undefined> {
-  const row = await db.updateTable('verification_evidence').set({ attached: true }).where('case_id', '=', caseId).where('id', '=', id).where('kind', '=', kind).returning('sealed').executeTakeFirst();
+  const row = await db
+    .updateTable('verification_evidence')
+    .set({ attached: true })
+    .where('case_id', '=', caseId)
+    .where('id', '=', id)
+    .where('kind', '=', kind)
+    .returning('sealed')
+    .executeTakeFirst();
   return row?.sealed;
 }
 

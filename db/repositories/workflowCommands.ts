@@ -45,7 +45,16 @@ export async function claimDueCommands(db: Db, opts: { limit: number; leaseMs: n
   return db
     .updateTable('workflow_commands')
     .set((eb) => ({ attempts: eb('attempts', '+', 1), next_attempt_at: sql<Date>`now() + ${`${opts.leaseMs} milliseconds`}::interval` }))
-    .where('id', 'in', (eb) => eb.selectFrom('workflow_commands').select('id').where('next_attempt_at', '<=', sql<Date>`now()`).orderBy('id').limit(opts.limit).forUpdate().skipLocked())
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('workflow_commands')
+        .select('id')
+        .where('next_attempt_at', '<=', sql<Date>`now()`)
+        .orderBy('id')
+        .limit(opts.limit)
+        .forUpdate()
+        .skipLocked(),
+    )
     .returningAll()
     .execute();
 }

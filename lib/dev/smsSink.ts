@@ -55,9 +55,23 @@ export async function startSmsSink(opts: { port?: number; host?: string; file?: 
     if (!/^\+[1-9]\d{7,14}$/.test(to)) {
       return reply(res, 400, { code: 21211, message: `The 'To' number ${to} is not a valid phone number.`, status: 400 });
     }
-    const sms: CapturedSms = { sid: 'SM' + randomUUID().replaceAll('-', ''), receivedAt: new Date().toISOString(), from: form.get('From') ?? '', to, body: form.get('Body') ?? '' };
+    const sms: CapturedSms = {
+      sid: 'SM' + randomUUID().replaceAll('-', ''),
+      receivedAt: new Date().toISOString(),
+      from: form.get('From') ?? '',
+      to,
+      body: form.get('Body') ?? '',
+    };
     await inbox.add(sms);
-    reply(res, 201, { sid: sms.sid, account_sid: accountSid, to: sms.to, from: sms.from, body: sms.body, status: 'queued', date_created: new Date().toUTCString() });
+    reply(res, 201, {
+      sid: sms.sid,
+      account_sid: accountSid,
+      to: sms.to,
+      from: sms.from,
+      body: sms.body,
+      status: 'queued',
+      date_created: new Date().toUTCString(),
+    });
   };
   const server = createServer((req, res) => {
     handle(req, res).catch(() => reply(res, 500, { code: 20500, message: 'sink error', status: 500 }));

@@ -53,7 +53,10 @@ describe('the blocked-order email holds its QR code (issue 17, item 10)', functi
     assert.deepEqual(await env.run(acts.issueVerificationLink, { caseId, seq: 1 }), { delivered: true });
 
     const attempts = smtp.attempts(seed.legalRep.login_email);
-    assert.deepEqual(attempts.map((a) => a.accepted), [false, true]);
+    assert.deepEqual(
+      attempts.map((a) => a.accepted),
+      [false, true],
+    );
     const { mail } = attempts[1]!;
     assert.equal(mail.subject, 'Verify your identity');
     assert.equal(mail.headers.get('content-type') && (mail.headers.get('content-type') as { value: string }).value, 'multipart/alternative');

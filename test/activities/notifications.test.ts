@@ -49,7 +49,11 @@ describe('notification activities', () => {
     assert.match((await findByKey(db, key))!.provider_message_id!, /^SM/);
   });
 
-  const failure = async (p: Promise<unknown>) => p.then(() => assert.fail('expected a failure'), (err: unknown) => err);
+  const failure = async (p: Promise<unknown>) =>
+    p.then(
+      () => assert.fail('expected a failure'),
+      (err: unknown) => err,
+    );
 
   it('marks a malformed address as a permanent, non-retryable failure without sending', async () => {
     const { db } = await database();
@@ -156,7 +160,10 @@ describe('notification activities', () => {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const acts = createNotificationActivities({ db: flaky, mailer: createMailer(smtp.url, 'Backoffice <no-reply@backoffice.test>') } as unknown as ActivityDeps);
+    const acts = createNotificationActivities({
+      db: flaky,
+      mailer: createMailer(smtp.url, 'Backoffice <no-reply@backoffice.test>'),
+    } as unknown as ActivityDeps);
     assert.deepEqual(await env.run(acts.deliverNotification, { key }), { status: 'sent' });
     assert.equal(refusals, 2);
     assert.deepEqual(await env.run(acts.deliverNotification, { key }), { status: 'sent' }, 'a retry of the activity finds it sent');

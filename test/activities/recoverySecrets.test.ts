@@ -77,7 +77,10 @@ describe('recovery secrets are minted once per outbox key and leave the outbox o
     // A further retry (a crash after the send) sends nothing new and mints nothing.
     await env.run(acts.beginRecovery, { requestId: id });
     assert.equal(smtp.to(h.recovery_email!).length, 1);
-    assert.deepEqual((await db.selectFrom('recovery_requests').select('token_hash').where('id', '=', id).executeTakeFirstOrThrow()).token_hash, tokenHash(token));
+    assert.deepEqual(
+      (await db.selectFrom('recovery_requests').select('token_hash').where('id', '=', id).executeTakeFirstOrThrow()).token_hash,
+      tokenHash(token),
+    );
   });
 
   it('P4 link after an identity check: the retry re-sends the queued link instead of minting one that voids it', async () => {
@@ -85,7 +88,11 @@ describe('recovery secrets are minted once per outbox key and leave the outbox o
     const h = await holder(db, { recoveryEmail: false });
     const id = await request({ kind: 'password', channel: 'email', accountId: h.id });
     // An earlier, unused link of the request: the fresh one replaces it.
-    await db.updateTable('recovery_requests').set({ token_hash: tokenHash('an earlier link'), token_expires_at: new Date(Date.now() + 60_000) }).where('id', '=', id).execute();
+    await db
+      .updateTable('recovery_requests')
+      .set({ token_hash: tokenHash('an earlier link'), token_expires_at: new Date(Date.now() + 60_000) })
+      .where('id', '=', id)
+      .execute();
     await failsOnceThenSucceeds(() => env.run(acts.sendPasswordResetLink, { requestId: id }));
     const mails = smtp.to(h.login_email);
     assert.equal(mails.length, 1);
@@ -128,7 +135,11 @@ describe('recovery secrets are minted once per outbox key and leave the outbox o
   it('a message refused for good keeps no secret either', async () => {
     const { db } = await database();
     const h = await holder(db, { recoveryEmail: false });
-    await db.updateTable('accounts').set({ login_email: `gone-${h.id.slice(0, 8)}@reject.test` }).where('id', '=', h.id).execute();
+    await db
+      .updateTable('accounts')
+      .set({ login_email: `gone-${h.id.slice(0, 8)}@reject.test` })
+      .where('id', '=', h.id)
+      .execute();
     const id = await request({ kind: 'password', channel: 'email', accountId: h.id });
     // The process goes on without the message (deliverIfPossible): no failure to retry.
     await env.run(acts.sendPasswordResetLink, { requestId: id });

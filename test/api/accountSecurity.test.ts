@@ -62,7 +62,8 @@ describe('account security over HTTP (P5–P8)', function () {
     assert.equal(byAgent.status, 201, byAgent.text);
     await linkTokenFor(h.login_email);
     await passIdentityCheck(api, byAgent.json.id, seed.agent.id);
-    const twoFactorOn = async () => !!(await api.db.selectFrom('accounts').select('two_factor_enabled_at').where('id', '=', h.id).executeTakeFirstOrThrow()).two_factor_enabled_at;
+    const twoFactorOn = async () =>
+      !!(await api.db.selectFrom('accounts').select('two_factor_enabled_at').where('id', '=', h.id).executeTakeFirstOrThrow()).two_factor_enabled_at;
     assert.equal(await twoFactorOn(), true, 'an approved case not opened by the holder changes nothing');
 
     // A rejected request changes nothing either; the holder may ask again.
@@ -75,7 +76,10 @@ describe('account security over HTTP (P5–P8)', function () {
 
     const second = await api.call('POST', '/v1/accounts/me/two-factor/disable-requests', { token: restricted });
     assert.equal(second.status, 202, second.text);
-    const c = await eventually(() => api.db.selectFrom('verification_cases').select(['reason', 'account_id']).where('id', '=', second.json.caseId).executeTakeFirst(), 'the case');
+    const c = await eventually(
+      () => api.db.selectFrom('verification_cases').select(['reason', 'account_id']).where('id', '=', second.json.caseId).executeTakeFirst(),
+      'the case',
+    );
     assert.deepEqual(c, { reason: 'disable_2fa', account_id: h.id });
     await passIdentityCheck(api, second.json.caseId, seed.agent.id);
     await api.client.workflow.getHandle(securityCaseWorkflowId(h.id, 'disable_2fa')).result();
@@ -108,10 +112,18 @@ describe('account security over HTTP (P5–P8)', function () {
     const h = await holder(api.db, { loginDomain: domain, name: 'Hanna Maria Olsen' });
     const before = (await login(api, h.login_email)).json.token;
 
-    assertProblem(await api.call('POST', `/v1/accounts/${h.id}/login-address-lost`, { token: tokens.legalRep, body: { reason: 'mailbox_deleted' } }), 403, 'forbidden');
+    assertProblem(
+      await api.call('POST', `/v1/accounts/${h.id}/login-address-lost`, { token: tokens.legalRep, body: { reason: 'mailbox_deleted' } }),
+      403,
+      'forbidden',
+    );
     const lost = await api.call('POST', `/v1/accounts/${h.id}/login-address-lost`, { token: tokens.system, body: { reason: 'mailbox_deleted' } });
     assert.equal(lost.status, 202, lost.text);
-    assert.equal((await api.call('POST', `/v1/accounts/${h.id}/login-address-lost`, { token: tokens.system, body: { reason: 'mailbox_deleted' } })).json.since, lost.json.since, 'idempotent');
+    assert.equal(
+      (await api.call('POST', `/v1/accounts/${h.id}/login-address-lost`, { token: tokens.system, body: { reason: 'mailbox_deleted' } })).json.since,
+      lost.json.since,
+      'idempotent',
+    );
     const username = /username (\S+)/.exec((await smsTo(h.mobile_phone, /username/)).body)![1]!;
     assert.match(username, /^hmo\d{6}$/);
     await mailTo(h.recovery_email!, /Your login address is being changed/);
@@ -132,7 +144,11 @@ describe('account security over HTTP (P5–P8)', function () {
     const done = await api.call('POST', '/v1/accounts/me/login-email/confirm', { token: restricted, body: { requestId: change.json.requestId, code } });
     assert.equal(done.status, 200, done.text);
     assert.equal(done.json.scope, 'full');
-    assertProblem(await api.call('POST', '/v1/accounts/me/login-email/confirm', { token: done.json.token, body: { requestId: change.json.requestId, code } }), 422, 'code-rejected');
+    assertProblem(
+      await api.call('POST', '/v1/accounts/me/login-email/confirm', { token: done.json.token, body: { requestId: change.json.requestId, code } }),
+      422,
+      'code-rejected',
+    );
     assert.equal((await api.call('GET', '/v1/accounts/me/security', { token: done.json.token })).status, 200);
     assertProblem(await login(api, username), 401, 'invalid-credentials');
     assert.equal((await login(api, newEmail)).status, 201);
@@ -143,8 +159,16 @@ describe('account security over HTTP (P5–P8)', function () {
   it('P5: a login address hosted elsewhere is never put in the recovery state', async () => {
     const { api, tokens } = suite;
     const h = await holder(api.db);
-    assertProblem(await api.call('POST', `/v1/accounts/${h.id}/login-address-lost`, { token: tokens.system, body: { reason: 'mail_service_cancelled' } }), 409, 'login-address-not-hosted');
-    assertProblem(await api.call('POST', `/v1/accounts/${h.id}/login-address-lost`, { token: tokens.system, body: { reason: 'other' } }), 400, 'validation-failed');
+    assertProblem(
+      await api.call('POST', `/v1/accounts/${h.id}/login-address-lost`, { token: tokens.system, body: { reason: 'mail_service_cancelled' } }),
+      409,
+      'login-address-not-hosted',
+    );
+    assertProblem(
+      await api.call('POST', `/v1/accounts/${h.id}/login-address-lost`, { token: tokens.system, body: { reason: 'other' } }),
+      400,
+      'validation-failed',
+    );
     const a = await api.db.selectFrom('accounts').select(['recovery_username', 'login_address_lost_at']).where('id', '=', h.id).executeTakeFirstOrThrow();
     assert.deepEqual(a, { recovery_username: null, login_address_lost_at: null });
     assert.equal((await login(api, h.login_email)).status, 201);
@@ -161,8 +185,15 @@ describe('account security over HTTP (P5–P8)', function () {
     const listed = (await api.call('GET', '/v1/accounts/me/access-tokens', { token: current })).json.items;
     assert.ok(listed.find((t: { id: string; lastUsedAt: string | null }) => t.id === apiToken.id)?.lastUsedAt, 'its last use is recorded');
 
-    assertProblem(await api.call('POST', '/v1/accounts/me/compromised', { token: current, body: { currentPassword: 'wrong one', newPassword: 'a safer passphrase' } }), 401, 'invalid-credentials');
-    const res = await api.call('POST', '/v1/accounts/me/compromised', { token: current, body: { currentPassword: PASSWORD, newPassword: 'a safer passphrase' } });
+    assertProblem(
+      await api.call('POST', '/v1/accounts/me/compromised', { token: current, body: { currentPassword: 'wrong one', newPassword: 'a safer passphrase' } }),
+      401,
+      'invalid-credentials',
+    );
+    const res = await api.call('POST', '/v1/accounts/me/compromised', {
+      token: current,
+      body: { currentPassword: PASSWORD, newPassword: 'a safer passphrase' },
+    });
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.json.revoked, { apiTokens: 1, appPasswords: 1 });
     assert.equal(res.json.sessionsEnded, 1);

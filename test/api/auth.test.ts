@@ -31,7 +31,11 @@ describe('tokens and rate limits', function () {
     assert.equal(agent.status, 0, agent.stderr);
     const principal = await verifyToken(secret, agent.stdout.trim());
     assert.equal(principal.sub, seed.agent.id);
-    const session = await db.selectFrom('agent_sessions').select(['agent_id', 'expires_at', 'revoked_at']).where('id', '=', principal.sid!).executeTakeFirstOrThrow();
+    const session = await db
+      .selectFrom('agent_sessions')
+      .select(['agent_id', 'expires_at', 'revoked_at'])
+      .where('id', '=', principal.sid!)
+      .executeTakeFirstOrThrow();
     assert.equal(session.agent_id, seed.agent.id);
     assert.ok(Math.abs(session.expires_at.getTime() - (Date.now() + 15 * 60_000)) < 60_000, 'the session lasts as long as the token');
 

@@ -13,12 +13,20 @@ describe('product cancellation API (dev server + PostgreSQL)', function () {
     const asked = await suite.api.call('POST', `/v1/products/${productId}/cancellation-requests`, { token: suite.tokens.admin });
     assert.equal(asked.status, 202, asked.text);
     assert.ok(asked.json.pendingCancellation);
-    assertProblem(await suite.api.call('POST', `/v1/products/${productId}/cancellation-requests`, { token: suite.tokens.legalRep }), 409, 'cancellation-pending');
+    assertProblem(
+      await suite.api.call('POST', `/v1/products/${productId}/cancellation-requests`, { token: suite.tokens.legalRep }),
+      409,
+      'cancellation-pending',
+    );
 
     const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(suite.seed.admin.login_email) && CONFIRM.test(m.text));
     assert.match(mail.text, /Nothing is deleted until you confirm/);
     const token = CONFIRM.exec(mail.text)![1]!;
-    assert.equal((await suite.api.call('GET', `/v1/products/${productId}`, { token: suite.tokens.admin })).json.status, 'active', 'nothing happens before confirmation');
+    assert.equal(
+      (await suite.api.call('GET', `/v1/products/${productId}`, { token: suite.tokens.admin })).json.status,
+      'active',
+      'nothing happens before confirmation',
+    );
 
     const confirmed = await suite.api.call('POST', `/v1/cancellation-requests/${token}/confirm`);
     assert.equal(confirmed.status, 202, confirmed.text);

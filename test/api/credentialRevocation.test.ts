@@ -43,8 +43,17 @@ describe('credential revocation (issue 14, item 2)', function () {
     assertProblem(await security(c.apiToken), 401, 'unauthenticated');
     assert.equal(await appPasswordWorks(h, c.appPassword), false, 'the application password is refused');
     const rows = await suite.api.db.selectFrom('access_tokens').select(['kind', 'revoked_at']).where('account_id', '=', h.id).execute();
-    assert.deepEqual(rows.map((r) => [r.kind, !!r.revoked_at]).sort(), [['api_token', true], ['app_password', true]]);
-    const audited = await suite.api.db.selectFrom('audit_log').select('details').where('subject_type', '=', 'account').where('subject_id', '=', h.id).where('action', '=', 'account.credentials_revoked').execute();
+    assert.deepEqual(rows.map((r) => [r.kind, !!r.revoked_at]).sort(), [
+      ['api_token', true],
+      ['app_password', true],
+    ]);
+    const audited = await suite.api.db
+      .selectFrom('audit_log')
+      .select('details')
+      .where('subject_type', '=', 'account')
+      .where('subject_id', '=', h.id)
+      .where('action', '=', 'account.credentials_revoked')
+      .execute();
     assert.equal(audited.length, 1, 'one audited revocation');
     assert.equal(audited[0]!.details.reason, reason);
   }
@@ -53,12 +62,16 @@ describe('credential revocation (issue 14, item 2)', function () {
     const { api } = suite;
     const setup = await api.call('POST', '/v1/accounts/me/two-factor', { token: session });
     assert.equal(setup.status, 201, setup.text);
-    const on = await api.call('POST', '/v1/accounts/me/two-factor/confirm', { token: session, body: { otp: totpAt(base32Decode(setup.json.secret), Date.now()) } });
+    const on = await api.call('POST', '/v1/accounts/me/two-factor/confirm', {
+      token: session,
+      body: { otp: totpAt(base32Decode(setup.json.secret), Date.now()) },
+    });
     assert.equal(on.status, 200, on.text);
   }
 
   async function lock(h: Holder) {
-    for (let i = 0; i < ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT; i += 1) assertProblem(await login(suite.api, h.login_email, `wrong ${i}`), 401, 'invalid-credentials');
+    for (let i = 0; i < ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT; i += 1)
+      assertProblem(await login(suite.api, h.login_email, `wrong ${i}`), 401, 'invalid-credentials');
   }
 
   it('password reset (P4) revokes the sessions, API tokens and application passwords minted before it', async () => {
@@ -169,7 +182,11 @@ describe('credential revocation (issue 14, item 2)', function () {
     const h = await holder(api.db);
     const c = await credentials(h);
     // The state alone, without the revocation that goes with it: the refusal does not depend on it.
-    await api.db.updateTable('accounts').set({ login_address_lost_at: new Date(), recovery_username: `r${h8(h.id)}` }).where('id', '=', h.id).execute();
+    await api.db
+      .updateTable('accounts')
+      .set({ login_address_lost_at: new Date(), recovery_username: `r${h8(h.id)}` })
+      .where('id', '=', h.id)
+      .execute();
     assertProblem(await security(c.apiToken), 401, 'unauthenticated');
     assert.equal(await appPasswordWorks(h, c.appPassword), false);
     await api.db.updateTable('accounts').set({ login_address_lost_at: null, recovery_username: null }).where('id', '=', h.id).execute();
@@ -204,7 +221,12 @@ describe('bearer tokens (issue 14, item 4)', function () {
   this.timeout(120_000);
   const suite = apiSuite();
   const sign = (claims: Record<string, unknown>, sub: string, exp?: number) => {
-    const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(sub).setIssuer('backoffice').setAudience('backoffice-api').setIssuedAt();
+    const jwt = new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(sub)
+      .setIssuer('backoffice')
+      .setAudience('backoffice-api')
+      .setIssuedAt();
     if (exp !== undefined) jwt.setExpirationTime(exp);
     return jwt.sign(new TextEncoder().encode(AUTH_SECRET));
   };
@@ -213,9 +235,18 @@ describe('bearer tokens (issue 14, item 4)', function () {
 
   it('a token without exp is refused, for every role, even on an open session', async () => {
     const { api, seed } = suite;
-    const session = await api.db.selectFrom('sessions').select('id').where('account_id', '=', seed.legalRep.id).where('revoked_at', 'is', null).executeTakeFirstOrThrow();
+    const session = await api.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('account_id', '=', seed.legalRep.id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirstOrThrow();
     const inAnHour = Math.floor(Date.now() / 1000) + 3600;
-    assert.equal((await reminders(await sign({ role: 'customer', sid: session.id, scope: 'full' }, seed.legalRep.id, inAnHour))).status, 200, 'the same claims with exp work');
+    assert.equal(
+      (await reminders(await sign({ role: 'customer', sid: session.id, scope: 'full' }, seed.legalRep.id, inAnHour))).status,
+      200,
+      'the same claims with exp work',
+    );
     assertProblem(await reminders(await sign({ role: 'customer', sid: session.id, scope: 'full' }, seed.legalRep.id)), 401, 'unauthenticated');
     assertProblem(await cases(await sign({ role: 'system' }, 'scheduler')), 401, 'unauthenticated');
     assert.equal((await cases(await sign({ role: 'system' }, 'scheduler', inAnHour))).status, 200);
@@ -232,7 +263,12 @@ describe('bearer tokens (issue 14, item 4)', function () {
     assert.equal((await api.call('DELETE', '/v1/sessions/current', { token: tokens.legalRep })).status, 204);
     assertProblem(await reminders(tokens.legalRep), 401, 'unauthenticated');
     // A session of another account does not carry over.
-    const other = await api.db.selectFrom('sessions').select('id').where('account_id', '=', seed.admin.id).where('revoked_at', 'is', null).executeTakeFirstOrThrow();
+    const other = await api.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('account_id', '=', seed.admin.id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirstOrThrow();
     assertProblem(await reminders(await sign({ role: 'customer', sid: other.id, scope: 'full' }, seed.legalRep.id, inAnHour)), 401, 'unauthenticated');
   });
 
@@ -252,14 +288,35 @@ describe('bearer tokens (issue 14, item 4)', function () {
     assertProblem(await cases(second), 401, 'unauthenticated');
     // Even a session the deactivation did not end (opened behind its back) is refused.
     const stray = randomUUID();
-    await api.db.insertInto('agent_sessions').values({ id: stray, agent_id: seed.agent.id, expires_at: new Date(Date.now() + 3_600_000) }).execute();
-    assertProblem(await cases(await sign({ role: 'agent', sid: stray, scope: 'full' }, seed.agent.id, Math.floor(Date.now() / 1000) + 3600)), 401, 'unauthenticated');
-    await assert.rejects(issueBearerToken({ db: api.db, authSecret: AUTH_SECRET }, { role: 'agent', sub: seed.agent.id }, 60_000), UnknownSubjectError, 'no new token for a deactivated agent');
+    await api.db
+      .insertInto('agent_sessions')
+      .values({ id: stray, agent_id: seed.agent.id, expires_at: new Date(Date.now() + 3_600_000) })
+      .execute();
+    assertProblem(
+      await cases(await sign({ role: 'agent', sid: stray, scope: 'full' }, seed.agent.id, Math.floor(Date.now() / 1000) + 3600)),
+      401,
+      'unauthenticated',
+    );
+    await assert.rejects(
+      issueBearerToken({ db: api.db, authSecret: AUTH_SECRET }, { role: 'agent', sub: seed.agent.id }, 60_000),
+      UnknownSubjectError,
+      'no new token for a deactivated agent',
+    );
     const again = await deactivate(tokens.system);
     assert.equal(again.json.deactivatedAt, done.json.deactivatedAt);
     assert.equal((await cases(tokens.otherAgent)).status, 200, 'the other agent is untouched');
-    const audited = await api.db.selectFrom('audit_log').select(['actor_id', 'details']).where('subject_type', '=', 'agent').where('subject_id', '=', seed.agent.id).where('action', '=', 'agent.deactivated').execute();
-    assert.deepEqual(audited.map((a) => a.actor_id), ['test-suite', 'test-suite'], 'audited, the second time for the stray session');
+    const audited = await api.db
+      .selectFrom('audit_log')
+      .select(['actor_id', 'details'])
+      .where('subject_type', '=', 'agent')
+      .where('subject_id', '=', seed.agent.id)
+      .where('action', '=', 'agent.deactivated')
+      .execute();
+    assert.deepEqual(
+      audited.map((a) => a.actor_id),
+      ['test-suite', 'test-suite'],
+      'audited, the second time for the stray session',
+    );
   });
 });
 

@@ -16,7 +16,8 @@ describe('four eyes on cases that switch 2FA off or unlock an account (issue 14,
 
   const manual = (caseId: string, token: string, decision: 'approve' | 'reject') =>
     suite.api.call('POST', `/v1/verification-cases/${caseId}/manual-verification`, { token, body: { decision, reason: 'identity checked on a phone call' } });
-  const caseStatus = async (caseId: string) => (await suite.api.db.selectFrom('verification_cases').select(['status', 'manual']).where('id', '=', caseId).executeTakeFirstOrThrow());
+  const caseStatus = async (caseId: string) =>
+    await suite.api.db.selectFrom('verification_cases').select(['status', 'manual']).where('id', '=', caseId).executeTakeFirstOrThrow();
 
   it('P7: a manual verification cannot unlock; the reviewed documents can', async () => {
     const { api, tokens } = suite;
@@ -42,7 +43,10 @@ describe('four eyes on cases that switch 2FA off or unlock an account (issue 14,
     const claimed = await api.call('POST', `/v1/verification-cases/${caseId}/claim`, { token: tokens.agent });
     assert.equal(claimed.status, 200, claimed.text);
     assertProblem(await manual(caseId, tokens.agent, 'approve'), 409, 'documents-required');
-    const decided = await api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: tokens.agent, body: { decision: 'approve', reason: 'card and selfie match' } });
+    const decided = await api.call('POST', `/v1/verification-cases/${caseId}/decision`, {
+      token: tokens.agent,
+      body: { decision: 'approve', reason: 'card and selfie match' },
+    });
     assert.equal(decided.status, 200, decided.text);
     assert.deepEqual([decided.json.status, decided.json.manual], ['approved', false]);
     await api.client.workflow.getHandle(securityCaseWorkflowId(h.id, 'account_unblock')).result();

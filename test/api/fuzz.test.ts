@@ -31,8 +31,7 @@ function prng(seed: number) {
   };
   const int = (n: number) => Math.floor(next() * n);
   const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
-  const uuid = () =>
-    'xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx'.replace(/[xy]/g, (c) => (c === 'x' ? int(16) : (int(4) + 8)).toString(16));
+  const uuid = () => 'xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx'.replace(/[xy]/g, (c) => (c === 'x' ? int(16) : int(4) + 8).toString(16));
   return { next, int, pick, uuid };
 }
 type Rng = ReturnType<typeof prng>;
@@ -85,7 +84,20 @@ const HOSTILE_SEGMENTS = [
   '%20',
 ];
 
-const HOSTILE_QUERY_VALUES = ['', '%00', '%ED%A0%80', '%', 'x'.repeat(3000), '-1', '1e400', 'NaN', '[]', '{}', encodeURIComponent('ü'), '00000000-0000-0000-0000-000000000000'];
+const HOSTILE_QUERY_VALUES = [
+  '',
+  '%00',
+  '%ED%A0%80',
+  '%',
+  'x'.repeat(3000),
+  '-1',
+  '1e400',
+  'NaN',
+  '[]',
+  '{}',
+  encodeURIComponent('ü'),
+  '00000000-0000-0000-0000-000000000000',
+];
 
 /** The seeded organization's ids, by what they name, and every id; the handlers then reach real rows. */
 interface Ids {
@@ -264,13 +276,16 @@ function send(base: string, method: string, c: Case, token: string | undefined):
     const req = http.request({ host: '127.0.0.1', port: url.port, method, path: c.path, headers, agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, contentType: String(res.headers['content-type'] ?? ''), text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, contentType: String(res.headers['content-type'] ?? ''), text: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
     req.on('error', (err) => {
       // A server that answers early and closes may reset a body still being written; the answer counts.
-      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || (err as NodeJS.ErrnoException).code === 'EPIPE') resolve({ status: 0, contentType: '', text: String(err) });
+      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || (err as NodeJS.ErrnoException).code === 'EPIPE')
+        resolve({ status: 0, contentType: '', text: String(err) });
       else reject(err);
     });
     req.end(c.body);
@@ -324,12 +339,23 @@ describe('fuzzing every OpenAPI operation (issue 14, item 9)', function () {
     const { api, seed, tokens } = suite;
     const partner = await api.call('POST', '/v1/partner-applications', {
       token: tokens.legalRep,
-      body: { organizationId: seed.org.id, registryNumber: 'CHE-123.456.789', website: 'https://shop.example', yearlyVolume: { amountCents: 2 ** 31, currency: 'CHF' } },
+      body: {
+        organizationId: seed.org.id,
+        registryNumber: 'CHE-123.456.789',
+        website: 'https://shop.example',
+        yearlyVolume: { amountCents: 2 ** 31, currency: 'CHF' },
+      },
     });
     assert.equal(partner.status, 400, partner.text);
     const order = await api.call('POST', '/v1/orders', {
       token: tokens.system,
-      body: { organizationId: seed.org.id, accountId: seed.legalRep.id, currency: 'CHF', lines: [{ productType: 'domain', description: 'many', quantity: 1000, unitPriceCents: 100_000_000 }], payment: { means: 'card' } },
+      body: {
+        organizationId: seed.org.id,
+        accountId: seed.legalRep.id,
+        currency: 'CHF',
+        lines: [{ productType: 'domain', description: 'many', quantity: 1000, unitPriceCents: 100_000_000 }],
+        payment: { means: 'card' },
+      },
     });
     assert.equal(order.status, 422, order.text);
     assert.equal(order.json.pointer, '/lines');
@@ -362,7 +388,8 @@ describe('fuzzing every OpenAPI operation (issue 14, item 9)', function () {
         else if (res.status >= 400 && !/^application\/problem\+json/.test(res.contentType)) failures.push(`${where} not a problem: ${res.contentType}`);
         else if (res.status >= 400) {
           const problem = JSON.parse(res.text) as { type?: unknown; status?: unknown };
-          if (typeof problem.type !== 'string' || problem.status !== res.status) failures.push(`${where} problem without a matching type/status: ${res.text.slice(0, 200)}`);
+          if (typeof problem.type !== 'string' || problem.status !== res.status)
+            failures.push(`${where} problem without a matching type/status: ${res.text.slice(0, 200)}`);
         }
       });
       const seconds = (Date.now() - started) / 1000;

@@ -11,8 +11,14 @@ describe('legal-representative handover API (dev server + PostgreSQL)', function
   const LINK = /\/handover\/([A-Za-z0-9_-]{43})\b/;
 
   const roles = async (orgId: string) =>
-    Object.fromEntries((await suite.api.db.selectFrom('memberships').select(['account_id', 'role']).where('organization_id', '=', orgId).execute()).map((m) => [m.account_id, m.role]));
-  const start = (orgId: string, token: string, body: unknown) => suite.api.call('POST', `/v1/organizations/${orgId}/legal-representative-handovers`, { token, body });
+    Object.fromEntries(
+      (await suite.api.db.selectFrom('memberships').select(['account_id', 'role']).where('organization_id', '=', orgId).execute()).map((m) => [
+        m.account_id,
+        m.role,
+      ]),
+    );
+  const start = (orgId: string, token: string, body: unknown) =>
+    suite.api.call('POST', `/v1/organizations/${orgId}/legal-representative-handovers`, { token, body });
   const finished = (orgId: string, id: string, token: string) =>
     eventually(async () => {
       const r = await suite.api.call('GET', `/v1/organizations/${orgId}/legal-representative-handovers/${id}`, { token });
@@ -29,14 +35,29 @@ describe('legal-representative handover API (dev server + PostgreSQL)', function
     assert.equal(done.to, admin.id);
     assert.deepEqual(await roles(org.id), { [admin.id]: 'legal_representative', [collaborator.id]: 'collaborator' });
     const smtp = await smtpCapture();
-    assert.match((await smtp.waitFor((m) => m.to.includes(admin.login_email) && /New legal representative/.test(m.subject))).text, /You are now the legal representative/);
-    assert.match((await smtp.waitFor((m) => m.to.includes(legalRep.login_email) && /New legal representative/.test(m.subject))).text, /removed from the organization/);
-    assert.ok(!smtp.messages().some((m) => m.to.includes(collaborator.login_email) && /New legal representative/.test(m.subject)), 'collaborators have no rights to be told about');
+    assert.match(
+      (await smtp.waitFor((m) => m.to.includes(admin.login_email) && /New legal representative/.test(m.subject))).text,
+      /You are now the legal representative/,
+    );
+    assert.match(
+      (await smtp.waitFor((m) => m.to.includes(legalRep.login_email) && /New legal representative/.test(m.subject))).text,
+      /removed from the organization/,
+    );
+    assert.ok(
+      !smtp.messages().some((m) => m.to.includes(collaborator.login_email) && /New legal representative/.test(m.subject)),
+      'collaborators have no rights to be told about',
+    );
   });
 
   it('invites by email: nothing changes until the invitee accepts, signed in with that address; the link works once', async () => {
     const { org, legalRep, outsider } = suite.seed;
-    const invitee = { id: randomUUID(), login_email: `heir-${randomUUID().slice(0, 8)}@customer.test`, display_name: 'Heir', mobile_phone: null, recovery_email: null };
+    const invitee = {
+      id: randomUUID(),
+      login_email: `heir-${randomUUID().slice(0, 8)}@customer.test`,
+      display_name: 'Heir',
+      mobile_phone: null,
+      recovery_email: null,
+    };
     await suite.api.db.insertInto('accounts').values(invitee).execute();
     const res = await start(org.id, suite.tokens.legalRep, { from: legalRep.id, to: { email: invitee.login_email } });
     assert.equal(res.status, 202, res.text);
@@ -45,12 +66,20 @@ describe('legal-representative handover API (dev server + PostgreSQL)', function
     const token = LINK.exec(mail.text)![1]!;
     assert.equal((await roles(org.id))[legalRep.id], 'legal_representative', 'nothing moves before acceptance');
 
-    assertProblem(await suite.api.call('POST', `/v1/legal-representative-invitations/${token}/accept`, { token: suite.tokens.outsider }), 403, 'invitation-not-for-you');
+    assertProblem(
+      await suite.api.call('POST', `/v1/legal-representative-invitations/${token}/accept`, { token: suite.tokens.outsider }),
+      403,
+      'invitation-not-for-you',
+    );
     assertProblem(await start(org.id, suite.tokens.legalRep, { from: legalRep.id, to: { accountId: suite.seed.admin.id } }), 409, 'handover-pending');
     const inviteeToken = await suite.api.token('customer', invitee.id);
     const accepted = await suite.api.call('POST', `/v1/legal-representative-invitations/${token}/accept`, { token: inviteeToken });
     assert.equal(accepted.status, 202, accepted.text);
-    assertProblem(await suite.api.call('POST', `/v1/legal-representative-invitations/${token}/accept`, { token: inviteeToken }), 404, 'invitation-link-invalid');
+    assertProblem(
+      await suite.api.call('POST', `/v1/legal-representative-invitations/${token}/accept`, { token: inviteeToken }),
+      404,
+      'invitation-link-invalid',
+    );
     const done = await finished(org.id, res.json.id, suite.tokens.admin);
     assert.equal(done.to, invitee.id);
     const after = await roles(org.id);
@@ -89,7 +118,13 @@ describe('legal-representative handover API (dev server + PostgreSQL)', function
     const outcomes = new Map<string, number>();
     for (let round = 0; round < 25; round += 1) {
       const seed = await seedOrganization(suite.api.db);
-      const second = { id: randomUUID(), login_email: `second-${randomUUID().slice(0, 8)}@customer.test`, display_name: 'Second', mobile_phone: null, recovery_email: null };
+      const second = {
+        id: randomUUID(),
+        login_email: `second-${randomUUID().slice(0, 8)}@customer.test`,
+        display_name: 'Second',
+        mobile_phone: null,
+        recovery_email: null,
+      };
       await suite.api.db.insertInto('accounts').values(second).execute();
       await suite.api.db.insertInto('memberships').values({ organization_id: seed.org.id, account_id: second.id, role: 'legal_representative' }).execute();
       const a = await suite.api.token('customer', seed.legalRep.id);
@@ -105,10 +140,11 @@ describe('legal-representative handover API (dev server + PostgreSQL)', function
       assert.ok(started.length <= 1, 'one handover at a time per organization');
       for (const r of [h1, h2]) if (r.status !== 202) assert.ok([409, 404, 422, 403].includes(r.status), `${r.status} ${r.text}`);
       for (const d of [d1, d2]) assert.ok([204, 409, 404].includes(d.status), `${d.status} ${d.text}`);
-      if (started[0]) await eventually(async () => {
-        const { status } = await suite.api.client.workflow.getHandle(handoverWorkflowId(seed.org.id)).describe();
-        assert.notEqual(status.name, 'RUNNING');
-      });
+      if (started[0])
+        await eventually(async () => {
+          const { status } = await suite.api.client.workflow.getHandle(handoverWorkflowId(seed.org.id)).describe();
+          assert.notEqual(status.name, 'RUNNING');
+        });
       const reps = Object.values(await roles(seed.org.id)).filter((r) => r === 'legal_representative').length;
       assert.ok(reps >= 1, `round ${round}: ${reps} legal representatives`);
       const key = `${[h1.status, h2.status].sort().join('/')} ${[d1.status, d2.status].sort().join('/')}`;

@@ -27,7 +27,13 @@ describe('operations: /health, /ready and /metrics on the API and the worker (is
 
   const serve = async (db: Kysely<Database>, rateLimitPerMinute?: number) => {
     // Limits live in PostgreSQL, shared by every app of the run: a key secret of its own gives this one fresh counters.
-    const app = createApp({ client: testClient(await devServerEnv()), db, log: silentLogger, keyring: fixtureKeyring(), config: { ...appConfig(rateLimitPerMinute), limitKeySecret: randomUUID() } });
+    const app = createApp({
+      client: testClient(await devServerEnv()),
+      db,
+      log: silentLogger,
+      keyring: fixtureKeyring(),
+      config: { ...appConfig(rateLimitPerMinute), limitKeySecret: randomUUID() },
+    });
     const served = await serveApp(app);
     closers.push(served.close);
     return served.base;
@@ -100,9 +106,11 @@ describe('operations: /health, /ready and /metrics on the API and the worker (is
     closers.push(async () => void (await db.deleteFrom('notification_outbox').where('key', '=', key).execute()));
     // An activity that throws a typed failure is counted by its activity type and failure type.
     const interceptor = metrics.activityInterceptor({ info: { activityType: 'sendEmail' } } as never).inbound!;
-    await assert.rejects(interceptor.execute!({ args: [], headers: {} }, async () => {
-      throw ApplicationFailure.nonRetryable('no such mailbox', 'undeliverable');
-    }));
+    await assert.rejects(
+      interceptor.execute!({ args: [], headers: {} }, async () => {
+        throw ApplicationFailure.nonRetryable('no such mailbox', 'undeliverable');
+      }),
+    );
 
     const text = await (await fetch(`${ops.url}/metrics`)).text();
     const pending = /^backoffice_outbox_pending\{channel="email"\} (\d+)$/m.exec(text);

@@ -10,7 +10,13 @@ describe('membership API: invitations, roles, details (dev server + PostgreSQL)'
   const suite = apiSuite();
   const LINK = /\/invitations\/([A-Za-z0-9_-]{43})\b/;
   const newAccount = async () => {
-    const a = { id: randomUUID(), login_email: `new-${randomUUID().slice(0, 8)}@customer.test`, display_name: 'Newcomer', mobile_phone: null, recovery_email: null };
+    const a = {
+      id: randomUUID(),
+      login_email: `new-${randomUUID().slice(0, 8)}@customer.test`,
+      display_name: 'Newcomer',
+      mobile_phone: null,
+      recovery_email: null,
+    };
     await suite.api.db.insertInto('accounts').values(a).execute();
     return a;
   };
@@ -32,7 +38,14 @@ describe('membership API: invitations, roles, details (dev server + PostgreSQL)'
       return found;
     });
     assert.equal(Date.parse(item.expiresAt) - Date.parse(item.sentAt) > 29 * 86_400_000, true);
-    assertProblem(await suite.api.call('POST', `/v1/organizations/${org.id}/invitations`, { token: suite.tokens.admin, body: { email: invitee.login_email, role: 'administrator' } }), 409, 'conflict');
+    assertProblem(
+      await suite.api.call('POST', `/v1/organizations/${org.id}/invitations`, {
+        token: suite.tokens.admin,
+        body: { email: invitee.login_email, role: 'administrator' },
+      }),
+      409,
+      'conflict',
+    );
 
     const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(invitee.login_email) && LINK.test(m.text));
     const token = LINK.exec(mail.text)![1]!;
@@ -41,31 +54,51 @@ describe('membership API: invitations, roles, details (dev server + PostgreSQL)'
     const joined = await suite.api.call('POST', `/v1/invitations/${token}/accept`, { token: inviteeToken });
     assert.equal(joined.status, 200, joined.text);
     assertProblem(await suite.api.call('POST', `/v1/invitations/${token}/accept`, { token: inviteeToken }), 404, 'invitation-link-invalid');
-    const m = await suite.api.db.selectFrom('memberships').selectAll().where('organization_id', '=', org.id).where('account_id', '=', invitee.id).executeTakeFirstOrThrow();
+    const m = await suite.api.db
+      .selectFrom('memberships')
+      .selectAll()
+      .where('organization_id', '=', org.id)
+      .where('account_id', '=', invitee.id)
+      .executeTakeFirstOrThrow();
     assert.deepEqual([m.role, m.product_ids, m.contact_preferences], ['collaborator', [productId], { technical: true }]);
     await (await smtpCapture()).waitFor((e) => e.to.includes(suite.seed.admin.login_email) && /was accepted/.test(e.subject));
   });
 
   it('cancels a pending invitation: its link stops working', async () => {
     const invitee = await newAccount();
-    const sent = await suite.api.call('POST', `/v1/organizations/${suite.seed.org.id}/invitations`, { token: suite.tokens.legalRep, body: { email: invitee.login_email, role: 'administrator' } });
+    const sent = await suite.api.call('POST', `/v1/organizations/${suite.seed.org.id}/invitations`, {
+      token: suite.tokens.legalRep,
+      body: { email: invitee.login_email, role: 'administrator' },
+    });
     const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(invitee.login_email) && LINK.test(m.text));
     const path = `/v1/organizations/${suite.seed.org.id}/invitations/${sent.json.id}`;
     assert.equal((await suite.api.call('DELETE', path, { token: suite.tokens.admin })).status, 204);
     assertProblem(await suite.api.call('DELETE', path, { token: suite.tokens.admin }), 409, 'conflict');
     assertProblem(await suite.api.call('POST', `${path}/resend`, { token: suite.tokens.admin }), 409, 'conflict');
-    assertProblem(await suite.api.call('POST', `/v1/invitations/${LINK.exec(mail.text)![1]}/accept`, { token: await suite.api.token('customer', invitee.id) }), 404, 'invitation-link-invalid');
+    assertProblem(
+      await suite.api.call('POST', `/v1/invitations/${LINK.exec(mail.text)![1]}/accept`, { token: await suite.api.token('customer', invitee.id) }),
+      404,
+      'invitation-link-invalid',
+    );
   });
 
   it('refuses a resend within the hour with 429', async () => {
     const invitee = await newAccount();
-    const sent = await suite.api.call('POST', `/v1/organizations/${suite.seed.org.id}/invitations`, { token: suite.tokens.admin, body: { email: invitee.login_email, role: 'collaborator' } });
-    assertProblem(await suite.api.call('POST', `/v1/organizations/${suite.seed.org.id}/invitations/${sent.json.id}/resend`, { token: suite.tokens.admin }), 429, 'invitation-resend-limit');
+    const sent = await suite.api.call('POST', `/v1/organizations/${suite.seed.org.id}/invitations`, {
+      token: suite.tokens.admin,
+      body: { email: invitee.login_email, role: 'collaborator' },
+    });
+    assertProblem(
+      await suite.api.call('POST', `/v1/organizations/${suite.seed.org.id}/invitations/${sent.json.id}/resend`, { token: suite.tokens.admin }),
+      429,
+      'invitation-resend-limit',
+    );
   });
 
   it('changes roles and details by the rules: administrators manage members, only a legal representative touches the details or a legal representative', async () => {
     const { org, legalRep, admin, collaborator } = suite.seed;
-    const role = (who: string, token: string, r: string) => suite.api.call('PUT', `/v1/organizations/${org.id}/members/${who}/role`, { token, body: { role: r } });
+    const role = (who: string, token: string, r: string) =>
+      suite.api.call('PUT', `/v1/organizations/${org.id}/members/${who}/role`, { token, body: { role: r } });
     assert.equal((await role(collaborator.id, suite.tokens.admin, 'administrator')).status, 200);
     assertProblem(await role(legalRep.id, suite.tokens.admin, 'collaborator'), 403, 'forbidden');
     assertProblem(await role(legalRep.id, suite.tokens.legalRep, 'administrator'), 409, 'last-legal-representative');
@@ -79,12 +112,25 @@ describe('membership API: invitations, roles, details (dev server + PostgreSQL)'
   it('authorization matrix of the membership routes', async () => {
     const { org, admin } = suite.seed;
     const invitee = await newAccount();
-    const sent = await suite.api.call('POST', `/v1/organizations/${org.id}/invitations`, { token: suite.tokens.admin, body: { email: invitee.login_email, role: 'collaborator' } });
+    const sent = await suite.api.call('POST', `/v1/organizations/${org.id}/invitations`, {
+      token: suite.tokens.admin,
+      body: { email: invitee.login_email, role: 'collaborator' },
+    });
     const routes: { name: string; call: (token: string) => Promise<{ status: number; json: any }> }[] = [
-      { name: 'invite', call: (t) => suite.api.call('POST', `/v1/organizations/${org.id}/invitations`, { token: t, body: { email: `m-${randomUUID().slice(0, 6)}@x.test`, role: 'collaborator' } }) },
+      {
+        name: 'invite',
+        call: (t) =>
+          suite.api.call('POST', `/v1/organizations/${org.id}/invitations`, {
+            token: t,
+            body: { email: `m-${randomUUID().slice(0, 6)}@x.test`, role: 'collaborator' },
+          }),
+      },
       { name: 'list', call: (t) => suite.api.call('GET', `/v1/organizations/${org.id}/invitations`, { token: t }) },
       { name: 'resend', call: (t) => suite.api.call('POST', `/v1/organizations/${org.id}/invitations/${sent.json.id}/resend`, { token: t }) },
-      { name: 'role', call: (t) => suite.api.call('PUT', `/v1/organizations/${org.id}/members/${admin.id}/role`, { token: t, body: { role: 'administrator' } }) },
+      {
+        name: 'role',
+        call: (t) => suite.api.call('PUT', `/v1/organizations/${org.id}/members/${admin.id}/role`, { token: t, body: { role: 'administrator' } }),
+      },
       { name: 'details', call: (t) => suite.api.call('PATCH', `/v1/organizations/${org.id}`, { token: t, body: { name: 'Same' } }) },
     ];
     // Expected status per role: legal representative, administrator, collaborator, outsider, agent, system.

@@ -26,7 +26,12 @@ function sendPartOfALargeBody(base: string, path: string): Promise<{ status: num
       res.on('end', () => {
         clearTimeout(timer);
         req.destroy();
-        resolve({ status: res.statusCode!, contentType: String(res.headers['content-type']), body: JSON.parse(Buffer.concat(chunks).toString('utf8')), sentBytes: first.length });
+        resolve({
+          status: res.statusCode!,
+          contentType: String(res.headers['content-type']),
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+          sentBytes: first.length,
+        });
       });
     });
     // The server may close its side once it answered; the unsent rest is the point.
@@ -54,13 +59,19 @@ describe('large link bodies are read only after the link is checked (issue 14, i
     const res = await sendPartOfALargeBody(suite.api.base, '/v1/verification/not-a-token/document');
     assert.equal(res.status, 400);
     assert.equal(res.body.type, '/problems/validation-failed');
-    assert.deepEqual(res.body.errors.map((e: { pointer: string }) => e.pointer), ['/token']);
+    assert.deepEqual(
+      res.body.errors.map((e: { pointer: string }) => e.pointer),
+      ['/token'],
+    );
   });
 
   it('refuses a link whose case is no longer awaiting the customer before reading the body', async () => {
     const { api, seed, tokens } = suite;
     const { caseId, token } = await openCase(api, seed.legalRep.id);
-    const manual = await api.call('POST', `/v1/verification-cases/${caseId}/manual-verification`, { token: tokens.agent, body: { decision: 'reject', reason: 'closed for the test' } });
+    const manual = await api.call('POST', `/v1/verification-cases/${caseId}/manual-verification`, {
+      token: tokens.agent,
+      body: { decision: 'reject', reason: 'closed for the test' },
+    });
     assert.equal(manual.status, 200, manual.text);
     const res = await sendPartOfALargeBody(api.base, `/v1/verification/${token}/document`);
     assert.equal(res.status, 404);

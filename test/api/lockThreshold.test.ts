@@ -17,7 +17,8 @@ describe('the lock threshold chosen by the holder (P7, issue 17, item 6)', funct
     const token = (await login(h.login_email, PASSWORD)).json.token as string;
     assert.equal((await put(token, 3)).status, 204);
     assert.equal((await api.call('GET', '/v1/accounts/me/security', { token })).json.lockAfterFailedLogins, 3);
-    for (const outside of [ACCOUNT_LOCK_FAILED_LOGINS_MIN - 1, ACCOUNT_LOCK_FAILED_LOGINS_MAX + 1]) assertProblem(await put(token, outside), 422, 'lock-threshold-out-of-bounds');
+    for (const outside of [ACCOUNT_LOCK_FAILED_LOGINS_MIN - 1, ACCOUNT_LOCK_FAILED_LOGINS_MAX + 1])
+      assertProblem(await put(token, outside), 422, 'lock-threshold-out-of-bounds');
     assert.equal((await api.call('GET', '/v1/accounts/me/security', { token })).json.lockAfterFailedLogins, 3, 'a refused value changes nothing');
 
     for (let i = 0; i < 2; i += 1) assertProblem(await login(h.login_email, `wrong ${i}`), 401, 'invalid-credentials');

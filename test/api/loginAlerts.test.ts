@@ -18,7 +18,8 @@ describe('login alerts chosen by the holder (P7, issue 17, item 5)', function ()
   });
   after(async () => relay?.stop());
 
-  const login = (address: string, password: string) => suite.api.call('POST', '/v1/sessions', { body: { login: address, password }, headers: { 'user-agent': FIREFOX_ON_LINUX } });
+  const login = (address: string, password: string) =>
+    suite.api.call('POST', '/v1/sessions', { body: { login: address, password }, headers: { 'user-agent': FIREFOX_ON_LINUX } });
   const alertsTo = async (address: string) => (await smtpCapture()).messages().filter((m) => m.to.includes(address) && ALERT_SUBJECT.test(m.subject));
 
   it('emails one alert per login the holder chose (success, failure, both, none), with the time and the client but not the password or the address', async () => {
@@ -60,9 +61,17 @@ describe('login alerts chosen by the holder (P7, issue 17, item 5)', function ()
 
   it('an unknown login alerts nobody', async () => {
     const before = (await smtpCapture()).messages().filter((m) => ALERT_SUBJECT.test(m.subject)).length;
-    const seen = await suite.api.db.selectFrom('workflow_commands').select(({ fn }) => fn.countAll<string>().as('n')).where('workflow_id', 'like', 'account-notice:00000000-0000-0000-0000-000000000000:%').executeTakeFirstOrThrow();
+    const seen = await suite.api.db
+      .selectFrom('workflow_commands')
+      .select(({ fn }) => fn.countAll<string>().as('n'))
+      .where('workflow_id', 'like', 'account-notice:00000000-0000-0000-0000-000000000000:%')
+      .executeTakeFirstOrThrow();
     assertProblem(await login('nobody-at-all@customer.test', 'whatever'), 401, 'invalid-credentials');
-    const after = await suite.api.db.selectFrom('workflow_commands').select(({ fn }) => fn.countAll<string>().as('n')).where('workflow_id', 'like', 'account-notice:00000000-0000-0000-0000-000000000000:%').executeTakeFirstOrThrow();
+    const after = await suite.api.db
+      .selectFrom('workflow_commands')
+      .select(({ fn }) => fn.countAll<string>().as('n'))
+      .where('workflow_id', 'like', 'account-notice:00000000-0000-0000-0000-000000000000:%')
+      .executeTakeFirstOrThrow();
     assert.equal(after.n, seen.n, 'no alert is queued for no account');
     await new Promise((r) => setTimeout(r, 1_000));
     assert.equal((await smtpCapture()).messages().filter((m) => ALERT_SUBJECT.test(m.subject)).length, before);

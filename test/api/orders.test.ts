@@ -27,9 +27,17 @@ describe('orders API (dev server + PostgreSQL)', function () {
   };
 
   it('validates orders: the total, the payment state, the customer', async () => {
-    assertProblem(await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: orderBody({ means: 'card', status: 'in_progress' }) }), 422, 'unprocessable');
+    assertProblem(
+      await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: orderBody({ means: 'card', status: 'in_progress' }) }),
+      422,
+      'unprocessable',
+    );
     assertProblem(await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: { ...orderBody(), lines: [] } }), 400, 'validation-failed');
-    assertProblem(await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: { ...orderBody(), accountId: suite.seed.outsider.id } }), 422, 'unprocessable');
+    assertProblem(
+      await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: { ...orderBody(), accountId: suite.seed.outsider.id } }),
+      422,
+      'unprocessable',
+    );
     assertProblem(await suite.api.call('POST', '/v1/orders', { token: suite.tokens.legalRep, body: orderBody() }), 403, 'forbidden');
   });
 
@@ -53,7 +61,10 @@ describe('orders API (dev server + PostgreSQL)', function () {
     const link = `/verify/${token}`;
     assert.match(mail.text, /to unblock your order/);
     assert.ok(mail.html?.includes(`${link}</a><br><img src="cid:qr@backoffice"`), mail.html ?? 'no HTML part');
-    assert.deepEqual(mail.inlineImages.map((i) => [i.cid, i.contentType]), [['qr@backoffice', 'image/png']]);
+    assert.deepEqual(
+      mail.inlineImages.map((i) => [i.cid, i.contentType]),
+      [['qr@backoffice', 'image/png']],
+    );
     const qr = await fetch(`${suite.api.base}/v1/verification/${token}/qr.png`);
     assert.equal(qr.status, 200);
     assert.equal(mail.inlineImages[0]!.base64, Buffer.from(await qr.arrayBuffer()).toString('base64'), 'the same QR code as the link’s qr.png');
@@ -85,7 +96,10 @@ describe('orders API (dev server + PostgreSQL)', function () {
 
     const caseId = (await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.agent })).json.block.verificationCaseId;
     assert.equal((await suite.api.call('POST', `/v1/verification-cases/${caseId}/claim`, { token: suite.tokens.agent })).status, 200);
-    const decided = await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: suite.tokens.agent, body: { decision: 'approve', reason: 'matches' } });
+    const decided = await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, {
+      token: suite.tokens.agent,
+      body: { decision: 'approve', reason: 'matches' },
+    });
     assert.equal(decided.status, 200, decided.text);
 
     await (await smtpCapture()).waitFor((m) => m.to.includes(suite.seed.legalRep.login_email) && m.subject === 'Your order is unblocked');
@@ -97,7 +111,10 @@ describe('orders API (dev server + PostgreSQL)', function () {
   it('lets an agent unblock after a manual verification (customer without a phone)', async () => {
     const { orderId } = await createAndBlock();
     const caseId = (await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.agent })).json.block.verificationCaseId;
-    const res = await suite.api.call('POST', `/v1/verification-cases/${caseId}/manual-verification`, { token: suite.tokens.agent, body: { decision: 'approve', reason: 'passport shown at the counter' } });
+    const res = await suite.api.call('POST', `/v1/verification-cases/${caseId}/manual-verification`, {
+      token: suite.tokens.agent,
+      body: { decision: 'approve', reason: 'passport shown at the counter' },
+    });
     assert.equal(res.status, 200, res.text);
     await (await smtpCapture()).waitFor((m) => m.to.includes(suite.seed.legalRep.login_email) && m.subject === 'Your order is unblocked');
     assert.equal((await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.legalRep })).json.status, 'fulfilled');
@@ -107,7 +124,9 @@ describe('orders API (dev server + PostgreSQL)', function () {
   it('has the case cancelled and its evidence erased even when the blocking process is terminated', async () => {
     const { orderId, token } = await createAndBlock();
     await passPhoneAndPosition(suite.api, token);
-    const doc = await suite.api.call('POST', `/v1/verification/${token}/document`, { body: { type: 'id_card', images: [await testImage('t front'), await testImage('t back')] } });
+    const doc = await suite.api.call('POST', `/v1/verification/${token}/document`, {
+      body: { type: 'id_card', images: [await testImage('t front'), await testImage('t back')] },
+    });
     assert.equal(doc.status, 200, doc.text);
     const caseId = (await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.agent })).json.block.verificationCaseId;
     const evidence = async () => (await suite.api.db.selectFrom('verification_evidence').select('id').where('case_id', '=', caseId).execute()).length;

@@ -11,7 +11,16 @@ describe('partner program API (dev server + PostgreSQL)', function () {
   const suite = apiSuite();
   const LINK = /\/v1\/client-invitations\/([A-Za-z0-9_-]{43})\/accept/;
   const apply = (token: string, body: object) =>
-    suite.api.call('POST', '/v1/partner-applications', { token, body: { organizationId: suite.seed.org.id, registryNumber: 'CHE-123.456.789', website: 'https://agency.example', yearlyVolume: { amountCents: 250_000, currency: 'CHF' }, ...body } });
+    suite.api.call('POST', '/v1/partner-applications', {
+      token,
+      body: {
+        organizationId: suite.seed.org.id,
+        registryNumber: 'CHE-123.456.789',
+        website: 'https://agency.example',
+        yearlyVolume: { amountCents: 250_000, currency: 'CHF' },
+        ...body,
+      },
+    });
 
   it('accepts a registered company with a website and enough yearly volume, and refuses the rest with every reason', async () => {
     const refused = await apply(suite.tokens.legalRep, { registryNumber: '', website: 'agency', yearlyVolume: { amountCents: 179_999, currency: 'EUR' } });
@@ -36,7 +45,10 @@ describe('partner program API (dev server + PostgreSQL)', function () {
     const invite = (token: string) =>
       suite.api.call('POST', `/v1/partners/${partner.org.id}/client-invitations`, {
         token,
-        body: { clientEmail: clientSeed.legalRep.login_email, requested: { access: 'restricted', productIds: [p1!.productId, p2!.productId], billing: 'partner' } },
+        body: {
+          clientEmail: clientSeed.legalRep.login_email,
+          requested: { access: 'restricted', productIds: [p1!.productId, p2!.productId], billing: 'partner' },
+        },
       });
     assertProblem(await invite(suite.tokens.admin), 403, 'forbidden');
     assertProblem(await invite(suite.tokens.collaborator), 403, 'forbidden');
@@ -48,10 +60,15 @@ describe('partner program API (dev server + PostgreSQL)', function () {
     assert.match(mail.text, /access to 2 chosen product\(s\), billed to the partner/);
     const token = LINK.exec(mail.text)![1]!;
     const clientToken = await suite.api.token('customer', clientSeed.legalRep.id);
-    const accept = (granted: object, as = clientToken) => suite.api.call('POST', `/v1/client-invitations/${token}/accept`, { token: as, body: { organizationId: clientSeed.org.id, granted } });
+    const accept = (granted: object, as = clientToken) =>
+      suite.api.call('POST', `/v1/client-invitations/${token}/accept`, { token: as, body: { organizationId: clientSeed.org.id, granted } });
     assertProblem(await accept({ access: 'full', billing: 'client' }), 422, 'rights-wider-than-requested');
     assertProblem(await accept({ access: 'restricted', productIds: [p1!.productId, p3!.productId], billing: 'client' }), 422, 'rights-wider-than-requested');
-    assertProblem(await accept({ access: 'restricted', productIds: [p1!.productId], billing: 'client' }, await suite.api.token('customer', clientSeed.admin.id)), 403, 'invitation-not-for-you');
+    assertProblem(
+      await accept({ access: 'restricted', productIds: [p1!.productId], billing: 'client' }, await suite.api.token('customer', clientSeed.admin.id)),
+      403,
+      'invitation-not-for-you',
+    );
     const ok = await accept({ access: 'restricted', productIds: [p1!.productId], billing: 'client' });
     assert.equal(ok.status, 200, ok.text);
     assertProblem(await accept({ access: 'restricted', productIds: [p1!.productId], billing: 'client' }), 404, 'invitation-link-invalid');
@@ -73,14 +90,28 @@ describe('partner program API (dev server + PostgreSQL)', function () {
     assertProblem(await suite.api.call('DELETE', `/v1/partnerships/${ok.json.partnershipId}`, { token: suite.tokens.legalRep }), 409, 'conflict');
     await eventually(async () => {
       const smtp = await smtpCapture();
-      for (const who of [partner.legalRep.login_email, clientSeed.legalRep.login_email]) assert.ok(smtp.messages().some((m) => m.to.includes(who) && /Partnership ended/.test(m.subject)), who);
+      for (const who of [partner.legalRep.login_email, clientSeed.legalRep.login_email])
+        assert.ok(
+          smtp.messages().some((m) => m.to.includes(who) && /Partnership ended/.test(m.subject)),
+          who,
+        );
     });
   });
 
   it('refuses client invitations from an organization that is not a partner', async () => {
-    const res = await suite.api.call('POST', `/v1/partners/${suite.seed.org.id}/client-invitations`, { token: suite.tokens.legalRep, body: { clientEmail: 'c@client.test', requested: { access: 'full', billing: 'client' } } });
+    const res = await suite.api.call('POST', `/v1/partners/${suite.seed.org.id}/client-invitations`, {
+      token: suite.tokens.legalRep,
+      body: { clientEmail: 'c@client.test', requested: { access: 'full', billing: 'client' } },
+    });
     assertProblem(res, 409, 'not-a-partner');
-    assertProblem(await suite.api.call('POST', `/v1/partners/${suite.seed.org.id}/client-invitations`, { token: suite.tokens.legalRep, body: { clientEmail: 'c@client.test', requested: { access: 'restricted', billing: 'client' } } }), 400, 'validation-failed');
+    assertProblem(
+      await suite.api.call('POST', `/v1/partners/${suite.seed.org.id}/client-invitations`, {
+        token: suite.tokens.legalRep,
+        body: { clientEmail: 'c@client.test', requested: { access: 'restricted', billing: 'client' } },
+      }),
+      400,
+      'validation-failed',
+    );
   });
 
   it("credits the partner's discount as cashback when its client pays a renewal itself", async () => {
@@ -90,9 +121,21 @@ describe('partner program API (dev server + PostgreSQL)', function () {
     const { productId } = await insertRenewableProduct(suite.api.db, clientSeed, { dueAt: new Date(Date.now() + 40 * 86_400_000), priceCents: 12_000 });
     await suite.api.db
       .insertInto('partnerships')
-      .values({ id: randomUUID(), partner_organization_id: partner.org.id, client_organization_id: clientSeed.org.id, invitation_id: null, access: 'full', billing: 'client', started_at: new Date() })
+      .values({
+        id: randomUUID(),
+        partner_organization_id: partner.org.id,
+        client_organization_id: clientSeed.org.id,
+        invitation_id: null,
+        access: 'full',
+        billing: 'client',
+        started_at: new Date(),
+      })
       .execute();
-    const paid = await suite.api.call('POST', `/v1/products/${productId}/payments`, { token: await suite.api.token('customer', clientSeed.admin.id), body: { means: 'card' }, headers: { 'idempotency-key': `cashback-${productId}` } });
+    const paid = await suite.api.call('POST', `/v1/products/${productId}/payments`, {
+      token: await suite.api.token('customer', clientSeed.admin.id),
+      body: { means: 'card' },
+      headers: { 'idempotency-key': `cashback-${productId}` },
+    });
     assert.equal(paid.status, 201, paid.text);
     await eventually(async () => assert.equal(await prepaidBalance(suite.api.db, partner.org.id, 'CHF'), 2_400, '20 % of 120.00 CHF'));
   });

@@ -25,7 +25,12 @@ describe('payments as processes (dev server + PostgreSQL)', function () {
   const pay = (productId: string, token: string, body: unknown, key = randomUUID()) =>
     suite.api.call('POST', `/v1/products/${productId}/payments`, { token, body, headers: { 'idempotency-key': key } });
   const invoiceOf = async (productId: string) =>
-    suite.api.db.selectFrom('invoice_lines as l').innerJoin('invoices as i', 'i.id', 'l.invoice_id').select(['i.id', 'i.status', 'i.total_cents', 'i.paid_cents']).where('l.product_id', '=', productId).executeTakeFirstOrThrow();
+    suite.api.db
+      .selectFrom('invoice_lines as l')
+      .innerJoin('invoices as i', 'i.id', 'l.invoice_id')
+      .select(['i.id', 'i.status', 'i.total_cents', 'i.paid_cents'])
+      .where('l.product_id', '=', productId)
+      .executeTakeFirstOrThrow();
   const paymentsOf = (invoiceId: string) => suite.api.db.selectFrom('payments').selectAll().where('invoice_id', '=', invoiceId).orderBy('created_at').execute();
   /** Net money at the provider for an invoice: charges minus refunds under its payments' keys, and every charge call. */
   async function atProvider(invoiceId: string) {
@@ -50,7 +55,11 @@ describe('payments as processes (dev server + PostgreSQL)', function () {
       ]);
       const statuses = answers.map((a) => a.status).sort();
       assert.deepEqual(statuses, [201, 409], `round ${round}: ${answers.map((a) => a.text).join(' | ')}`);
-      assertProblem(answers.find((a) => a.status === 409)!, 409, 'nothing-due');
+      assertProblem(
+        answers.find((a) => a.status === 409)!,
+        409,
+        'nothing-due',
+      );
       const invoice = await invoiceOf(productId);
       assert.deepEqual([invoice.status, invoice.paid_cents], ['paid', 12_000]);
       const settled = (await paymentsOf(invoice.id)).filter((p) => p.status === 'captured');
@@ -65,19 +74,32 @@ describe('payments as processes (dev server + PostgreSQL)', function () {
     const { productId } = await insertRenewableProduct(suite.api.db, suite.seed, { dueAt, priceCents: 9_000, autoRenew: true });
     const [customer] = await Promise.all([
       pay(productId, suite.tokens.admin, { means: 'card', cardToken: 'tok_visa_race' }),
-      suite.api.client.workflow.signalWithStart('renewal', { workflowId: renewalWorkflowId(productId), taskQueue: suite.api.taskQueue, args: [{ productId, dueAt: dueAt.toISOString() }], signal: renewalChangedSignal }),
+      suite.api.client.workflow.signalWithStart('renewal', {
+        workflowId: renewalWorkflowId(productId),
+        taskQueue: suite.api.taskQueue,
+        args: [{ productId, dueAt: dueAt.toISOString() }],
+        signal: renewalChangedSignal,
+      }),
     ]);
     assert.ok([201, 202, 409].includes(customer.status), customer.text);
     const invoice = await eventually(async () => {
       const inv = await invoiceOf(productId);
       assert.equal(inv.status, 'paid');
       const rows = await paymentsOf(inv.id);
-      assert.ok(rows.every((p) => p.status !== 'pending'), 'every payment process ended');
+      assert.ok(
+        rows.every((p) => p.status !== 'pending'),
+        'every payment process ended',
+      );
       return inv;
     }, 30_000);
     const rows = await paymentsOf(invoice.id);
-    assert.equal(rows.filter((p) => p.status === 'captured').reduce((s, p) => s + p.amount_cents, 0), 9_000, 'paid once');
-    for (const p of rows.filter((r) => r.status === 'refunded')) assert.equal((await testPayments.refundsFor((r) => r.idempotencyKey === `refund:${p.id}`)).length, 1, 'a charge the invoice refused went back');
+    assert.equal(
+      rows.filter((p) => p.status === 'captured').reduce((s, p) => s + p.amount_cents, 0),
+      9_000,
+      'paid once',
+    );
+    for (const p of rows.filter((r) => r.status === 'refunded'))
+      assert.equal((await testPayments.refundsFor((r) => r.idempotencyKey === `refund:${p.id}`)).length, 1, 'a charge the invoice refused went back');
     assert.equal((await atProvider(invoice.id)).net, 9_000, 'the provider holds what the books say');
     await eventually(async () => {
       const p = await suite.api.db.selectFrom('products').select('due_at').where('id', '=', productId).executeTakeFirstOrThrow();
@@ -105,7 +127,13 @@ describe('payments as processes (dev server + PostgreSQL)', function () {
   it('answers 202 with the payment to poll when the process takes longer than the wait, and the poll shows it settle', async () => {
     const { api } = suite;
     // A second API on the same worker and database that does not wait at all.
-    const app = createApp({ client: api.client, db: api.db, log: silentLogger, keyring: fixtureKeyring(), config: { authSecret: AUTH_SECRET, taskQueue: api.taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test', paymentSettleWaitMs: 0 } });
+    const app = createApp({
+      client: api.client,
+      db: api.db,
+      log: silentLogger,
+      keyring: fixtureKeyring(),
+      config: { authSecret: AUTH_SECRET, taskQueue: api.taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test', paymentSettleWaitMs: 0 },
+    });
     const server: Server = await new Promise((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
@@ -141,7 +169,14 @@ describe('payments as processes (dev server + PostgreSQL)', function () {
     const real = await realActivities({ client: suite.api.client, taskQueue });
     let reachedSettle!: () => void;
     const reached = new Promise<void>((r) => (reachedSettle = r));
-    const workerOptions = { connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, dataConverter: createDataConverter(fixtureKeyring()), workflowBundle: await workflowBundle(), maxCachedWorkflows: 0 };
+    const workerOptions = {
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      taskQueue,
+      dataConverter: createDataConverter(fixtureKeyring()),
+      workflowBundle: await workflowBundle(),
+      maxCachedWorkflows: 0,
+    };
     // The first worker charges, then dies before it settles: its settlement never finishes.
     const first = await Worker.create({
       ...workerOptions,
@@ -156,7 +191,17 @@ describe('payments as processes (dev server + PostgreSQL)', function () {
     });
     const running = first.run();
     const paymentId = randomUUID();
-    const input: PaymentInput = { paymentId, request: { kind: 'invoice', productId, means: 'card', cardToken: 'tok_visa_kill', businessKey: `test:kill:${paymentId}`, requestedBy: `customer:${suite.seed.admin.id}` } };
+    const input: PaymentInput = {
+      paymentId,
+      request: {
+        kind: 'invoice',
+        productId,
+        means: 'card',
+        cardToken: 'tok_visa_kill',
+        businessKey: `test:kill:${paymentId}`,
+        requestedBy: `customer:${suite.seed.admin.id}`,
+      },
+    };
     const handle = await suite.api.client.workflow.start('payment', { workflowId: paymentWorkflowId(paymentId), taskQueue, args: [input] });
     await reached;
     assert.equal((await testPayments.callsFor('charge', chargeKey(paymentId))).length, 1, 'charged before the crash');
@@ -169,7 +214,11 @@ describe('payments as processes (dev server + PostgreSQL)', function () {
     assert.deepEqual([outcome.status, outcome.amountCents], ['captured', 7_000]);
     const invoice = await invoiceOf(productId);
     assert.deepEqual([invoice.status, invoice.paid_cents], ['paid', 7_000]);
-    assert.deepEqual((await testPayments.callsFor('charge', chargeKey(paymentId))).map((c) => c.result), ['executed'], 'one charge call: the restart settled what was charged');
+    assert.deepEqual(
+      (await testPayments.callsFor('charge', chargeKey(paymentId))).map((c) => c.result),
+      ['executed'],
+      'one charge call: the restart settled what was charged',
+    );
   });
 
   it('a card payment refused at settlement (the product was cancelled meanwhile) is refunded in full, once', async () => {
@@ -195,12 +244,32 @@ describe('payments as processes (dev server + PostgreSQL)', function () {
       },
     });
     const paymentId = randomUUID();
-    const input: PaymentInput = { paymentId, request: { kind: 'invoice', productId, means: 'card', cardToken: 'tok_visa_late', businessKey: `test:late:${paymentId}`, requestedBy: `customer:${suite.seed.admin.id}` } };
-    const outcome = (await worker.runUntil(suite.api.client.workflow.execute('payment', { workflowId: paymentWorkflowId(paymentId), taskQueue, args: [input] }))) as PaymentOutcome;
+    const input: PaymentInput = {
+      paymentId,
+      request: {
+        kind: 'invoice',
+        productId,
+        means: 'card',
+        cardToken: 'tok_visa_late',
+        businessKey: `test:late:${paymentId}`,
+        requestedBy: `customer:${suite.seed.admin.id}`,
+      },
+    };
+    const outcome = (await worker.runUntil(
+      suite.api.client.workflow.execute('payment', { workflowId: paymentWorkflowId(paymentId), taskQueue, args: [input] }),
+    )) as PaymentOutcome;
     assert.deepEqual([outcome.status, outcome.reason], ['refunded', 'the invoice was closed meanwhile']);
-    const invoice = await suite.api.db.selectFrom('payments as p').innerJoin('invoices as i', 'i.id', 'p.invoice_id').select(['i.id', 'i.status', 'i.paid_cents']).where('p.id', '=', paymentId).executeTakeFirstOrThrow();
+    const invoice = await suite.api.db
+      .selectFrom('payments as p')
+      .innerJoin('invoices as i', 'i.id', 'p.invoice_id')
+      .select(['i.id', 'i.status', 'i.paid_cents'])
+      .where('p.id', '=', paymentId)
+      .executeTakeFirstOrThrow();
     assert.deepEqual([invoice.status, invoice.paid_cents], ['void', 0]);
-    assert.deepEqual((await testPayments.callsFor('refund', `refund:${paymentId}`)).map((c) => [c.result, c.amount_cents]), [['executed', 6_000]]);
+    assert.deepEqual(
+      (await testPayments.callsFor('refund', `refund:${paymentId}`)).map((c) => [c.result, c.amount_cents]),
+      [['executed', 6_000]],
+    );
     assert.equal((await atProvider(invoice.id)).net, 0, 'the card got its money back');
     const row = await suite.api.db.selectFrom('payments').select(['status', 'failure_reason']).where('id', '=', paymentId).executeTakeFirstOrThrow();
     assert.deepEqual(row, { status: 'refunded', failure_reason: 'the invoice was closed meanwhile' });
@@ -208,7 +277,10 @@ describe('payments as processes (dev server + PostgreSQL)', function () {
 
   it('a prepaid payment refused at settlement gives the prepaid money back; a system record of a bank payment settles without the provider', async () => {
     const { productId } = await insertRenewableProduct(suite.api.db, suite.seed, { dueAt: dueIn(30 * DAY), priceCents: 4_000 });
-    await suite.api.db.insertInto('prepaid_ledger_entries').values({ organization_id: suite.seed.org.id, currency: 'CHF', amount_cents: 1_000, reason: 'deposit', reference: `deposit:${randomUUID()}` }).execute();
+    await suite.api.db
+      .insertInto('prepaid_ledger_entries')
+      .values({ organization_id: suite.seed.org.id, currency: 'CHF', amount_cents: 1_000, reason: 'deposit', reference: `deposit:${randomUUID()}` })
+      .execute();
     const part = await pay(productId, suite.tokens.admin, { means: 'prepaid', amountCents: 1_000 });
     assert.equal(part.status, 201, part.text);
     assert.equal(part.json.prepaidBalanceCents, 0);

@@ -26,7 +26,8 @@ describe('re-authentication before sensitive changes (issue 14, item 3)', functi
     const at = new Date(Date.now() - minutes * MINUTE);
     await sql`update sessions set created_at = ${at}, reauthenticated_at = ${at} where id = ${sidOf(token)}`.execute(suite.api.db);
   }
-  const reauthenticate = (token: string, body: Record<string, string> = { password: PASSWORD }) => suite.api.call('POST', '/v1/sessions/current/reauthentication', { token, body });
+  const reauthenticate = (token: string, body: Record<string, string> = { password: PASSWORD }) =>
+    suite.api.call('POST', '/v1/sessions/current/reauthentication', { token, body });
   async function reauthenticated(token: string, body?: Record<string, string>) {
     const res = await reauthenticate(token, body);
     assert.equal(res.status, 200, res.text);
@@ -47,11 +48,15 @@ describe('re-authentication before sensitive changes (issue 14, item 3)', functi
   async function switchTwoFactorOn(token: string) {
     const setup = await suite.api.call('POST', '/v1/accounts/me/two-factor', { token });
     assert.equal(setup.status, 201, setup.text);
-    const on = await suite.api.call('POST', '/v1/accounts/me/two-factor/confirm', { token, body: { otp: totpAt(base32Decode(setup.json.secret), Date.now()) } });
+    const on = await suite.api.call('POST', '/v1/accounts/me/two-factor/confirm', {
+      token,
+      body: { otp: totpAt(base32Decode(setup.json.secret), Date.now()) },
+    });
     assert.equal(on.status, 200, on.text);
     return on.json.backupCodes as string[];
   }
-  const failedLogins = async (h: Holder) => (await suite.api.db.selectFrom('accounts').select(['failed_logins', 'locked_at']).where('id', '=', h.id).executeTakeFirstOrThrow());
+  const failedLogins = async (h: Holder) =>
+    await suite.api.db.selectFrom('accounts').select(['failed_logins', 'locked_at']).where('id', '=', h.id).executeTakeFirstOrThrow();
 
   it('minting an API token or an application password: refused on a login older than 10 minutes, allowed after re-authentication', async () => {
     const { api } = suite;
@@ -134,7 +139,10 @@ describe('re-authentication before sensitive changes (issue 14, item 3)', functi
     const domain = `hosted-${seed.org.id.slice(0, 8)}.test`;
     await api.db.insertInto('organization_mail_domains').values({ organization_id: seed.org.id, domain }).execute();
     const h = await holder(api.db, { loginDomain: domain });
-    assert.equal((await api.call('POST', `/v1/accounts/${h.id}/login-address-lost`, { token: tokens.system, body: { reason: 'mailbox_deleted' } })).status, 202);
+    assert.equal(
+      (await api.call('POST', `/v1/accounts/${h.id}/login-address-lost`, { token: tokens.system, body: { reason: 'mailbox_deleted' } })).status,
+      202,
+    );
     const username = /username (\S+)/.exec((await smsTo(h.mobile_phone, /username/)).body)![1]!;
     const recovery = await login(api, username);
     assert.equal(recovery.json.scope, 'login_address_change', recovery.text);
@@ -171,13 +179,21 @@ describe('re-authentication before sensitive changes (issue 14, item 3)', functi
 
     assertProblem(await login(api, h.login_email, 'wrong at the login'), 401, 'invalid-credentials');
     assertProblem(await reauthenticate(token, { password: 'wrong 2' }), 401, 'invalid-credentials');
-    assertProblem(await api.call('POST', '/v1/accounts/me/compromised', { token, body: { currentPassword: 'wrong 3', newPassword: 'a safer passphrase' } }), 401, 'invalid-credentials');
+    assertProblem(
+      await api.call('POST', '/v1/accounts/me/compromised', { token, body: { currentPassword: 'wrong 3', newPassword: 'a safer passphrase' } }),
+      401,
+      'invalid-credentials',
+    );
     assert.equal((await failedLogins(h)).failed_logins, 3);
-    for (let i = 3; i < ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT; i += 1) assertProblem(await reauthenticate(token, { password: `wrong ${i + 1}` }), 401, 'invalid-credentials');
+    for (let i = 3; i < ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT; i += 1)
+      assertProblem(await reauthenticate(token, { password: `wrong ${i + 1}` }), 401, 'invalid-credentials');
     const locked = await failedLogins(h);
     assert.ok(locked.locked_at, 'locked at the threshold');
     const audited = await api.db.selectFrom('audit_log').select('details').where('subject_id', '=', h.id).where('action', '=', 'account.locked').execute();
-    assert.deepEqual(audited.map((r) => r.details.source), ['reauthentication']);
+    assert.deepEqual(
+      audited.map((r) => r.details.source),
+      ['reauthentication'],
+    );
     // Locked: the right password re-authenticates no more, and a login gets the restricted token.
     assertProblem(await reauthenticate(token), 423, 'account-locked');
     assertProblem(await login(api, h.login_email), 423, 'account-locked');

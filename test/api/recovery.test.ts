@@ -31,7 +31,10 @@ describe('account recovery over HTTP (P3, P4; SMS through twilio to a local peer
 
     const ok = await api.call('POST', `/v1/recovery/login-email/${requestId}/confirm`, { body: { code } });
     assert.equal(ok.status, 200, ok.text);
-    assert.deepEqual(ok.json.channels.map((c: { channel: string }) => c.channel), ['sms', 'email']);
+    assert.deepEqual(
+      ok.json.channels.map((c: { channel: string }) => c.channel),
+      ['sms', 'email'],
+    );
     assert.ok(!JSON.stringify(ok.json).includes(h.recovery_email!) && !JSON.stringify(ok.json).includes(h.mobile_phone), 'channels are masked');
     const again = await api.call('POST', `/v1/recovery/login-email/${requestId}/confirm`, { body: { code } });
     assertProblem(again, 422, 'code-rejected');
@@ -51,7 +54,16 @@ describe('account recovery over HTTP (P3, P4; SMS through twilio to a local peer
     assert.equal(v.status, 202, v.text);
     // The holder no longer knows the login address: the case's link goes to the recovery address.
     await mailTo(h.recovery_email!, /Verify your identity/);
-    const caseRow = await eventually(() => api.db.selectFrom('recovery_requests').select('verification_case_id').where('id', '=', requestId).executeTakeFirst().then((r) => r?.verification_case_id ?? undefined), 'the case');
+    const caseRow = await eventually(
+      () =>
+        api.db
+          .selectFrom('recovery_requests')
+          .select('verification_case_id')
+          .where('id', '=', requestId)
+          .executeTakeFirst()
+          .then((r) => r?.verification_case_id ?? undefined),
+      'the case',
+    );
     const c = await api.db.selectFrom('verification_cases').select(['reason', 'account_id', 'contact']).where('id', '=', caseRow).executeTakeFirstOrThrow();
     assert.deepEqual(c, { reason: 'forgotten_login_email', account_id: h.id, contact: 'recovery_channels' });
     await passIdentityCheck(api, caseRow, seed.agent.id);
@@ -96,7 +108,16 @@ describe('account recovery over HTTP (P3, P4; SMS through twilio to a local peer
     const h = await holder(api.db, { recoveryEmail: false });
     const { requestId } = (await api.call('POST', '/v1/recovery/password', { body: { login: h.login_email } })).json;
     assert.equal((await api.call('POST', `/v1/recovery/password/${requestId}/verification`)).status, 202);
-    const caseId = await eventually(() => api.db.selectFrom('recovery_requests').select('verification_case_id').where('id', '=', requestId).executeTakeFirst().then((r) => r?.verification_case_id ?? undefined), 'the case');
+    const caseId = await eventually(
+      () =>
+        api.db
+          .selectFrom('recovery_requests')
+          .select('verification_case_id')
+          .where('id', '=', requestId)
+          .executeTakeFirst()
+          .then((r) => r?.verification_case_id ?? undefined),
+      'the case',
+    );
     const c = await eventually(() => api.db.selectFrom('verification_cases').select('reason').where('id', '=', caseId).executeTakeFirst(), 'the case row');
     assert.equal(c.reason, 'forgotten_password');
     await passIdentityCheck(api, caseId, seed.agent.id);
@@ -140,7 +161,9 @@ describe('account recovery over HTTP (P3, P4; SMS through twilio to a local peer
         assert.deepEqual([r.status, r.body, r.length, r.confirm], [knownRuns[0]!.status, knownRuns[0]!.body, knownRuns[0]!.length, knownRuns[0]!.confirm]);
       }
       const gap = median(knownRuns.map((r) => r.ms)) - median(unknownRuns.map((r) => r.ms));
-      console.log(`      enumeration timing (${label}, ${N} each): median known ${median(knownRuns.map((r) => r.ms)).toFixed(2)} ms, unknown ${median(unknownRuns.map((r) => r.ms)).toFixed(2)} ms, gap ${gap.toFixed(2)} ms`);
+      console.log(
+        `      enumeration timing (${label}, ${N} each): median known ${median(knownRuns.map((r) => r.ms)).toFixed(2)} ms, unknown ${median(unknownRuns.map((r) => r.ms)).toFixed(2)} ms, gap ${gap.toFixed(2)} ms`,
+      );
     }
     // Only the holder's own phone heard anything.
     const sms = (await smsSink()).messages().filter((m) => m.to === unknownPhone);
@@ -169,12 +192,19 @@ describe('account recovery over HTTP (P3, P4; SMS through twilio to a local peer
     // A second API on the same worker and database, with the limits of lib/rules.ts. Limits live in
     // PostgreSQL under keys hashed with the deployment's secret: its own secret gives this API
     // counters of its own, untouched by the other tests' requests.
-    const app = createApp({ client: api.client, db: api.db, log: silentLogger, keyring: fixtureKeyring(), config: { authSecret: `${AUTH_SECRET}-limits`, taskQueue: api.taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test' } });
+    const app = createApp({
+      client: api.client,
+      db: api.db,
+      log: silentLogger,
+      keyring: fixtureKeyring(),
+      config: { authSecret: `${AUTH_SECRET}-limits`, taskQueue: api.taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test' },
+    });
     const server: Server = await new Promise((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    const post = (path: string, body: object) => fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (path: string, body: object) =>
+      fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     try {
       const h = await holder(api.db);
       let sent = 0;
@@ -187,11 +217,13 @@ describe('account recovery over HTTP (P3, P4; SMS through twilio to a local peer
         assert.equal(((await limited.json()) as { type: string }).type, '/problems/rate-limited');
       }
       for (const loginName of [h.login_email, `ghost-${Date.now()}@customer.test`]) {
-        for (let i = 0; i < RECOVERY_RATE_LIMITS.perLogin; i += 1, sent += 1) assert.equal((await post('/v1/recovery/password', { login: loginName })).status, 202);
+        for (let i = 0; i < RECOVERY_RATE_LIMITS.perLogin; i += 1, sent += 1)
+          assert.equal((await post('/v1/recovery/password', { login: loginName })).status, 202);
         assert.equal((await post('/v1/recovery/password', { login: loginName })).status, 429);
         sent += 1;
       }
-      for (; sent < RECOVERY_RATE_LIMITS.perClientAddress; sent += 1) assert.equal((await post('/v1/recovery/login-email', { phone: uniquePhone() })).status, 202);
+      for (; sent < RECOVERY_RATE_LIMITS.perClientAddress; sent += 1)
+        assert.equal((await post('/v1/recovery/login-email', { phone: uniquePhone() })).status, 202);
       const byAddress = await post('/v1/recovery/login-email', { phone: uniquePhone() });
       assert.equal(byAddress.status, 429);
       assert.match(((await byAddress.json()) as { detail: string }).detail, /client address/);
@@ -203,14 +235,24 @@ describe('account recovery over HTTP (P3, P4; SMS through twilio to a local peer
 
   it('validates every recovery request with a problem and records nothing for it', async () => {
     const { api } = suite;
-    const before = await api.db.selectFrom('recovery_requests').select(({ fn }) => fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const before = await api.db
+      .selectFrom('recovery_requests')
+      .select(({ fn }) => fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     assertProblem(await api.call('POST', '/v1/recovery/login-email', { body: { phone: '0791234567' } }), 400, 'validation-failed');
     assertProblem(await api.call('POST', '/v1/recovery/login-email', { body: { phone: '+41791234567', extra: 1 } }), 400, 'validation-failed');
     assertProblem(await api.call('POST', '/v1/recovery/password', { body: { login: 'x' } }), 400, 'validation-failed');
-    assertProblem(await api.call('POST', '/v1/recovery/password', { raw: '{"login":', headers: { 'content-type': 'application/json' } }), 400, 'malformed-json');
+    assertProblem(
+      await api.call('POST', '/v1/recovery/password', { raw: '{"login":', headers: { 'content-type': 'application/json' } }),
+      400,
+      'malformed-json',
+    );
     assertProblem(await api.call('POST', '/v1/recovery/password/not-a-token', { body: { newPassword: 'long enough passphrase' } }), 400, 'validation-failed');
     assertProblem(await api.call('POST', `/v1/recovery/login-email/${crypto.randomUUID()}/confirm`, { body: { code: '123456' } }), 404, 'not-found');
-    const after = await api.db.selectFrom('recovery_requests').select(({ fn }) => fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const after = await api.db
+      .selectFrom('recovery_requests')
+      .select(({ fn }) => fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     assert.equal(after.n, before.n);
     void PASSWORD;
   });

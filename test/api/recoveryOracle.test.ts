@@ -56,14 +56,21 @@ describe('recovery answers nothing about whether an identifier is known (issue 1
     }
     const run = async (list: Step[]) => {
       for (const step of list) {
-        for (const s of starts) answers.get(s.label)!.push({ step: step.name, answer: normalize(await api.call('POST', step.path(ids.get(s.label)!), { body: step.body }), ids.get(s.label)!) });
+        for (const s of starts)
+          answers
+            .get(s.label)!
+            .push({ step: step.name, answer: normalize(await api.call('POST', step.path(ids.get(s.label)!), { body: step.body }), ids.get(s.label)!) });
       }
     };
     await run(steps.before);
     // Both processes have acted on the ask: the unmatched request is closed, the matched one has a case.
     for (const id of ids.values()) {
       await eventually(async () => {
-        const r = await api.db.selectFrom('recovery_requests').select(['account_id', 'closed_at', 'verification_case_id']).where('id', '=', id).executeTakeFirstOrThrow();
+        const r = await api.db
+          .selectFrom('recovery_requests')
+          .select(['account_id', 'closed_at', 'verification_case_id'])
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow();
         if (!r.account_id) return r.closed_at;
         return r.verification_case_id && api.db.selectFrom('verification_cases').select('id').where('id', '=', r.verification_case_id).executeTakeFirst();
       }, 'the process to act on the identity-check ask');

@@ -28,7 +28,19 @@ describe('password reset while Temporal is unreachable (issue 15; PostgreSQL, Te
     api = await startApi();
     proxy = await temporalProxy(await devServerEnv());
     // This API reaches Temporal only through the proxy; the worker keeps its own connection.
-    const app = createApp({ client: proxy.client, db: api.db, log: silentLogger, keyring: fixtureKeyring(), config: { authSecret: AUTH_SECRET, taskQueue: api.taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test', recoveryLimits: TEST_RECOVERY_LIMITS } });
+    const app = createApp({
+      client: proxy.client,
+      db: api.db,
+      log: silentLogger,
+      keyring: fixtureKeyring(),
+      config: {
+        authSecret: AUTH_SECRET,
+        taskQueue: api.taskQueue,
+        rateLimitPerMinute: 10_000,
+        publicUrl: 'http://backoffice.test',
+        recoveryLimits: TEST_RECOVERY_LIMITS,
+      },
+    });
     ({ base, close } = await serveApp(app));
   });
   after(async () => {
@@ -71,9 +83,15 @@ describe('password reset while Temporal is unreachable (issue 15; PostgreSQL, Te
           ['signal', 'passwordReset'],
         ],
       );
-      assert.ok(waiting.every((c) => c.last_error), 'each records why it is not sent');
+      assert.ok(
+        waiting.every((c) => c.last_error),
+        'each records why it is not sent',
+      );
       assert.ok(!JSON.stringify(waiting.map((c) => c.args)).includes('@'), 'no address in the arguments');
-      await eventually(async () => (await api.db.selectFrom('workflow_commands').select('attempts').where('workflow_id', '=', notice).executeTakeFirst())?.attempts, 'a relay attempt during the outage');
+      await eventually(
+        async () => (await api.db.selectFrom('workflow_commands').select('attempts').where('workflow_id', '=', notice).executeTakeFirst())?.attempts,
+        'a relay attempt during the outage',
+      );
 
       proxy.restore();
       const mail = await mailTo(h.login_email, /Your password was reset/);
@@ -81,7 +99,10 @@ describe('password reset while Temporal is unreachable (issue 15; PostgreSQL, Te
       // The direct client: the notice ran once and ended, the recovery process heard the reset and closed.
       await api.client.workflow.getHandle(notice).result();
       assert.deepEqual(await api.client.workflow.getHandle(recovery).result(), { step: 'closed' });
-      await eventually(async () => (await pendingCommands(api.db, notice)).length + (await pendingCommands(api.db, recovery)).length === 0, 'the commands to be done');
+      await eventually(
+        async () => (await pendingCommands(api.db, notice)).length + (await pendingCommands(api.db, recovery)).length === 0,
+        'the commands to be done',
+      );
       await relay.tick();
     } finally {
       proxy.restore();

@@ -23,7 +23,10 @@ describe('renewal API (dev server + PostgreSQL)', function () {
     return testPayments.chargesFor((c) => rows.some((r) => c.idempotencyKey === `payment:${r.id}`));
   };
   const deposit = (cents: number) =>
-    suite.api.db.insertInto('prepaid_ledger_entries').values({ organization_id: suite.seed.org.id, currency: 'CHF', amount_cents: cents, reason: 'deposit', reference: `deposit:${randomUUID()}` }).execute();
+    suite.api.db
+      .insertInto('prepaid_ledger_entries')
+      .values({ organization_id: suite.seed.org.id, currency: 'CHF', amount_cents: cents, reason: 'deposit', reference: `deposit:${randomUUID()}` })
+      .execute();
 
   it("reads a product's renewal: due date, options, the invoice, and the process's next action and when", async () => {
     const { productId } = await product({ dueInMs: 40 * DAY });
@@ -43,7 +46,12 @@ describe('renewal API (dev server + PostgreSQL)', function () {
       return r.json;
     });
     assert.equal(read.process.state, 'awaiting_payment');
-    assert.deepEqual(read.invoice && [read.invoice.status, read.invoice.totalCents, read.invoice.outstandingCents, read.invoice.terms], ['open', 12_000, 12_000, 1]);
+    assert.deepEqual(read.invoice && [read.invoice.status, read.invoice.totalCents, read.invoice.outstandingCents, read.invoice.terms], [
+      'open',
+      12_000,
+      12_000,
+      1,
+    ]);
     await (await smtpCapture()).waitFor((m) => m.to.includes(suite.seed.legalRep.login_email) && /Invoice issued/.test(m.subject));
   });
 
@@ -54,11 +62,18 @@ describe('renewal API (dev server + PostgreSQL)', function () {
     assert.match(late.json.detail, /renew it manually first/);
     const { productId: other } = await product({ dueInMs: 60 * DAY });
     await suite.api.db.updateTable('organizations').set({ payment_card_ref: null }).where('id', '=', suite.seed.org.id).execute();
-    assertProblem(await suite.api.call('PUT', `/v1/products/${other}/auto-renewal`, { token: suite.tokens.legalRep, body: { enabled: true } }), 409, 'no-saved-card');
+    assertProblem(
+      await suite.api.call('PUT', `/v1/products/${other}/auto-renewal`, { token: suite.tokens.legalRep, body: { enabled: true } }),
+      409,
+      'no-saved-card',
+    );
     const off = await suite.api.call('PUT', `/v1/products/${other}/auto-renewal`, { token: suite.tokens.legalRep, body: { enabled: false } });
     assert.equal(off.status, 200, 'switching off is always possible');
     const rows = await suite.api.db.selectFrom('products').select('auto_renew').where('id', 'in', [productId, other]).execute();
-    assert.ok(rows.every((r) => !r.auto_renew), 'nothing changed by the refusals');
+    assert.ok(
+      rows.every((r) => !r.auto_renew),
+      'nothing changed by the refusals',
+    );
   });
 
   it('pays part from the prepaid account and the rest by card; the product renews, and the same Idempotency-Key pays once', async () => {
@@ -66,17 +81,31 @@ describe('renewal API (dev server + PostgreSQL)', function () {
     await deposit(5_000);
     const part = await pay(productId, suite.tokens.admin, { means: 'prepaid', amountCents: 5_000 }, 'prepaid-part-1');
     assert.equal(part.status, 201, part.text);
-    assert.deepEqual([part.json.invoice.status, part.json.invoice.paidCents, part.json.invoice.outstandingCents, part.json.prepaidBalanceCents], ['open', 5_000, 7_000, 0]);
+    assert.deepEqual(
+      [part.json.invoice.status, part.json.invoice.paidCents, part.json.invoice.outstandingCents, part.json.prepaidBalanceCents],
+      ['open', 5_000, 7_000, 0],
+    );
     const again = await pay(productId, suite.tokens.admin, { means: 'prepaid', amountCents: 5_000 }, 'prepaid-part-1');
     assert.equal(again.status, 200, 'a retried request returns the first payment');
-    const debits = await suite.api.db.selectFrom('prepaid_ledger_entries').select('amount_cents').where('organization_id', '=', suite.seed.org.id).where('amount_cents', '<', 0).execute();
-    assert.deepEqual(debits.map((d) => d.amount_cents), [-5_000]);
+    const debits = await suite.api.db
+      .selectFrom('prepaid_ledger_entries')
+      .select('amount_cents')
+      .where('organization_id', '=', suite.seed.org.id)
+      .where('amount_cents', '<', 0)
+      .execute();
+    assert.deepEqual(
+      debits.map((d) => d.amount_cents),
+      [-5_000],
+    );
 
     const due = Date.parse(part.json.dueAt);
     const rest = await pay(productId, suite.tokens.admin, { means: 'card', cardToken: 'tok_visa_renewal' }, 'card-rest-1');
     assert.equal(rest.status, 201, rest.text);
     assert.equal(rest.json.invoice.status, 'paid');
-    assert.deepEqual((await chargedFor('card-rest-1')).map((c) => c.amountCents), [7_000]);
+    assert.deepEqual(
+      (await chargedFor('card-rest-1')).map((c) => c.amountCents),
+      [7_000],
+    );
     const renewed = await eventually(async () => {
       const r = await suite.api.call('GET', `/v1/products/${productId}/renewal`, { token: suite.tokens.admin });
       assert.equal(r.json.dueAt, new Date(addMonths(due, 12)).toISOString());
@@ -99,7 +128,12 @@ describe('renewal API (dev server + PostgreSQL)', function () {
     assertProblem(await pay(productId, suite.tokens.outsider, { means: 'card' }), 404, 'not-found');
     assertProblem(await pay(productId, suite.tokens.admin, { means: 'cash' }), 400, 'validation-failed');
     // Only the declined attempt is kept, as declined: nothing reserved, nothing taken.
-    const payments = await suite.api.db.selectFrom('payments as p').innerJoin('invoices as i', 'i.id', 'p.invoice_id').select(['p.status', 'p.failure_reason']).where('i.product_id', '=', productId).execute();
+    const payments = await suite.api.db
+      .selectFrom('payments as p')
+      .innerJoin('invoices as i', 'i.id', 'p.invoice_id')
+      .select(['p.status', 'p.failure_reason'])
+      .where('i.product_id', '=', productId)
+      .execute();
     assert.deepEqual(payments, [{ status: 'declined', failure_reason: 'card declined by the issuer' }]);
 
     const bank = await pay(productId, suite.tokens.system, { means: 'iban_transfer', providerReference: 'bank-statement-42' });
@@ -126,21 +160,57 @@ describe('renewal API (dev server + PostgreSQL)', function () {
     const on = await suite.api.call('PUT', `/v1/products/${productId}/renewal-warranty`, { token: suite.tokens.legalRep, body: { enabled: true } });
     assert.equal(on.status, 200, on.text);
     assert.equal(on.json.renewalWarranty, true);
-    assertProblem(await suite.api.call('PUT', `/v1/products/${nas}/renewal-warranty`, { token: suite.tokens.legalRep, body: { enabled: true } }), 409, 'warranty-not-available');
+    assertProblem(
+      await suite.api.call('PUT', `/v1/products/${nas}/renewal-warranty`, { token: suite.tokens.legalRep, body: { enabled: true } }),
+      409,
+      'warranty-not-available',
+    );
     assert.equal((await suite.api.call('GET', `/v1/products/${nas}/renewal`, { token: suite.tokens.legalRep })).json.warrantyAvailable, false);
-    assertProblem(await suite.api.call('PUT', `/v1/products/${productId}/renewal-warranty`, { token: suite.tokens.collaborator, body: { enabled: false } }), 403, 'forbidden');
-    assertProblem(await suite.api.call('PUT', `/v1/products/${productId}/renewal-warranty`, { token: suite.tokens.agent, body: { enabled: false } }), 403, 'forbidden');
-    assertProblem(await suite.api.call('PUT', `/v1/products/${productId}/renewal-warranty`, { token: suite.tokens.admin, body: { enabled: 'yes' } }), 400, 'validation-failed');
+    assertProblem(
+      await suite.api.call('PUT', `/v1/products/${productId}/renewal-warranty`, { token: suite.tokens.collaborator, body: { enabled: false } }),
+      403,
+      'forbidden',
+    );
+    assertProblem(
+      await suite.api.call('PUT', `/v1/products/${productId}/renewal-warranty`, { token: suite.tokens.agent, body: { enabled: false } }),
+      403,
+      'forbidden',
+    );
+    assertProblem(
+      await suite.api.call('PUT', `/v1/products/${productId}/renewal-warranty`, { token: suite.tokens.admin, body: { enabled: 'yes' } }),
+      400,
+      'validation-failed',
+    );
     assertProblem(await suite.api.call('GET', `/v1/products/${productId}/renewal`, { token: suite.tokens.outsider }), 404, 'not-found');
   });
 
   it('keeps billing-email preferences per organization: defaults, validated changes, administrators only', async () => {
     const path = `/v1/organizations/${suite.seed.org.id}/billing-reminders`;
     const defaults = await suite.api.call('GET', path, { token: suite.tokens.collaborator });
-    assert.deepEqual(defaults.json, { reminders: { frequency: 'monthly', startMonthsBefore: 2 }, autoRenewalReminder: true, renewalConfirmation: true, invoiceIssued: true, groupInvoices: false });
-    const wanted = { reminders: { frequency: 'weekly', startMonthsBefore: 1 }, autoRenewalReminder: false, renewalConfirmation: true, invoiceIssued: false, groupInvoices: true };
-    assertProblem(await suite.api.call('PUT', path, { token: suite.tokens.admin, body: { ...wanted, reminders: { frequency: 'weekly', startMonthsBefore: 3 } } }), 400, 'validation-failed');
-    assertProblem(await suite.api.call('PUT', path, { token: suite.tokens.admin, body: { ...wanted, reminders: { frequency: 'daily', startMonthsBefore: 1 } } }), 400, 'validation-failed');
+    assert.deepEqual(defaults.json, {
+      reminders: { frequency: 'monthly', startMonthsBefore: 2 },
+      autoRenewalReminder: true,
+      renewalConfirmation: true,
+      invoiceIssued: true,
+      groupInvoices: false,
+    });
+    const wanted = {
+      reminders: { frequency: 'weekly', startMonthsBefore: 1 },
+      autoRenewalReminder: false,
+      renewalConfirmation: true,
+      invoiceIssued: false,
+      groupInvoices: true,
+    };
+    assertProblem(
+      await suite.api.call('PUT', path, { token: suite.tokens.admin, body: { ...wanted, reminders: { frequency: 'weekly', startMonthsBefore: 3 } } }),
+      400,
+      'validation-failed',
+    );
+    assertProblem(
+      await suite.api.call('PUT', path, { token: suite.tokens.admin, body: { ...wanted, reminders: { frequency: 'daily', startMonthsBefore: 1 } } }),
+      400,
+      'validation-failed',
+    );
     assertProblem(await suite.api.call('PUT', path, { token: suite.tokens.collaborator, body: wanted }), 403, 'forbidden');
     assertProblem(await suite.api.call('PUT', path, { token: suite.tokens.outsider, body: wanted }), 404, 'not-found');
     assert.deepEqual((await suite.api.call('GET', path, { token: suite.tokens.admin })).json, defaults.json, 'refused changes left nothing');
@@ -155,9 +225,17 @@ describe('renewal API (dev server + PostgreSQL)', function () {
     const a = await insertRenewableProduct(suite.api.db, suite.seed, { dueAt, priceCents: 12_000 });
     const b = await insertRenewableProduct(suite.api.db, suite.seed, { dueAt, priceCents: 3_000 });
     // Any change starts a product's process; both issue their term two months ahead, that is at once.
-    for (const p of [a, b]) assert.equal((await suite.api.call('PUT', `/v1/products/${p.productId}/auto-renewal`, { token: suite.tokens.admin, body: { enabled: false } })).status, 200);
+    for (const p of [a, b])
+      assert.equal(
+        (await suite.api.call('PUT', `/v1/products/${p.productId}/auto-renewal`, { token: suite.tokens.admin, body: { enabled: false } })).status,
+        200,
+      );
     const lines = await eventually(async () => {
-      const rows = await suite.api.db.selectFrom('invoice_lines').select(['invoice_id', 'product_id']).where('product_id', 'in', [a.productId, b.productId]).execute();
+      const rows = await suite.api.db
+        .selectFrom('invoice_lines')
+        .select(['invoice_id', 'product_id'])
+        .where('product_id', 'in', [a.productId, b.productId])
+        .execute();
       assert.equal(rows.length, 2);
       return rows;
     });
@@ -165,10 +243,16 @@ describe('renewal API (dev server + PostgreSQL)', function () {
     const paid = await pay(b.productId, suite.tokens.admin, { means: 'card', cardToken: 'tok_group' }, 'group-pay-1');
     assert.equal(paid.status, 201, paid.text);
     assert.deepEqual([paid.json.invoice.totalCents, paid.json.invoice.status], [15_000, 'paid']);
-    assert.deepEqual((await chargedFor('group-pay-1')).map((c) => c.amountCents), [15_000]);
+    assert.deepEqual(
+      (await chargedFor('group-pay-1')).map((c) => c.amountCents),
+      [15_000],
+    );
     await eventually(async () => {
       const rows = await suite.api.db.selectFrom('products').select('due_at').where('id', 'in', [a.productId, b.productId]).execute();
-      assert.deepEqual(rows.map((r) => r.due_at?.getTime()), [addMonths(dueAt.getTime(), 12), addMonths(dueAt.getTime(), 12)]);
+      assert.deepEqual(
+        rows.map((r) => r.due_at?.getTime()),
+        [addMonths(dueAt.getTime(), 12), addMonths(dueAt.getTime(), 12)],
+      );
     });
   });
 
@@ -178,7 +262,9 @@ describe('renewal API (dev server + PostgreSQL)', function () {
     assert.equal((await pay(productId, suite.tokens.admin, { means: 'prepaid', amountCents: 3_000 })).status, 201);
     await suite.api.call('PUT', `/v1/products/${productId}/auto-renewal`, { token: suite.tokens.admin, body: { enabled: false } });
     assert.equal((await suite.api.call('POST', `/v1/products/${productId}/cancellation-requests`, { token: suite.tokens.admin })).status, 202);
-    const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(suite.seed.admin.login_email) && /\/cancel\/[\w-]{43}/.test(m.text) && m.text.includes(productId.slice(0, 6)));
+    const mail = await (
+      await smtpCapture()
+    ).waitFor((m) => m.to.includes(suite.seed.admin.login_email) && /\/cancel\/[\w-]{43}/.test(m.text) && m.text.includes(productId.slice(0, 6)));
     const token = /\/cancel\/([\w-]{43})/.exec(mail.text)![1]!;
     assert.equal((await suite.api.call('POST', `/v1/cancellation-requests/${token}/confirm`)).status, 202);
     await eventually(async () => {
@@ -192,10 +278,16 @@ describe('renewal API (dev server + PostgreSQL)', function () {
     const { productId } = await product({ dueInMs: 40 * DAY });
     const both = await Promise.all([1, 2].map(() => pay(productId, suite.tokens.admin, { means: 'card', amountCents: 1_000 }, 'double-click-1')));
     // Both requests attach to the one payment process of the key, and answer its payment.
-    assert.ok(both.every((r) => r.status === 200 || r.status === 201), both.map((r) => r.text).join('\n'));
+    assert.ok(
+      both.every((r) => r.status === 200 || r.status === 201),
+      both.map((r) => r.text).join('\n'),
+    );
     assert.equal(both[0]!.json.payment.id, both[1]!.json.payment.id);
     const recorded = await suite.api.db.selectFrom('payments').select('amount_cents').where('idempotency_key', 'like', '%:double-click-1').execute();
-    assert.deepEqual(recorded.map((r) => r.amount_cents), [1_000]);
+    assert.deepEqual(
+      recorded.map((r) => r.amount_cents),
+      [1_000],
+    );
     assert.equal((await chargedFor('double-click-1')).length, 1);
   });
 });

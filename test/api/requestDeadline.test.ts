@@ -31,7 +31,13 @@ describe('request deadline: a request stuck on PostgreSQL answers 503 (PostgreSQ
   before(async () => {
     const { db } = await database();
     // The client connects lazily and is never used: the route under test only reaches PostgreSQL.
-    const app = createApp({ client: new Client(), db, log, keyring: fixtureKeyring(), config: { authSecret: AUTH_SECRET, taskQueue: 'unused', rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test', requestTimeoutMs: DEADLINE_MS } });
+    const app = createApp({
+      client: new Client(),
+      db,
+      log,
+      keyring: fixtureKeyring(),
+      config: { authSecret: AUTH_SECRET, taskQueue: 'unused', rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test', requestTimeoutMs: DEADLINE_MS },
+    });
     ({ base, close } = await serveApp(app));
   });
   after(async () => {
@@ -41,7 +47,10 @@ describe('request deadline: a request stuck on PostgreSQL answers 503 (PostgreSQ
   it('answers 503 unavailable with Retry-After while the handler waits on a lock, then drops its late 201 and keeps the order it recorded', async () => {
     const { db } = await database();
     const seed = await seedOrganization(db);
-    await db.insertInto('prepaid_ledger_entries').values({ organization_id: seed.org.id, currency: 'CHF', amount_cents: 10_000, reason: 'top-up', reference: `test:${randomUUID()}` }).execute();
+    await db
+      .insertInto('prepaid_ledger_entries')
+      .values({ organization_id: seed.org.id, currency: 'CHF', amount_cents: 10_000, reason: 'top-up', reference: `test:${randomUUID()}` })
+      .execute();
     const token = (await issueBearerToken({ db, authSecret: AUTH_SECRET }, { role: 'system', sub: 'deadline-test' }, 3_600_000)).token;
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 
@@ -57,7 +66,13 @@ describe('request deadline: a request stuck on PostgreSQL answers 503 (PostgreSQ
     });
     await isLocked;
 
-    const body = { organizationId: seed.org.id, accountId: seed.legalRep.id, currency: 'CHF', lines: [{ productType: 'domain', description: 'example.ch', quantity: 1, unitPriceCents: 1_500 }], payment: { means: 'prepaid' } };
+    const body = {
+      organizationId: seed.org.id,
+      accountId: seed.legalRep.id,
+      currency: 'CHF',
+      lines: [{ productType: 'domain', description: 'example.ch', quantity: 1, unitPriceCents: 1_500 }],
+      payment: { means: 'prepaid' },
+    };
     const res = await fetch(`${base}/v1/orders`, { method: 'POST', headers, body: JSON.stringify(body) });
     // Answered while the lock is still held: only the deadline can have answered.
     assert.equal(res.status, 503);
@@ -78,7 +93,10 @@ describe('request deadline: a request stuck on PostgreSQL answers 503 (PostgreSQ
     assert.equal(orders.length, 1);
     const read = await fetch(`${base}/v1/orders/${orders[0]!.id}`, { headers });
     assert.equal(read.status, 200);
-    assert.deepEqual(entries.filter((e) => e.level === 'error'), []);
+    assert.deepEqual(
+      entries.filter((e) => e.level === 'error'),
+      [],
+    );
   });
 
   it('leaves a request answered in time alone', async () => {

@@ -10,16 +10,31 @@ describe('requests for proposal API (dev server + PostgreSQL)', function () {
   it('sends the excerpt to partners who opted in; they open the full request only while it is open; the emailed link cancels it at once', async () => {
     const partner = suite.seed;
     await suite.api.db.updateTable('organizations').set({ program: 'partner' }).where('id', '=', partner.org.id).execute();
-    assert.equal((await suite.api.call('PUT', `/v1/partners/${partner.org.id}/rfp-subscription`, { token: suite.tokens.admin, body: { enabled: true } })).status, 200);
+    assert.equal(
+      (await suite.api.call('PUT', `/v1/partners/${partner.org.id}/rfp-subscription`, { token: suite.tokens.admin, body: { enabled: true } })).status,
+      200,
+    );
     const quiet = await seedOrganization(suite.api.db);
     await suite.api.db.updateTable('organizations').set({ program: 'partner' }).where('id', '=', quiet.org.id).execute();
     const customer = await seedOrganization(suite.api.db);
     const customerToken = await suite.api.token('customer', customer.admin.id);
 
-    assertProblem(await suite.api.call('POST', '/v1/requests-for-proposal', { token: await suite.api.token('customer', customer.collaborator.id), body: { organizationId: customer.org.id, title: 'Shop migration', summary: 'Move our shop to a new host', details: 'Details here, at length.' } }), 403, 'forbidden');
+    assertProblem(
+      await suite.api.call('POST', '/v1/requests-for-proposal', {
+        token: await suite.api.token('customer', customer.collaborator.id),
+        body: { organizationId: customer.org.id, title: 'Shop migration', summary: 'Move our shop to a new host', details: 'Details here, at length.' },
+      }),
+      403,
+      'forbidden',
+    );
     const published = await suite.api.call('POST', '/v1/requests-for-proposal', {
       token: customerToken,
-      body: { organizationId: customer.org.id, title: 'Shop migration', summary: 'Move a WooCommerce shop with 2,000 products', details: 'Budget 5k, deadline March, contact me for access.' },
+      body: {
+        organizationId: customer.org.id,
+        title: 'Shop migration',
+        summary: 'Move a WooCommerce shop with 2,000 products',
+        details: 'Budget 5k, deadline March, contact me for access.',
+      },
     });
     assert.equal(published.status, 201, published.text);
     const smtp = await smtpCapture();
@@ -34,7 +49,10 @@ describe('requests for proposal API (dev server + PostgreSQL)', function () {
     assertProblem(await suite.api.call('GET', path, { token: await suite.api.token('customer', quiet.admin.id) }), 404, 'not-found');
     assertProblem(await suite.api.call('GET', path, { token: suite.tokens.collaborator }), 404, 'not-found');
     assertProblem(await suite.api.call('GET', path, { token: suite.tokens.outsider }), 404, 'not-found');
-    assert.ok(!smtp.messages().some((m) => m.to.includes(quiet.admin.login_email) && /Request for proposal/.test(m.subject)), 'partners who did not opt in get nothing');
+    assert.ok(
+      !smtp.messages().some((m) => m.to.includes(quiet.admin.login_email) && /Request for proposal/.test(m.subject)),
+      'partners who did not opt in get nothing',
+    );
 
     const mail = await smtp.waitFor((m) => m.to.includes(customer.admin.login_email) && CANCEL.test(m.text));
     const token = CANCEL.exec(mail.text)![1]!;

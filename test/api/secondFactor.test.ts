@@ -48,7 +48,11 @@ describe('the second factor holds under replay and key rotation (issue 14, item 
     assertProblem(await login(api, h.login_email, PASSWORD, totpAt(secret, confirmedAt)), 401, 'invalid-second-factor');
     // Re-authenticating (before switching 2FA off, say) is held to the same rule.
     const token = (await login(api, h.login_email, PASSWORD, backupCodes[0])).json.token;
-    assertProblem(await api.call('POST', '/v1/sessions/current/reauthentication', { token, body: { password: PASSWORD, otp: next } }), 401, 'invalid-second-factor');
+    assertProblem(
+      await api.call('POST', '/v1/sessions/current/reauthentication', { token, body: { password: PASSWORD, otp: next } }),
+      401,
+      'invalid-second-factor',
+    );
   });
 
   it('backup codes and the authenticator keep working after PAYLOAD_ENCRYPTION_KEY is rotated, also for codes made before key ids were recorded', async () => {
@@ -66,14 +70,24 @@ describe('the second factor holds under replay and key rotation (issue 14, item 
       db: api.db,
       log: silentLogger,
       keyring: rotated,
-      config: { authSecret: AUTH_SECRET, taskQueue: api.taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test', recoveryLimits: TEST_RECOVERY_LIMITS },
+      config: {
+        authSecret: AUTH_SECRET,
+        taskQueue: api.taskQueue,
+        rateLimitPerMinute: 10_000,
+        publicUrl: 'http://backoffice.test',
+        recoveryLimits: TEST_RECOVERY_LIMITS,
+      },
     });
     const server: Server = await new Promise((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     const loginAfter = async (otp: string) => {
-      const res = await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login: h.login_email, password: PASSWORD, otp }) });
+      const res = await fetch(`${base}/v1/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ login: h.login_email, password: PASSWORD, otp }),
+      });
       return { status: res.status, json: (await res.json()) as { type?: string; token?: string } };
     };
     try {

@@ -17,7 +17,11 @@ describe('password login and account lock (P7, dev server + PostgreSQL)', functi
 
   it('answers an unknown login and a wrong password identically, and logs in with the right one', async () => {
     const { admin } = suite.seed;
-    await suite.api.db.updateTable('accounts').set({ password_hash: await hashPassword('correct horse battery') }).where('id', '=', admin.id).execute();
+    await suite.api.db
+      .updateTable('accounts')
+      .set({ password_hash: await hashPassword('correct horse battery') })
+      .where('id', '=', admin.id)
+      .execute();
     const unknown = await login(`nobody-${admin.id.slice(0, 6)}@customer.test`, 'whatever');
     const wrong = await login(admin.login_email, 'whatever');
     assertProblem(wrong, 401, 'invalid-credentials');
@@ -32,31 +36,59 @@ describe('password login and account lock (P7, dev server + PostgreSQL)', functi
 
   it('runs the same statements for an unknown login as for a wrong password, which alone counts (issue 14, item 1)', async () => {
     const { admin } = suite.seed;
-    await suite.api.db.updateTable('accounts').set({ password_hash: await hashPassword('correct horse battery'), failed_logins: 0 }).where('id', '=', admin.id).execute();
+    await suite.api.db
+      .updateTable('accounts')
+      .set({ password_hash: await hashPassword('correct horse battery'), failed_logins: 0 })
+      .where('id', '=', admin.id)
+      .execute();
     // The same API over a connection that logs every statement it sends.
     const seen: string[] = [];
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: (await database()).url, max: 2 }) }), log: (e) => void (e.level === 'query' && seen.push(e.query.sql)) });
-    const app = createApp({ client: suite.api.client, db, log: silentLogger, keyring: fixtureKeyring(), config: { authSecret: AUTH_SECRET, taskQueue: suite.api.taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test' } });
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new Pool({ connectionString: (await database()).url, max: 2 }) }),
+      log: (e) => void (e.level === 'query' && seen.push(e.query.sql)),
+    });
+    const app = createApp({
+      client: suite.api.client,
+      db,
+      log: silentLogger,
+      keyring: fixtureKeyring(),
+      config: { authSecret: AUTH_SECRET, taskQueue: suite.api.taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test' },
+    });
     const server: Server = await new Promise((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     try {
       const statements = async (login: string) => {
         seen.length = 0;
-        const res = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login, password: 'whatever' }) });
+        const res = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/v1/sessions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ login, password: 'whatever' }),
+        });
         assertProblem({ status: res.status, headers: res.headers, json: await res.json() }, 401, 'invalid-credentials');
         return [...seen];
       };
       const wrong = await statements(admin.login_email);
       const unknown = await statements(`nobody-${admin.id.slice(0, 6)}@customer.test`);
-      assert.ok(wrong.some((q) => /^with "login" as \(update "accounts" set "failed_logins"/.test(q)), 'a wrong password is counted');
+      assert.ok(
+        wrong.some((q) => /^with "login" as \(update "accounts" set "failed_logins"/.test(q)),
+        'a wrong password is counted',
+      );
       assert.deepEqual(unknown, wrong, 'an unknown login sends the same statements');
       const row = await suite.api.db.selectFrom('accounts').select('failed_logins').where('id', '=', admin.id).executeTakeFirstOrThrow();
       assert.equal(row.failed_logins, 1, 'only the wrong password counted, on its account');
       // The same statement queued the holder's failed-login alert (on failures by default), and none for no account (issue 17, item 5).
-      const alerts = await suite.api.db.selectFrom('workflow_commands').select('workflow_id').where('workflow_id', 'like', 'account-notice:%:login_failed:%').execute();
+      const alerts = await suite.api.db
+        .selectFrom('workflow_commands')
+        .select('workflow_id')
+        .where('workflow_id', 'like', 'account-notice:%:login_failed:%')
+        .execute();
       assert.equal(alerts.filter((a) => a.workflow_id.startsWith(`account-notice:${admin.id}:`)).length, 1, 'one alert for the wrong password');
-      assert.equal(alerts.filter((a) => a.workflow_id.startsWith('account-notice:00000000-0000-0000-0000-000000000000:')).length, 0, 'none for the unknown login');
+      assert.equal(
+        alerts.filter((a) => a.workflow_id.startsWith('account-notice:00000000-0000-0000-0000-000000000000:')).length,
+        0,
+        'none for the unknown login',
+      );
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
@@ -66,9 +98,14 @@ describe('password login and account lock (P7, dev server + PostgreSQL)', functi
 
   it('locks after the failed logins in a row, tells the holder, and only an administrator of the organization unlocks', async () => {
     const { collaborator, org } = suite.seed;
-    await suite.api.db.updateTable('accounts').set({ password_hash: await hashPassword('right password') }).where('id', '=', collaborator.id).execute();
+    await suite.api.db
+      .updateTable('accounts')
+      .set({ password_hash: await hashPassword('right password') })
+      .where('id', '=', collaborator.id)
+      .execute();
     assert.equal((await login(collaborator.login_email, 'right password')).status, 201);
-    for (let i = 0; i < ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT; i += 1) assertProblem(await login(collaborator.login_email, `wrong ${i}`), 401, 'invalid-credentials');
+    for (let i = 0; i < ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT; i += 1)
+      assertProblem(await login(collaborator.login_email, `wrong ${i}`), 401, 'invalid-credentials');
     assertProblem(await login(collaborator.login_email, 'right password'), 423, 'account-locked');
     const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(collaborator.login_email) && /has been locked/.test(m.subject));
     assert.match(mail.text, /An administrator of your organization can unlock it/);

@@ -31,12 +31,18 @@ describe('limits shared by every replica (PostgreSQL)', function () {
 
     // A replica restarted (a new limiter) still refuses, and another number is not affected.
     const restarted = new RecoveryLimiter(settings, { db, secret });
-    await assert.rejects(restarted.hit('phone', phone), (err: { status?: number; extensions?: { retryAfterSeconds?: number } }) => err.status === 429 && (err.extensions?.retryAfterSeconds ?? 0) > 0);
+    await assert.rejects(
+      restarted.hit('phone', phone),
+      (err: { status?: number; extensions?: { retryAfterSeconds?: number } }) => err.status === 429 && (err.extensions?.retryAfterSeconds ?? 0) > 0,
+    );
     await restarted.hit('phone', `${phone.slice(0, -1)}${(Number(phone.at(-1)) + 1) % 10}`);
 
     const rows = await db.selectFrom('rate_limits').select('key').execute();
     assert.ok(rows.length > 0);
-    assert.ok(rows.every((r) => !r.key.includes(phone) && !r.key.includes(phone.slice(1))), 'no phone number in the table');
+    assert.ok(
+      rows.every((r) => !r.key.includes(phone) && !r.key.includes(phone.slice(1))),
+      'no phone number in the table',
+    );
   });
 
   it('answers the same for a login that exists and one that does not (the limiter knows no accounts)', async () => {
@@ -45,7 +51,11 @@ describe('limits shared by every replica (PostgreSQL)', function () {
     const limiter = new RecoveryLimiter(settings, { db, secret });
     const answers = async (login: string) => {
       const out: string[] = [];
-      for (let i = 0; i < 3; i++) await limiter.hit('login', login).then(() => out.push('ok'), (e: { status: number }) => out.push(String(e.status)));
+      for (let i = 0; i < 3; i++)
+        await limiter.hit('login', login).then(
+          () => out.push('ok'),
+          (e: { status: number }) => out.push(String(e.status)),
+        );
       return out;
     };
     assert.deepEqual(await answers('alice@example.test'), await answers(`nobody-${randomUUID()}@example.test`));

@@ -61,14 +61,25 @@ describe('support access API (dev server + PostgreSQL)', function () {
       const state = await api.client.workflow.getHandle(supportAccessWorkflowId(res.json.id)).query(statusQuery);
       assert.deepEqual(state, { grantId: res.json.id, state: 'active' });
       const audit = await api.db.selectFrom('audit_log').selectAll().where('subject_id', '=', res.json.id).execute();
-      assert.deepEqual(audit.map((a) => a.action), ['support_access.granted']);
+      assert.deepEqual(
+        audit.map((a) => a.action),
+        ['support_access.granted'],
+      );
     });
 
     it('refuses a customer of another organization (403) and an unknown ticket (422)', async () => {
       assertProblem(await api.call('POST', '/v1/support-access-grants', { token: tokens.outsider, body: grantBody() }), 403, 'forbidden');
       const other = await seedOrganization(api.db);
-      assertProblem(await api.call('POST', '/v1/support-access-grants', { token: tokens.legalRep, body: grantBody({ ticketId: other.ticket.id }) }), 422, 'unprocessable');
-      assertProblem(await api.call('POST', '/v1/support-access-grants', { token: tokens.legalRep, body: grantBody({ ticketId: randomUUID() }) }), 422, 'unprocessable');
+      assertProblem(
+        await api.call('POST', '/v1/support-access-grants', { token: tokens.legalRep, body: grantBody({ ticketId: other.ticket.id }) }),
+        422,
+        'unprocessable',
+      );
+      assertProblem(
+        await api.call('POST', '/v1/support-access-grants', { token: tokens.legalRep, body: grantBody({ ticketId: randomUUID() }) }),
+        422,
+        'unprocessable',
+      );
     });
 
     it('validates the body and names each bad field', async () => {
@@ -82,13 +93,28 @@ describe('support access API (dev server + PostgreSQL)', function () {
       for (const [overrides, pointer] of cases) {
         const res = await api.call('POST', '/v1/support-access-grants', { token: tokens.legalRep, body: grantBody(overrides) });
         assertProblem(res, 400, 'validation-failed');
-        assert.ok(res.json.errors.some((e: { pointer: string }) => e.pointer === pointer), `${pointer} in ${JSON.stringify(res.json.errors)}`);
+        assert.ok(
+          res.json.errors.some((e: { pointer: string }) => e.pointer === pointer),
+          `${pointer} in ${JSON.stringify(res.json.errors)}`,
+        );
       }
       const missing = await api.call('POST', '/v1/support-access-grants', { token: tokens.legalRep, body: { organizationId: seed.org.id } });
       assertProblem(missing, 400, 'validation-failed');
-      assertProblem(await api.call('POST', '/v1/support-access-grants', { token: tokens.legalRep, raw: '{"kind":', headers: { 'content-type': 'application/json' } }), 400, 'malformed-json');
-      assertProblem(await api.call('POST', '/v1/support-access-grants', { token: tokens.legalRep, raw: 'kind=mail', headers: { 'content-type': 'text/plain' } }), 415, 'unsupported-media-type');
-      const count = await api.db.selectFrom('support_access_grants').select((eb) => eb.fn.countAll<string>().as('n')).where('organization_id', '=', seed.org.id).executeTakeFirstOrThrow();
+      assertProblem(
+        await api.call('POST', '/v1/support-access-grants', { token: tokens.legalRep, raw: '{"kind":', headers: { 'content-type': 'application/json' } }),
+        400,
+        'malformed-json',
+      );
+      assertProblem(
+        await api.call('POST', '/v1/support-access-grants', { token: tokens.legalRep, raw: 'kind=mail', headers: { 'content-type': 'text/plain' } }),
+        415,
+        'unsupported-media-type',
+      );
+      const count = await api.db
+        .selectFrom('support_access_grants')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('organization_id', '=', seed.org.id)
+        .executeTakeFirstOrThrow();
       assert.equal(count.n, '0', 'a rejected request creates nothing');
     });
 
@@ -101,11 +127,30 @@ describe('support access API (dev server + PostgreSQL)', function () {
     it('rejects a missing, malformed, forged or expired token with 401', async () => {
       assertProblem(await api.call('GET', '/v1/support-access-grants'), 401, 'unauthenticated');
       assertProblem(await api.call('GET', '/v1/support-access-grants', { headers: { authorization: 'Basic abc' } }), 401, 'unauthenticated');
-      const forged = await new SignJWT({ role: 'system' }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setIssuer('backoffice').setAudience('backoffice-api').setExpirationTime('1h').sign(new TextEncoder().encode('another-secret-of-at-least-32-characters!!'));
+      const forged = await new SignJWT({ role: 'system' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('x')
+        .setIssuer('backoffice')
+        .setAudience('backoffice-api')
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode('another-secret-of-at-least-32-characters!!'));
       assertProblem(await api.call('GET', '/v1/support-access-grants', { token: forged }), 401, 'unauthenticated');
-      const expired = await new SignJWT({ role: 'customer' }).setProtectedHeader({ alg: 'HS256' }).setSubject(seed.legalRep.id).setIssuer('backoffice').setAudience('backoffice-api').setIssuedAt(1_000).setExpirationTime(2_000).sign(new TextEncoder().encode(AUTH_SECRET));
+      const expired = await new SignJWT({ role: 'customer' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(seed.legalRep.id)
+        .setIssuer('backoffice')
+        .setAudience('backoffice-api')
+        .setIssuedAt(1_000)
+        .setExpirationTime(2_000)
+        .sign(new TextEncoder().encode(AUTH_SECRET));
       assertProblem(await api.call('GET', '/v1/support-access-grants', { token: expired }), 401, 'unauthenticated');
-      const badRole = await new SignJWT({ role: 'root' }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setIssuer('backoffice').setAudience('backoffice-api').setExpirationTime('1h').sign(new TextEncoder().encode(AUTH_SECRET));
+      const badRole = await new SignJWT({ role: 'root' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('x')
+        .setIssuer('backoffice')
+        .setAudience('backoffice-api')
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(AUTH_SECRET));
       assertProblem(await api.call('GET', '/v1/support-access-grants', { token: badRole }), 401, 'unauthenticated');
     });
 
@@ -143,7 +188,11 @@ describe('support access API (dev server + PostgreSQL)', function () {
     it('answers 409 once the grant has expired', async () => {
       const grant = await createGrant(tokens.legalRep);
       // Expiry as the workflow records it, without waiting 7 days on a real server.
-      await api.db.updateTable('support_access_grants').set({ granted_at: new Date(Date.now() - 8 * 86_400_000), expires_at: new Date(Date.now() - 86_400_000) }).where('id', '=', grant.id).execute();
+      await api.db
+        .updateTable('support_access_grants')
+        .set({ granted_at: new Date(Date.now() - 8 * 86_400_000), expires_at: new Date(Date.now() - 86_400_000) })
+        .where('id', '=', grant.id)
+        .execute();
       assertProblem(await api.call('DELETE', `/v1/support-access-grants/${grant.id}`, { token: tokens.legalRep }), 409, 'grant-not-active');
       assert.equal((await api.call('GET', `/v1/support-access-grants/${grant.id}`, { token: tokens.legalRep })).json.status, 'expired');
     });
@@ -153,9 +202,15 @@ describe('support access API (dev server + PostgreSQL)', function () {
     it('shows customers their organization’s grants and agents their tickets’ grants only', async () => {
       const grant = await createGrant(tokens.legalRep);
       const byOrg = await api.call('GET', `/v1/support-access-grants?organizationId=${seed.org.id}`, { token: tokens.collaborator });
-      assert.deepEqual(byOrg.json.items.map((g: { id: string }) => g.id), [grant.id]);
+      assert.deepEqual(
+        byOrg.json.items.map((g: { id: string }) => g.id),
+        [grant.id],
+      );
       const byTicket = await api.call('GET', `/v1/support-access-grants?ticketId=${seed.ticket.id}`, { token: tokens.agent });
-      assert.deepEqual(byTicket.json.items.map((g: { id: string }) => g.id), [grant.id]);
+      assert.deepEqual(
+        byTicket.json.items.map((g: { id: string }) => g.id),
+        [grant.id],
+      );
       assert.equal((await api.call('GET', `/v1/support-access-grants/${grant.id}`, { token: tokens.agent })).status, 200);
 
       assertProblem(await api.call('GET', `/v1/support-access-grants?organizationId=${seed.org.id}`, { token: tokens.outsider }), 403, 'forbidden');
@@ -173,7 +228,13 @@ describe('support access API (dev server + PostgreSQL)', function () {
     const check = (grantId: string, token: string, body: Record<string, unknown>) =>
       api.call('POST', `/v1/support-access-grants/${grantId}/access-checks`, { token, body });
     const audits = (grantId: string) =>
-      api.db.selectFrom('audit_log').select(['actor_id', 'decision', 'details']).where('subject_id', '=', grantId).where('action', '=', 'support_access.checked').orderBy('id').execute();
+      api.db
+        .selectFrom('audit_log')
+        .select(['actor_id', 'decision', 'details'])
+        .where('subject_id', '=', grantId)
+        .where('action', '=', 'support_access.checked')
+        .orderBy('id')
+        .execute();
 
     it('allows the assigned agent on a named resource of the granted kind, and audits every answer', async () => {
       const grant = await createGrant(tokens.legalRep);

@@ -16,12 +16,22 @@ describe('client address behind a proxy', function () {
   async function statuses(trustedProxies: string[], forwardedFor: (i: number) => string) {
     const { db } = await database();
     // Routes that fail a login never reach Temporal; a secret of its own gives this app fresh counters.
-    const app = createApp({ client: {} as Client, db, log: silentLogger, keyring: fixtureKeyring(), config: { authSecret: `${AUTH_SECRET}-${randomUUID()}`, taskQueue: 'none', rateLimitPerMinute: 3, publicUrl: 'http://backoffice.test', trustedProxies } });
+    const app = createApp({
+      client: {} as Client,
+      db,
+      log: silentLogger,
+      keyring: fixtureKeyring(),
+      config: { authSecret: `${AUTH_SECRET}-${randomUUID()}`, taskQueue: 'none', rateLimitPerMinute: 3, publicUrl: 'http://backoffice.test', trustedProxies },
+    });
     const { base, close } = await serveApp(app);
     try {
       const out: number[] = [];
       for (let i = 0; i < 4; i++) {
-        const res = await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor(i) }, body: JSON.stringify({ login: `nobody-${randomUUID()}@example.test`, password: 'not the password' }) });
+        const res = await fetch(`${base}/v1/sessions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor(i) },
+          body: JSON.stringify({ login: `nobody-${randomUUID()}@example.test`, password: 'not the password' }),
+        });
         out.push(res.status);
       }
       return out;

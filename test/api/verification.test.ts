@@ -14,8 +14,17 @@ describe('verification API (dev server + PostgreSQL)', function () {
   const suite = apiSuite();
 
   const documentCount = async (caseId: string) =>
-    Number((await suite.api.db.selectFrom('verification_documents').select((eb) => eb.fn.countAll().as('n')).where('case_id', '=', caseId).executeTakeFirstOrThrow()).n);
-  const evidenceRows = async (caseId: string) => suite.api.db.selectFrom('verification_evidence').select(['id', 'kind', 'attached']).where('case_id', '=', caseId).orderBy('created_at').execute();
+    Number(
+      (
+        await suite.api.db
+          .selectFrom('verification_documents')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('case_id', '=', caseId)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  const evidenceRows = async (caseId: string) =>
+    suite.api.db.selectFrom('verification_evidence').select(['id', 'kind', 'attached']).where('case_id', '=', caseId).orderBy('created_at').execute();
 
   /** Every payload of the workflow's history decrypted with the workers' key, as text. */
   async function historyInClear(handle: WorkflowHandle): Promise<string> {
@@ -54,14 +63,25 @@ describe('verification API (dev server + PostgreSQL)', function () {
       const sms = await (await smsSink()).waitFor((m) => m.to === phone);
       assert.match(sms.body, /^Your identity verification code is \d{6}\. It expires in 10 minutes/);
       const code = /(\d{6})/.exec(sms.body)![1]!;
-      const outboxRow = await suite.api.db.selectFrom('notification_outbox').select('body').where('key', '=', `verification:${caseId}:code:1`).executeTakeFirstOrThrow();
+      const outboxRow = await suite.api.db
+        .selectFrom('notification_outbox')
+        .select('body')
+        .where('key', '=', `verification:${caseId}:code:1`)
+        .executeTakeFirstOrThrow();
       assert.ok(!outboxRow.body.includes(code), 'the sent code is redacted from the outbox');
 
       assert.equal((await suite.api.call('POST', `/v1/verification/${token}/phone/confirm`, { body: { code } })).json.step, 'geolocation');
-      assert.equal((await suite.api.call('POST', `/v1/verification/${token}/geolocation`, { body: { latitude: 46.2, longitude: 6.1, accuracyMeters: 30 } })).json.step, 'document');
+      assert.equal(
+        (await suite.api.call('POST', `/v1/verification/${token}/geolocation`, { body: { latitude: 46.2, longitude: 6.1, accuracyMeters: 30 } })).json.step,
+        'document',
+      );
       await sendDocuments(suite.api, token, 'walk');
 
-      const row = await suite.api.db.selectFrom('verification_cases').select(['status', 'submitted_at', 'due_at', 'link_token_hash']).where('id', '=', caseId).executeTakeFirstOrThrow();
+      const row = await suite.api.db
+        .selectFrom('verification_cases')
+        .select(['status', 'submitted_at', 'due_at', 'link_token_hash'])
+        .where('id', '=', caseId)
+        .executeTakeFirstOrThrow();
       assert.equal(row.status, 'submitted');
       assert.equal(row.due_at!.getTime() - row.submitted_at!.getTime(), 2 * 3_600_000, 'due 2 business hours later (round-the-clock test calendar)');
       assert.equal(row.link_token_hash, null);
@@ -71,15 +91,35 @@ describe('verification API (dev server + PostgreSQL)', function () {
     it('answers 400 for malformed input, 409 for steps out of order or repeated, and keeps nothing it refused', async () => {
       const { caseId, token } = await openCase(suite.api, suite.seed.legalRep.id);
       assertProblem(await suite.api.call('POST', `/v1/verification/${token}/phone`, { body: { phone: '0791234567' } }), 400, 'validation-failed');
-      assertProblem(await suite.api.call('POST', `/v1/verification/${token}/geolocation`, { body: { latitude: 1, longitude: 1, accuracyMeters: 1 } }), 409, 'verification-step-out-of-order');
+      assertProblem(
+        await suite.api.call('POST', `/v1/verification/${token}/geolocation`, { body: { latitude: 1, longitude: 1, accuracyMeters: 1 } }),
+        409,
+        'verification-step-out-of-order',
+      );
       assert.deepEqual(await evidenceRows(caseId), [], 'a refused position is not kept');
       assertProblem(await suite.api.call('POST', `/v1/verification/not-a-token/phone`, { body: { phone: '+41791234567' } }), 400, 'validation-failed');
-      assertProblem(await suite.api.call('POST', `/v1/verification/${'A'.repeat(43)}/phone`, { body: { phone: '+41791234567' } }), 404, 'verification-link-invalid');
+      assertProblem(
+        await suite.api.call('POST', `/v1/verification/${'A'.repeat(43)}/phone`, { body: { phone: '+41791234567' } }),
+        404,
+        'verification-link-invalid',
+      );
 
       await passPhoneAndPosition(suite.api, token);
-      assertProblem(await suite.api.call('POST', `/v1/verification/${token}/geolocation`, { body: { latitude: 1, longitude: 1, accuracyMeters: 1 } }), 409, 'verification-step-out-of-order');
-      assertProblem(await suite.api.call('POST', `/v1/verification/${token}/selfie`, { body: { image: await testImage('early') } }), 409, 'verification-step-out-of-order');
-      assertProblem(await suite.api.call('POST', `/v1/verification/${token}/document`, { body: { type: 'id_card', images: [await testImage('one side')] } }), 400, 'validation-failed');
+      assertProblem(
+        await suite.api.call('POST', `/v1/verification/${token}/geolocation`, { body: { latitude: 1, longitude: 1, accuracyMeters: 1 } }),
+        409,
+        'verification-step-out-of-order',
+      );
+      assertProblem(
+        await suite.api.call('POST', `/v1/verification/${token}/selfie`, { body: { image: await testImage('early') } }),
+        409,
+        'verification-step-out-of-order',
+      );
+      assertProblem(
+        await suite.api.call('POST', `/v1/verification/${token}/document`, { body: { type: 'id_card', images: [await testImage('one side')] } }),
+        400,
+        'validation-failed',
+      );
 
       const gif = Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;', 'latin1').toString('base64');
       const bad = await suite.api.call('POST', `/v1/verification/${token}/document`, { body: { type: 'passport', images: [gif] } });
@@ -87,7 +127,11 @@ describe('verification API (dev server + PostgreSQL)', function () {
       assert.equal(bad.json.pointer, '/images/0');
       const huge = Buffer.alloc(10 * 1024 * 1024 + 1, 0);
       Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex').copy(huge);
-      assertProblem(await suite.api.call('POST', `/v1/verification/${token}/document`, { body: { type: 'passport', images: [huge.toString('base64')] } }), 422, 'invalid-image');
+      assertProblem(
+        await suite.api.call('POST', `/v1/verification/${token}/document`, { body: { type: 'passport', images: [huge.toString('base64')] } }),
+        422,
+        'invalid-image',
+      );
       assert.equal(await documentCount(caseId), 0, 'refused images are not kept');
 
       // A JPEG is recognised by its content whatever it is called.
@@ -107,7 +151,13 @@ describe('verification API (dev server + PostgreSQL)', function () {
       assert.equal((await suite.api.call('POST', `/v1/verification/${token}/geolocation`, { body: position })).status, 200);
 
       const rows = await evidenceRows(caseId);
-      assert.deepEqual(rows.map((r) => [r.kind, r.attached]), [['phone', true], ['position', true]]);
+      assert.deepEqual(
+        rows.map((r) => [r.kind, r.attached]),
+        [
+          ['phone', true],
+          ['position', true],
+        ],
+      );
       const history = await historyInClear(suite.api.client.workflow.getHandle(verificationWorkflowId(caseId)));
       // Control: the decrypted payloads are readable, and the references are in them.
       assert.ok(history.includes(suite.seed.legalRep.id), 'the decrypted history holds the account id');
@@ -171,7 +221,10 @@ describe('verification API (dev server + PostgreSQL)', function () {
       const ids = res.json.items.map((c: { id: string }) => c.id);
       assert.ok(ids.indexOf(first.caseId) >= 0 && ids.indexOf(first.caseId) < ids.indexOf(second.caseId), 'the older submission comes first');
       const dues = res.json.items.map((c: { dueAt: string }) => Date.parse(c.dueAt));
-      assert.deepEqual(dues, [...dues].sort((a, b) => a - b));
+      assert.deepEqual(
+        dues,
+        [...dues].sort((a, b) => a - b),
+      );
       const item = res.json.items.find((c: { id: string }) => c.id === first.caseId);
       assert.equal(item.documents.length, 3);
       assertProblem(await suite.api.call('GET', '/v1/verification-cases', { token: suite.tokens.legalRep }), 403, 'forbidden');
@@ -208,18 +261,48 @@ describe('verification API (dev server + PostgreSQL)', function () {
 
       assertProblem(await suite.api.call('GET', docPath, { token: suite.tokens.otherAgent }), 403, 'not-case-assignee');
       assertProblem(await suite.api.call('GET', docPath, { token: suite.tokens.legalRep }), 403, 'forbidden');
-      assertProblem(await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: suite.tokens.otherAgent, body: { decision: 'approve', reason: 'ok' } }), 403, 'not-case-assignee');
-      assertProblem(await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: suite.tokens.legalRep, body: { decision: 'approve', reason: 'ok' } }), 403, 'forbidden');
-      assertProblem(await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: suite.tokens.agent, body: { decision: 'approve' } }), 400, 'validation-failed');
+      assertProblem(
+        await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, {
+          token: suite.tokens.otherAgent,
+          body: { decision: 'approve', reason: 'ok' },
+        }),
+        403,
+        'not-case-assignee',
+      );
+      assertProblem(
+        await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, {
+          token: suite.tokens.legalRep,
+          body: { decision: 'approve', reason: 'ok' },
+        }),
+        403,
+        'forbidden',
+      );
+      assertProblem(
+        await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: suite.tokens.agent, body: { decision: 'approve' } }),
+        400,
+        'validation-failed',
+      );
 
-      const decided = await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: suite.tokens.agent, body: { decision: 'approve', reason: 'matches' } });
+      const decided = await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, {
+        token: suite.tokens.agent,
+        body: { decision: 'approve', reason: 'matches' },
+      });
       assert.equal(decided.status, 200, decided.text);
       assert.equal(decided.json.status, 'approved');
       assert.deepEqual(decided.json.documents, []);
       assertProblem(await suite.api.call('GET', docPath, { token: suite.tokens.agent }), 403, 'not-case-assignee');
-      assertProblem(await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: suite.tokens.agent, body: { decision: 'reject', reason: 'again' } }), 409, 'verification-closed');
+      assertProblem(
+        await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, { token: suite.tokens.agent, body: { decision: 'reject', reason: 'again' } }),
+        409,
+        'verification-closed',
+      );
 
-      const views = await suite.api.db.selectFrom('audit_log').select(['actor_id', 'decision']).where('subject_id', '=', caseId).where('action', '=', 'verification.document_viewed').execute();
+      const views = await suite.api.db
+        .selectFrom('audit_log')
+        .select(['actor_id', 'decision'])
+        .where('subject_id', '=', caseId)
+        .where('action', '=', 'verification.document_viewed')
+        .execute();
       assert.deepEqual(views.map((v) => v.decision).sort(), ['allowed', 'denied', 'denied', 'denied']);
       const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(suite.seed.legalRep.login_email) && /has been verified/.test(m.subject));
       assert.ok(mail);
@@ -227,10 +310,16 @@ describe('verification API (dev server + PostgreSQL)', function () {
 
     it('records a manual verification opened by an agent', async () => {
       // Not a 2FA or unlock case: those are approved only on reviewed documents (test/api/fourEyes.test.ts).
-      const opened = await suite.api.call('POST', '/v1/verification-cases', { token: suite.tokens.agent, body: { accountId: suite.seed.collaborator.id, reason: 'ticketing_first_payout' } });
+      const opened = await suite.api.call('POST', '/v1/verification-cases', {
+        token: suite.tokens.agent,
+        body: { accountId: suite.seed.collaborator.id, reason: 'ticketing_first_payout' },
+      });
       assert.equal(opened.status, 201, opened.text);
       assert.equal(opened.json.status, 'awaiting_customer');
-      const res = await suite.api.call('POST', `/v1/verification-cases/${opened.json.id}/manual-verification`, { token: suite.tokens.agent, body: { decision: 'approve', reason: 'ID checked by video call' } });
+      const res = await suite.api.call('POST', `/v1/verification-cases/${opened.json.id}/manual-verification`, {
+        token: suite.tokens.agent,
+        body: { decision: 'approve', reason: 'ID checked by video call' },
+      });
       assert.equal(res.status, 200, res.text);
       assert.deepEqual([res.json.status, res.json.manual, res.json.decidedBy], ['approved', true, `agent:${suite.seed.agent.id}`]);
       // Decided at once, maybe before its link was issued: the process still ends approved, not failed.
@@ -239,9 +328,24 @@ describe('verification API (dev server + PostgreSQL)', function () {
     });
 
     it('refuses to open a case for an unknown account or reason', async () => {
-      assertProblem(await suite.api.call('POST', '/v1/verification-cases', { token: suite.tokens.system, body: { accountId: randomUUID(), reason: 'disable_2fa' } }), 422, 'unprocessable');
-      assertProblem(await suite.api.call('POST', '/v1/verification-cases', { token: suite.tokens.system, body: { accountId: suite.seed.admin.id, reason: 'curiosity' } }), 400, 'validation-failed');
-      assertProblem(await suite.api.call('POST', '/v1/verification-cases', { token: suite.tokens.legalRep, body: { accountId: suite.seed.admin.id, reason: 'disable_2fa' } }), 403, 'forbidden');
+      assertProblem(
+        await suite.api.call('POST', '/v1/verification-cases', { token: suite.tokens.system, body: { accountId: randomUUID(), reason: 'disable_2fa' } }),
+        422,
+        'unprocessable',
+      );
+      assertProblem(
+        await suite.api.call('POST', '/v1/verification-cases', { token: suite.tokens.system, body: { accountId: suite.seed.admin.id, reason: 'curiosity' } }),
+        400,
+        'validation-failed',
+      );
+      assertProblem(
+        await suite.api.call('POST', '/v1/verification-cases', {
+          token: suite.tokens.legalRep,
+          body: { accountId: suite.seed.admin.id, reason: 'disable_2fa' },
+        }),
+        403,
+        'forbidden',
+      );
     });
   });
 });

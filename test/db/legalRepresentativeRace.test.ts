@@ -15,13 +15,30 @@ describe('legal representatives under racing handover transfers and removals (Po
     let refusedRemovals = 0;
     for (let round = 0; round < 40; round += 1) {
       const seed = await seedOrganization(db);
-      const second = { id: randomUUID(), login_email: `second-${randomUUID().slice(0, 8)}@customer.test`, display_name: 'Second', mobile_phone: null, recovery_email: null };
+      const second = {
+        id: randomUUID(),
+        login_email: `second-${randomUUID().slice(0, 8)}@customer.test`,
+        display_name: 'Second',
+        mobile_phone: null,
+        recovery_email: null,
+      };
       await db.insertInto('accounts').values(second).execute();
       await db.insertInto('memberships').values({ organization_id: seed.org.id, account_id: second.id, role: 'legal_representative' }).execute();
       const handoverId = randomUUID();
       await db
         .insertInto('legal_rep_handovers')
-        .values({ id: handoverId, organization_id: seed.org.id, requested_by: seed.legalRep.id, from_account_id: seed.legalRep.id, to_account_id: seed.admin.id, to_email: null, token_hash: null, status: 'transferring', requested_at: new Date(), expires_at: null })
+        .values({
+          id: handoverId,
+          organization_id: seed.org.id,
+          requested_by: seed.legalRep.id,
+          from_account_id: seed.legalRep.id,
+          to_account_id: seed.admin.id,
+          to_email: null,
+          token_hash: null,
+          status: 'transferring',
+          requested_at: new Date(),
+          expires_at: null,
+        })
         .execute();
       // Removals as the API makes them (the organization locked first, then the row).
       const remove = (accountId: string) =>
@@ -40,12 +57,20 @@ describe('legal representatives under racing handover transfers and removals (Po
             },
           );
       const [transfer] = await Promise.all([
-        acts.transferLegalRepresentation({ handoverId, acceptedBy: null }).then(() => 'done', (err: Error) => err.message),
+        acts.transferLegalRepresentation({ handoverId, acceptedBy: null }).then(
+          () => 'done',
+          (err: Error) => err.message,
+        ),
         remove(second.id),
         remove(seed.admin.id),
         remove(seed.legalRep.id),
       ]);
-      const reps = await db.selectFrom('memberships').select('account_id').where('organization_id', '=', seed.org.id).where('role', '=', 'legal_representative').execute();
+      const reps = await db
+        .selectFrom('memberships')
+        .select('account_id')
+        .where('organization_id', '=', seed.org.id)
+        .where('role', '=', 'legal_representative')
+        .execute();
       assert.ok(reps.length >= 1, `round ${round}: no legal representative left (transfer: ${transfer})`);
     }
     assert.ok(refusedRemovals > 0, 'the races did reach the last representative');

@@ -7,7 +7,13 @@ describe('prepaid ledger (PostgreSQL)', () => {
   it('accepts debits down to zero and refuses one more, per organization and currency', async () => {
     const { db } = await database();
     const seed = await seedOrganization(db);
-    const entry = (amount: number, currency: 'CHF' | 'EUR' = 'CHF') => ({ organization_id: seed.org.id, currency, amount_cents: amount, reason: 'test', reference: `test:${randomUUID()}` });
+    const entry = (amount: number, currency: 'CHF' | 'EUR' = 'CHF') => ({
+      organization_id: seed.org.id,
+      currency,
+      amount_cents: amount,
+      reason: 'test',
+      reference: `test:${randomUUID()}`,
+    });
     await db.insertInto('prepaid_ledger_entries').values(entry(5_000)).execute();
     await db.insertInto('prepaid_ledger_entries').values(entry(-5_000)).execute();
     await assert.rejects(db.insertInto('prepaid_ledger_entries').values(entry(-1)).execute(), /prepaid balance would become negative/);

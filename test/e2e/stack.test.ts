@@ -17,7 +17,16 @@ describe('the whole stack on embedded defaults (npm start)', function () {
 
   before(async function () {
     this.timeout(300_000);
-    const unset = { TEMPORAL_ADDRESS: '', DATABASE_URL: '', SMTP_URL: '', TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '', TWILIO_FROM: '', AUTH_SECRET: '', PAYLOAD_ENCRYPTION_KEY: '' };
+    const unset = {
+      TEMPORAL_ADDRESS: '',
+      DATABASE_URL: '',
+      SMTP_URL: '',
+      TWILIO_ACCOUNT_SID: '',
+      TWILIO_AUTH_TOKEN: '',
+      TWILIO_FROM: '',
+      AUTH_SECRET: '',
+      PAYLOAD_ENCRYPTION_KEY: '',
+    };
     config = loadConfig({
       ...unset,
       DATA_DIR: tempDir('stack'),
@@ -48,7 +57,12 @@ describe('the whole stack on embedded defaults (npm start)', function () {
     assert.deepEqual((await call('GET', '/ready')).json.checks, { temporal: 'ok', database: 'ok' });
     const seed = await seedOrganization(stack.db);
     const { token } = await issueBearerToken({ db: stack.db, authSecret: stack.authSecret }, { role: 'customer', sub: seed.legalRep.id }, 3_600_000);
-    const grant = await call('POST', '/v1/support-access-grants', token, { organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'kchat', resourceIds: ['chan-1'] });
+    const grant = await call('POST', '/v1/support-access-grants', token, {
+      organizationId: seed.org.id,
+      ticketId: seed.ticket.id,
+      kind: 'kchat',
+      resourceIds: ['chan-1'],
+    });
     assert.equal(grant.status, 201);
 
     const ui = await fetch(`${stack.urls['Temporal UI']}/api/v1/namespaces/default/workflows/${encodeURIComponent(supportAccessWorkflowId(grant.json.id))}`);
@@ -76,7 +90,12 @@ describe('the whole stack on embedded defaults (npm start)', function () {
   it('finds its data and its running workflows again after a restart', async () => {
     const seed = await seedOrganization(stack!.db);
     const { token } = await issueBearerToken({ db: stack!.db, authSecret: stack!.authSecret }, { role: 'customer', sub: seed.legalRep.id }, 3_600_000);
-    const grant = await call('POST', '/v1/support-access-grants', token, { organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'mail', resourceIds: ['a@b.test'] });
+    const grant = await call('POST', '/v1/support-access-grants', token, {
+      organizationId: seed.org.id,
+      ticketId: seed.ticket.id,
+      kind: 'mail',
+      resourceIds: ['a@b.test'],
+    });
     assert.equal(grant.status, 201);
     await stack!.stop();
     stack = undefined;
@@ -126,7 +145,11 @@ describe('the stack on configured services (production wiring)', function () {
       const seed = await seedOrganization(db);
       const { token } = await issueBearerToken({ db, authSecret: config.AUTH_SECRET! }, { role: 'customer', sub: seed.admin.id }, 3_600_000);
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-      const created = await fetch(`${base}/v1/support-access-grants`, { method: 'POST', headers, body: JSON.stringify({ organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'mail', resourceIds: ['x@y.test'] }) });
+      const created = await fetch(`${base}/v1/support-access-grants`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'mail', resourceIds: ['x@y.test'] }),
+      });
       assert.equal(created.status, 201);
       const { id } = (await created.json()) as { id: string };
       assert.equal((await fetch(`${base}/v1/support-access-grants/${id}`, { method: 'DELETE', headers })).status, 200);

@@ -27,7 +27,16 @@ describe('privacy of a verification case (npm start stack)', function () {
   before(async function () {
     this.timeout(300_000);
     dataDir = tempDir('privacy');
-    const unset = { TEMPORAL_ADDRESS: '', DATABASE_URL: '', SMTP_URL: '', TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '', TWILIO_FROM: '', AUTH_SECRET: '', PAYLOAD_ENCRYPTION_KEY: '' };
+    const unset = {
+      TEMPORAL_ADDRESS: '',
+      DATABASE_URL: '',
+      SMTP_URL: '',
+      TWILIO_ACCOUNT_SID: '',
+      TWILIO_AUTH_TOKEN: '',
+      TWILIO_FROM: '',
+      AUTH_SECRET: '',
+      PAYLOAD_ENCRYPTION_KEY: '',
+    };
     const config = loadConfig({
       ...unset,
       DATA_DIR: dataDir,
@@ -78,7 +87,13 @@ describe('privacy of a verification case (npm start stack)', function () {
     await call('POST', `/v1/verification-cases/${opened.id}/claim`, undefined, agent);
     const decided = await call('POST', `/v1/verification-cases/${opened.id}/decision`, { decision: 'approve', reason: 'matches' }, agent);
     assert.equal(decided.status, 'approved');
-    assert.equal(await s.client.workflow.getHandle(`verification:${opened.id}`).result().then((r) => r.outcome), 'approved');
+    assert.equal(
+      await s.client.workflow
+        .getHandle(`verification:${opened.id}`)
+        .result()
+        .then((r) => r.outcome),
+      'approved',
+    );
 
     const secrets: [string, Buffer][] = [
       ['phone number', Buffer.from(phone)],
@@ -102,7 +117,10 @@ describe('privacy of a verification case (npm start stack)', function () {
     const files = readdirSync(dataDir).filter((f) => f.startsWith('temporal.sqlite'));
     assert.ok(files.length > 0, 'the dev server keeps its history on disk');
     // Control: the search does see what is in clear (the workflow ID is a random case id).
-    assert.ok(files.some((f) => read(f).includes(Buffer.from(`verification:${opened.id}`))), 'the case is in the file');
+    assert.ok(
+      files.some((f) => read(f).includes(Buffer.from(`verification:${opened.id}`))),
+      'the case is in the file',
+    );
     for (const f of files) {
       const bytes = read(f);
       for (const [what, needle] of secrets) assert.ok(!bytes.includes(needle), `${f} holds the ${what} in plain text`);

@@ -9,7 +9,12 @@ describe('business hours', () => {
   describe('parseBusinessHours', () => {
     it('reads day ranges, day lists and times', () => {
       assert.deepEqual(zurich, { timeZone: 'Europe/Zurich', days: [1, 2, 3, 4, 5], startMinute: 480, endMinute: 1080 });
-      assert.deepEqual(parseBusinessHours('Mon-Sat 09:00-17:30', 'Europe/Zurich'), { timeZone: 'Europe/Zurich', days: [1, 2, 3, 4, 5, 6], startMinute: 540, endMinute: 1050 });
+      assert.deepEqual(parseBusinessHours('Mon-Sat 09:00-17:30', 'Europe/Zurich'), {
+        timeZone: 'Europe/Zurich',
+        days: [1, 2, 3, 4, 5, 6],
+        startMinute: 540,
+        endMinute: 1050,
+      });
       assert.deepEqual(parseBusinessHours('Mon,Wed,Fri 08:00-12:00', 'UTC').days, [1, 3, 5]);
       assert.deepEqual(parseBusinessHours('Sun-Tue 09:00-17:00', 'UTC').days, [1, 2, 7]);
       assert.deepEqual(parseBusinessHours('Mon-Sun 00:00-24:00', 'UTC'), { timeZone: 'UTC', days: [1, 2, 3, 4, 5, 6, 7], startMinute: 0, endMinute: 1440 });

@@ -6,7 +6,8 @@ import { database } from '../support/fixtures';
 // The local provider is the outside world of the tests: its ledger must behave like a provider's.
 describe('local payment provider (PostgreSQL ledger)', () => {
   const provider = new LocalPaymentProvider(async () => (await database()).db);
-  const charge = (key: string, amountCents = 1_000, cardRef = 'tok_visa_unit') => provider.charge({ idempotencyKey: key, means: 'card', cardRef, amountCents, currency: 'CHF' });
+  const charge = (key: string, amountCents = 1_000, cardRef = 'tok_visa_unit') =>
+    provider.charge({ idempotencyKey: key, means: 'card', cardRef, amountCents, currency: 'CHF' });
 
   it('executes a key once, answers repeats with the first charge, and records every call', async () => {
     const key = `unit:${randomUUID()}`;
@@ -22,7 +23,10 @@ describe('local payment provider (PostgreSQL ledger)', () => {
     const key = `unit:${randomUUID()}`;
     await charge(key, 1_000);
     await assert.rejects(charge(key, 1_001), IdempotencyKeyReusedError);
-    assert.deepEqual((await provider.chargesFor((x) => x.idempotencyKey === key)).map((x) => x.amountCents), [1_000]);
+    assert.deepEqual(
+      (await provider.chargesFor((x) => x.idempotencyKey === key)).map((x) => x.amountCents),
+      [1_000],
+    );
   });
 
   it('declines test cards, and answers a declined key with the same decline', async () => {
@@ -30,7 +34,10 @@ describe('local payment provider (PostgreSQL ledger)', () => {
     await assert.rejects(charge(key, 500, 'tok_decline_always'), PaymentDeclinedError);
     await assert.rejects(charge(key, 500, 'tok_decline_always'), PaymentDeclinedError);
     assert.equal((await provider.chargesFor((x) => x.idempotencyKey === key)).length, 0);
-    assert.deepEqual((await provider.callsFor('charge', key)).map((x) => x.result), ['declined', 'repeated']);
+    assert.deepEqual(
+      (await provider.callsFor('charge', key)).map((x) => x.result),
+      ['declined', 'repeated'],
+    );
   });
 
   it('refunds once per key even when the answer is lost', async () => {

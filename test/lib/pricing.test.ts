@@ -3,7 +3,12 @@ import { discount, partnerPrice } from '../../lib/pricing';
 
 describe('partner pricing', () => {
   it('applies the partner discount before the degressive rate: 347.20 → 277.76 → 208.32 CHF', () => {
-    assert.deepEqual(partnerPrice({ publicCents: 34_720, degressiveBasisPoints: 2_500 }), { publicCents: 34_720, afterPartnerDiscountCents: 27_776, finalCents: 20_832, cashbackCents: 13_888 });
+    assert.deepEqual(partnerPrice({ publicCents: 34_720, degressiveBasisPoints: 2_500 }), {
+      publicCents: 34_720,
+      afterPartnerDiscountCents: 27_776,
+      finalCents: 20_832,
+      cashbackCents: 13_888,
+    });
   });
 
   it('gives the euro figures of the same example: 201.25 → 161.00 → 120.75 EUR, a total reduction of 40 %', () => {

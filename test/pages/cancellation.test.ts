@@ -37,7 +37,9 @@ describe('cancellation page in chromium (issue 18)', function () {
     const { productId } = await insertProduct(api.db, seed);
     const { token } = await issueBearerToken({ db: api.db, authSecret: AUTH_SECRET }, { role: 'customer', sub: seed.legalRep.id }, parseLifetime('1h')!);
     assert.equal((await api.call('POST', `/v1/products/${productId}/cancellation-requests`, { token })).status, 202);
-    const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(seed.legalRep.login_email) && /\/cancel\/[A-Za-z0-9_-]{43}/.test(m.text) && m.text.includes(productId.slice(0, 6)));
+    const mail = await (
+      await smtpCapture()
+    ).waitFor((m) => m.to.includes(seed.legalRep.login_email) && /\/cancel\/[A-Za-z0-9_-]{43}/.test(m.text) && m.text.includes(productId.slice(0, 6)));
     const link = /(https?:\/\/\S+\/cancel\/[A-Za-z0-9_-]{43})/.exec(mail.text)![1]!;
     if (mail.html) assert.ok(mail.html.includes(link), 'the HTML part links to the page too');
     return { productId, link: onServer(link, api.base) };

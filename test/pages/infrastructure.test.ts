@@ -11,7 +11,10 @@ import { renderPage } from '../../api/pages/layout';
 describe('customer pages: the frame', () => {
   it('escapes every interpolated value unless it is markup we built', () => {
     const name = '<img src=x onerror=alert(1)>"';
-    assert.equal(html`<p title="${name}">${name}${html`<b>ok</b>`}</p>`.toString(), '<p title="&lt;img src=x onerror=alert(1)&gt;&quot;">&lt;img src=x onerror=alert(1)&gt;&quot;<b>ok</b></p>');
+    assert.equal(
+      html`<p title="${name}">${name}${html`<b>ok</b>`}</p>`.toString(),
+      '<p title="&lt;img src=x onerror=alert(1)&gt;&quot;">&lt;img src=x onerror=alert(1)&gt;&quot;<b>ok</b></p>',
+    );
   });
 
   it('picks French or English from Accept-Language by q-value, English otherwise', () => {
@@ -26,8 +29,18 @@ describe('customer pages: the frame', () => {
     app.use(
       pagesRouter(
         [
-          definePage({ method: 'get', path: '/p/hello', handler: async ({ lang, path }) => ({ html: renderPage({ lang, path, title: lang === 'fr' ? 'Bonjour' : 'Hello', main: html`<p>${lang}</p>` }) }) }),
-          definePage({ method: 'get', path: '/p/used', handler: async () => { throw new Problem('recovery-link-invalid'); } }),
+          definePage({
+            method: 'get',
+            path: '/p/hello',
+            handler: async ({ lang, path }) => ({ html: renderPage({ lang, path, title: lang === 'fr' ? 'Bonjour' : 'Hello', main: html`<p>${lang}</p>` }) }),
+          }),
+          definePage({
+            method: 'get',
+            path: '/p/used',
+            handler: async () => {
+              throw new Problem('recovery-link-invalid');
+            },
+          }),
         ],
         (lang, p) => (p.slug === 'recovery-link-invalid' ? { title: lang === 'fr' ? 'Lien expiré' : 'Link expired', text: 'Ask for a new link' } : undefined),
       ),

@@ -39,7 +39,8 @@ describe('member invitation page in chromium (issue 18)', function () {
     assert.equal(sent.status, 201, sent.text);
     const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(invitee.login_email) && /\/invitations\/[A-Za-z0-9_-]{43}/.test(m.text));
     const link = onServer(/(https?:\/\/\S+\/invitations\/[A-Za-z0-9_-]{43})/.exec(mail.text)![1]!, api.base);
-    const member = () => api.db.selectFrom('memberships').select('role').where('organization_id', '=', seed.org.id).where('account_id', '=', invitee.id).executeTakeFirst();
+    const member = () =>
+      api.db.selectFrom('memberships').select('role').where('organization_id', '=', seed.org.id).where('account_id', '=', invitee.id).executeTakeFirst();
 
     assert.equal((await fetch(link)).status, 200, 'a scanner may open it');
     assert.equal(await member(), undefined, 'opening the link accepts nothing');
@@ -68,7 +69,10 @@ describe('member invitation page in chromium (issue 18)', function () {
     const seed = await seedOrganization(api.db);
     const invitee = await holder(api.db);
     const { token } = await issueBearerToken({ db: api.db, authSecret: AUTH_SECRET }, { role: 'customer', sub: seed.legalRep.id }, parseLifetime('1h')!);
-    const started = await api.call('POST', `/v1/organizations/${seed.org.id}/legal-representative-handovers`, { token, body: { from: seed.legalRep.id, to: { email: invitee.login_email } } });
+    const started = await api.call('POST', `/v1/organizations/${seed.org.id}/legal-representative-handovers`, {
+      token,
+      body: { from: seed.legalRep.id, to: { email: invitee.login_email } },
+    });
     assert.equal(started.status, 202, started.text);
     const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(invitee.login_email) && /\/handover\/[A-Za-z0-9_-]{43}/.test(m.text));
     const link = onServer(/(https?:\/\/\S+\/handover\/[A-Za-z0-9_-]{43})/.exec(mail.text)![1]!, api.base);
@@ -86,7 +90,12 @@ describe('member invitation page in chromium (issue 18)', function () {
     await page.getByRole('heading', { name: 'Reprise acceptée' }).waitFor();
     await checkPage(page, 'handover-accepted-fr');
     for (let i = 0; i < 100; i++) {
-      const m = await api.db.selectFrom('memberships').select('role').where('organization_id', '=', seed.org.id).where('account_id', '=', invitee.id).executeTakeFirst();
+      const m = await api.db
+        .selectFrom('memberships')
+        .select('role')
+        .where('organization_id', '=', seed.org.id)
+        .where('account_id', '=', invitee.id)
+        .executeTakeFirst();
       if (m?.role === 'legal_representative') return;
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -70,7 +70,10 @@ describe('recovery pages in chromium (issue 18)', function () {
     await page.goto(onServer(link, api.base));
     await page.getByLabel('New password', { exact: true }).fill('yet another passphrase');
     await page.getByLabel('Repeat the new password').fill('yet another passphrase');
-    const [answer] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Set the new password' }).click()]);
+    const [answer] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Set the new password' }).click(),
+    ]);
     assert.equal(answer.status(), 404);
     await page.getByRole('heading', { name: 'This link no longer works' }).waitFor();
     assert.equal(await page.getByRole('link', { name: 'Ask for a new link' }).getAttribute('href'), '/recover/password');
@@ -81,7 +84,12 @@ describe('recovery pages in chromium (issue 18)', function () {
   it('answers the same page for a known login and an unknown one', async () => {
     const h = await holder(api.db);
     const answer = async (who: string) => {
-      const posted = await fetch(`${api.base}/recover/password`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ login: who, channel: 'sms' }) });
+      const posted = await fetch(`${api.base}/recover/password`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ login: who, channel: 'sms' }),
+      });
       assert.equal(posted.status, 303);
       const location = posted.headers.get('location')!;
       const id = /^\/recover\/password\/([0-9a-f-]{36})\?via=sms$/.exec(location)![1]!;
@@ -109,7 +117,10 @@ describe('recovery pages in chromium (issue 18)', function () {
 
     await page.getByLabel('Code from the SMS').fill('000000');
     await page.getByRole('button', { name: 'Confirm' }).click();
-    await page.getByText(/Tries left: \d/).first().waitFor();
+    await page
+      .getByText(/Tries left: \d/)
+      .first()
+      .waitFor();
 
     const code = codeIn((await smsTo(h.mobile_phone, /recover your login/)).body);
     await page.getByLabel('Code from the SMS').fill(code);

@@ -51,12 +51,20 @@ describe('page sign-in in chromium (issue 18)', function () {
 
     // The same form posted from another site is refused, even with the cookie.
     const cookie = `page_session=${cookies[0]!.value}`;
-    const forged = await fetch(`${api.base}/sign-in/out`, { method: 'POST', redirect: 'manual', headers: { origin: 'https://attacker.test', cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+    const forged = await fetch(`${api.base}/sign-in/out`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { origin: 'https://attacker.test', cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: '',
+    });
     assert.equal(forged.status, 403);
     assert.match(await forged.text(), /was not sent from our pages/);
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-    assert.deepEqual((await page.context().cookies()).filter((c) => c.name === 'page_session'), []);
+    assert.deepEqual(
+      (await page.context().cookies()).filter((c) => c.name === 'page_session'),
+      [],
+    );
   });
 });

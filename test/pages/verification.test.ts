@@ -86,7 +86,10 @@ describe('verification pages in chromium (issue 18)', function () {
     const c = await api.db.selectFrom('verification_cases').select('status').where('id', '=', caseId).executeTakeFirstOrThrow();
     assert.equal(c.status, 'submitted');
     const docs = await api.db.selectFrom('verification_documents').select('kind').where('case_id', '=', caseId).orderBy('kind').execute();
-    assert.deepEqual(docs.map((d) => d.kind), ['id_card_back', 'id_card_front', 'selfie']);
+    assert.deepEqual(
+      docs.map((d) => d.kind),
+      ['id_card_back', 'id_card_front', 'selfie'],
+    );
     // The link has done its work: opened again, it says where to go.
     await page.goto(`${api.base}/verify/${token}`);
     await page.getByRole('heading', { name: 'This link no longer works' }).waitFor();

@@ -34,7 +34,20 @@ export async function startApi() {
   const { worker, taskQueue } = await testWorker(env);
   const running = worker.run();
   const client = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: createDataConverter(fixtureKeyring()) });
-  const app = createApp({ client, db, log: silentLogger, keyring: fixtureKeyring(), config: { authSecret: AUTH_SECRET, taskQueue, rateLimitPerMinute: 10_000, publicUrl: 'http://backoffice.test', recoveryLimits: TEST_RECOVERY_LIMITS, paymentSettleWaitMs: 20_000 } });
+  const app = createApp({
+    client,
+    db,
+    log: silentLogger,
+    keyring: fixtureKeyring(),
+    config: {
+      authSecret: AUTH_SECRET,
+      taskQueue,
+      rateLimitPerMinute: 10_000,
+      publicUrl: 'http://backoffice.test',
+      recoveryLimits: TEST_RECOVERY_LIMITS,
+      paymentSettleWaitMs: 20_000,
+    },
+  });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -103,7 +103,13 @@ export async function seedOrganization(db: Kysely<Database>) {
   const id = () => randomUUID();
   const tag = randomUUID().slice(0, 8);
   const org = { id: id(), name: `Org ${tag}` };
-  const person = (name: string) => ({ id: id(), login_email: `${name}-${tag}@customer.test`, display_name: `${name} ${tag}`, mobile_phone: null, recovery_email: null });
+  const person = (name: string) => ({
+    id: id(),
+    login_email: `${name}-${tag}@customer.test`,
+    display_name: `${name} ${tag}`,
+    mobile_phone: null,
+    recovery_email: null,
+  });
   const legalRep = person('legal');
   const admin = person('admin');
   const collaborator = person('collab');

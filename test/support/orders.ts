@@ -7,7 +7,11 @@ import { BLOCKED_ORDER_AUTO_CANCEL_MS } from '../../lib/rules';
 import type { seedOrganization } from './fixtures';
 
 /** A paid order of two lines (CHF 120.00) for the legal representative, paid by `means`, as POST /v1/orders records it. */
-export async function insertPaidOrder(db: Kysely<Database>, seed: Awaited<ReturnType<typeof seedOrganization>>, payment: { means: PaymentMeans; status?: 'captured' | 'in_progress' } = { means: 'card' }) {
+export async function insertPaidOrder(
+  db: Kysely<Database>,
+  seed: Awaited<ReturnType<typeof seedOrganization>>,
+  payment: { means: PaymentMeans; status?: 'captured' | 'in_progress' } = { means: 'card' },
+) {
   const { orderId, paymentId } = await db.transaction().execute((trx) =>
     recordPaidOrder(trx, {
       organizationId: seed.org.id,
@@ -29,7 +33,13 @@ export async function markBlocked(db: Kysely<Database>, orderId: string, caseId:
   const now = new Date();
   await db
     .updateTable('orders')
-    .set({ status: 'blocked', block_reason: 'suspected phishing', blocked_at: now, block_deadline: new Date(now.getTime() + BLOCKED_ORDER_AUTO_CANCEL_MS), verification_case_id: caseId })
+    .set({
+      status: 'blocked',
+      block_reason: 'suspected phishing',
+      blocked_at: now,
+      block_deadline: new Date(now.getTime() + BLOCKED_ORDER_AUTO_CANCEL_MS),
+      verification_case_id: caseId,
+    })
     .where('id', '=', orderId)
     .execute();
 }
@@ -37,7 +47,17 @@ export async function markBlocked(db: Kysely<Database>, orderId: string, caseId:
 /** An active product of the organization with an open fee, an out-of-plan fee and two backups. */
 export async function insertProduct(db: Kysely<Database>, seed: Awaited<ReturnType<typeof seedOrganization>>, opts: { bundledIn?: 'ksuite' } = {}) {
   const id = randomUUID();
-  await db.insertInto('products').values({ id, organization_id: seed.org.id, order_line_id: null, product_type: 'web_hosting', name: `Hosting ${id.slice(0, 6)}`, bundled_in: opts.bundledIn ?? null }).execute();
+  await db
+    .insertInto('products')
+    .values({
+      id,
+      organization_id: seed.org.id,
+      order_line_id: null,
+      product_type: 'web_hosting',
+      name: `Hosting ${id.slice(0, 6)}`,
+      bundled_in: opts.bundledIn ?? null,
+    })
+    .execute();
   await db
     .insertInto('product_fees')
     .values([
@@ -45,7 +65,10 @@ export async function insertProduct(db: Kysely<Database>, seed: Awaited<ReturnTy
       { id: randomUUID(), product_id: id, description: 'Extra storage (out of plan)', amount_cents: 450, currency: 'CHF', out_of_plan: true, invoice_id: null },
     ])
     .execute();
-  await db.insertInto('product_backups').values([1, 2].map((n) => ({ id: randomUUID(), product_id: id, taken_at: new Date(Date.now() - n * 86_400_000), size_bytes: 1_000_000 * n }))).execute();
+  await db
+    .insertInto('product_backups')
+    .values([1, 2].map((n) => ({ id: randomUUID(), product_id: id, taken_at: new Date(Date.now() - n * 86_400_000), size_bytes: 1_000_000 * n })))
+    .execute();
   return { productId: id };
 }
 
@@ -53,7 +76,18 @@ export async function insertProduct(db: Kysely<Database>, seed: Awaited<ReturnTy
 export async function insertCancellationRequest(db: Kysely<Database>, productId: string, requestedBy: string) {
   const id = randomUUID();
   const now = new Date();
-  await db.insertInto('cancellation_requests').values({ id, product_id: productId, requested_by: requestedBy, token_hash: null, requested_at: now, expires_at: new Date(now.getTime() + 14 * 86_400_000), confirmed_at: null }).execute();
+  await db
+    .insertInto('cancellation_requests')
+    .values({
+      id,
+      product_id: productId,
+      requested_by: requestedBy,
+      token_hash: null,
+      requested_at: now,
+      expires_at: new Date(now.getTime() + 14 * 86_400_000),
+      confirmed_at: null,
+    })
+    .execute();
   return id;
 }
 

@@ -100,7 +100,15 @@ export async function storeTestDocuments(db: Kysely<Database>, caseId: string, k
   const rows = kinds.map((kind) => {
     const id = randomUUID();
     const image = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.from(`image ${kind} ${id}`)]);
-    return { id, case_id: caseId, round: c.round, kind, media_type: 'image/png' as const, size_bytes: image.length, sealed: sealDocument(key, image, `${caseId}:${id}`) };
+    return {
+      id,
+      case_id: caseId,
+      round: c.round,
+      kind,
+      media_type: 'image/png' as const,
+      size_bytes: image.length,
+      sealed: sealDocument(key, image, `${caseId}:${id}`),
+    };
   });
   await insertDocuments(db, rows);
   return rows.map((r) => r.id);
@@ -109,15 +117,25 @@ export async function storeTestDocuments(db: Kysely<Database>, caseId: string, k
 async function sealTestEvidence(db: Kysely<Database>, caseId: string, kind: 'phone' | 'position', value: unknown): Promise<string> {
   const c = (await findCase(db, caseId))!;
   const id = randomUUID();
-  await insertEvidence(db, { id, case_id: caseId, round: c.round, kind, sealed: sealEvidence(unwrapCaseKey(fixtureKeyring(), c.data_key_wrapped!), value, caseId, id) });
+  await insertEvidence(db, {
+    id,
+    case_id: caseId,
+    round: c.round,
+    kind,
+    sealed: sealEvidence(unwrapCaseKey(fixtureKeyring(), c.data_key_wrapped!), value, caseId, id),
+  });
   return id;
 }
 
 /** Seals a phone number the way the API does: the submitPhone update's argument. */
-export const sealedPhone = async (db: Kysely<Database>, caseId: string, phone: string): Promise<PhoneSubmission> => ({ phoneRef: await sealTestEvidence(db, caseId, 'phone', { phone }) });
+export const sealedPhone = async (db: Kysely<Database>, caseId: string, phone: string): Promise<PhoneSubmission> => ({
+  phoneRef: await sealTestEvidence(db, caseId, 'phone', { phone }),
+});
 
 /** Seals a position the way the API does: the submitGeolocation update's argument. */
-export const sealedPosition = async (db: Kysely<Database>, caseId: string, position: Position): Promise<PositionSubmission> => ({ positionRef: await sealTestEvidence(db, caseId, 'position', position) });
+export const sealedPosition = async (db: Kysely<Database>, caseId: string, position: Position): Promise<PositionSubmission> => ({
+  positionRef: await sealTestEvidence(db, caseId, 'position', position),
+});
 
 /** Every customer step through the workflow's updates (no API): the case ends up submitted. */
 export async function submitCaseByUpdates(handle: WorkflowHandle, db: Kysely<Database>, caseId: string, phone = uniquePhone()): Promise<void> {
@@ -125,7 +143,9 @@ export async function submitCaseByUpdates(handle: WorkflowHandle, db: Kysely<Dat
   const confirmed = await handle.executeUpdate(confirmCodeUpdate, { args: [{ code: await smsCodeFor(phone) }] });
   assert.equal(confirmed.result, 'confirmed');
   await handle.executeUpdate(geolocationUpdate, { args: [await sealedPosition(db, caseId, { latitude: 47.37, longitude: 8.54, accuracyMeters: 20 })] });
-  await handle.executeUpdate(documentUpdate, { args: [{ type: 'id_card', documentIds: await storeTestDocuments(db, caseId, ['id_card_front', 'id_card_back']) }] });
+  await handle.executeUpdate(documentUpdate, {
+    args: [{ type: 'id_card', documentIds: await storeTestDocuments(db, caseId, ['id_card_front', 'id_card_back']) }],
+  });
   const [selfie] = await storeTestDocuments(db, caseId, ['selfie']);
   assert.equal((await handle.executeUpdate(selfieUpdate, { args: [{ documentId: selfie! }] })).step, 'review');
 }

@@ -19,7 +19,19 @@ describe('memberInvitation and partnerInvitation workflows (time-skipping)', fun
     const email = `invitee-${id.slice(0, 8)}@customer.test`;
     await db
       .insertInto('organization_invitations')
-      .values({ id, organization_id: seed.org.id, invited_by: seed.admin.id, email, role: 'collaborator', product_ids: [], contact_preferences: '{}', token_hash: null, sent_at: null, expires_at: new Date(Date.now() + INVITATION_LINK_VALIDITY_MS), accepted_by: null })
+      .values({
+        id,
+        organization_id: seed.org.id,
+        invited_by: seed.admin.id,
+        email,
+        role: 'collaborator',
+        product_ids: [],
+        contact_preferences: '{}',
+        token_hash: null,
+        sent_at: null,
+        expires_at: new Date(Date.now() + INVITATION_LINK_VALIDITY_MS),
+        accepted_by: null,
+      })
       .execute();
     const handle = await suite.client.workflow.start('memberInvitation', { workflowId: invitationWorkflowId(id), taskQueue, args: [{ invitationId: id }] });
     suite.opened.push(handle);
@@ -29,7 +41,10 @@ describe('memberInvitation and partnerInvitation workflows (time-skipping)', fun
   }
   const row = async (id: string) => (await database()).db.selectFrom('organization_invitations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   const refusal = async (p: Promise<unknown>) => {
-    const err = await p.then(() => undefined, (e: unknown) => e);
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof WorkflowUpdateFailedError, 'refused');
     return (err.cause as { type?: string }).type;
   };
@@ -69,7 +84,14 @@ describe('memberInvitation and partnerInvitation workflows (time-skipping)', fun
       assert.equal((await handle.query(invitationStatusQuery)).state, 'pending');
       await handle.executeUpdate(acceptInvitationUpdate, { args: [{ accountId: seed.outsider.id }] });
       assert.equal((await handle.result()).state, 'accepted');
-      const m = await (await database()).db.selectFrom('memberships').select('role').where('organization_id', '=', seed.org.id).where('account_id', '=', seed.outsider.id).executeTakeFirstOrThrow();
+      const m = await (
+        await database()
+      ).db
+        .selectFrom('memberships')
+        .select('role')
+        .where('organization_id', '=', seed.org.id)
+        .where('account_id', '=', seed.outsider.id)
+        .executeTakeFirstOrThrow();
       assert.equal(m.role, 'collaborator');
       assert.equal((await row(id)).status, 'accepted');
     });
@@ -84,9 +106,24 @@ describe('memberInvitation and partnerInvitation workflows (time-skipping)', fun
       const email = `client-${id.slice(0, 8)}@customer.test`;
       await db
         .insertInto('client_invitations')
-        .values({ id, partner_organization_id: partner.org.id, invited_by: partner.legalRep.id, client_email: email, requested: JSON.stringify({ access: 'full', billing: 'client' }), granted: null, client_organization_id: null, token_hash: null, sent_at: null, expires_at: new Date(Date.now() + INVITATION_LINK_VALIDITY_MS) })
+        .values({
+          id,
+          partner_organization_id: partner.org.id,
+          invited_by: partner.legalRep.id,
+          client_email: email,
+          requested: JSON.stringify({ access: 'full', billing: 'client' }),
+          granted: null,
+          client_organization_id: null,
+          token_hash: null,
+          sent_at: null,
+          expires_at: new Date(Date.now() + INVITATION_LINK_VALIDITY_MS),
+        })
         .execute();
-      const handle = await suite.client.workflow.start('partnerInvitation', { workflowId: partnerInvitationWorkflowId(id), taskQueue, args: [{ invitationId: id }] });
+      const handle = await suite.client.workflow.start('partnerInvitation', {
+        workflowId: partnerInvitationWorkflowId(id),
+        taskQueue,
+        args: [{ invitationId: id }],
+      });
       suite.opened.push(handle);
       await (await smtpCapture()).waitFor((m) => m.to.includes(email) && /client-invitations\/[\w-]{43}\/accept/.test(m.text));
       assert.equal(await refusal(handle.executeUpdate(resendClientInvitationUpdate, { args: [{ actor: 'customer:test' }] })), 'ResendLimitReached');

@@ -4,10 +4,27 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temp
 import type { PaymentMeans } from '../../db/tables/orders.table';
 import { BLOCKED_ORDER_AUTO_CANCEL_MS, VERIFICATION_DOCUMENTS_PURGE_MS } from '../../lib/rules';
 import { orderBlockStatusQuery, orderBlockWorkflowId, reopenVerificationSignal, type OrderBlockResult } from '../../workflows/shared/orders';
-import { confirmCodeUpdate, documentUpdate, geolocationUpdate, statusQuery, submitPhoneUpdate, verificationWorkflowId, type VerificationResult } from '../../workflows/shared/verification';
+import {
+  confirmCodeUpdate,
+  documentUpdate,
+  geolocationUpdate,
+  statusQuery,
+  submitPhoneUpdate,
+  verificationWorkflowId,
+  type VerificationResult,
+} from '../../workflows/shared/verification';
 import { database, seedOrganization, smtpCapture, timeSkippingSuite } from '../support/fixtures';
 import { insertPaidOrder, markBlocked } from '../support/orders';
-import { decideCase, linkTokenFor, sealedPhone, sealedPosition, smsCodeFor, storeTestDocuments, submitCaseByUpdates, uniquePhone } from '../support/verification';
+import {
+  decideCase,
+  linkTokenFor,
+  sealedPhone,
+  sealedPosition,
+  smsCodeFor,
+  storeTestDocuments,
+  submitCaseByUpdates,
+  uniquePhone,
+} from '../support/verification';
 import { testPayments, testWorker } from '../support/worker';
 
 const DAY = 86_400_000;
@@ -23,7 +40,11 @@ describe('orderBlock workflow (time-skipping)', function () {
     const { orderId, paymentId } = await insertPaidOrder(db, seed, payment);
     const caseId = randomUUID();
     await markBlocked(db, orderId, caseId);
-    const handle = await suite.client.workflow.start('orderBlock', { workflowId: orderBlockWorkflowId(orderId), taskQueue, args: [{ orderId, accountId: seed.legalRep.id, caseId }] });
+    const handle = await suite.client.workflow.start('orderBlock', {
+      workflowId: orderBlockWorkflowId(orderId),
+      taskQueue,
+      args: [{ orderId, accountId: seed.legalRep.id, caseId }],
+    });
     const verification = suite.client.workflow.getHandle(verificationWorkflowId(caseId));
     opened.push(handle, verification);
     // The procedure (link and QR code) goes to the login address.
@@ -37,7 +58,17 @@ describe('orderBlock workflow (time-skipping)', function () {
   const order = async (orderId: string) => (await database()).db.selectFrom('orders').selectAll().where('id', '=', orderId).executeTakeFirstOrThrow();
   const refundsOf = async (orderId: string) => (await database()).db.selectFrom('refunds').selectAll().where('order_id', '=', orderId).execute();
   const prepaidBalance = async (organizationId: string) =>
-    Number((await (await database()).db.selectFrom('prepaid_ledger_entries').select((eb) => eb.fn.sum<string>('amount_cents').as('sum')).where('organization_id', '=', organizationId).executeTakeFirstOrThrow()).sum ?? 0);
+    Number(
+      (
+        await (
+          await database()
+        ).db
+          .selectFrom('prepaid_ledger_entries')
+          .select((eb) => eb.fn.sum<string>('amount_cents').as('sum'))
+          .where('organization_id', '=', organizationId)
+          .executeTakeFirstOrThrow()
+      ).sum ?? 0,
+    );
 
   it('fulfils the order when the identity check is approved on day 9', async () => {
     const { worker, taskQueue } = await testWorker(suite.env);
@@ -48,8 +79,16 @@ describe('orderBlock workflow (time-skipping)', function () {
       await decideCase(verification, db, caseId, seed.agent.id, 'approve');
       assert.deepEqual(await handle.result(), { orderId, outcome: 'fulfilled' } satisfies OrderBlockResult);
       assert.equal((await order(orderId)).status, 'fulfilled');
-      const products = await db.selectFrom('products as p').innerJoin('order_lines as l', 'l.id', 'p.order_line_id').select('p.status').where('l.order_id', '=', orderId).execute();
-      assert.deepEqual(products.map((p) => p.status), ['active', 'active']);
+      const products = await db
+        .selectFrom('products as p')
+        .innerJoin('order_lines as l', 'l.id', 'p.order_line_id')
+        .select('p.status')
+        .where('l.order_id', '=', orderId)
+        .execute();
+      assert.deepEqual(
+        products.map((p) => p.status),
+        ['active', 'active'],
+      );
       assert.deepEqual(await refundsOf(orderId), []);
       await (await smtpCapture()).waitFor((m) => m.to.includes(seed.legalRep.login_email) && m.subject === 'Your order is unblocked');
     });
@@ -60,7 +99,11 @@ describe('orderBlock workflow (time-skipping)', function () {
     await worker.runUntil(async () => {
       const { db, seed, orderId, paymentId, caseId, handle, verification } = await block(taskQueue);
       // The checkout paid by card: its token is on the payment. The domain line is a one-off here.
-      await db.updateTable('payments').set({ card_ref: `card_${randomUUID().slice(0, 8)}` }).where('id', '=', paymentId).execute();
+      await db
+        .updateTable('payments')
+        .set({ card_ref: `card_${randomUUID().slice(0, 8)}` })
+        .where('id', '=', paymentId)
+        .execute();
       await db.updateTable('order_lines').set({ term_months: null }).where('order_id', '=', orderId).where('product_type', '=', 'domain').execute();
       await submitCaseByUpdates(verification, db, caseId);
       await decideCase(verification, db, caseId, seed.agent.id, 'approve');
@@ -86,7 +129,11 @@ describe('orderBlock workflow (time-skipping)', function () {
       assert.equal(org.payment_card_ref, card.card_ref, 'the organization keeps the card');
 
       // The daily sweep finds the new product and starts its renewal process; nothing for the one-off.
-      const sweep = await suite.client.workflow.execute('renewalSweep', { workflowId: `renewal-sweep-test-${randomUUID()}`, taskQueue, args: [{ organizationId: seed.org.id }] });
+      const sweep = await suite.client.workflow.execute('renewalSweep', {
+        workflowId: `renewal-sweep-test-${randomUUID()}`,
+        taskQueue,
+        args: [{ organizationId: seed.org.id }],
+      });
       assert.deepEqual(sweep, { scanned: 1, started: 1, alreadyRunning: 0, failed: 0 });
       opened.push(suite.client.workflow.getHandle(`renewal:${hosting!.id}`));
       // Two months before the due date: the invoice; 14 days before: the automatic renewal's notice.
@@ -108,7 +155,10 @@ describe('orderBlock workflow (time-skipping)', function () {
       assert.deepEqual(await handle.result(), { orderId, outcome: 'cancelled_timeout' });
       assert.equal((await order(orderId)).status, 'cancelled');
       const refunds = await refundsOf(orderId);
-      assert.deepEqual(refunds.map((r) => [r.destination, r.amount_cents, r.status]), [['original_means', 12_000, 'succeeded']]);
+      assert.deepEqual(
+        refunds.map((r) => [r.destination, r.amount_cents, r.status]),
+        [['original_means', 12_000, 'succeeded']],
+      );
       assert.equal((await testPayments.refundsFor((r) => r.idempotencyKey === `refund:${paymentId}`)).length, 1);
       const caseRow = await (await database()).db.selectFrom('verification_cases').select('status').where('id', '=', caseId).executeTakeFirstOrThrow();
       assert.equal(caseRow.status, 'cancelled', 'the open case is closed and its evidence erased');
@@ -123,7 +173,10 @@ describe('orderBlock workflow (time-skipping)', function () {
       const { seed, orderId, paymentId, handle } = await block(taskQueue, { means: 'iban_transfer', status: 'in_progress' });
       await suite.env.sleep(BLOCKED_ORDER_AUTO_CANCEL_MS);
       assert.equal((await handle.result()).outcome, 'cancelled_timeout');
-      assert.deepEqual((await refundsOf(orderId)).map((r) => r.destination), ['prepaid_account']);
+      assert.deepEqual(
+        (await refundsOf(orderId)).map((r) => r.destination),
+        ['prepaid_account'],
+      );
       assert.equal(await prepaidBalance(seed.org.id), 12_000);
       assert.equal((await testPayments.refundsFor((r) => r.idempotencyKey === `refund:${paymentId}`)).length, 0, 'nothing sent back to the bank');
       const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(seed.legalRep.login_email) && /cancelled/.test(m.subject));
@@ -134,7 +187,10 @@ describe('orderBlock workflow (time-skipping)', function () {
   it('a prepaid-paid order cancelled on day 10: the order debited the prepaid account, the refund credits back exactly that', async () => {
     const { db } = await database();
     const seed = await seedOrganization(db);
-    await db.insertInto('prepaid_ledger_entries').values({ organization_id: seed.org.id, currency: 'CHF', amount_cents: 20_000, reason: 'deposit', reference: `deposit:${randomUUID()}` }).execute();
+    await db
+      .insertInto('prepaid_ledger_entries')
+      .values({ organization_id: seed.org.id, currency: 'CHF', amount_cents: 20_000, reason: 'deposit', reference: `deposit:${randomUUID()}` })
+      .execute();
     const { orderId, paymentId } = await insertPaidOrder(db, seed, { means: 'prepaid' });
     assert.equal(await prepaidBalance(seed.org.id), 8_000, 'the order debited the prepaid account when it was created');
     await assert.rejects(insertPaidOrder(db, seed, { means: 'prepaid' }), 'a second order is not covered: never a negative balance');
@@ -142,12 +198,19 @@ describe('orderBlock workflow (time-skipping)', function () {
     await markBlocked(db, orderId, caseId);
     const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
-      const handle = await suite.client.workflow.start('orderBlock', { workflowId: orderBlockWorkflowId(orderId), taskQueue, args: [{ orderId, accountId: seed.legalRep.id, caseId }] });
+      const handle = await suite.client.workflow.start('orderBlock', {
+        workflowId: orderBlockWorkflowId(orderId),
+        taskQueue,
+        args: [{ orderId, accountId: seed.legalRep.id, caseId }],
+      });
       opened.push(handle, suite.client.workflow.getHandle(verificationWorkflowId(caseId)));
       await suite.env.sleep(BLOCKED_ORDER_AUTO_CANCEL_MS);
       assert.equal((await handle.result()).outcome, 'cancelled_timeout');
     });
-    assert.deepEqual((await refundsOf(orderId)).map((r) => [r.destination, r.amount_cents]), [['prepaid_account', 12_000]]);
+    assert.deepEqual(
+      (await refundsOf(orderId)).map((r) => [r.destination, r.amount_cents]),
+      [['prepaid_account', 12_000]],
+    );
     assert.equal(await prepaidBalance(seed.org.id), 20_000, 'the balance is what it was before the order');
     assert.equal((await testPayments.refundsFor((r) => r.idempotencyKey === `refund:${paymentId}`)).length, 0, 'nothing asked of the provider');
   });
@@ -160,7 +223,11 @@ describe('orderBlock workflow (time-skipping)', function () {
       await suite.env.sleep(BLOCKED_ORDER_AUTO_CANCEL_MS);
       assert.equal((await handle.result()).outcome, 'cancelled_timeout');
       const key = `refund:${paymentId}`;
-      assert.deepEqual((await testPayments.callsFor('refund', key)).map((c) => c.result), ['executed', 'repeated'], 'the activity was retried; the provider answered the retry with the first refund');
+      assert.deepEqual(
+        (await testPayments.callsFor('refund', key)).map((c) => c.result),
+        ['executed', 'repeated'],
+        'the activity was retried; the provider answered the retry with the first refund',
+      );
       assert.equal((await testPayments.refundsFor((r) => r.idempotencyKey === key)).length, 1, 'one refund paid out');
       assert.equal((await refundsOf(orderId)).length, 1);
     });
@@ -173,7 +240,10 @@ describe('orderBlock workflow (time-skipping)', function () {
       await submitCaseByUpdates(verification, db, caseId);
       await decideCase(verification, db, caseId, seed.agent.id, 'reject');
       assert.deepEqual(await handle.result(), { orderId, outcome: 'cancelled_rejected' });
-      assert.deepEqual((await refundsOf(orderId)).map((r) => r.status), ['succeeded']);
+      assert.deepEqual(
+        (await refundsOf(orderId)).map((r) => r.status),
+        ['succeeded'],
+      );
     });
   });
 
@@ -199,7 +269,9 @@ describe('orderBlock workflow (time-skipping)', function () {
       await verification.executeUpdate(submitPhoneUpdate, { args: [await sealedPhone(db, caseId, phone)] });
       await verification.executeUpdate(confirmCodeUpdate, { args: [{ code: await smsCodeFor(phone) }] });
       await verification.executeUpdate(geolocationUpdate, { args: [await sealedPosition(db, caseId, { latitude: 1, longitude: 1, accuracyMeters: 1 })] });
-      await verification.executeUpdate(documentUpdate, { args: [{ type: 'id_card', documentIds: await storeTestDocuments(db, caseId, ['id_card_front', 'id_card_back']) }] });
+      await verification.executeUpdate(documentUpdate, {
+        args: [{ type: 'id_card', documentIds: await storeTestDocuments(db, caseId, ['id_card_front', 'id_card_back']) }],
+      });
       await suite.env.sleep(VERIFICATION_DOCUMENTS_PURGE_MS);
       assert.deepEqual(await verification.result(), { caseId, outcome: 'expired' } satisfies VerificationResult);
       assert.equal((await handle.query(orderBlockStatusQuery)).awaitingNewCase, true);
@@ -222,7 +294,11 @@ describe('orderBlock workflow (time-skipping)', function () {
     await worker.runUntil(async () => {
       const { seed, orderId, caseId } = await block(taskQueue);
       await assert.rejects(
-        suite.client.workflow.start('orderBlock', { workflowId: orderBlockWorkflowId(orderId), taskQueue, args: [{ orderId, accountId: seed.legalRep.id, caseId }] }),
+        suite.client.workflow.start('orderBlock', {
+          workflowId: orderBlockWorkflowId(orderId),
+          taskQueue,
+          args: [{ orderId, accountId: seed.legalRep.id, caseId }],
+        }),
         WorkflowExecutionAlreadyStartedError,
       );
     });
@@ -236,10 +312,12 @@ describe('orderBlock workflow (time-skipping)', function () {
       await handle.cancel();
       await assert.rejects(handle.result(), WorkflowFailedError);
       assert.equal((await order(orderId)).status, 'cancelled');
-      assert.deepEqual((await refundsOf(orderId)).map((r) => r.status), ['succeeded']);
+      assert.deepEqual(
+        (await refundsOf(orderId)).map((r) => r.status),
+        ['succeeded'],
+      );
       const caseRow = await (await database()).db.selectFrom('verification_cases').select('status').where('id', '=', caseId).executeTakeFirstOrThrow();
       assert.equal(caseRow.status, 'cancelled');
     });
   });
-
 });

@@ -14,13 +14,18 @@ describe('productCancellation workflow (time-skipping)', function () {
     const seed = await seedOrganization(db);
     const { productId } = await insertProduct(db, seed);
     const requestId = await insertCancellationRequest(db, productId, seed.admin.id);
-    const handle = await suite.client.workflow.start('productCancellation', { workflowId: cancellationWorkflowId(productId), taskQueue, args: [{ requestId, productId }] });
+    const handle = await suite.client.workflow.start('productCancellation', {
+      workflowId: cancellationWorkflowId(productId),
+      taskQueue,
+      args: [{ requestId, productId }],
+    });
     suite.opened.push(handle);
     const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(seed.admin.login_email) && /Confirm the cancellation/.test(m.subject));
     await handle.query(cancellationStateQuery);
     return { db, seed, productId, requestId, handle, mail };
   }
-  const backups = async (productId: string) => (await (await database()).db.selectFrom('product_backups').select('id').where('product_id', '=', productId).execute()).length;
+  const backups = async (productId: string) =>
+    (await (await database()).db.selectFrom('product_backups').select('id').where('product_id', '=', productId).execute()).length;
 
   it('lapses after 14 days without confirmation and deletes nothing', async () => {
     const { worker, taskQueue } = await testWorker(suite.env);
@@ -53,7 +58,10 @@ describe('productCancellation workflow (time-skipping)', function () {
       assert.match(toLegalRep.text, /cancelled .*backups have been deleted/);
       assert.match(toLegalRep.text, /final invoice of 14\.40 CHF/);
       await smtp.waitFor((m) => m.to.includes(seed.admin.login_email) && /has been cancelled/.test(m.subject));
-      assert.ok(!smtp.messages().some((m) => m.to.includes(seed.collaborator.login_email) && /has been cancelled/.test(m.subject)), 'collaborators are not told');
+      assert.ok(
+        !smtp.messages().some((m) => m.to.includes(seed.collaborator.login_email) && /has been cancelled/.test(m.subject)),
+        'collaborators are not told',
+      );
     });
   });
 });

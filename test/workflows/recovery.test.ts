@@ -56,7 +56,11 @@ describe('recovery clocks (time-skipping)', function () {
     const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { h, id } = await request('password', 'email');
-      const handle = await suite.client.workflow.start('passwordRecovery', { workflowId: passwordRecoveryWorkflowId(id), taskQueue, args: [{ requestId: id }] });
+      const handle = await suite.client.workflow.start('passwordRecovery', {
+        workflowId: passwordRecoveryWorkflowId(id),
+        taskQueue,
+        args: [{ requestId: id }],
+      });
       suite.opened.push(handle);
       const token = /\/reset-password\/([A-Za-z0-9_-]{43})/.exec((await mailTo(h.recovery_email!, /Reset your password/)).text)![1]!;
       await settled(handle);
@@ -75,7 +79,11 @@ describe('recovery clocks (time-skipping)', function () {
       const h = await holder(db);
       const username = `ho${String(Date.now()).slice(-6)}`;
       await db.updateTable('accounts').set({ recovery_username: username, login_address_lost_at: new Date() }).where('id', '=', h.id).execute();
-      const handle = await suite.client.workflow.start('loginAddressRecovery', { workflowId: loginAddressRecoveryWorkflowId(h.id), taskQueue, args: [{ accountId: h.id }] });
+      const handle = await suite.client.workflow.start('loginAddressRecovery', {
+        workflowId: loginAddressRecoveryWorkflowId(h.id),
+        taskQueue,
+        args: [{ accountId: h.id }],
+      });
       suite.opened.push(handle);
       assert.match((await smsTo(h.mobile_phone, /username/)).body, new RegExp(username));
       await mailTo(h.recovery_email!, /being changed/);
@@ -114,7 +122,12 @@ describe('recovery clocks (time-skipping)', function () {
       const shortLived = token('short-lived', { created: now, lastUsed: now, expires: now + 30 * DAY });
       await db.insertInto('access_tokens').values([idle, fresh, shortLived]).execute();
       const state = async () =>
-        Object.fromEntries((await db.selectFrom('access_tokens').select(['name', 'deactivated_at']).where('account_id', '=', h.id).execute()).map((t) => [t.name, !!t.deactivated_at]));
+        Object.fromEntries(
+          (await db.selectFrom('access_tokens').select(['name', 'deactivated_at']).where('account_id', '=', h.id).execute()).map((t) => [
+            t.name,
+            !!t.deactivated_at,
+          ]),
+        );
       const sweep = async () => {
         const handle = await suite.client.workflow.start('apiTokenSweep', { workflowId: `api-token-sweep-test-${randomUUID()}`, taskQueue });
         return handle.result();

@@ -30,7 +30,11 @@ describe('renewal workflow (time-skipping)', function () {
     return { db, seed, due, now, ...product };
   }
   async function start(taskQueue: string, productId: string, due: number) {
-    await suite.client.workflow.start('renewal', { workflowId: renewalWorkflowId(productId), taskQueue, args: [{ productId, dueAt: new Date(due).toISOString() }] });
+    await suite.client.workflow.start('renewal', {
+      workflowId: renewalWorkflowId(productId),
+      taskQueue,
+      args: [{ productId, dueAt: new Date(due).toISOString() }],
+    });
     // Without a run id the handle follows the chain of runs (one per term), for queries and cleanup.
     const handle = suite.client.workflow.getHandle<typeof renewal>(renewalWorkflowId(productId));
     suite.opened.push(handle);
@@ -101,7 +105,10 @@ describe('renewal workflow (time-skipping)', function () {
     const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { db, seed, productId, due } = await setup({ dueInMs: 90 * DAY });
-      await db.insertInto('billing_preferences').values({ organization_id: seed.org.id, reminder_frequency: 'every_two_weeks', reminder_start_months: 2 }).execute();
+      await db
+        .insertInto('billing_preferences')
+        .values({ organization_id: seed.org.id, reminder_frequency: 'every_two_weeks', reminder_start_months: 2 })
+        .execute();
       const handle = await start(taskQueue, productId, due);
       const first = addMonths(due, -2);
       await skipTo(first - HOUR, handle);
@@ -109,7 +116,12 @@ describe('renewal workflow (time-skipping)', function () {
       await skipTo(due - 3 * DAY, handle);
       const expected = [at('issue-invoice', first)];
       for (let t = first; t < due; t += 14 * DAY) expected.push(at('reminder', t));
-      await eventually(async () => assert.deepEqual(await stepsMailed(db, productId), expected.filter((s) => Date.parse(s.split('@')[1]!) <= due - 3 * DAY)));
+      await eventually(async () =>
+        assert.deepEqual(
+          await stepsMailed(db, productId),
+          expected.filter((s) => Date.parse(s.split('@')[1]!) <= due - 3 * DAY),
+        ),
+      );
       const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(seed.admin.login_email) && /due for renewal/.test(m.subject));
       assert.match(mail.text, /Outstanding: 120\.00 CHF/);
 
@@ -131,9 +143,16 @@ describe('renewal workflow (time-skipping)', function () {
       const attempts: number[] = [];
       for (let t = due - AUTO_RENEW_FIRST_ATTEMPT_BEFORE_DUE_MS; t < due; t += AUTO_RENEW_RETRY_INTERVAL_MS) attempts.push(t);
       assert.equal(attempts.length, 5);
-      await eventually(async () => assert.deepEqual((await stepsMailed(db, productId)).filter((s) => s.startsWith('charge@')), attempts.map((t) => at('charge', t))));
+      await eventually(async () =>
+        assert.deepEqual(
+          (await stepsMailed(db, productId)).filter((s) => s.startsWith('charge@')),
+          attempts.map((t) => at('charge', t)),
+        ),
+      );
       assert.equal((await handle.query(renewalStatusQuery)).chargeAttempts, 5);
-      const last = await (await smtpCapture()).waitFor((m) => m.to.includes(seed.admin.login_email) && /Automatic payment failed/.test(m.subject) && /last attempt/.test(m.text));
+      const last = await (
+        await smtpCapture()
+      ).waitFor((m) => m.to.includes(seed.admin.login_email) && /Automatic payment failed/.test(m.subject) && /last attempt/.test(m.text));
       assert.match(last.text, /card declined/);
       assert.equal((await product(productId)).status, 'active');
 
@@ -151,7 +170,12 @@ describe('renewal workflow (time-skipping)', function () {
       await skipTo(terminateAt + HOUR, handle);
       assert.deepEqual(await handle.result(), { productId, outcome: 'terminated' });
       assert.equal((await product(productId)).status, 'terminated');
-      const invoice = await db.selectFrom('invoices').select(['status', 'total_cents']).where('product_id', '=', productId).where('kind', '=', 'renewal').executeTakeFirstOrThrow();
+      const invoice = await db
+        .selectFrom('invoices')
+        .select(['status', 'total_cents'])
+        .where('product_id', '=', productId)
+        .where('kind', '=', 'renewal')
+        .executeTakeFirstOrThrow();
       assert.deepEqual(invoice, { status: 'void', total_cents: 0 }, 'a terminated product owes nothing for the term it did not get');
       assert.equal((await chargesOn(cardRef)).length, 0);
       assert.equal((await renewals(productId)).length, 0);
@@ -169,7 +193,11 @@ describe('renewal workflow (time-skipping)', function () {
       assert.equal(row?.under_warranty, true);
       const p = await product(productId);
       assert.equal(p.status, 'active');
-      const invoice = await db.selectFrom('invoices').select(['status', 'total_cents', 'paid_cents']).where('product_id', '=', productId).executeTakeFirstOrThrow();
+      const invoice = await db
+        .selectFrom('invoices')
+        .select(['status', 'total_cents', 'paid_cents'])
+        .where('product_id', '=', productId)
+        .executeTakeFirstOrThrow();
       assert.deepEqual(invoice, { status: 'open', total_cents: 12_000, paid_cents: 0 });
       const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(seed.legalRep.login_email) && /Renewal Warranty/.test(m.subject));
       assert.match(mail.text, /120\.00 CHF remains due/);
@@ -202,7 +230,10 @@ describe('renewal workflow (time-skipping)', function () {
     const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { db, seed, productId, cardRef, due } = await setup({ dueInMs: 70 * DAY, autoRenew: true });
-      await db.insertInto('prepaid_ledger_entries').values({ organization_id: seed.org.id, currency: 'CHF', amount_cents: 5_000, reason: 'deposit', reference: `deposit:${productId}` }).execute();
+      await db
+        .insertInto('prepaid_ledger_entries')
+        .values({ organization_id: seed.org.id, currency: 'CHF', amount_cents: 5_000, reason: 'deposit', reference: `deposit:${productId}` })
+        .execute();
       const handle = await start(taskQueue, productId, due);
       await skipTo(addMonths(due, -2) + HOUR, handle);
       await eventually(async () => assert.ok(await db.selectFrom('invoice_lines').select('id').where('product_id', '=', productId).executeTakeFirst()));
@@ -210,7 +241,10 @@ describe('renewal workflow (time-skipping)', function () {
       assert.equal(partial.invoiceStatus, 'open');
       await skipTo(due - AUTO_RENEW_FIRST_ATTEMPT_BEFORE_DUE_MS + HOUR, handle);
       await eventually(async () => assert.equal((await renewals(productId)).length, 1));
-      assert.deepEqual((await chargesOn(cardRef)).map((c) => c.amountCents), [7_000]);
+      assert.deepEqual(
+        (await chargesOn(cardRef)).map((c) => c.amountCents),
+        [7_000],
+      );
       const invoice = await db.selectFrom('invoices').select(['status', 'paid_cents']).where('product_id', '=', productId).executeTakeFirstOrThrow();
       assert.deepEqual(invoice, { status: 'paid', paid_cents: 12_000 });
       const reminder = await (await smtpCapture()).waitFor((m) => m.to.includes(seed.admin.login_email) && /Automatic renewal of/.test(m.subject));

@@ -29,7 +29,8 @@ describe('renewal sweep and its schedule (dev server)', function () {
 
     const { worker, taskQueue } = await testWorker(env);
     await worker.runUntil(async () => {
-      const sweep = (mode?: 'full') => client.workflow.execute('renewalSweep', { workflowId: `renewal-sweep-test-${randomUUID()}`, taskQueue, args: [{ organizationId: seed.org.id, mode }] });
+      const sweep = (mode?: 'full') =>
+        client.workflow.execute('renewalSweep', { workflowId: `renewal-sweep-test-${randomUUID()}`, taskQueue, args: [{ organizationId: seed.org.id, mode }] });
       assert.deepEqual(await sweep(), { scanned: 3, started: 3, alreadyRunning: 0, failed: 0 });
       await eventually(async () => assert.equal((await testPayments.chargesFor((c) => c.cardRef === charged.cardRef)).length, 1));
       // Paid, it renews and its process moves to the next term (a new run of the same process); wait
@@ -54,7 +55,12 @@ describe('renewal sweep and its schedule (dev server)', function () {
       assert.deepEqual(again, runs, 'the same processes, not new ones');
       assert.equal((await testPayments.chargesFor((c) => c.cardRef === charged.cardRef)).length, 1);
       await assert.rejects(client.workflow.getHandle(renewalWorkflowId(ended.productId)).describe(), 'a terminated product gets no process');
-      const audited = await db.selectFrom('audit_log').select('details').where('action', '=', 'renewal.sweep_completed').where('subject_id', '=', seed.org.id).execute();
+      const audited = await db
+        .selectFrom('audit_log')
+        .select('details')
+        .where('action', '=', 'renewal.sweep_completed')
+        .where('subject_id', '=', seed.org.id)
+        .execute();
       assert.equal(audited.length, 3);
       for (const id of renewable) await client.workflow.getHandle(renewalWorkflowId(id)).terminate('test cleanup');
     });
@@ -69,8 +75,10 @@ describe('renewal sweep and its schedule (dev server)', function () {
     const ids = [kept, stopping, lost].map((p) => p!.productId);
     const { worker, taskQueue } = await testWorker(env);
     await worker.runUntil(async () => {
-      const sweep = (mode?: 'full') => client.workflow.execute('renewalSweep', { workflowId: `renewal-sweep-test-${randomUUID()}`, taskQueue, args: [{ organizationId: seed.org.id, mode }] });
-      const known = async () => (await db.selectFrom('renewal_runs').select('product_id').where('product_id', 'in', ids).execute()).map((r) => r.product_id).sort();
+      const sweep = (mode?: 'full') =>
+        client.workflow.execute('renewalSweep', { workflowId: `renewal-sweep-test-${randomUUID()}`, taskQueue, args: [{ organizationId: seed.org.id, mode }] });
+      const known = async () =>
+        (await db.selectFrom('renewal_runs').select('product_id').where('product_id', 'in', ids).execute()).map((r) => r.product_id).sort();
       assert.deepEqual(await sweep(), { scanned: 3, started: 3, alreadyRunning: 0, failed: 0 });
       assert.deepEqual(await known(), [...ids].sort());
 
@@ -97,7 +105,10 @@ describe('renewal sweep and its schedule (dev server)', function () {
     const env = await devServerEnv();
     const client = testClient(env);
     const taskQueue = `test-${randomUUID()}`;
-    await client.schedule.getHandle(RENEWAL_RECONCILIATION_SCHEDULE_ID).delete().catch(() => undefined);
+    await client.schedule
+      .getHandle(RENEWAL_RECONCILIATION_SCHEDULE_ID)
+      .delete()
+      .catch(() => undefined);
     try {
       assert.equal(await ensureSchedule(client, renewalReconciliationSchedule(taskQueue, 'Europe/Zurich')), 'created');
       const described = await client.schedule.getHandle(RENEWAL_RECONCILIATION_SCHEDULE_ID).describe();
@@ -105,7 +116,10 @@ describe('renewal sweep and its schedule (dev server)', function () {
       assert.deepEqual(described.action.type === 'startWorkflow' ? described.action.args : undefined, [{ mode: 'full' }]);
       assert.equal(described.spec.calendars?.length, 1);
     } finally {
-      await client.schedule.getHandle(RENEWAL_RECONCILIATION_SCHEDULE_ID).delete().catch(() => undefined);
+      await client.schedule
+        .getHandle(RENEWAL_RECONCILIATION_SCHEDULE_ID)
+        .delete()
+        .catch(() => undefined);
     }
   });
 
@@ -114,7 +128,10 @@ describe('renewal sweep and its schedule (dev server)', function () {
     const client = testClient(env);
     const taskQueue = `test-${randomUUID()}`;
     // Another suite's stack may have created it already, with its own key.
-    await client.schedule.getHandle(RENEWAL_SWEEP_SCHEDULE_ID).delete().catch(() => undefined);
+    await client.schedule
+      .getHandle(RENEWAL_SWEEP_SCHEDULE_ID)
+      .delete()
+      .catch(() => undefined);
     try {
       assert.equal(await ensureSchedule(client, renewalSweepSchedule(taskQueue, 'Europe/Zurich')), 'created');
       assert.equal(await ensureSchedule(client, renewalSweepSchedule(taskQueue, 'Europe/Zurich')), 'updated');
@@ -123,7 +140,10 @@ describe('renewal sweep and its schedule (dev server)', function () {
       assert.equal(described.action.workflowType, 'renewalSweep');
       assert.equal(described.action.taskQueue, taskQueue);
       assert.equal(described.spec.timezone, 'Europe/Zurich');
-      assert.deepEqual(described.spec.calendars?.map((c) => [c.hour, c.minute]), [[[{ start: 3, end: 3, step: 1 }], [{ start: 15, end: 15, step: 1 }]]]);
+      assert.deepEqual(
+        described.spec.calendars?.map((c) => [c.hour, c.minute]),
+        [[[{ start: 3, end: 3, step: 1 }], [{ start: 15, end: 15, step: 1 }]]],
+      );
       assert.equal(described.policies.overlap, 'SKIP');
       assert.ok(described.info.nextActionTimes.length > 0, 'it is scheduled');
       // A schedule sealed with a key this process does not have is replaced, not a reason to fail.
@@ -137,7 +157,10 @@ describe('renewal sweep and its schedule (dev server)', function () {
         assert.equal(listed.filter((id) => id === RENEWAL_SWEEP_SCHEDULE_ID).length, 1, 'one schedule, not two');
       });
     } finally {
-      await client.schedule.getHandle(RENEWAL_SWEEP_SCHEDULE_ID).delete().catch(() => undefined);
+      await client.schedule
+        .getHandle(RENEWAL_SWEEP_SCHEDULE_ID)
+        .delete()
+        .catch(() => undefined);
     }
   });
 });

@@ -2,7 +2,12 @@ import { strict as assert } from 'node:assert';
 import { addMonths, renewalTimeline, type RenewalPlan } from '../../workflows/shared/renewal';
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const plan = (over: Partial<RenewalPlan> = {}) => ({ autoRenew: false, warranty: false, reminders: { frequency: 'monthly' as const, startMonths: 2 }, ...over });
+const plan = (over: Partial<RenewalPlan> = {}) => ({
+  autoRenew: false,
+  warranty: false,
+  reminders: { frequency: 'monthly' as const, startMonths: 2 },
+  ...over,
+});
 const show = (steps: ReturnType<typeof renewalTimeline>) => steps.map((s) => `${s.kind}@${iso(s.at).slice(0, 10)}`);
 
 describe('renewal timeline (pure)', () => {
@@ -26,11 +31,20 @@ describe('renewal timeline (pure)', () => {
   });
 
   it('sends weekly reminders from 1 month ahead, or none when switched off', () => {
-    const weekly = show(renewalTimeline(plan({ reminders: { frequency: 'weekly', startMonths: 1 } }), '2027-05-01T00:00:00Z')).filter((s) => s.startsWith('reminder'));
+    const weekly = show(renewalTimeline(plan({ reminders: { frequency: 'weekly', startMonths: 1 } }), '2027-05-01T00:00:00Z')).filter((s) =>
+      s.startsWith('reminder'),
+    );
     assert.deepEqual(weekly, ['reminder@2027-04-01', 'reminder@2027-04-08', 'reminder@2027-04-15', 'reminder@2027-04-22', 'reminder@2027-04-29']);
-    assert.deepEqual(show(renewalTimeline(plan({ reminders: { frequency: 'off', startMonths: 2 } }), '2027-05-01T00:00:00Z')).filter((s) => s.startsWith('reminder')), []);
+    assert.deepEqual(
+      show(renewalTimeline(plan({ reminders: { frequency: 'off', startMonths: 2 } }), '2027-05-01T00:00:00Z')).filter((s) => s.startsWith('reminder')),
+      [],
+    );
     const clamped = renewalTimeline(plan({ reminders: { frequency: 'monthly', startMonths: 5 } }), '2027-05-01T00:00:00Z');
-    assert.equal(show(clamped).find((s) => s.startsWith('reminder')), 'reminder@2027-03-01', 'never earlier than 2 months');
+    assert.equal(
+      show(clamped).find((s) => s.startsWith('reminder')),
+      'reminder@2027-03-01',
+      'never earlier than 2 months',
+    );
   });
 
   it('with automatic renewal: the reminder, then attempts every 3 days from 14 days ahead; with the warranty: no block', () => {
@@ -45,6 +59,9 @@ describe('renewal timeline (pure)', () => {
       'charge@2027-05-13',
       'due@2027-05-15',
     ]);
-    assert.deepEqual(steps.filter((s) => s.kind === 'charge').map((s) => s.attempt), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      steps.filter((s) => s.kind === 'charge').map((s) => s.attempt),
+      [1, 2, 3, 4, 5],
+    );
   });
 });

@@ -41,7 +41,7 @@ describe('supportAccess workflow (time-skipping)', function () {
 
   const grantStatus = async (id: string) => {
     const { db } = await database();
-    return (await db.selectFrom('support_access_grants').select(['status', 'ended_by']).where('id', '=', id).executeTakeFirstOrThrow());
+    return await db.selectFrom('support_access_grants').select(['status', 'ended_by']).where('id', '=', id).executeTakeFirstOrThrow();
   };
 
   it('is active one minute before 7 days and expired at 7 days, then emails the granting customer', async () => {
@@ -117,13 +117,21 @@ describe('supportAccess workflow (time-skipping)', function () {
     await worker.runUntil(async () => {
       const { db } = await database();
       const seed = await seedOrganization(db);
-      await db.updateTable('accounts').set({ login_email: `gone-${seed.legalRep.id}@reject.test` }).where('id', '=', seed.legalRep.id).execute();
+      await db
+        .updateTable('accounts')
+        .set({ login_email: `gone-${seed.legalRep.id}@reject.test` })
+        .where('id', '=', seed.legalRep.id)
+        .execute();
       const grant = await insertActiveGrant(db, seed);
       const handle = await client.workflow.start('supportAccess', { workflowId: supportAccessWorkflowId(grant.id), taskQueue, args: [{ grantId: grant.id }] });
       opened.push(handle);
       await handle.executeUpdate(revokeUpdate, { args: [{ actor: `customer:${seed.legalRep.id}` }] });
       assert.equal((await handle.result()).state, 'revoked');
-      const row = await db.selectFrom('notification_outbox').select(['status', 'last_error']).where('key', '=', `support-access:${grant.id}:ended`).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('notification_outbox')
+        .select(['status', 'last_error'])
+        .where('key', '=', `support-access:${grant.id}:ended`)
+        .executeTakeFirstOrThrow();
       assert.equal(row.status, 'failed');
     });
   });

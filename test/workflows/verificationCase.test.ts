@@ -3,11 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { findCase } from '../../db/repositories/verification';
-import {
-  VERIFICATION_CODE_MAX_WRONG,
-  VERIFICATION_CODE_VALIDITY_MS,
-  VERIFICATION_DOCUMENTS_PURGE_MS,
-} from '../../lib/rules';
+import { VERIFICATION_CODE_MAX_WRONG, VERIFICATION_CODE_VALIDITY_MS, VERIFICATION_DOCUMENTS_PURGE_MS } from '../../lib/rules';
 import { FailureType } from '../../workflows/shared/failures';
 import {
   confirmCodeUpdate,
@@ -77,9 +73,29 @@ describe('verificationCase workflow (time-skipping)', function () {
 
   const caseRow = async (caseId: string) => (await findCase((await database()).db, caseId))!;
   const documentCount = async (caseId: string) =>
-    Number((await (await database()).db.selectFrom('verification_documents').select((eb) => eb.fn.countAll().as('n')).where('case_id', '=', caseId).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await (
+          await database()
+        ).db
+          .selectFrom('verification_documents')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('case_id', '=', caseId)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   const evidenceCount = async (caseId: string) =>
-    Number((await (await database()).db.selectFrom('verification_evidence').select((eb) => eb.fn.countAll().as('n')).where('case_id', '=', caseId).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await (
+          await database()
+        ).db
+          .selectFrom('verification_evidence')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('case_id', '=', caseId)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   const claim = async (caseId: string, agentId: string) =>
     (await database()).db.updateTable('verification_cases').set({ assigned_agent_id: agentId, claimed_at: new Date() }).where('id', '=', caseId).execute();
 
@@ -159,11 +175,23 @@ describe('verificationCase workflow (time-skipping)', function () {
       const position = { latitude: 1, longitude: 2, accuracyMeters: 3 };
       assert.equal(await rejection(handle.executeUpdate(geolocationUpdate, { args: [await positionArg(handle, position)] })), FailureType.StepOutOfOrder);
       await passPhone(handle);
-      assert.equal(await rejection(handle.executeUpdate(geolocationUpdate, { args: [await positionArg(handle, position)] })), FailureType.StepOutOfOrder, 'geolocation twice');
+      assert.equal(
+        await rejection(handle.executeUpdate(geolocationUpdate, { args: [await positionArg(handle, position)] })),
+        FailureType.StepOutOfOrder,
+        'geolocation twice',
+      );
       const [selfie] = await storeImages(caseId, ['selfie']);
-      assert.equal(await rejection(handle.executeUpdate(selfieUpdate, { args: [{ documentId: selfie! }] })), FailureType.StepOutOfOrder, 'selfie before document');
+      assert.equal(
+        await rejection(handle.executeUpdate(selfieUpdate, { args: [{ documentId: selfie! }] })),
+        FailureType.StepOutOfOrder,
+        'selfie before document',
+      );
       const [front] = await storeImages(caseId, ['id_card_front']);
-      assert.equal(await rejection(handle.executeUpdate(documentUpdate, { args: [{ type: 'id_card', documentIds: [front!] }] })), FailureType.InvalidDocuments, 'id card without its back');
+      assert.equal(
+        await rejection(handle.executeUpdate(documentUpdate, { args: [{ type: 'id_card', documentIds: [front!] }] })),
+        FailureType.InvalidDocuments,
+        'id card without its back',
+      );
       assert.equal((await handle.query(statusQuery)).step, 'document');
     });
   });
@@ -214,9 +242,21 @@ describe('verificationCase workflow (time-skipping)', function () {
       assert.equal(row.data_key_wrapped, null);
       assert.equal(row.phone_code_hash, null);
       assert.equal(row.link_token_hash, null);
-      const outbox = await (await database()).db.selectFrom('notification_outbox').select(['recipient', 'body']).where('key', 'like', `verification:${caseId}:%`).execute();
-      assert.ok(outbox.some((m) => /code/.test(m.body)), 'the code SMS is in the outbox');
-      assert.ok(outbox.every((m) => !m.recipient.includes(phone.slice(1)) && !m.body.includes(phone.slice(1))), 'no number left in the outbox');
+      const outbox = await (
+        await database()
+      ).db
+        .selectFrom('notification_outbox')
+        .select(['recipient', 'body'])
+        .where('key', 'like', `verification:${caseId}:%`)
+        .execute();
+      assert.ok(
+        outbox.some((m) => /code/.test(m.body)),
+        'the code SMS is in the outbox',
+      );
+      assert.ok(
+        outbox.every((m) => !m.recipient.includes(phone.slice(1)) && !m.body.includes(phone.slice(1))),
+        'no number left in the outbox',
+      );
     });
   });
 
@@ -246,8 +286,18 @@ describe('verificationCase workflow (time-skipping)', function () {
       assert.equal(row.status, 'approved');
       assert.equal(row.decided_by, `agent:${seed.agent.id}`);
       assert.equal(await documentCount(caseId), 0, 'documents deleted as soon as the case is decided');
-      const audit = await (await database()).db.selectFrom('audit_log').select(['actor_id', 'action', 'details']).where('subject_id', '=', caseId).where('action', '=', 'verification.decided').execute();
-      assert.deepEqual(audit.map((a) => [a.actor_id, a.details.decision]), [[seed.agent.id, 'approve']]);
+      const audit = await (
+        await database()
+      ).db
+        .selectFrom('audit_log')
+        .select(['actor_id', 'action', 'details'])
+        .where('subject_id', '=', caseId)
+        .where('action', '=', 'verification.decided')
+        .execute();
+      assert.deepEqual(
+        audit.map((a) => [a.actor_id, a.details.decision]),
+        [[seed.agent.id, 'approve']],
+      );
     });
   });
 
@@ -259,7 +309,9 @@ describe('verificationCase workflow (time-skipping)', function () {
       await submitDocuments(handle, caseId);
       await claim(caseId, seed.agent.id);
 
-      const status = await handle.executeUpdate(decideUpdate, { args: [{ agentId: seed.agent.id, decision: 'request_resubmission', reason: 'The back of the card is blurred' }] });
+      const status = await handle.executeUpdate(decideUpdate, {
+        args: [{ agentId: seed.agent.id, decision: 'request_resubmission', reason: 'The back of the card is blurred' }],
+      });
       assert.equal(status.step, 'document');
       assert.equal(status.round, 2);
       const row = await caseRow(caseId);
@@ -288,7 +340,9 @@ describe('verificationCase workflow (time-skipping)', function () {
       await passPhone(handle);
       await submitDocuments(handle, caseId);
       await claim(caseId, seed.agent.id);
-      const err = await handle.executeUpdate(decideUpdate, { args: [{ agentId: seed.otherAgent.id, decision: 'approve', reason: 'x' }] }).catch((e: unknown) => e);
+      const err = await handle
+        .executeUpdate(decideUpdate, { args: [{ agentId: seed.otherAgent.id, decision: 'approve', reason: 'x' }] })
+        .catch((e: unknown) => e);
       assert.ok(err instanceof WorkflowUpdateFailedError);
       assert.equal((await handle.query(statusQuery)).step, 'review', 'the case is still open');
       assert.equal(await documentCount(caseId), 3);
@@ -299,7 +353,9 @@ describe('verificationCase workflow (time-skipping)', function () {
     const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { handle, caseId, seed, parent } = await openCase(taskQueue, { parent: true });
-      await handle.executeUpdate(manualVerificationUpdate, { args: [{ agentId: seed.agent.id, decision: 'approve', reason: 'passport checked at the counter' }] });
+      await handle.executeUpdate(manualVerificationUpdate, {
+        args: [{ agentId: seed.agent.id, decision: 'approve', reason: 'passport checked at the counter' }],
+      });
       assert.deepEqual(await parent!.result(), { caseId, outcome: 'approved' });
       const row = await caseRow(caseId);
       assert.equal(row.manual, true);

@@ -46,7 +46,8 @@ export interface SecurityCaseInput {
 export const securityCaseWorkflowId = (accountId: string, reason: SecurityCaseReason) => `account-security-case:${accountId}:${reason}`;
 
 /** Emails the holder about a change to the account's security, once per event. */
-export type AccountNoticeKind = 'password_reset' | 'password_changed' | 'two_factor_disabled' | 'account_unlocked' | 'login_email_changed' | 'login_succeeded' | 'login_failed';
+export type AccountNoticeKind =
+  'password_reset' | 'password_changed' | 'two_factor_disabled' | 'account_unlocked' | 'login_email_changed' | 'login_succeeded' | 'login_failed';
 export interface AccountNoticeInput {
   accountId: string;
   kind: AccountNoticeKind;

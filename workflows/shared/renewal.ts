@@ -95,7 +95,9 @@ export interface SweepCounts {
 export function addMonths(at: number, months: number): number {
   const d = new Date(at);
   const day = d.getUTCDate();
-  const target = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()));
+  const target = new Date(
+    Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()),
+  );
   const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
   target.setUTCDate(Math.min(day, lastDay));
   return target.getTime();
@@ -131,7 +133,11 @@ export function renewalTimeline(plan: Pick<RenewalPlan, 'autoRenew' | 'warranty'
   if (!plan.warranty) {
     const suspendAt = due + RENEWAL_SUSPENSION_GRACE_MS;
     const terminateAt = suspendAt + RENEWAL_TERMINATION_AFTER_SUSPENSION_MS;
-    steps.push({ kind: 'suspend', at: suspendAt }, { kind: 'final-notice', at: terminateAt - RENEWAL_FINAL_NOTICE_BEFORE_TERMINATION_MS }, { kind: 'terminate', at: terminateAt });
+    steps.push(
+      { kind: 'suspend', at: suspendAt },
+      { kind: 'final-notice', at: terminateAt - RENEWAL_FINAL_NOTICE_BEFORE_TERMINATION_MS },
+      { kind: 'terminate', at: terminateAt },
+    );
   }
   return steps.sort((a, b) => a.at - b.at || ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind));
 }

@@ -100,7 +100,8 @@ export interface LegacyPhone {
   phone: string;
 }
 /** A sealed row's id (a UUID): nothing else may reach the history in its place. */
-export const isEvidenceRef = (ref: unknown): ref is string => typeof ref === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(ref);
+export const isEvidenceRef = (ref: unknown): ref is string =>
+  typeof ref === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(ref);
 
 export type Decision = 'approve' | 'reject' | 'request_resubmission';
 

@@ -47,7 +47,8 @@ document.addEventListener('DOMContentLoaded', () => {
     images.addEventListener('submit', async (event) => {
       event.preventDefault();
       error.hidden = true;
-      const files = images.dataset.kind === 'selfie' ? [fileOf('selfie')] : chosenType() === 'passport' ? [fileOf('photo-page')] : [fileOf('front'), fileOf('back')];
+      const files =
+        images.dataset.kind === 'selfie' ? [fileOf('selfie')] : chosenType() === 'passport' ? [fileOf('photo-page')] : [fileOf('front'), fileOf('back')];
       if (files.some((f) => !f || !/^image\/(jpeg|png)$/.test(f.type) || f.size > 10 * 1024 * 1024)) {
         error.textContent = images.dataset.error;
         error.hidden = false;
