@@ -8,6 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
+import { startApi } from '../support/api';
+import type { Api } from '../support/verification';
 
 function chromiumPath(): string | undefined {
   try {
@@ -77,3 +79,41 @@ export async function checkPage(page: Page, name: string): Promise<void> {
 
 /** An emailed link (the test API's public URL) on the test server. */
 export const onServer = (link: string, base: string) => link.replace(/^https?:\/\/[^/]+/, base);
+
+/**
+ * The hooks every page suite shares: the API over the dev server and PostgreSQL, chromium, each
+ * test's pages closed after it and their script errors and CSP violations asserted.
+ */
+export function pagesSuite(): { readonly api: Api; readonly browser: Browser; faults: string[]; open: (options?: BrowserContextOptions) => Promise<Page> } {
+  let api: Api | undefined;
+  let browser: Browser | undefined;
+  const faults: string[] = [];
+  const pages: Page[] = [];
+  before(async function () {
+    this.timeout(300_000);
+    browser = await launchChromium(this);
+    api = await startApi();
+  });
+  after(async () => {
+    await browser?.close();
+    await api?.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(pages.splice(0).map((p) => p.context().close()));
+    assert.deepEqual(faults.splice(0), []);
+  });
+  return {
+    get api() {
+      return api!;
+    },
+    get browser() {
+      return browser!;
+    },
+    faults,
+    async open(options = {}) {
+      const page = await phonePage(browser!, faults, options);
+      pages.push(page);
+      return page;
+    },
+  };
+}

@@ -2,34 +2,24 @@
 // the emailed link confirms nothing; the page shows what ends and what stays due, and only its button
 // confirms; the used link then says what to do. Checked with axe-core, in English and French.
 import { strict as assert } from 'node:assert';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { issueBearerToken, parseLifetime } from '../../api/services/bearerTokens';
 import { cancellationWorkflowId } from '../../workflows/shared/cancellation';
-import { AUTH_SECRET, startApi } from '../support/api';
+import { AUTH_SECRET } from '../support/api';
 import { seedOrganization, smtpCapture } from '../support/fixtures';
 import { insertProduct } from '../support/orders';
 import type { Api } from '../support/verification';
-import { checkPage, launchChromium, onServer, phonePage } from './browser';
+import { checkPage, pagesSuite, onServer } from './browser';
 
 describe('cancellation page in chromium (issue 18)', function () {
   this.timeout(180_000);
+  const suite = pagesSuite();
   let api: Api;
   let browser: Browser;
-  const faults: string[] = [];
-  const pages: Page[] = [];
+  const { faults } = suite;
 
   before(async function () {
-    this.timeout(300_000);
-    browser = await launchChromium(this);
-    api = await startApi();
-  });
-  after(async () => {
-    await browser?.close();
-    await api?.stop();
-  });
-  afterEach(async () => {
-    await Promise.all(pages.splice(0).map((p) => p.context().close()));
-    assert.deepEqual(faults.splice(0), []);
+    ({ api, browser } = suite);
   });
 
   async function askToCancel() {
@@ -55,8 +45,7 @@ describe('cancellation page in chromium (issue 18)', function () {
     assert.equal(pending.status, 'pending');
     assert.equal((await api.client.workflow.getHandle(cancellationWorkflowId(productId)).describe()).status.name, 'RUNNING');
 
-    const page = await phonePage(browser, faults);
-    pages.push(page);
+    const page = await suite.open();
     await page.goto(link);
     await page.getByText('The product and its 2 backups are deleted.').waitFor();
     await page.getByText('Extra storage (out of plan): 4.50 CHF').waitFor();
@@ -76,8 +65,7 @@ describe('cancellation page in chromium (issue 18)', function () {
 
   it('speaks French from the browser', async () => {
     const { link } = await askToCancel();
-    const page = await phonePage(browser, faults, { locale: 'fr-CH', extraHTTPHeaders: { 'accept-language': 'fr-CH,fr;q=0.9' } });
-    pages.push(page);
+    const page = await suite.open({ locale: 'fr-CH', extraHTTPHeaders: { 'accept-language': 'fr-CH,fr;q=0.9' } });
     await page.goto(link);
     await page.getByRole('button', { name: 'Confirmer la résiliation' }).waitFor();
     await checkPage(page, 'cancel-confirm-fr');

@@ -2,33 +2,23 @@
 // and asks the invited person to sign in; after the page sign-in it comes back, and the button makes
 // them a member. A GET alone accepts nothing. Checked with axe-core.
 import { strict as assert } from 'node:assert';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { issueBearerToken, parseLifetime } from '../../api/services/bearerTokens';
-import { AUTH_SECRET, startApi } from '../support/api';
+import { AUTH_SECRET } from '../support/api';
 import { seedOrganization, smtpCapture } from '../support/fixtures';
 import { holder, PASSWORD } from '../support/recovery';
 import type { Api } from '../support/verification';
-import { checkPage, launchChromium, onServer, phonePage } from './browser';
+import { checkPage, pagesSuite, onServer } from './browser';
 
 describe('member invitation page in chromium (issue 18)', function () {
   this.timeout(180_000);
+  const suite = pagesSuite();
   let api: Api;
   let browser: Browser;
-  const faults: string[] = [];
-  const pages: Page[] = [];
+  const { faults } = suite;
 
   before(async function () {
-    this.timeout(300_000);
-    browser = await launchChromium(this);
-    api = await startApi();
-  });
-  after(async () => {
-    await browser?.close();
-    await api?.stop();
-  });
-  afterEach(async () => {
-    await Promise.all(pages.splice(0).map((p) => p.context().close()));
-    assert.deepEqual(faults.splice(0), []);
+    ({ api, browser } = suite);
   });
 
   it('accepts an invitation through the sign-in step', async () => {
@@ -45,8 +35,7 @@ describe('member invitation page in chromium (issue 18)', function () {
     assert.equal((await fetch(link)).status, 200, 'a scanner may open it');
     assert.equal(await member(), undefined, 'opening the link accepts nothing');
 
-    const page = await phonePage(browser, faults);
-    pages.push(page);
+    const page = await suite.open();
     await page.goto(link);
     await page.getByText(`invites you to join it as a collaborator`).waitFor();
     await checkPage(page, 'invitation-sign-in-first');
@@ -77,8 +66,7 @@ describe('member invitation page in chromium (issue 18)', function () {
     const mail = await (await smtpCapture()).waitFor((m) => m.to.includes(invitee.login_email) && /\/handover\/[A-Za-z0-9_-]{43}/.test(m.text));
     const link = onServer(/(https?:\/\/\S+\/handover\/[A-Za-z0-9_-]{43})/.exec(mail.text)![1]!, api.base);
 
-    const page = await phonePage(browser, faults, { locale: 'fr-CH', extraHTTPHeaders: { 'accept-language': 'fr' } });
-    pages.push(page);
+    const page = await suite.open({ locale: 'fr-CH', extraHTTPHeaders: { 'accept-language': 'fr' } });
     await page.goto(link);
     await page.getByRole('heading', { name: 'Devenir représentant légal' }).waitFor();
     await checkPage(page, 'handover-sign-in-first-fr');

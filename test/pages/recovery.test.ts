@@ -2,37 +2,22 @@
 // the used link's page, the login-email recovery to its channel, one page in French; every page
 // passes axe-core. The request page is the same for a known and an unknown login, as the API's.
 import { strict as assert } from 'node:assert';
-import type { Browser, Page } from 'playwright-core';
-import { startApi } from '../support/api';
+import type { Browser } from 'playwright-core';
 import { codeIn, holder, login, mailTo, smsTo } from '../support/recovery';
 import type { Api } from '../support/verification';
-import { checkPage, launchChromium, onServer, phonePage } from './browser';
+import { checkPage, pagesSuite, onServer } from './browser';
 
 describe('recovery pages in chromium (issue 18)', function () {
   this.timeout(180_000);
+  const suite = pagesSuite();
   let api: Api;
   let browser: Browser;
-  const faults: string[] = [];
-  const pages: Page[] = [];
+  const { faults } = suite;
 
   before(async function () {
-    this.timeout(300_000);
-    browser = await launchChromium(this);
-    api = await startApi();
+    ({ api, browser } = suite);
   });
-  after(async () => {
-    await browser?.close();
-    await api?.stop();
-  });
-  afterEach(async () => {
-    await Promise.all(pages.splice(0).map((p) => p.context().close()));
-    assert.deepEqual(faults.splice(0), []);
-  });
-  const open = async (options = {}) => {
-    const page = await phonePage(browser, faults, options);
-    pages.push(page);
-    return page;
-  };
+  const open = suite.open;
 
   it('resets a password from the emailed link, then the password logs in; the used link says to ask again', async () => {
     const h = await holder(api.db);

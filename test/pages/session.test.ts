@@ -2,37 +2,25 @@
 // right one signs in with a cookie the script cannot read, sent only to the signed-in pages, and a
 // form posted from another site is refused.
 import { strict as assert } from 'node:assert';
-import type { Browser, Page } from 'playwright-core';
-import { startApi } from '../support/api';
+import type { Browser } from 'playwright-core';
 import { holder, PASSWORD } from '../support/recovery';
 import type { Api } from '../support/verification';
-import { checkPage, launchChromium, phonePage } from './browser';
+import { checkPage, pagesSuite } from './browser';
 
 describe('page sign-in in chromium (issue 18)', function () {
   this.timeout(180_000);
+  const suite = pagesSuite();
   let api: Api;
   let browser: Browser;
-  const faults: string[] = [];
-  const pages: Page[] = [];
+  const { faults } = suite;
 
   before(async function () {
-    this.timeout(300_000);
-    browser = await launchChromium(this);
-    api = await startApi();
-  });
-  after(async () => {
-    await browser?.close();
-    await api?.stop();
-  });
-  afterEach(async () => {
-    await Promise.all(pages.splice(0).map((p) => p.context().close()));
-    assert.deepEqual(faults.splice(0), []);
+    ({ api, browser } = suite);
   });
 
   it('signs in with the password, in a cookie kept from scripts and other sites', async () => {
     const h = await holder(api.db);
-    const page = await phonePage(browser, faults);
-    pages.push(page);
+    const page = await suite.open();
     await page.goto(`${api.base}/sign-in`);
     await checkPage(page, 'sign-in');
     await page.getByLabel('Login email').fill(h.login_email);

@@ -5,24 +5,21 @@
 import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { startApi } from '../support/api';
+import type { Browser } from 'playwright-core';
 import { seedOrganization, tempDir } from '../support/fixtures';
 import { openCase, smsCodeFor, testImage, uniquePhone, type Api } from '../support/verification';
-import { checkPage, launchChromium, phonePage } from './browser';
+import { checkPage, pagesSuite } from './browser';
 
 describe('verification pages in chromium (issue 18)', function () {
   this.timeout(180_000);
+  const suite = pagesSuite();
   let api: Api;
   let browser: Browser;
-  const faults: string[] = [];
-  const pages: Page[] = [];
+  const { faults } = suite;
   let photos: { front: string; back: string; selfie: string };
 
   before(async function () {
-    this.timeout(300_000);
-    browser = await launchChromium(this);
-    api = await startApi();
+    ({ api, browser } = suite);
     // Camera pictures as the file chooser hands them over: PNG files on disk.
     const dir = tempDir('photos');
     const file = async (name: string) => {
@@ -32,19 +29,7 @@ describe('verification pages in chromium (issue 18)', function () {
     };
     photos = { front: await file('front'), back: await file('back'), selfie: await file('selfie') };
   });
-  after(async () => {
-    await browser?.close();
-    await api?.stop();
-  });
-  afterEach(async () => {
-    await Promise.all(pages.splice(0).map((p) => p.context().close()));
-    assert.deepEqual(faults.splice(0), []);
-  });
-  const open = async (options = {}) => {
-    const page = await phonePage(browser, faults, options);
-    pages.push(page);
-    return page;
-  };
+  const open = suite.open;
 
   it('walks a whole case from the emailed link to the review, and resumes the current step on reload', async () => {
     const seed = await seedOrganization(api.db);
