@@ -43,6 +43,8 @@ const orderSchema = z
         description: z.string(),
         quantity: z.number().int(),
         unitPriceCents: z.number().int(),
+        /** Months of the product's term; null: a one-off that does not renew. */
+        termMonths: z.number().int().nullable(),
         productId: z.uuid().nullable(),
       }),
     ),
@@ -82,7 +84,7 @@ export function orderRoutes({ client, db, taskQueue, clock }: OrderDeps): AnyRou
     const lines = await db
       .selectFrom('order_lines as l')
       .leftJoin('products as p', 'p.order_line_id', 'l.id')
-      .select(['l.id', 'l.product_type', 'l.description', 'l.quantity', 'l.unit_price_cents', 'p.id as product_id'])
+      .select(['l.id', 'l.product_type', 'l.description', 'l.quantity', 'l.unit_price_cents', 'l.term_months', 'p.id as product_id'])
       .where('l.order_id', '=', orderId)
       .execute();
     const pays = await db
@@ -120,6 +122,7 @@ export function orderRoutes({ client, db, taskQueue, clock }: OrderDeps): AnyRou
         description: l.description,
         quantity: l.quantity,
         unitPriceCents: l.unit_price_cents,
+        termMonths: l.term_months,
         productId: l.product_id,
       })),
       payments: pays.map((p) => ({ id: p.id, means: p.means, amountCents: p.amount_cents, status: p.status })),
@@ -164,6 +167,8 @@ export function orderRoutes({ client, db, taskQueue, clock }: OrderDeps): AnyRou
               description: z.string().trim().min(1).max(200),
               quantity: z.number().int().min(1).max(1000),
               unitPriceCents: z.number().int().min(0).max(100_000_000),
+              // Issue 17: the product the line creates renews every this many months; null: a one-off. Omitted: yearly.
+              termMonths: z.number().int().min(1).max(120).nullable().default(12),
             }),
           )
           .min(1)
@@ -172,6 +177,8 @@ export function orderRoutes({ client, db, taskQueue, clock }: OrderDeps): AnyRou
           means: z.enum(PAYMENT_MEANS),
           status: z.enum(['captured', 'in_progress']).default('captured'),
           reference: z.string().max(200).nullable().default(null),
+          // The provider's token of the card that paid: it pays the renewals of the order's products [001].
+          cardRef: z.string().trim().min(1).max(200).optional(),
         }),
       }),
       responses: {
@@ -186,6 +193,8 @@ export function orderRoutes({ client, db, taskQueue, clock }: OrderDeps): AnyRou
         if (total <= 0) throw new Problem('unprocessable', 'The order total must be positive', { pointer: '/lines' });
         // Amounts are PostgreSQL integers: a larger total used to answer 500.
         if (total > 2_147_483_647) throw new Problem('unprocessable', 'The order total is larger than one order can hold', { pointer: '/lines' });
+        if (body.payment.cardRef && body.payment.means !== 'card')
+          throw new Problem('unprocessable', 'Only a card payment has a card token', { pointer: '/payment/cardRef' });
         if (body.payment.status === 'in_progress' && body.payment.means !== 'iban_transfer') {
           throw new Problem('unprocessable', 'Only a bank transfer can be in progress', { pointer: '/payment/status' });
         }

@@ -14,8 +14,8 @@ export interface PaidOrder {
   organizationId: string;
   accountId: string;
   currency: Currency;
-  lines: { productType: string; description: string; quantity: number; unitPriceCents: number }[];
-  payment: { means: PaymentMeans; status: 'captured' | 'in_progress'; reference: string | null };
+  lines: { productType: string; description: string; quantity: number; unitPriceCents: number; termMonths?: number | null }[];
+  payment: { means: PaymentMeans; status: 'captured' | 'in_progress'; reference: string | null; cardRef?: string };
   recordedBy: string;
 }
 
@@ -51,6 +51,8 @@ export async function recordPaidOrder(trx: Db, order: PaidOrder): Promise<{ orde
         description: l.description,
         quantity: l.quantity,
         unit_price_cents: l.unitPriceCents,
+        // Issue 17: omitted, a line renews yearly; null, it is a one-off.
+        term_months: l.termMonths === undefined ? 12 : l.termMonths,
       })),
     )
     .execute();
@@ -64,6 +66,7 @@ export async function recordPaidOrder(trx: Db, order: PaidOrder): Promise<{ orde
       currency: order.currency,
       status: order.payment.status,
       provider_reference: order.payment.reference,
+      card_ref: order.payment.cardRef ?? null,
     })
     .execute();
   if (order.payment.means === 'prepaid') {

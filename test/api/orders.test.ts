@@ -41,6 +41,35 @@ describe('orders API (dev server + PostgreSQL)', function () {
     assertProblem(await suite.api.call('POST', '/v1/orders', { token: suite.tokens.legalRep, body: orderBody() }), 403, 'forbidden');
   });
 
+  it('records each line’s term (yearly unless said, null for a one-off) and the paying card’s token (issue 17, item 1)', async () => {
+    const body = {
+      ...orderBody({ means: 'card', cardRef: 'card_tok_checkout' }),
+      lines: [
+        { productType: 'web_hosting', description: 'Web hosting', quantity: 1, unitPriceCents: 4_990 },
+        { productType: 'domain', description: 'shop.example', quantity: 1, unitPriceCents: 1_500, termMonths: 24 },
+        { productType: 'setup', description: 'Migration service', quantity: 1, unitPriceCents: 9_000, termMonths: null },
+      ],
+    };
+    const created = await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body });
+    assert.equal(created.status, 201, created.text);
+    assert.deepEqual(
+      created.json.lines.map((l: { termMonths: number | null }) => l.termMonths),
+      [12, 24, null],
+    );
+    const payment = await suite.api.db.selectFrom('payments').select('card_ref').where('order_id', '=', created.json.id).executeTakeFirstOrThrow();
+    assert.equal(payment.card_ref, 'card_tok_checkout');
+    assertProblem(
+      await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: { ...body, payment: { means: 'iban_transfer', cardRef: 'card_x' } } }),
+      422,
+      'unprocessable',
+    );
+    assertProblem(
+      await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: { ...body, lines: [{ ...body.lines[0], termMonths: 0 }] } }),
+      400,
+      'validation-failed',
+    );
+  });
+
   it('blocks once, shows the reason, the deadline and the re-send allowance; a second block is 409', async () => {
     const { orderId, blocked } = await createAndBlock();
     assert.equal(blocked.status, 'blocked');
