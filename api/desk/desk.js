@@ -226,7 +226,53 @@
     el('case-detail').hidden = false;
     el('case-none').hidden = true;
     refreshTimes();
+    void loadContext(c);
     void loadDocuments(c);
+  }
+
+  const money = (cents, currency) => `${(cents / 100).toFixed(2)} ${currency}`;
+
+  /** Who the agent is verifying: the holder's name to compare with the document, the order, earlier cases. */
+  async function loadContext(c) {
+    let detail = c;
+    if (!detail.context) {
+      try {
+        detail = await apiJson('GET', casePath(c.id));
+      } catch (err) {
+        return report(err);
+      }
+    }
+    if (current !== c || !detail.context) return;
+    const { holder, order, earlierCases, documentsRequired } = detail.context;
+    const list = (items) => {
+      const ul = document.createElement('ul');
+      ul.className = 'plain';
+      for (const text of items) {
+        const li = document.createElement('li');
+        li.textContent = text;
+        ul.append(li);
+      }
+      return ul;
+    };
+    const facts = [
+      fact('Holder', holder.name || '—'),
+      fact('Login email', holder.loginEmail || '—'),
+      order
+        ? fact(
+            'Order',
+            list([
+              ...order.lines.map((l) => `${l.quantity} × ${l.description}: ${money(l.unitPriceCents, order.currency)}`),
+              `Total ${money(order.totalCents, order.currency)}`,
+            ]),
+          )
+        : [],
+      fact(
+        'Earlier cases',
+        earlierCases.length ? list(earlierCases.map((e) => `${REASONS[e.reason] || e.reason}: ${e.status} (${e.openedAt.slice(0, 10)})`)) : 'none',
+      ),
+      documentsRequired ? fact('Four eyes', 'Approve only on the reviewed document and selfie; a manual verification may only reject') : [],
+    ];
+    el('case-facts').append(...facts.flat());
   }
 
   async function loadDocuments(c) {

@@ -31,9 +31,11 @@ import {
   releaseCase,
   type DocumentMeta,
   type VerificationCase,
+  caseContext,
 } from '../../db/repositories/verification';
 import { newCaseKey, openDocument, sealDocument, sealEvidence, unwrapCaseKey } from '../../lib/documentCrypto';
 import { decodeBase64Image } from '../../lib/images';
+import { maskEmail } from '../../lib/mask';
 import { qrPng } from '../../lib/qr';
 import type { Keyring } from '../../temporal/codec';
 import { FailureType } from '../../workflows/shared/failures';
@@ -54,6 +56,7 @@ import {
   verificationWorkflowId,
   type VerificationInput,
   type VerificationStatus,
+  DOCUMENTS_REQUIRED_REASONS,
 } from '../../workflows/shared/verification';
 import type { Principal } from '../auth';
 import { Problem } from '../problems';
@@ -108,6 +111,27 @@ const caseSchema = z
     documents: z.array(z.object({ id: z.uuid(), kind: z.enum(DOCUMENT_KINDS), mediaType: z.string(), sizeBytes: z.number().int() })),
   })
   .meta({ id: 'VerificationCase' });
+
+const caseWithContext = caseSchema
+  .extend({
+    context: z.object({
+      holder: z.object({ name: z.string().nullable(), loginEmail: z.string().nullable() }),
+      order: z
+        .object({
+          id: z.uuid(),
+          currency: z.string(),
+          totalCents: z.number().int(),
+          lines: z.array(z.object({ description: z.string(), quantity: z.number().int(), unitPriceCents: z.number().int() })),
+        })
+        .nullable(),
+      earlierCases: z.array(
+        z.object({ id: z.uuid(), reason: z.string(), status: z.string(), openedAt: z.iso.datetime(), decidedAt: z.iso.datetime().nullable() }),
+      ),
+      /** Approved only on reviewed documents, never by a manual verification (four eyes, issue 14). */
+      documentsRequired: z.boolean(),
+    }),
+  })
+  .meta({ id: 'VerificationCaseWithContext' });
 
 function present(c: VerificationCase, docs: DocumentMeta[], now: Date, step?: string): z.infer<typeof caseSchema> {
   const closed = !OPEN_STATUSES.includes(c.status);
@@ -479,10 +503,10 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
       method: 'get',
       path: '/v1/verification-cases/:id',
       tag: 'Verification cases (agents)',
-      summary: 'One case, with the customer’s current step',
+      summary: 'One case, with the customer’s current step and what the agent compares the documents with (holder, order, earlier cases)',
       roles: ['agent', 'system'],
       params: caseParams,
-      responses: caseResponses,
+      responses: { ...caseResponses, 200: { description: 'The case and its context', schema: caseWithContext } },
       async handler({ params }) {
         const c = await caseOr404(params.id);
         let step: string | undefined;
@@ -492,7 +516,28 @@ export function verificationRoutes({ client, db, taskQueue, clock, keyring, publ
               .query(statusQuery)
               .catch(() => undefined)
           )?.step;
-        return { status: 200, body: await presentOne(c, step) };
+        // What the agent compares the documents with (issue 18, item 2); the login masked, as the desk needs no more.
+        const ctx = await caseContext(db, c);
+        const context = {
+          holder: { name: ctx.holder?.display_name ?? null, loginEmail: ctx.holder ? maskEmail(ctx.holder.login_email) : null },
+          order: ctx.order
+            ? {
+                id: ctx.order.id,
+                currency: ctx.order.currency,
+                totalCents: ctx.order.total_cents,
+                lines: ctx.order.lines.map((l) => ({ description: l.description, quantity: l.quantity, unitPriceCents: l.unit_price_cents })),
+              }
+            : null,
+          earlierCases: ctx.earlier.map((e) => ({
+            id: e.id,
+            reason: e.reason,
+            status: e.status,
+            openedAt: e.opened_at.toISOString(),
+            decidedAt: e.decided_at?.toISOString() ?? null,
+          })),
+          documentsRequired: DOCUMENTS_REQUIRED_REASONS.includes(c.reason),
+        };
+        return { status: 200, body: { ...(await presentOne(c, step)), context } };
       },
     }),
     defineRoute({

@@ -222,3 +222,28 @@ export async function eraseEvidence(db: Db, caseId: string): Promise<void> {
     .where('id', '=', caseId)
     .execute();
 }
+
+/**
+ * Issue 18, item 2: what the agent compares the documents with: the holder's name and login, the
+ * blocked order's lines and amount (when the case concerns an order), and the account's earlier
+ * cases with their outcomes (at most 10, newest first).
+ */
+export async function caseContext(db: Db, c: { id: string; account_id: string; subject_type: string | null; subject_id: string | null }) {
+  const holder = await db.selectFrom('accounts').select(['display_name', 'login_email']).where('id', '=', c.account_id).executeTakeFirst();
+  const order =
+    c.subject_type === 'order' && c.subject_id
+      ? await db.selectFrom('orders').select(['id', 'currency', 'total_cents']).where('id', '=', c.subject_id).executeTakeFirst()
+      : undefined;
+  const lines = order
+    ? await db.selectFrom('order_lines').select(['description', 'quantity', 'unit_price_cents']).where('order_id', '=', order.id).orderBy('id').execute()
+    : [];
+  const earlier = await db
+    .selectFrom('verification_cases')
+    .select(['id', 'reason', 'status', 'opened_at', 'decided_at'])
+    .where('account_id', '=', c.account_id)
+    .where('id', '!=', c.id)
+    .orderBy('opened_at', 'desc')
+    .limit(10)
+    .execute();
+  return { holder, order: order ? { ...order, lines } : undefined, earlier };
+}

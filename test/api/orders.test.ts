@@ -52,10 +52,11 @@ describe('orders API (dev server + PostgreSQL)', function () {
     };
     const created = await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body });
     assert.equal(created.status, 201, created.text);
-    assert.deepEqual(
-      created.json.lines.map((l: { termMonths: number | null }) => l.termMonths),
-      [12, 24, null],
-    );
+    assert.deepEqual(created.json.lines.map((l: { description: string; termMonths: number | null }) => [l.description, l.termMonths]).sort(), [
+      ['Migration service', null],
+      ['Web hosting', 12],
+      ['shop.example', 24],
+    ]);
     const payment = await suite.api.db.selectFrom('payments').select('card_ref').where('order_id', '=', created.json.id).executeTakeFirstOrThrow();
     assert.equal(payment.card_ref, 'card_tok_checkout');
     assertProblem(
@@ -124,6 +125,14 @@ describe('orders API (dev server + PostgreSQL)', function () {
     assertProblem(await suite.api.call('POST', `/v1/orders/${orderId}/block/resend`, { token: suite.tokens.legalRep }), 409, 'conflict');
 
     const caseId = (await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.agent })).json.block.verificationCaseId;
+    // What the agent compares the documents with (issue 18, item 2): the holder, the login masked, the blocked order's lines and amount.
+    const { context } = (await suite.api.call('GET', `/v1/verification-cases/${caseId}`, { token: suite.tokens.agent })).json;
+    assert.equal(context.holder.name, suite.seed.legalRep.display_name);
+    assert.notEqual(context.holder.loginEmail, suite.seed.legalRep.login_email);
+    assert.deepEqual(context.order.lines, [{ description: 'Web hosting', quantity: 2, unitPriceCents: 4_990 }]);
+    assert.equal(context.order.totalCents, 9_980);
+    assert.ok(Array.isArray(context.earlierCases));
+    assert.equal(context.documentsRequired, false);
     assert.equal((await suite.api.call('POST', `/v1/verification-cases/${caseId}/claim`, { token: suite.tokens.agent })).status, 200);
     const decided = await suite.api.call('POST', `/v1/verification-cases/${caseId}/decision`, {
       token: suite.tokens.agent,

@@ -89,6 +89,11 @@ describe('review desk in chromium (dev server + PostgreSQL)', function () {
 
     await row.getByRole('button', { name: 'Claim' }).click();
     await page.getByRole('status').filter({ hasText: 'Case claimed.' }).waitFor();
+    // Who the agent is verifying (issue 18, item 2): the holder's name to compare with the card, the login masked, the four-eyes rule.
+    const facts = page.locator('#case-facts');
+    await facts.getByText(seed.legalRep.display_name, { exact: true }).waitFor();
+    assert.ok(!(await facts.innerText()).includes(seed.legalRep.login_email), 'the login email is masked');
+    await facts.getByText(/Approve only on the reviewed document/).waitFor();
     const images = page.locator('#documents img');
     await images.nth(documentIds.length - 1).waitFor();
     // decode() rejects for an image the browser cannot render.
