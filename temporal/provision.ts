@@ -13,6 +13,7 @@
  *   temporal-cli/1.9.1/temporal          (from the wheel)
  *   temporal-cli/v1.5.1/temporal         (go install, the last resort)
  *   temporal-test-server/1.38.0/{pom.xml, lib/*.jar, server.jsa, temporal-test-server}
+ *   temporal-server/1.32.0/{server, sql, schema/, config/}  (go install; Temporal on PostgreSQL: ./postgresServer.ts)
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -65,7 +66,7 @@ export function cacheRoot(): string {
   return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'backoffice');
 }
 
-const isExecutable = (file: string) => {
+export const isExecutable = (file: string) => {
   try {
     accessSync(file, constants.X_OK);
     return statSync(file).isFile();
@@ -82,7 +83,7 @@ function explicitPath(variable: string): ServerExecutable | undefined {
 }
 
 /** Fails early, with what to do, when a build tool is missing. */
-function requireTool(cmd: string, hint: string): void {
+export function requireTool(cmd: string, hint: string): void {
   const found = cmd.includes('/') ? isExecutable(cmd) : (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && isExecutable(path.join(dir, cmd)));
   if (!found) throw new ProvisionError(`${cmd} not found${cmd.includes('/') ? '' : ' on PATH'}: ${hint}`);
 }
@@ -100,7 +101,7 @@ async function downloadReachable(log: Log): Promise<boolean> {
   }
 }
 
-function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void } = {}): Promise<void> {
+export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void } = {}): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = ''; // the end of the output is what explains a failure
@@ -118,7 +119,7 @@ function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pro
 }
 
 /** Says what a slow step does when it starts, how long it has taken every few seconds, and when it ends. */
-async function withProgress<T>(what: string, log: Log, fn: () => Promise<T>): Promise<T> {
+export async function withProgress<T>(what: string, log: Log, fn: () => Promise<T>): Promise<T> {
   const started = Date.now();
   const seconds = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
   log(`${what}…`);
@@ -150,7 +151,7 @@ const lockOwner = (lock: string) => {
 };
 
 /** A lock directory holding the owner's pid; a lock whose owner died is taken over. */
-async function withLock<T>(target: string, log: Log, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(target: string, log: Log, fn: () => Promise<T>): Promise<T> {
   const lock = `${target}.lock`;
   mkdirSync(path.dirname(lock), { recursive: true });
   for (let announced = false; ;) {
@@ -187,7 +188,7 @@ async function withLock<T>(target: string, log: Log, fn: () => Promise<T>): Prom
 }
 
 /** Builds into a temp dir next to `finalDir` and renames it into place (atomic on one filesystem). */
-async function buildInto(finalDir: string, build: (tmp: string) => Promise<void>): Promise<void> {
+export async function buildInto(finalDir: string, build: (tmp: string) => Promise<void>): Promise<void> {
   const parent = path.dirname(finalDir);
   mkdirSync(parent, { recursive: true });
   // Called under the lock: any other temp dir is what a killed build left behind.
