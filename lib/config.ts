@@ -58,6 +58,11 @@ const schema = z
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('backoffice'),
     TEMPORAL_DEV_PORT: port.default(7233),
     TEMPORAL_UI_PORT: port.default(8233),
+    /**
+     * The embedded Temporal server when TEMPORAL_ADDRESS is unset: the CLI dev server on SQLite, or
+     * the full server on the PostgreSQL the back office uses (temporal/postgresServer.ts), as production runs it.
+     */
+    TEMPORAL_PERSISTENCE: z.enum(['dev', 'postgres']).default('dev'),
     PAYLOAD_ENCRYPTION_KEY: optionalString.refine((v) => v === undefined || Buffer.from(v, 'base64').length === 32, {
       message: 'must be 32 bytes, base64-encoded',
     }),
