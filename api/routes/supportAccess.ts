@@ -1,24 +1,16 @@
 /**
- * P13 support access over HTTP. The database row answers reads and access checks; changes of state
- * go through the grant's workflow (start, revoke update) so the timer, the row and the email agree.
+ * P13 support access over HTTP: the routes translate; the rules, the grant's workflow and the audit
+ * are api/services/supportAccess.ts.
  */
-import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../db/database';
-import { audit } from '../../db/repositories/audit';
-import { findMembership, organizationIdsOf } from '../../db/repositories/organizations';
-import { deleteGrant, findGrant, insertGrant, listGrants, type SupportAccessGrant } from '../../db/repositories/supportAccessGrants';
-import { findTicket, ticketIdsAssignedTo } from '../../db/repositories/tickets';
 import { SUPPORT_ACCESS_KINDS } from '../../db/tables/supportAccessGrants.table';
-import { SUPPORT_ACCESS_EXPIRY_MS } from '../../lib/rules';
-import { FailureType } from '../../workflows/shared/failures';
-import { revokeUpdate, supportAccessWorkflowId, type SupportAccessInput } from '../../workflows/shared/supportAccess';
-import type { Principal } from '../auth';
-import { Problem } from '../problems';
+import { describeDuration, SUPPORT_ACCESS_EXPIRY_MS } from '../../lib/rules';
+import { problemSchema as problem } from '../problems';
 import { defineRoute } from '../routing';
+import { supportAccessService } from '../services/supportAccess';
 
 export interface SupportAccessDeps {
   client: Client;
@@ -42,41 +34,16 @@ const grantSchema = z
     endedAt: z.iso.datetime().nullable(),
   })
   .meta({ id: 'SupportAccessGrant' });
-const problem = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string().optional() });
 
-function present(grant: SupportAccessGrant, now: Date) {
-  // Past expires_at the grant is expired whatever the workflow has recorded yet.
-  const status = grant.status === 'active' && grant.expires_at <= now ? 'expired' : grant.status;
-  return {
-    id: grant.id,
-    organizationId: grant.organization_id,
-    ticketId: grant.ticket_id,
-    grantedBy: grant.granted_by,
-    kind: grant.kind,
-    resourceIds: grant.resource_ids,
-    status,
-    grantedAt: grant.granted_at.toISOString(),
-    expiresAt: grant.expires_at.toISOString(),
-    endedAt: grant.ended_at?.toISOString() ?? null,
-  };
-}
-
-/** Who may see a grant: members of its organization, the ticket's assignee, the system. */
-async function canSee(db: Kysely<Database>, principal: Principal, grant: SupportAccessGrant): Promise<boolean> {
-  if (principal.role === 'system') return true;
-  if (principal.role === 'customer') return (await findMembership(db, grant.organization_id, principal.sub)) !== undefined;
-  const ticket = await findTicket(db, grant.ticket_id);
-  return ticket?.assigned_agent_id === principal.sub;
-}
-
-export function supportAccessRoutes({ client, db, taskQueue, clock }: SupportAccessDeps) {
+export function supportAccessRoutes(deps: SupportAccessDeps) {
+  const grants = supportAccessService(deps);
   const idParams = z.object({ id: uuid });
 
   const create = defineRoute({
     method: 'post',
     path: '/v1/support-access-grants',
     tag: 'Support access',
-    summary: 'Grant the agents of a ticket access to one kind of content for 7 days',
+    summary: `Grant the agents of a ticket access to one kind of content for ${describeDuration(SUPPORT_ACCESS_EXPIRY_MS)}`,
     roles: ['customer'],
     body: z.strictObject({
       organizationId: uuid,
@@ -94,49 +61,8 @@ export function supportAccessRoutes({ client, db, taskQueue, clock }: SupportAcc
       422: { description: 'The ticket is not an open ticket of the organization', schema: problem },
     },
     async handler({ body, principal }) {
-      if (!(await findMembership(db, body.organizationId, principal.sub))) {
-        throw new Problem('forbidden', 'You are not a member of this organization');
-      }
-      const ticket = await findTicket(db, body.ticketId);
-      if (!ticket || ticket.organization_id !== body.organizationId) {
-        throw new Problem('unprocessable', 'The ticket is not one of this organization', { pointer: '/ticketId' });
-      }
-      if (ticket.status !== 'open') throw new Problem('unprocessable', 'The ticket is closed', { pointer: '/ticketId' });
-
-      const grantedAt = clock.now();
-      const grant = await insertGrant(db, {
-        id: randomUUID(),
-        organizationId: body.organizationId,
-        ticketId: body.ticketId,
-        grantedBy: principal.sub,
-        kind: body.kind,
-        resourceIds: body.resourceIds,
-        grantedAt,
-        expiresAt: new Date(grantedAt.getTime() + SUPPORT_ACCESS_EXPIRY_MS),
-      });
-      try {
-        await client.workflow.start('supportAccess', {
-          workflowId: supportAccessWorkflowId(grant.id),
-          taskQueue,
-          args: [{ grantId: grant.id } satisfies SupportAccessInput],
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          workflowIdConflictPolicy: 'FAIL',
-        });
-      } catch (err) {
-        // No workflow means no expiry: do not leave an active row behind.
-        await deleteGrant(db, grant.id);
-        throw new Problem('unavailable', 'Could not start the grant; nothing was granted', { cause: (err as Error).name });
-      }
-      await audit(db, {
-        actor_type: 'customer',
-        actor_id: principal.sub,
-        action: 'support_access.granted',
-        subject_type: 'support_access_grant',
-        subject_id: grant.id,
-        decision: null,
-        details: { kind: grant.kind, ticketId: grant.ticket_id },
-      });
-      return { status: 201, body: present(grant, clock.now()), headers: { Location: `/v1/support-access-grants/${grant.id}` } };
+      const grant = await grants.grant(principal.sub, body);
+      return { status: 201, body: grant, headers: { Location: `/v1/support-access-grants/${grant.id}` } };
     },
   });
 
@@ -154,36 +80,7 @@ export function supportAccessRoutes({ client, db, taskQueue, clock }: SupportAcc
       409: { description: 'Already revoked or expired', schema: problem },
     },
     async handler({ params, principal }) {
-      const grant = await findGrant(db, params.id);
-      const membership = grant && (await findMembership(db, grant.organization_id, principal.sub));
-      if (!grant || !membership) throw new Problem('not-found', 'No such grant');
-      const mayRevoke = grant.granted_by === principal.sub || membership.role !== 'collaborator';
-      if (!mayRevoke) throw new Problem('forbidden', 'Only the granting customer, an administrator or a legal representative may revoke');
-      const current = present(grant, clock.now());
-      if (current.status !== 'active') throw new Problem('grant-not-active', `The grant is already ${current.status}`);
-
-      try {
-        await client.workflow.getHandle(supportAccessWorkflowId(grant.id)).executeUpdate(revokeUpdate, { args: [{ actor: `customer:${principal.sub}` }] });
-      } catch (err) {
-        if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === FailureType.GrantNotActive) {
-          throw new Problem('grant-not-active', 'The grant is no longer active');
-        }
-        if (err instanceof WorkflowNotFoundError) {
-          const now = await findGrant(db, grant.id);
-          if (now && now.status !== 'active') throw new Problem('grant-not-active', `The grant is already ${now.status}`);
-        }
-        throw err;
-      }
-      await audit(db, {
-        actor_type: 'customer',
-        actor_id: principal.sub,
-        action: 'support_access.revoked',
-        subject_type: 'support_access_grant',
-        subject_id: grant.id,
-        decision: null,
-        details: {},
-      });
-      return { status: 200, body: { id: grant.id, status: 'revoked' } };
+      return { status: 200, body: await grants.revoke(principal.sub, params.id) };
     },
   });
 
@@ -196,9 +93,7 @@ export function supportAccessRoutes({ client, db, taskQueue, clock }: SupportAcc
     params: idParams,
     responses: { 200: { description: 'The grant', schema: grantSchema }, 404: { description: 'No such grant visible to you', schema: problem } },
     async handler({ params, principal }) {
-      const grant = await findGrant(db, params.id);
-      if (!grant || !(await canSee(db, principal, grant))) throw new Problem('not-found', 'No such grant');
-      return { status: 200, body: present(grant, clock.now()) };
+      return { status: 200, body: await grants.read(principal, params.id) };
     },
   });
 
@@ -218,18 +113,7 @@ export function supportAccessRoutes({ client, db, taskQueue, clock }: SupportAcc
       403: { description: 'An organization or ticket that is not yours', schema: problem },
     },
     async handler({ query, principal }) {
-      const scope: Parameters<typeof listGrants>[1] = { organizationId: query.organizationId, ticketId: query.ticketId, limit: query.limit };
-      if (principal.role === 'customer') {
-        const mine = await organizationIdsOf(db, principal.sub);
-        if (query.organizationId && !mine.includes(query.organizationId)) throw new Problem('forbidden', 'Not one of your organizations');
-        scope.organizationIds = mine;
-      } else if (principal.role === 'agent') {
-        const mine = await ticketIdsAssignedTo(db, principal.sub);
-        if (query.ticketId && !mine.includes(query.ticketId)) throw new Problem('forbidden', 'Not one of your tickets');
-        scope.ticketIds = mine;
-      }
-      const now = clock.now();
-      return { status: 200, body: { items: (await listGrants(db, scope)).map((g) => present(g, now)) } };
+      return { status: 200, body: { items: await grants.list(principal, query) } };
     },
   });
 
@@ -251,29 +135,7 @@ export function supportAccessRoutes({ client, db, taskQueue, clock }: SupportAcc
       404: { description: 'No such grant', schema: problem },
     },
     async handler({ params, body, principal }) {
-      const grant = await findGrant(db, params.id);
-      const now = clock.now();
-      let reason: string | null = null;
-      if (!grant) reason = 'grant_not_found';
-      else {
-        const ticket = await findTicket(db, grant.ticket_id);
-        if (ticket?.assigned_agent_id !== principal.sub) reason = 'not_ticket_assignee';
-        else if (present(grant, now).status !== 'active') reason = `grant_${present(grant, now).status}`;
-        else if (body.kind && body.kind !== grant.kind) reason = 'kind_not_granted';
-        else if (!grant.resource_ids.includes(body.resourceId)) reason = 'resource_not_granted';
-      }
-      await audit(db, {
-        actor_type: 'agent',
-        actor_id: principal.sub,
-        action: 'support_access.checked',
-        subject_type: 'support_access_grant',
-        subject_id: params.id,
-        decision: reason ? 'denied' : 'allowed',
-        details: { resourceId: body.resourceId, ...(reason ? { reason } : {}) },
-      });
-      if (!grant) throw new Problem('not-found', 'No such grant');
-      if (reason) throw new Problem('access-denied', `Access denied: ${reason.replaceAll('_', ' ')}`, { reason });
-      return { status: 200, body: { allowed: true, expiresAt: grant.expires_at.toISOString() } };
+      return { status: 200, body: await grants.checkAccess(principal.sub, params.id, body) };
     },
   });
 
