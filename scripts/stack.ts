@@ -29,6 +29,7 @@ import { createSmsSender } from '../lib/sms';
 import { connectClient } from '../temporal/client';
 import { createDataConverter } from '../temporal/dataConverter';
 import { loadAuthSecret, loadKeyring } from '../temporal/keys';
+import { startPostgresServer } from '../temporal/postgresServer';
 import { startDevServer } from '../temporal/servers';
 import { apiTokenSweepSchedule, ensureSchedule, renewalReconciliationSchedule, renewalSweepSchedule } from '../temporal/schedules';
 import { createWorker } from '../temporal/worker';
@@ -78,7 +79,7 @@ export async function startStack(opts: {
     const authSecret = loadAuthSecret(config);
 
     let temporalAddress = config.TEMPORAL_ADDRESS;
-    if (!temporalAddress) {
+    if (!temporalAddress && config.TEMPORAL_PERSISTENCE === 'dev') {
       log.info('starting embedded Temporal dev server');
       const env: TestWorkflowEnvironment = await startDevServer({
         port: config.TEMPORAL_DEV_PORT,
@@ -93,7 +94,6 @@ export async function startStack(opts: {
       temporalAddress = env.address;
       if (config.TEMPORAL_UI_PORT) urls['Temporal UI'] = `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`;
     }
-    urls['Temporal gRPC'] = temporalAddress;
 
     let databaseUrl = config.DATABASE_URL;
     if (!databaseUrl) {
@@ -103,6 +103,20 @@ export async function startStack(opts: {
       databaseUrl = pg.url;
       urls['PostgreSQL'] = pg.url.replace(/:[^:@/]+@/, ':***@');
     }
+    if (!temporalAddress) {
+      // TEMPORAL_PERSISTENCE=postgres: the full server, as production runs it, on this PostgreSQL (its own two databases).
+      log.info('starting embedded Temporal server on PostgreSQL');
+      const temporal = await startPostgresServer({
+        databaseUrl,
+        root: path.resolve(config.DATA_DIR, 'temporal-postgres'),
+        port: config.TEMPORAL_DEV_PORT,
+        namespace: config.TEMPORAL_NAMESPACE,
+        log: (line) => log.info(line),
+      });
+      onStop('temporal server', () => temporal.stop());
+      temporalAddress = temporal.address;
+    }
+    urls['Temporal gRPC'] = temporalAddress;
     const db = createDb(databaseUrl, { onError: (err) => log.warn('database connection error', { error: err.message }) });
     onStop('database pool', () => db.destroy());
     const applied = await migrateToLatest(db);
