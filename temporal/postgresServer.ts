@@ -27,7 +27,7 @@ import { promisify } from 'node:util';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import pg from 'pg';
-import { buildInto, cacheRoot, isExecutable, ProvisionError, requireTool, run, withLock, withProgress } from './provision';
+import { buildInto, cacheRoot, isExecutable, listening, ProvisionError, requireTool, run, withLock, withProgress } from './provision';
 
 type Log = (line: string) => void;
 
@@ -184,14 +184,28 @@ export async function setupTemporalSchemas(files: PostgresServerFiles, databaseU
   }
 }
 
-async function freePort(host: string): Promise<number> {
+/** A port free now; 0 lets the system choose. */
+async function freePort(host: string, port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer().once('error', reject);
-    server.listen(0, host, () => {
+    server.listen(port, host, () => {
       const { port } = server.address() as { port: number };
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Membership ports are recorded in a PostgreSQL smallint (cluster_membership.rpc_port): one above
+ * 32767 stops the server at start, and the system picks its ports from 32768 up. So: 20000-32767.
+ */
+async function freeMembershipPort(host: string, taken: Set<number>): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_768);
+    if (taken.has(port)) continue;
+    if (await freePort(host, port).catch(() => undefined)) return port;
+  }
+  throw new ProvisionError(`no free port between 20000 and 32767 on ${host}`);
 }
 
 /** Replaces every occurrence of `from`, failing when the template no longer has exactly `count`. */
@@ -257,30 +271,23 @@ export async function startPostgresServer(opts: {
 }): Promise<PostgresTemporalServer> {
   const log = opts.log ?? defaultLog;
   const namespace = opts.namespace ?? 'default';
+  if (opts.port && (await listening('127.0.0.1', opts.port)))
+    throw new ProvisionError(`port ${opts.port} is in use (another npm start, or a Temporal server): stop it or choose TEMPORAL_DEV_PORT`);
   const files = await ensurePostgresServer({ log });
   await setupTemporalSchemas(files, opts.databaseUrl, { log });
 
   const host = '127.0.0.1';
   const ports: Record<string, number> = { frontendGrpc: opts.port ?? (await freePort(host)) };
-  for (const name of [
-    'frontendHttp',
-    'frontendMembership',
-    'historyGrpc',
-    'historyMembership',
-    'matchingGrpc',
-    'matchingMembership',
-    'workerGrpc',
-    'workerMembership',
-    'metrics',
-  ])
-    ports[name] = await freePort(host);
+  for (const name of ['frontendHttp', 'historyGrpc', 'matchingGrpc', 'workerGrpc', 'metrics']) ports[name] = await freePort(host);
+  const taken = new Set<number>();
+  for (const name of ['frontend', 'history', 'matching', 'worker']) taken.add((ports[`${name}Membership`] = await freeMembershipPort(host, taken)));
   const root = path.resolve(opts.root);
   writeConfig(files, root, parseDatabaseUrl(opts.databaseUrl), ports);
   const address = `${host}:${ports.frontendGrpc}`;
   const logFile = path.join(root, 'server.log');
 
   const started = Date.now();
-  const child = spawn(files.server, ['--root', root, '--config', path.join(root, 'config'), '--env', 'development', '--allow-no-auth', 'start'], {
+  const child = spawn(files.server, ['--root', root, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
