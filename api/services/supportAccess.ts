@@ -106,9 +106,13 @@ export function supportAccessService({ client, db, taskQueue, clock }: SupportAc
       };
       let started: boolean;
       try {
-        started = await startProcess({ client, taskQueue }, 'supportAccess', supportAccessWorkflowId(grant.id), { grantId: grant.id } satisfies SupportAccessInput, {
-          policy: 'refuse',
-        });
+        started = await startProcess(
+          { client, taskQueue },
+          'supportAccess',
+          supportAccessWorkflowId(grant.id),
+          { grantId: grant.id } satisfies SupportAccessInput,
+          { policy: 'refuse' },
+        );
       } catch (err) {
         throw await notGranted((err as Error).name);
       }
@@ -188,7 +192,11 @@ export function supportAccessService({ client, db, taskQueue, clock }: SupportAc
      * An agent asks whether it may open a resource: only the ticket's assignee, under an active grant
      * of that kind naming the resource. Every answer is audited; a denial says why.
      */
-    async checkAccess(agentId: string, grantId: string, request: { resourceId: string; kind?: SupportAccessKind }): Promise<{ allowed: true; expiresAt: string }> {
+    async checkAccess(
+      agentId: string,
+      grantId: string,
+      request: { resourceId: string; kind?: SupportAccessKind },
+    ): Promise<{ allowed: true; expiresAt: string }> {
       const grant = await findGrant(db, grantId);
       const now = clock.now();
       let reason: string | null = null;
