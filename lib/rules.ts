@@ -172,3 +172,12 @@ export const RECOVERY_RATE_LIMITS = { perPhone: 3, perLogin: 5, perClientAddress
  * A longer retention would need a sweep that nothing runs yet (db/repositories/outbox.ts).
  */
 export const OUTBOX_RECIPIENT_RETENTION_MS = 0;
+
+/**
+ * A rule's window as the period of a rate: "hour" for 1 hour, "2 hours" otherwise, so that
+ * `at most 3 per ${describePeriod(HOUR)}` reads as people write it and follows the rule.
+ */
+export function describePeriod(ms: number): string {
+  const text = describeDuration(ms);
+  return text.startsWith('1 ') ? text.slice(2) : text;
+}
