@@ -247,3 +247,8 @@ export async function caseContext(db: Db, c: { id: string; account_id: string; s
     .execute();
   return { holder, order: order ? { ...order, lines } : undefined, earlier };
 }
+
+/** Whether an account of that id exists (a case is opened only for one). */
+export async function accountExists(db: Db, id: string): Promise<boolean> {
+  return (await db.selectFrom('accounts').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+}
