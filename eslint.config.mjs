@@ -15,8 +15,6 @@ const ROUTERS_NOT_YET_ON_SERVICES = [
   'api/routes/partners.ts',
   'api/routes/renewal.ts',
   'api/routes/sessions.ts',
-  'api/routes/supportAccess.ts',
-  'api/routes/verification.ts',
 ];
 
 export default tseslint.config(
