@@ -84,7 +84,7 @@ export async function ensurePostgresServer(opts: { log?: Log } = {}): Promise<Po
     requireTool('go', 'install Go 1.26.8+ (https://go.dev/dl/) or set TEMPORAL_SERVER_PATH to a Temporal server binary');
     rmSync(dir, { recursive: true, force: true }); // an incomplete dir is a leftover
     await buildInto(dir, async (tmp) => {
-      await goInstall(`${MODULE}/cmd/server@v${TEMPORAL_SERVER_VERSION}`, tmp, 'the Temporal server (about 4 minutes, once)', log);
+      await goInstall(`${MODULE}/cmd/server@v${TEMPORAL_SERVER_VERSION}`, tmp, 'the Temporal server (several minutes, once)', log);
       await goInstall(`${MODULE}/cmd/tools/sql@v${TEMPORAL_SERVER_VERSION}`, tmp, 'its SQL schema tool', log);
       const moduleDir = await goModuleDir();
       copyTree(path.join(moduleDir, 'schema', 'postgresql', 'v12'), path.join(tmp, 'schema', 'postgresql', 'v12'));
