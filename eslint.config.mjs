@@ -10,7 +10,6 @@ const ROUTERS_NOT_YET_ON_SERVICES = [
   'api/routes/cancellation.ts',
   'api/routes/devPayments.ts',
   'api/routes/handover.ts',
-  'api/routes/invitations.ts',
   'api/routes/orders.ts',
   'api/routes/partners.ts',
   'api/routes/renewal.ts',

@@ -1,10 +1,11 @@
 /**
  * The member invitation (P9) and legal-representative handover (P10) pages, from the emailed links. GET shows what the invitation
  * offers and changes nothing; accepting needs the invited person signed in (the page sign-in) and
- * the button's POST, which goes through the API route's own handler with that person as principal.
+ * the button's POST. Accepting an invitation calls the service the API route calls
+ * (api/services/invitations.ts); accepting a handover still goes through the API route's own
+ * handler. Either way with that person as principal.
  */
 import { handoverRoutes } from '../routes/handover';
-import { invitationRoutes } from '../routes/invitations';
 import { handoverService } from '../services/handover';
 import { invitationService } from '../services/invitations';
 import { Problem } from '../problems';
@@ -88,10 +89,7 @@ const t: Messages<
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 export function invitationPages(deps: PagesDeps, sessions: ReturnType<typeof pageSessions>): PageRoute[] {
-  const service = invitationService(deps);
-  const acceptRoute = invitationRoutes({ client: deps.client, db: deps.db, taskQueue: deps.config.taskQueue, clock: deps.clock }).find(
-    (r) => r.method === 'post' && r.path === '/v1/invitations/:token/accept',
-  )!;
+  const service = invitationService({ client: deps.client, db: deps.db, taskQueue: deps.config.taskQueue, clock: deps.clock });
   const tokenOf = (ctx: PageContext) => {
     if (!TOKEN.test(ctx.params.token ?? '')) throw new Problem('invitation-link-invalid');
     return ctx.params.token!;
@@ -178,7 +176,7 @@ export function invitationPages(deps: PagesDeps, sessions: ReturnType<typeof pag
         const token = tokenOf(ctx);
         const principal = await sessions.signedIn(ctx);
         if (!principal) return { redirect: sessions.signInHref(`/invitations/${token}`) };
-        await acceptRoute.handler({ params: { token }, query: {}, body: undefined, principal, req: ctx.req });
+        await service.accept(principal.sub, token);
         return { redirect: '/invitations/joined' };
       },
     }),

@@ -18,7 +18,6 @@ const NOT_YET = new Set([
   'api/routes/accountSecurity.ts',
   'api/routes/cancellation.ts',
   'api/routes/handover.ts',
-  'api/routes/invitations.ts',
   'api/routes/orders.ts',
   'api/routes/partners.ts',
   'api/routes/renewal.ts',
