@@ -1,11 +1,9 @@
 /**
  * The member invitation (P9) and legal-representative handover (P10) pages, from the emailed links. GET shows what the invitation
  * offers and changes nothing; accepting needs the invited person signed in (the page sign-in) and
- * the button's POST. Accepting an invitation calls the service the API route calls
- * (api/services/invitations.ts); accepting a handover still goes through the API route's own
- * handler. Either way with that person as principal.
+ * the button's POST, which calls the service the API route calls (api/services/invitations.ts,
+ * api/services/handover.ts) with that person as the one accepting.
  */
-import { handoverRoutes } from '../routes/handover';
 import { handoverService } from '../services/handover';
 import { invitationService } from '../services/invitations';
 import { Problem } from '../problems';
@@ -95,10 +93,7 @@ export function invitationPages(deps: PagesDeps, sessions: ReturnType<typeof pag
     return ctx.params.token!;
   };
 
-  const handovers = handoverService(deps);
-  const acceptHandover = handoverRoutes({ client: deps.client, db: deps.db, taskQueue: deps.config.taskQueue, clock: deps.clock }).find(
-    (r) => r.method === 'post' && r.path === '/v1/legal-representative-invitations/:token/accept',
-  )!;
+  const handovers = handoverService({ client: deps.client, db: deps.db, taskQueue: deps.config.taskQueue, clock: deps.clock });
 
   return [
     definePage({
@@ -140,7 +135,7 @@ export function invitationPages(deps: PagesDeps, sessions: ReturnType<typeof pag
         const token = tokenOf(ctx);
         const principal = await sessions.signedIn(ctx);
         if (!principal) return { redirect: sessions.signInHref(`/handover/${token}`) };
-        await acceptHandover.handler({ params: { token }, query: {}, body: undefined, principal, req: ctx.req });
+        await handovers.accept(principal.sub, token);
         return { redirect: '/handover/accepted' };
       },
     }),
