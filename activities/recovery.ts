@@ -42,6 +42,18 @@ const NOTICES: Record<AccountNoticeInput['kind'], { subject: string; body: strin
     subject: 'Your login address was changed',
     body: ['The login address of your account was changed. Your recovery username no longer works.'],
   },
+  password_updated: {
+    subject: 'Your password was changed',
+    body: ['The password of your account was changed by its holder, and your other sessions ended. Application passwords and API tokens still work.'],
+  },
+  recovery_email_changed: {
+    subject: 'Your recovery email was changed',
+    body: ['The recovery email of your account was changed: password and login recovery now write to the new address.'],
+  },
+  mobile_phone_changed: {
+    subject: 'Your mobile number was changed',
+    body: ['The mobile number of your account was changed: recovery codes now go to the new number.'],
+  },
   login_succeeded: {
     subject: 'New login to your account',
     body: ['Someone logged in to your account with its password. You asked to be told of every successful login.'],
@@ -273,6 +285,21 @@ export function createRecoveryActivities(
   /** A code to the new login address; an address that is already someone's login gets a warning, not a code. */
   async function sendLoginEmailCode({ requestId }: { requestId: string }): Promise<void> {
     const r = await requestOrFail(requestId);
+    // The same process confirms a new recovery email or mobile number (issue 17, item 2): a code to it, nothing else.
+    if (r.kind === 'recovery_email' && r.pending_email) {
+      await mintAndSendCode(requestId, `recovery:${requestId}:code`, { channel: 'email', recipient: r.pending_email }, (code) => ({
+        subject: 'Confirm your new recovery email',
+        body: `Your code to confirm this address as the recovery email of your account is ${code}. It is valid ${describeDuration(RECOVERY_CODE_VALIDITY_MS)}.`,
+      }));
+      return;
+    }
+    if (r.kind === 'mobile_phone' && r.pending_phone) {
+      await mintAndSendCode(requestId, `recovery:${requestId}:code`, { channel: 'sms', recipient: r.pending_phone }, (code) => ({
+        subject: 'Your code to confirm this mobile number',
+        body: `${code}. Valid ${describeDuration(RECOVERY_CODE_VALIDITY_MS)}. Never share it; we never ask for it by phone.`,
+      }));
+      return;
+    }
     if (!r.pending_email) return;
     const taken = await db
       .selectFrom('accounts')
@@ -419,6 +446,41 @@ export function createRecoveryActivities(
       });
       await deliver(key);
     }
+    if (kind === 'recovery_email_changed' || kind === 'mobile_phone_changed') await tellPreviousContact(a, kind, eventId, recipients);
+  }
+
+  /**
+   * Issue 17, item 2: the recovery email or mobile number a change replaced is told too, since whoever
+   * changed it may not be the holder. The old detail was kept on the request for this message and
+   * is erased once the message is queued.
+   */
+  async function tellPreviousContact(
+    a: { id: string; display_name: string },
+    kind: 'recovery_email_changed' | 'mobile_phone_changed',
+    requestId: string,
+    alreadyTold: string[],
+  ): Promise<void> {
+    const key = `account-notice:${a.id}:${kind}:${requestId}:previous`;
+    const queued = await db.transaction().execute(async (trx) => {
+      if (await findByKey(trx, key)) return true;
+      const r = await trx.selectFrom('recovery_requests').select('previous_contact').where('id', '=', requestId).forUpdate().executeTakeFirst();
+      const previous = r?.previous_contact;
+      if (!previous || alreadyTold.includes(previous)) return false;
+      const n = NOTICES[kind];
+      await enqueue(trx, {
+        key,
+        channel: kind === 'mobile_phone_changed' ? 'sms' : 'email',
+        recipient: previous,
+        subject: kind === 'mobile_phone_changed' ? null : n.subject,
+        body:
+          kind === 'mobile_phone_changed'
+            ? `${n.subject}. If this was not you, contact our support team at once.`
+            : [`Hello ${a.display_name},`, '', ...n.body, '', 'If this was not you, contact our support team at once.'].join('\n'),
+      });
+      await trx.updateTable('recovery_requests').set({ previous_contact: null }).where('id', '=', requestId).execute();
+      return true;
+    });
+    if (queued) await deliver(key);
   }
 
   /** P8: tokens unused for a year (by `asOf`) are deactivated; expired ones are marked so too. */

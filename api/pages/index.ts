@@ -15,7 +15,9 @@ import { rateLimit } from '../rateLimit';
 import type { RecoveryLimiter } from '../recoveryLimits';
 import { accountSecrets } from '../../lib/accountSecrets';
 import { ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT } from '../../lib/rules';
-import { sessionRoutes } from '../routes/sessions';
+import { networkOf } from '../../lib/network';
+import { describeClient } from '../services/loginAlerts';
+import { sessionService } from '../services/sessions';
 import { cancellationPages, cancellationProblemPages } from './cancellation';
 import { invitationPages, invitationProblemPages } from './invitations';
 import { recoveryPages, recoveryProblemPages } from './recovery';
@@ -40,14 +42,9 @@ export interface PagesDeps {
 /** The first path segment of every page; other paths never enter the pages router. */
 export const PAGE_PREFIXES = ['/pages', '/recover', '/reset-password', '/sign-in', '/verify', '/cancel', '/invitations', '/handover', '/rfp'];
 
-/**
- * The page sign-in's login: until the sessions service exists (api/services/sessions.ts, being
- * written), the very handler of POST /v1/sessions, its body parsed by its own schema, so the page
- * counts failures, locks, asks the second factor and alerts exactly as the API does. To be replaced
- * by the service's login function, one call.
- */
+/** The page sign-in's login is the API's (api/services/sessions.ts): failures count, locks, the second factor and alerts the same way. */
 function loginAsTheApi(deps: PagesDeps): PageLogin {
-  const route = sessionRoutes({
+  const sessions = sessionService({
     client: deps.client,
     db: deps.db,
     taskQueue: deps.config.taskQueue,
@@ -55,12 +52,15 @@ function loginAsTheApi(deps: PagesDeps): PageLogin {
     authSecret: deps.config.authSecret,
     secrets: accountSecrets(deps.keyring),
     lockAfterFailedLogins: deps.config.lockAfterFailedLogins ?? ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT,
-  }).find((r) => r.method === 'post' && r.path === '/v1/sessions')!;
-  return async ({ login, password, otp, req }) => {
-    const body = route.body!.parse({ login, password, ...(otp ? { otp } : {}) });
-    const reply = await route.handler({ params: {}, query: {}, body, principal: undefined as never, req });
-    return reply.body as { token: string; expiresIn: number; scope: string };
-  };
+  });
+  return ({ login, password, otp, req }) =>
+    sessions.logIn({
+      login: login.trim().slice(0, 254),
+      password: password.slice(0, 1024),
+      ...(otp?.trim() ? { otp: otp.trim() } : {}),
+      client: describeClient(req.get('user-agent')),
+      network: networkOf(req.ip),
+    });
 }
 
 export function customerPages(deps: PagesDeps): PageRoute[] {

@@ -24,6 +24,7 @@ import * as loginAlertsLockThreshold from './20261205140000_login_alerts_lock_th
 import * as renewalRuns from './20261205150000_renewal_runs';
 import * as rateLimits from './20261205160000_rate_limits';
 import * as orderLineTerms from './20261205170000_order_line_terms';
+import * as recoveryDetails from './20261205180000_recovery_details';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -52,4 +53,5 @@ export const migrations: Record<string, Migration> = {
   '20261205150000_renewal_runs': renewalRuns,
   '20261205160000_rate_limits': rateLimits,
   '20261205170000_order_line_terms': orderLineTerms,
+  '20261205180000_recovery_details': recoveryDetails,
 };

@@ -13,15 +13,87 @@ import { normalizeBackupCode } from '../../lib/otp';
  */
 export async function createSession(
   db: Db,
-  s: { accountId: string; scope: SessionScope; now: Date; ttlMs: number; reauthenticatedAt?: Date },
+  s: { accountId: string; scope: SessionScope; now: Date; ttlMs: number; reauthenticatedAt?: Date; device?: string | null; network?: string | null },
 ): Promise<{ id: string; expiresAt: Date }> {
   const id = randomUUID();
   const expiresAt = new Date(s.now.getTime() + s.ttlMs);
   await db
     .insertInto('sessions')
-    .values({ id, account_id: s.accountId, scope: s.scope, expires_at: expiresAt, reauthenticated_at: s.reauthenticatedAt ?? null })
+    .values({
+      id,
+      account_id: s.accountId,
+      scope: s.scope,
+      created_at: s.now,
+      expires_at: expiresAt,
+      reauthenticated_at: s.reauthenticatedAt ?? null,
+      device: s.device ?? null,
+      network: s.network ?? null,
+    })
     .execute();
   return { id, expiresAt };
+}
+
+/** The account a login names: by login email, or by the SMS recovery username while the login address is lost (P5). */
+export async function accountForLogin(db: Db, login: string) {
+  const byUsername = !login.includes('@');
+  return db
+    .selectFrom('accounts')
+    .select(['id', 'password_hash', 'locked_at', 'totp_secret_sealed', 'two_factor_enabled_at', 'login_address_lost_at'])
+    .where((eb) =>
+      byUsername
+        ? eb.and([eb('recovery_username', '=', login), eb('login_address_lost_at', 'is not', null)])
+        : // A lost login address no longer logs in (P5): only the recovery username does.
+          eb.and([eb(eb.fn('lower', ['login_email']), '=', login), eb('login_address_lost_at', 'is', null)]),
+    )
+    .executeTakeFirst();
+}
+
+export async function accountForReauthentication(db: Db, accountId: string) {
+  return db
+    .selectFrom('accounts')
+    .select(['id', 'password_hash', 'locked_at', 'totp_secret_sealed', 'two_factor_enabled_at'])
+    .where('id', '=', accountId)
+    .executeTakeFirst();
+}
+
+export async function resetFailedLogins(db: Db, accountId: string): Promise<void> {
+  await db.updateTable('accounts').set({ failed_logins: 0 }).where('id', '=', accountId).execute();
+}
+
+/** Ends one session of the account; false when it is not the account's or has already ended. */
+export async function endSession(db: Db, accountId: string, sessionId: string, now: Date): Promise<boolean> {
+  const r = await db
+    .updateTable('sessions')
+    .set({ revoked_at: now })
+    .where('id', '=', sessionId)
+    .where('account_id', '=', accountId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** The sessions of the account still open, newest first (issue 17, item 2). */
+export async function openSessions(db: Db, accountId: string, now: Date) {
+  return db
+    .selectFrom('sessions')
+    .select(['id', 'scope', 'created_at', 'expires_at', 'reauthenticated_at', 'device', 'network'])
+    .where('account_id', '=', accountId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .orderBy('created_at', 'desc')
+    .execute();
+}
+
+/** Unlocks an account locked by failed logins; the restricted logins handed out while it was locked have nothing left to do. */
+export async function unlockAccount(db: Db, accountId: string, now: Date): Promise<void> {
+  await db.updateTable('accounts').set({ failed_logins: 0, locked_at: null }).where('id', '=', accountId).execute();
+  await db
+    .updateTable('sessions')
+    .set({ revoked_at: now })
+    .where('account_id', '=', accountId)
+    .where('scope', '=', 'locked')
+    .where('revoked_at', 'is', null)
+    .execute();
 }
 
 /** The session's scope and last re-authentication while it is neither ended nor expired; undefined otherwise. */

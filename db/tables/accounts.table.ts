@@ -43,6 +43,10 @@ export interface SessionsTable {
   revoked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   /** When the holder last proved the password (and the second factor when on) in this session (issue 14, item 3). */
   reauthenticated_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** The browser and system families of the login ("Firefox on Linux"), when its user agent told (issue 17, item 2). */
+  device: ColumnType<string | null, string | null | undefined, never>;
+  /** Where from, as known: the client address's network (IPv4 /24, IPv6 /48), never the address itself. */
+  network: ColumnType<string | null, string | null | undefined, never>;
 }
 
 /** The 10 single-use backup codes given when 2FA is switched on; HMACs only. */
@@ -73,7 +77,7 @@ export interface AccessTokensTable {
 /** P3, P4, P5: one recovery attempt; codes and tokens as HMAC/SHA-256 only. */
 export interface RecoveryRequestsTable {
   id: string;
-  kind: 'login_email' | 'password' | 'login_address';
+  kind: 'login_email' | 'password' | 'login_address' | 'recovery_email' | 'mobile_phone';
   account_id: string | null;
   channel: 'sms' | 'email' | null;
   created_at: ColumnType<Date, Date | undefined, never>;
@@ -85,6 +89,10 @@ export interface RecoveryRequestsTable {
   token_expires_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   token_used_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   pending_email: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A new mobile number being confirmed (kind mobile_phone, issue 17, item 2). */
+  pending_phone: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The recovery email or mobile number a confirmed change replaced: told of the change, then erased with the request. */
+  previous_contact: ColumnType<string | null, string | null | undefined, string | null>;
   verification_case_id: ColumnType<string | null, string | null | undefined, string | null>;
   closed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }

@@ -247,8 +247,14 @@ describe('re-authentication before sensitive changes (issue 14, item 3)', functi
       'POST /v1/accounts/me/compromised',
       'POST /v1/accounts/me/login-email',
       'POST /v1/accounts/me/login-email/confirm',
+      // The recovery details and the password (issue 17, item 2): test/api/recoveryDetails.test.ts
+      'POST /v1/accounts/me/mobile-phone/confirm',
+      'POST /v1/accounts/me/recovery-email/confirm',
       'POST /v1/accounts/me/two-factor',
       'PUT /v1/accounts/me/lock-threshold', // lowering or raising it: test/api/lockThreshold.test.ts
+      'PUT /v1/accounts/me/mobile-phone',
+      'PUT /v1/accounts/me/password',
+      'PUT /v1/accounts/me/recovery-email',
     ]);
   });
 });

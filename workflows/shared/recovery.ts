@@ -47,7 +47,16 @@ export const securityCaseWorkflowId = (accountId: string, reason: SecurityCaseRe
 
 /** Emails the holder about a change to the account's security, once per event. */
 export type AccountNoticeKind =
-  'password_reset' | 'password_changed' | 'two_factor_disabled' | 'account_unlocked' | 'login_email_changed' | 'login_succeeded' | 'login_failed';
+  | 'password_reset'
+  | 'password_changed'
+  | 'password_updated'
+  | 'two_factor_disabled'
+  | 'account_unlocked'
+  | 'login_email_changed'
+  | 'login_succeeded'
+  | 'login_failed'
+  | 'recovery_email_changed'
+  | 'mobile_phone_changed';
 export interface AccountNoticeInput {
   accountId: string;
   kind: AccountNoticeKind;
