@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import express from 'express';
+import { Problem } from './problems';
 
 // The page shows identity documents: same-origin script and style only, images from blob: URLs
 // the page builds itself, never framed, and no form may post anywhere (a token typed into a form
@@ -26,5 +27,9 @@ export function deskRouter(): express.Router {
     next();
   });
   router.use(express.static(path.join(__dirname, 'desk'), { index: 'index.html' }));
+  // Nothing else lives under /desk: an unknown path is not found, not a bearer request gone wrong (401).
+  router.use(() => {
+    throw new Problem('not-found', 'No such page of the review desk; open /desk/');
+  });
   return router;
 }

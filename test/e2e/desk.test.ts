@@ -76,6 +76,15 @@ describe('review desk in chromium (dev server + PostgreSQL)', function () {
     assert.doesNotMatch(await res.text(), /<script>|\son[a-z]+=/i, 'no inline script or handler');
   });
 
+  it('answers an unknown path under /desk with 404 problem+json, not 401 (issue 18, item 2)', async () => {
+    for (const path of ['/desk/nope', '/desk/cases/123', '/desk/assets/missing.js']) {
+      const res = await fetch(`${api.base}${path}`);
+      assert.equal(res.status, 404, path);
+      assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
+      assert.equal(((await res.json()) as { type: string }).type, '/problems/not-found');
+    }
+  });
+
   it('lets an agent sign in, claim a submitted case, see its documents and approve it', async () => {
     const seed = await seedOrganization(api.db);
     const token = await api.token('agent', seed.agent.id);
