@@ -9,7 +9,6 @@ const ROUTERS_NOT_YET_ON_SERVICES = [
   'api/routes/cancellation.ts',
   'api/routes/devPayments.ts',
   'api/routes/orders.ts',
-  'api/routes/partners.ts',
   'api/routes/renewal.ts',
 ];
 

@@ -19,3 +19,31 @@ export async function partnerMayAct(db: Db, accountId: string, productId: string
     .executeTakeFirst();
   return row !== undefined;
 }
+
+export async function findPartnership(db: Db, id: string) {
+  return db.selectFrom('partnerships').select(['id', 'partner_organization_id', 'client_organization_id', 'ended_at']).where('id', '=', id).executeTakeFirst();
+}
+
+/** Whether the partner manages the client already (an active partnership). */
+export async function hasActivePartnership(db: Db, partnerOrganizationId: string, clientOrganizationId: string): Promise<boolean> {
+  const active = await db
+    .selectFrom('partnerships')
+    .select('id')
+    .where('partner_organization_id', '=', partnerOrganizationId)
+    .where('client_organization_id', '=', clientOrganizationId)
+    .where('ended_at', 'is', null)
+    .executeTakeFirst();
+  return active !== undefined;
+}
+
+/** Ends an active partnership; false when it had ended already. Call inside the transaction that queues its emails. */
+export async function markPartnershipEnded(trx: Db, id: string, endedBy: string, now: Date): Promise<boolean> {
+  const ended = await trx
+    .updateTable('partnerships')
+    .set({ ended_at: now, ended_by: endedBy })
+    .where('id', '=', id)
+    .where('ended_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  return ended !== undefined;
+}

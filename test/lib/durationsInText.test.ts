@@ -17,7 +17,6 @@ const temporalDuration = /^\d+\s+(seconds?|minutes?|hours?|days?)$/;
 const NOT_YET = new Set([
   'api/routes/cancellation.ts',
   'api/routes/orders.ts',
-  'api/routes/partners.ts',
   'api/routes/renewal.ts',
 ]);
 
