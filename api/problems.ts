@@ -31,6 +31,7 @@ export const PROBLEM_TYPES = {
   },
   'case-already-claimed': { status: 409, title: 'Another agent has claimed this case' },
   'not-case-assignee': { status: 403, title: 'Only the agent who claimed the case may do this' },
+  'supervisor-required': { status: 403, title: 'Only a supervisor may do this' },
   'last-legal-representative': { status: 409, title: 'An organization must keep at least one legal representative' },
   'product-bundled': { status: 409, title: 'This product is part of a kSuite and is cancelled with it' },
   'cancellation-pending': { status: 409, title: 'A cancellation of this product is already waiting for confirmation' },

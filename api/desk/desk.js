@@ -1,7 +1,8 @@
 // The review desk: plain browser script over the /v1 verification API. The agent's token lives in
 // sessionStorage (gone with the tab) and travels only in the Authorization header; document images
 // are fetched with it and shown through blob: URLs, so it never lands in a URL, a log or the history.
-// There is no "who am I" endpoint: the agent's own cases are the ones `assignee=me` returns.
+// The agent's own cases are the ones `assignee=me` returns; GET /v1/agents/me says whether the
+// agent is a supervisor, who may give any submitted case to another agent (issue 18, item 2).
 'use strict';
 
 (() => {
@@ -36,6 +37,8 @@
   let current = null;
   let blobUrls = [];
   let timer;
+  /** The signed-in agent (GET /v1/agents/me); a supervisor's carries the agents a case can go to. */
+  let profile = null;
 
   class ApiError extends Error {
     constructor(status, problem) {
@@ -152,7 +155,10 @@
         if (current?.id === c.id) tr.setAttribute('aria-current', 'true');
       }
       action?.setAttribute('aria-describedby', reasonId);
-      tr.append(reason, cell(timeElement(c.submittedAt)), left, cell(assignee), cell(action));
+      if (c.assigneeId !== null && !mine.has(c.id)) assignee = agentName(c.assigneeId) ?? assignee;
+      const who = cell(assignee);
+      if (profile?.supervisor) who.append(reassignControl(c, reasonId));
+      tr.append(reason, cell(timeElement(c.submittedAt)), left, who, cell(action));
       return tr;
     });
     el('queue-rows').replaceChildren(...rows);
@@ -162,6 +168,35 @@
       el('queue-rows')
         .querySelector(`tr[data-case-id="${CSS.escape(focused)}"] button`)
         ?.focus();
+  }
+
+  const agentName = (id) => profile?.agents?.find((a) => a.id === id)?.displayName;
+
+  /** A supervisor's select of the agents (and the queue) with its button; labelled by the case's reason. */
+  function reassignControl(c, reasonId) {
+    const wrap = document.createElement('div');
+    wrap.className = 'reassign';
+    const select = document.createElement('select');
+    select.id = `assign-${c.id}`;
+    const label = document.createElement('label');
+    label.htmlFor = select.id;
+    label.className = 'visually-hidden';
+    label.textContent = 'Reassign to';
+    const options = [
+      { value: '', text: 'Back to the queue' },
+      ...profile.agents.map((a) => ({ value: a.id, text: `${a.displayName} (${a.claimedCases} held)` })),
+    ];
+    for (const o of options) {
+      const opt = document.createElement('option');
+      opt.value = o.value;
+      opt.textContent = o.text;
+      opt.selected = (c.assigneeId ?? '') === o.value;
+      select.append(opt);
+    }
+    const go = button('Reassign', () => void reassign(c.id, select.value || null), 'secondary');
+    go.setAttribute('aria-describedby', reasonId);
+    wrap.append(label, select, go);
+    return wrap;
   }
 
   function refreshTimes() {
@@ -181,7 +216,10 @@
 
   async function loadQueue() {
     const query = (assignee) => `/v1/verification-cases?status=submitted${assignee ? `&assignee=${assignee}` : ''}&limit=50`;
-    const [shown, claimed] = await Promise.all([apiJson('GET', query(filter === 'all' ? '' : filter)), filter === 'me' ? null : apiJson('GET', query('me'))]);
+    const shownQuery = filter === 'overdue' ? `${query('')}&overdue=true` : query(filter === 'all' ? '' : filter);
+    if (!profile) profile = await apiJson('GET', '/v1/agents/me');
+    else if (profile.supervisor) profile = await apiJson('GET', '/v1/agents/me');
+    const [shown, claimed] = await Promise.all([apiJson('GET', shownQuery), filter === 'me' ? null : apiJson('GET', query('me'))]);
     mine = new Set((claimed ?? shown).items.map((c) => c.id));
     renderQueue(shown.items);
   }
@@ -330,6 +368,12 @@
 
   const open = act(async (id) => showCase(await apiJson('GET', casePath(id))));
 
+  const reassign = act(async (id, agentId) => {
+    await apiJson('PUT', `${casePath(id)}/assignment`, { agentId });
+    if (current?.id === id && agentId !== profile.id) closeCase();
+    el('status').textContent = agentId ? `Case given to ${agentName(agentId) ?? 'another agent'}.` : 'Case put back in the queue.';
+  });
+
   const release = act(async () => {
     await apiJson('DELETE', `${casePath(current.id)}/claim`);
     closeCase();
@@ -355,6 +399,7 @@
 
   function signOut() {
     token = null;
+    profile = null;
     sessionStorage.removeItem(TOKEN_KEY);
     clearInterval(timer);
     closeCase();

@@ -239,12 +239,53 @@ export function verificationRoutes(deps: VerificationDeps): AnyRoute[] {
       query: z.strictObject({
         status: z.enum(VERIFICATION_CASE_STATUSES).optional(),
         assignee: z.enum(['me', 'unassigned']).optional(),
+        overdue: z.enum(['true', 'false']).optional(),
         limit: z.coerce.number().int().min(1).max(200).default(50),
       }),
       responses: { 200: { description: 'Cases', schema: z.object({ items: z.array(caseSchema) }) } },
       async handler({ query, principal }) {
         const assignee = query.assignee === 'me' ? { agentId: agentOnly(principal) } : query.assignee;
-        return { status: 200, body: { items: await cases.queue({ status: query.status, assignee, limit: query.limit }) } };
+        const overdue = query.overdue === 'true';
+        return { status: 200, body: { items: await cases.queue({ status: query.status, assignee, overdue, limit: query.limit }) } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/agents/me',
+      tag: 'Verification cases (agents)',
+      summary: 'The signed-in agent; a supervisor also gets the active agents a case can be reassigned to, with the submitted cases each holds',
+      roles: ['agent'],
+      responses: {
+        200: {
+          description: 'The agent',
+          schema: z.object({
+            id: uuid,
+            displayName: z.string(),
+            supervisor: z.boolean(),
+            agents: z.array(z.object({ id: uuid, displayName: z.string(), supervisor: z.boolean(), claimedCases: z.number().int() })).optional(),
+          }),
+        },
+      },
+      async handler({ principal }) {
+        return { status: 200, body: await cases.agentProfile(principal.sub) };
+      },
+    }),
+    defineRoute({
+      method: 'put',
+      path: '/v1/verification-cases/:id/assignment',
+      tag: 'Verification cases (agents)',
+      summary: 'Supervisors: give a submitted case to another active agent (claimed for them), or back to the queue (agentId null); audited',
+      roles: ['agent'],
+      params: caseParams,
+      body: z.strictObject({ agentId: uuid.nullable() }),
+      responses: {
+        ...caseResponses,
+        403: { description: 'Not a supervisor', schema: problem },
+        409: { description: 'The case is not awaiting review', schema: problem },
+        422: { description: 'No active agent has this id', schema: problem },
+      },
+      async handler({ params, principal, body }) {
+        return { status: 200, body: await cases.reassign(principal.sub, params.id, body.agentId) };
       },
     }),
     defineRoute({

@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database';
+import { activeAgent, activeAgentsWithLoad } from '../../db/repositories/agents';
 import { audit } from '../../db/repositories/audit';
 import {
   accountExists,
@@ -31,6 +32,7 @@ import {
   listCases,
   listDocuments,
   OPEN_STATUSES,
+  reassignCase,
   releaseCase,
   type DocumentMeta,
   type VerificationCase,
@@ -382,9 +384,11 @@ export function verificationService({ client, db, taskQueue, clock, keyring, pub
     async queue(filter: {
       status?: VerificationCase['status'];
       assignee?: { agentId: string } | 'unassigned';
+      overdue?: boolean;
       limit: number;
     }): Promise<VerificationCaseView[]> {
-      const cases = await listCases(db, filter);
+      const { overdue, ...rest } = filter;
+      const cases = await listCases(db, { ...rest, ...(overdue ? { overdueAt: clock.now() } : {}) });
       const docs = await listDocuments(
         db,
         cases.map((c) => c.id),
@@ -436,6 +440,30 @@ export function verificationService({ client, db, taskQueue, clock, keyring, pub
       }
       await caseAudit({ role: 'agent', sub: agentId }, 'verification.claimed', id);
       return viewOf(claimed);
+    },
+
+    /**
+     * A supervisor gives a submitted case to another active agent, or back to the queue (null):
+     * an overdue case held by someone absent moves on (issue 18, item 2). Audited with both agents.
+     */
+    async reassign(supervisorId: string, id: string, toAgentId: string | null): Promise<VerificationCaseView> {
+      const supervisor = await activeAgent(db, supervisorId);
+      if (!supervisor?.supervisor) throw new Problem('supervisor-required', 'Ask a supervisor to reassign a case');
+      if (toAgentId && !(await activeAgent(db, toAgentId))) throw new Problem('unprocessable', 'No active agent has this id');
+      const before = await caseOr404(id);
+      const moved = await reassignCase(db, id, toAgentId, clock.now());
+      if (!moved) throw new Problem('verification-closed', `The case is ${before.status.replaceAll('_', ' ')}`);
+      await caseAudit({ role: 'agent', sub: supervisorId }, 'verification.reassigned', id, {
+        details: { from: before.assigned_agent_id, to: toAgentId },
+      });
+      return viewOf(moved);
+    },
+
+    /** The agent as the desk needs it: a supervisor also gets the agents a case can go to. */
+    async agentProfile(agentId: string) {
+      const me = await activeAgent(db, agentId);
+      if (!me) throw new Problem('unauthenticated', 'This agent is deactivated');
+      return { ...me, agents: me.supervisor ? await activeAgentsWithLoad(db) : undefined };
     },
 
     /** Releases the agent's own claim so another agent can take the case. */

@@ -173,10 +173,13 @@ export async function deleteUnattachedEvidence(db: Db, caseId: string, id: strin
 /** The review queue, most urgent first; cases never submitted sort last. */
 export async function listCases(
   db: Db,
-  filter: { status?: VerificationCaseStatus; assignee?: { agentId: string } | 'unassigned'; limit: number },
+  filter: { status?: VerificationCaseStatus; assignee?: { agentId: string } | 'unassigned'; overdueAt?: Date; limit: number },
 ): Promise<VerificationCase[]> {
   let q = db.selectFrom('verification_cases').select(CASE_COLUMNS);
   if (filter.status) q = q.where('status', '=', filter.status);
+  // Overdue: submitted and past the answer target, marked by the workflow's timer or not yet.
+  const overdueAt = filter.overdueAt;
+  if (overdueAt) q = q.where('status', '=', 'submitted').where((eb) => eb.or([eb('overdue_at', 'is not', null), eb('due_at', '<=', overdueAt)]));
   if (filter.assignee === 'unassigned') q = q.where('assigned_agent_id', 'is', null);
   else if (filter.assignee) q = q.where('assigned_agent_id', '=', filter.assignee.agentId);
   return q
@@ -204,6 +207,20 @@ export async function releaseCase(db: Db, id: string, agentId: string): Promise<
     .set({ assigned_agent_id: null, claimed_at: null })
     .where('id', '=', id)
     .where('assigned_agent_id', '=', agentId)
+    .where('status', '=', 'submitted')
+    .returning(CASE_COLUMNS)
+    .executeTakeFirst();
+}
+
+/**
+ * A supervisor gives a submitted case to another agent (claimed for them now), or back to the
+ * queue (null); undefined when the case is not submitted.
+ */
+export async function reassignCase(db: Db, id: string, agentId: string | null, now: Date): Promise<VerificationCase | undefined> {
+  return db
+    .updateTable('verification_cases')
+    .set({ assigned_agent_id: agentId, claimed_at: agentId ? now : null })
+    .where('id', '=', id)
     .where('status', '=', 'submitted')
     .returning(CASE_COLUMNS)
     .executeTakeFirst();

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startApi } from '../support/api';
@@ -154,5 +155,56 @@ describe('review desk in chromium (dev server + PostgreSQL)', function () {
     if (conflict.json.detail) assert.ok(shown.includes(conflict.json.detail), shown);
     await caseRow(second, caseId).getByRole('cell', { name: 'Another agent' }).waitFor();
     assert.equal(await caseRow(second, caseId).getByRole('button').count(), 0, 'no claim button on a case someone else holds');
+  });
+
+  it('lets a supervisor list overdue cases and give one held by an absent agent to another agent; others may not (issue 18, item 2)', async () => {
+    const seed = await seedOrganization(api.db);
+    const supervisor = {
+      id: randomUUID(),
+      email: `lead-${seed.org.id.slice(0, 8)}@support.test`,
+      display_name: `Lead ${seed.org.id.slice(0, 8)}`,
+      is_supervisor: true,
+    };
+    await api.db.insertInto('agents').values(supervisor).execute();
+    const [agentToken, supervisorToken] = await Promise.all([api.token('agent', seed.agent.id), api.token('agent', supervisor.id)]);
+    const { caseId: overdueId } = await openSubmittedCase(api, seed.legalRep.id);
+    const { caseId: onTimeId } = await openSubmittedCase(api, seed.admin.id);
+    assert.equal((await api.call('POST', `/v1/verification-cases/${overdueId}/claim`, { token: agentToken })).status, 200);
+    await api.db
+      .updateTable('verification_cases')
+      .set({ due_at: new Date(Date.now() - 60_000) })
+      .where('id', '=', overdueId)
+      .execute();
+
+    // Only a supervisor reassigns.
+    const refused = await api.call('PUT', `/v1/verification-cases/${overdueId}/assignment`, { token: agentToken, body: { agentId: seed.otherAgent.id } });
+    assert.equal(refused.status, 403, refused.text);
+    assert.equal(refused.json.type, '/problems/supervisor-required');
+
+    const page = await signIn(supervisorToken);
+    await page.getByLabel('Overdue').check();
+    const row = caseRow(page, overdueId);
+    await row.waitFor();
+    await row.getByRole('cell', { name: new RegExp(seed.agent.display_name) }).waitFor();
+    assert.equal(await caseRow(page, onTimeId).count(), 0, 'a case on time is not overdue');
+    await row.getByLabel('Reassign to').selectOption({ label: `${seed.otherAgent.display_name} (0 held)` });
+    await row.getByRole('button', { name: 'Reassign' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Case given to ${seed.otherAgent.display_name}.` })
+      .waitFor();
+
+    const moved = await api.call('GET', `/v1/verification-cases/${overdueId}`, { token: agentToken });
+    assert.equal(moved.json.assigneeId, seed.otherAgent.id);
+    const audited = await api.db
+      .selectFrom('audit_log')
+      .select(['actor_id', 'details'])
+      .where('action', '=', 'verification.reassigned')
+      .where('subject_id', '=', overdueId)
+      .executeTakeFirstOrThrow();
+    assert.equal(audited.actor_id, supervisor.id);
+    assert.deepEqual(audited.details, { from: seed.agent.id, to: seed.otherAgent.id });
+    const unknown = await api.call('PUT', `/v1/verification-cases/${overdueId}/assignment`, { token: supervisorToken, body: { agentId: randomUUID() } });
+    assert.equal(unknown.status, 422, unknown.text);
   });
 });
