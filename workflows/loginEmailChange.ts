@@ -1,6 +1,9 @@
 /**
  * `login-email-change:<requestId>`: a code to the new login address proves the holder reads it
- * (P5, and any holder changing the login address). The code is voided after 10 minutes.
+ * (P5, and any holder changing the login address). The code is voided after its validity
+ * (RECOVERY_CODE_VALIDITY_MS). A new recovery email or mobile number (issue 17, item 2) runs the same
+ * steps: the activity sends the code the request's kind calls for. The type keeps its name so that
+ * running processes replay.
  */
 import { proxyActivities, sleep } from '@temporalio/workflow';
 import type { Activities } from '../activities';
