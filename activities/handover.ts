@@ -29,6 +29,7 @@ export function createHandoverActivities({ db, clock, config }: ActivityDeps, { 
         'h.to_email',
         'h.status',
         'h.expires_at',
+        'h.former_stays_as',
         'o.name as org_name',
         'f.display_name as from_name',
         'f.login_email as from_email',
@@ -136,7 +137,15 @@ export function createHandoverActivities({ db, clock, config }: ActivityDeps, { 
           .values({ organization_id: h.organization_id, account_id: to, role: 'legal_representative' })
           .onConflict((oc) => oc.columns(['organization_id', 'account_id']).doUpdateSet({ role: 'legal_representative' }))
           .execute();
-        if (to !== h.from_account_id) {
+        if (to !== h.from_account_id && h.former_stays_as) {
+          // The former representative chose to stay (issue 17, item 8), with the role they chose.
+          await trx
+            .updateTable('memberships')
+            .set({ role: h.former_stays_as })
+            .where('organization_id', '=', h.organization_id)
+            .where('account_id', '=', h.from_account_id)
+            .execute();
+        } else if (to !== h.from_account_id) {
           await trx.deleteFrom('memberships').where('organization_id', '=', h.organization_id).where('account_id', '=', h.from_account_id).execute();
         }
         await trx
@@ -151,7 +160,7 @@ export function createHandoverActivities({ db, clock, config }: ActivityDeps, { 
           subject_type: 'organization',
           subject_id: h.organization_id,
           decision: null,
-          details: { handoverId, from: h.from_account_id, to },
+          details: { handoverId, from: h.from_account_id, to, formerStaysAs: h.former_stays_as },
         });
       });
     } catch (err) {
@@ -179,7 +188,9 @@ export function createHandoverActivities({ db, clock, config }: ActivityDeps, { 
         person.id === to.id
           ? `You are now the legal representative of ${h.org_name}.`
           : person.id === former.id
-            ? `${to.display_name} is now the legal representative of ${h.org_name}; as agreed, you have been removed from the organization.`
+            ? h.former_stays_as
+              ? `${to.display_name} is now the legal representative of ${h.org_name}; as you chose, you stay in the organization as ${h.former_stays_as === 'administrator' ? 'an administrator' : 'a collaborator'}.`
+              : `${to.display_name} is now the legal representative of ${h.org_name}; as agreed, you have been removed from the organization.`
             : `${to.display_name} is now the legal representative of ${h.org_name}, replacing ${h.from_name}.`;
       await enqueue(db, {
         key,

@@ -22,6 +22,7 @@ const handoverSchema = z
     requestedAt: z.iso.datetime(),
     expiresAt: z.iso.datetime().nullable(),
     completedAt: z.iso.datetime().nullable(),
+    formerStaysAs: z.enum(['administrator', 'collaborator']).nullable().describe('The former representative stays with this role; null: they leave'),
   })
   .meta({ id: 'LegalRepresentativeHandover' });
 
@@ -45,7 +46,17 @@ export function handoverRoutes(deps: HandoverDeps): AnyRoute[] {
       summary: `Hand the legal representation over to a member, or to someone invited by email (who must accept within ${linkValidity})`,
       roles: ['customer'],
       params: z.object({ id: z.uuid() }),
-      body: z.object({ from: z.uuid(), to: z.union([z.object({ accountId: z.uuid() }).strict(), z.object({ email: z.email().max(254) }).strict()]) }).strict(),
+      body: z
+        .object({
+          from: z.uuid(),
+          to: z.union([z.object({ accountId: z.uuid() }).strict(), z.object({ email: z.email().max(254) }).strict()]),
+          formerStaysAs: z
+            .enum(['administrator', 'collaborator'])
+            .nullable()
+            .optional()
+            .describe('The former representative (only when `from` is you) stays as a member with this role; left out or null: they leave'),
+        })
+        .strict(),
       responses: {
         202: { description: 'The handover is under way', schema: handoverSchema },
         403: { description: 'Not a legal representative', schema: problem },

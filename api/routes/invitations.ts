@@ -125,12 +125,13 @@ export function invitationRoutes(deps: InvitationDeps): AnyRoute[] {
       method: 'put',
       path: '/v1/organizations/:id/members/:accountId/role',
       tag: 'Organizations',
-      summary: "Change a member's role (a legal representative's only by a legal representative; the role itself moves by handover)",
+      summary:
+        "Change a member's role. Only a legal representative makes a member legal representative (an organization may have several; nobody is removed) or changes a legal representative's role, never the last one's",
       roles: ['customer'],
       params: z.object({ id: z.uuid(), accountId: z.uuid() }),
-      body: z.object({ role: z.enum(['administrator', 'collaborator']) }).strict(),
+      body: z.object({ role: z.enum(['legal_representative', 'administrator', 'collaborator']) }).strict(),
       responses: {
-        200: { description: 'Changed', schema: z.object({ accountId: z.uuid(), role: z.enum(['administrator', 'collaborator']) }) },
+        200: { description: 'Changed', schema: z.object({ accountId: z.uuid(), role: z.enum(['legal_representative', 'administrator', 'collaborator']) }) },
         403: { description: 'Not allowed to', schema: problem },
         409: { description: 'The last legal representative', schema: problem },
       },

@@ -48,6 +48,8 @@ export interface HandoverView {
   requestedAt: string;
   expiresAt: string | null;
   completedAt: string | null;
+  /** The former representative stays with this role; null: they leave. */
+  formerStaysAs: 'administrator' | 'collaborator' | null;
 }
 
 function view(h: LegalRepHandover): HandoverView {
@@ -61,6 +63,7 @@ function view(h: LegalRepHandover): HandoverView {
     requestedAt: h.requested_at.toISOString(),
     expiresAt: h.expires_at?.toISOString() ?? null,
     completedAt: h.completed_at?.toISOString() ?? null,
+    formerStaysAs: h.former_stays_as,
   };
 }
 
@@ -85,8 +88,15 @@ export function handoverService({ client, db, taskQueue, clock }: HandoverDeps) 
      * login is that member; anyone else is invited and has INVITATION_LINK_VALIDITY_MS to accept).
      * When the process cannot start, the row goes and nothing changed.
      */
-    async request(accountId: string, organizationId: string, input: { from: string; to: { accountId: string } | { email: string } }): Promise<HandoverView> {
+    async request(
+      accountId: string,
+      organizationId: string,
+      input: { from: string; to: { accountId: string } | { email: string }; formerStaysAs?: 'administrator' | 'collaborator' | null },
+    ): Promise<HandoverView> {
       await actorIn(organizationId, accountId, true);
+      // Staying is the former representative's own choice [001]: nobody makes it for them.
+      if (input.formerStaysAs && input.from !== accountId)
+        throw new Problem('handover-invalid', 'Only the former representative chooses to stay: `from` must be you to set formerStaysAs');
       const from = await findMembership(db, organizationId, input.from);
       if (from?.role !== 'legal_representative') throw new Problem('handover-invalid', '`from` is not a legal representative of this organization');
       let toAccount: string | null = null;
@@ -113,6 +123,7 @@ export function handoverService({ client, db, taskQueue, clock }: HandoverDeps) 
         toEmail,
         requestedAt: now,
         expiresAt: toEmail ? new Date(now.getTime() + INVITATION_LINK_VALIDITY_MS) : null,
+        formerStaysAs: input.formerStaysAs ?? null,
       });
       if (!inserted) throw new Problem('handover-pending');
       // A closed handover's id may be reused by the next one; a running one refuses the second.

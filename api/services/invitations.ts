@@ -28,6 +28,7 @@ import {
 } from '../../db/repositories/invitations';
 import { findMembership, isLastLegalRepresentativeError } from '../../db/repositories/organizations';
 import type { ContactPreferences } from '../../db/tables/invitations.table';
+import type { MembershipRole } from '../../db/tables/memberships.table';
 import { maskEmail } from '../../lib/mask';
 import { INVITATION_LINK_VALIDITY_MS } from '../../lib/rules';
 import { FailureType } from '../../workflows/shared/failures';
@@ -209,13 +210,19 @@ export function invitationService({ client, db, taskQueue, clock }: InvitationDe
       return { organizationId: inv.organization_id, role: inv.role };
     },
 
-    /** A manager changes a member's role; a legal representative's only by a legal representative, and never the last one's. */
-    async changeRole(accountId: string, organizationId: string, memberId: string, role: MemberRole): Promise<{ accountId: string; role: MemberRole }> {
+    /**
+     * A manager changes a member's role; a legal representative's only by a legal representative, and
+     * never the last one's. A legal representative may make a member legal representative too.
+     */
+    async changeRole(accountId: string, organizationId: string, memberId: string, role: MembershipRole): Promise<{ accountId: string; role: MembershipRole }> {
       const actor = await manager(organizationId, accountId);
       const target = await findMembership(db, organizationId, memberId);
       if (!target) throw notFound('member');
       if (target.role === 'legal_representative' && actor.role !== 'legal_representative')
         throw new Problem('forbidden', 'Only a legal representative changes a legal representative’s role');
+      // Issue 17, item 8 [001, 002]: the role is given without removing anyone; only a legal representative gives it.
+      if (role === 'legal_representative' && actor.role !== 'legal_representative')
+        throw new Problem('forbidden', 'Only a legal representative makes a member legal representative');
       try {
         await db.transaction().execute((trx) => setMemberRole(trx, organizationId, memberId, role));
       } catch (err) {

@@ -25,6 +25,7 @@ import * as renewalRuns from './20261205150000_renewal_runs';
 import * as rateLimits from './20261205160000_rate_limits';
 import * as orderLineTerms from './20261205170000_order_line_terms';
 import * as recoveryDetails from './20261205180000_recovery_details';
+import * as handoverFormerStays from './20261205190000_handover_former_stays';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -54,4 +55,5 @@ export const migrations: Record<string, Migration> = {
   '20261205160000_rate_limits': rateLimits,
   '20261205170000_order_line_terms': orderLineTerms,
   '20261205180000_recovery_details': recoveryDetails,
+  '20261205190000_handover_former_stays': handoverFormerStays,
 };

@@ -61,6 +61,7 @@ export async function insertHandover(
     toEmail: string | null;
     requestedAt: Date;
     expiresAt: Date | null;
+    formerStaysAs?: 'administrator' | 'collaborator' | null;
   },
 ): Promise<boolean> {
   try {
@@ -77,6 +78,7 @@ export async function insertHandover(
         status: h.toEmail ? 'awaiting_acceptance' : 'transferring',
         requested_at: h.requestedAt,
         expires_at: h.expiresAt,
+        former_stays_as: h.formerStaysAs ?? null,
       })
       .execute();
     return true;

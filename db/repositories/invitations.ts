@@ -7,6 +7,7 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../database';
 import type { ContactPreferences, OrganizationInvitationsTable } from '../tables/invitations.table';
+import type { MembershipRole } from '../tables/memberships.table';
 import { lockOrganization } from './organizations';
 import { hashLinkToken } from './verification';
 
@@ -130,7 +131,7 @@ export async function loginEmailOf(db: Db, accountId: string): Promise<string | 
  * Changes a member's role under the organization's lock; call inside a transaction. The database
  * refuses to remove the last legal representative (isLastLegalRepresentativeError).
  */
-export async function setMemberRole(trx: Db, organizationId: string, accountId: string, role: OrganizationInvitation['role']): Promise<void> {
+export async function setMemberRole(trx: Db, organizationId: string, accountId: string, role: MembershipRole): Promise<void> {
   await lockOrganization(trx, organizationId);
   await trx.updateTable('memberships').set({ role }).where('organization_id', '=', organizationId).where('account_id', '=', accountId).execute();
 }

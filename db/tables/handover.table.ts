@@ -19,4 +19,6 @@ export interface LegalRepHandoversTable {
   requested_at: Date;
   expires_at: Date | null;
   completed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** The former representative's choice to stay, with this role; null: they leave (issue 17, item 8). */
+  former_stays_as: ColumnType<'administrator' | 'collaborator' | null, 'administrator' | 'collaborator' | null | undefined, never>;
 }

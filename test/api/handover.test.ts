@@ -49,6 +49,53 @@ describe('legal-representative handover API (dev server + PostgreSQL)', function
     );
   });
 
+  it('keeps the former representative as a member with the role they chose, and only they choose it (issue 17, item 8)', async () => {
+    const { org, legalRep, admin, collaborator } = suite.seed;
+    // A second legal representative may not decide for the first that they stay.
+    assert.equal(
+      (
+        await suite.api.call('PUT', `/v1/organizations/${org.id}/members/${admin.id}/role`, {
+          token: suite.tokens.legalRep,
+          body: { role: 'legal_representative' },
+        })
+      ).status,
+      200,
+    );
+    const forOther = await start(org.id, suite.tokens.admin, { from: legalRep.id, to: { accountId: collaborator.id }, formerStaysAs: 'administrator' });
+    assertProblem(forOther, 422, 'handover-invalid');
+
+    const res = await start(org.id, suite.tokens.legalRep, { from: legalRep.id, to: { accountId: collaborator.id }, formerStaysAs: 'collaborator' });
+    assert.equal(res.status, 202, res.text);
+    assert.equal(res.json.formerStaysAs, 'collaborator');
+    const done = await finished(org.id, res.json.id, suite.tokens.admin);
+    assert.equal(done.status, 'completed');
+    assert.deepEqual(await roles(org.id), { [legalRep.id]: 'collaborator', [admin.id]: 'legal_representative', [collaborator.id]: 'legal_representative' });
+    const told = await (await smtpCapture()).waitFor((m) => m.to.includes(legalRep.login_email) && /New legal representative/.test(m.subject));
+    assert.match(told.text, /as you chose, you stay in the organization as a collaborator/);
+  });
+
+  it('gives the role to a member without removing anyone; only a legal representative gives it, and never takes the last one away (issue 17, item 8)', async () => {
+    const { org, legalRep, admin, collaborator } = suite.seed;
+    const setRole = (token: string, who: string, role: string) =>
+      suite.api.call('PUT', `/v1/organizations/${org.id}/members/${who}/role`, { token, body: { role } });
+    assertProblem(await setRole(suite.tokens.admin, collaborator.id, 'legal_representative'), 403, 'forbidden');
+    const promoted = await setRole(suite.tokens.legalRep, admin.id, 'legal_representative');
+    assert.equal(promoted.status, 200, promoted.text);
+    assert.deepEqual(promoted.json, { accountId: admin.id, role: 'legal_representative' });
+    assert.deepEqual(await roles(org.id), { [legalRep.id]: 'legal_representative', [admin.id]: 'legal_representative', [collaborator.id]: 'collaborator' });
+    // Two representatives: either may step back, but not both.
+    assert.equal((await setRole(suite.tokens.admin, legalRep.id, 'administrator')).status, 200);
+    assertProblem(await setRole(suite.tokens.admin, admin.id, 'collaborator'), 409, 'last-legal-representative');
+    const audited = await suite.api.db
+      .selectFrom('audit_log')
+      .select('details')
+      .where('action', '=', 'organization.member_role_changed')
+      .where('subject_id', '=', org.id)
+      .orderBy('at')
+      .execute();
+    assert.deepEqual(audited[0]?.details, { accountId: admin.id, from: 'administrator', to: 'legal_representative' });
+  });
+
   it('invites by email: nothing changes until the invitee accepts, signed in with that address; the link works once', async () => {
     const { org, legalRep, outsider } = suite.seed;
     const invitee = {

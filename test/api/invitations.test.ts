@@ -102,11 +102,13 @@ describe('membership API: invitations, roles, details (dev server + PostgreSQL)'
     assert.equal((await role(collaborator.id, suite.tokens.admin, 'administrator')).status, 200);
     assertProblem(await role(legalRep.id, suite.tokens.admin, 'collaborator'), 403, 'forbidden');
     assertProblem(await role(legalRep.id, suite.tokens.legalRep, 'administrator'), 409, 'last-legal-representative');
-    assertProblem(await role(admin.id, suite.tokens.legalRep, 'legal_representative'), 400, 'validation-failed');
     const details = (token: string) => suite.api.call('PATCH', `/v1/organizations/${org.id}`, { token, body: { name: 'Renamed SA' } });
     assertProblem(await details(suite.tokens.admin), 403, 'forbidden');
     assert.equal((await details(suite.tokens.legalRep)).status, 200);
     assert.equal((await suite.api.db.selectFrom('organizations').select('name').where('id', '=', org.id).executeTakeFirstOrThrow()).name, 'Renamed SA');
+    // The role is given without removing anyone (issue 17, item 8), by a legal representative only.
+    assertProblem(await role(collaborator.id, suite.tokens.admin, 'legal_representative'), 403, 'forbidden');
+    assert.equal((await role(admin.id, suite.tokens.legalRep, 'legal_representative')).status, 200);
   });
 
   it('authorization matrix of the membership routes', async () => {
