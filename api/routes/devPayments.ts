@@ -6,7 +6,7 @@
 import express from 'express';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database';
-import { reconcile } from '../../db/repositories/payments';
+import { localProviderLedger } from '../services/payments';
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const money = (cents: number, currency: string) => `${(cents / 100).toFixed(2)} ${currency}`;
@@ -14,15 +14,7 @@ const money = (cents: number, currency: string) => `${(cents / 100).toFixed(2)} 
 export function devPaymentsRouter(db: Kysely<Database>): express.Router {
   const router = express.Router();
   router.get('/payments', async (req, res) => {
-    const operations = await db.selectFrom('local_provider_operations').selectAll().orderBy('created_at', 'desc').limit(500).execute();
-    const calls = await db
-      .selectFrom('local_provider_calls')
-      .select(['kind', 'result', (eb) => eb.fn.countAll<string>().as('n')])
-      .groupBy(['kind', 'result'])
-      .orderBy('kind')
-      .orderBy('result')
-      .execute();
-    const books = await reconcile(db);
+    const { operations, calls, books } = await localProviderLedger(db);
     const mismatches = books.filter((r) => r.providerCents !== r.booksCents && r.inFlight === 0);
     const body = {
       operations: operations.map((o) => ({
@@ -36,7 +28,7 @@ export function devPaymentsRouter(db: Kysely<Database>): express.Router {
         reason: o.reason,
         at: o.created_at.toISOString(),
       })),
-      calls: calls.map((c) => ({ kind: c.kind, result: c.result, count: Number(c.n) })),
+      calls,
       reconciliation: books,
       mismatches,
     };

@@ -6,7 +6,10 @@
 import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database';
-import { findPayment } from '../../db/repositories/payments';
+import { findPayment, localProviderLedger } from '../../db/repositories/payments';
+
+/** The local provider's ledger beside the books, for /dev/payments. */
+export { localProviderLedger };
 import { stableUuid } from '../../lib/ids';
 import { paymentReservationUpdate, paymentWorkflowId, type PaymentInput, type PaymentRefusal, type PaymentRequest } from '../../workflows/shared/payment';
 import { Problem, type ProblemSlug } from '../problems';

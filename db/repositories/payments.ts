@@ -426,3 +426,20 @@ export async function reconcile(db: Db): Promise<Reconciliation[]> {
     inFlight: Number(r.in_flight),
   }));
 }
+
+/**
+ * The local payment provider's ledger as /dev/payments shows it: its newest operations, the calls
+ * that reached it by kind and result, and the reconciliation with the books.
+ */
+export async function localProviderLedger(db: Kysely<Database>) {
+  const operations = await db.selectFrom('local_provider_operations').selectAll().orderBy('created_at', 'desc').limit(500).execute();
+  const calls = await db
+    .selectFrom('local_provider_calls')
+    .select(['kind', 'result', (eb) => eb.fn.countAll<string>().as('n')])
+    .groupBy(['kind', 'result'])
+    .orderBy('kind')
+    .orderBy('result')
+    .execute();
+  const books = await reconcile(db);
+  return { operations, calls: calls.map((c) => ({ kind: c.kind, result: c.result, count: Number(c.n) })), books };
+}
