@@ -36,6 +36,7 @@ import { activeAgentSession, activeSession, useApiToken } from '../db/repositori
 import { supportAccessRoutes } from './routes/supportAccess';
 import { verificationRoutes } from './routes/verification';
 import { ACCOUNT_LOCK_FAILED_LOGINS_DEFAULT } from '../lib/rules';
+import { requestIdFrom, withRequestId } from '../lib/requestContext';
 import { isLinkRoute, mountLargeBodyParsers, mountRoutes, openApiDocument, type AnyRoute } from './routing';
 
 export interface AppDeps {
@@ -123,6 +124,15 @@ export function createApp(deps: AppDeps): express.Express {
     description: 'Durable account, security and billing processes. Errors are RFC 9457 problem details.',
   });
 
+  // Every request has an id (the caller's X-Request-Id when it is one, else a new one), answered in
+  // X-Request-Id and carried by every log line of the request, in the API and, through Temporal
+  // headers, in its workflows and activities (lib/requestContext.ts, temporal/requestIds.ts).
+  app.use((req, res, next) => {
+    const requestId = requestIdFrom(req.get('x-request-id'));
+    res.set('X-Request-Id', requestId);
+    res.locals.requestId = requestId;
+    withRequestId(requestId, next);
+  });
   const metrics = deps.metrics ?? createApiMetrics();
   app.use(metrics.middleware);
   // One line per request: the route pattern, never the raw URL or query (they may carry addresses).
@@ -130,7 +140,8 @@ export function createApp(deps: AppDeps): express.Express {
     const started = performance.now();
     res.on('finish', () => {
       const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-      deps.log.info('request', { method: req.method, route, status: res.statusCode, ms: Math.round(performance.now() - started) });
+      const requestId = res.locals.requestId as string;
+      deps.log.info('request', { requestId, method: req.method, route, status: res.statusCode, ms: Math.round(performance.now() - started) });
     });
     next();
   });

@@ -1,9 +1,13 @@
 /**
- * A small structured logger. Call sites pass identifiers (grant, ticket, workflow IDs), never
- * addresses, phone numbers, names or codes: logs leave the system of record.
+ * The structured logger, on pino (issue 19, item 4). Call sites pass identifiers (grant, ticket,
+ * workflow IDs), never addresses, phone numbers, names or codes: logs leave the system of record.
+ * Personal fields are redacted by path anyway, should one slip into a log call, and every line of
+ * a request carries its request id (lib/requestContext.ts).
  */
+import pino from 'pino';
+import { currentRequestId } from './requestContext';
+
 type Level = 'debug' | 'info' | 'warn' | 'error';
-const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -12,17 +16,46 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export function createLogger(level: Level = 'info', base: Record<string, unknown> = {}): Logger {
-  const emit = (at: Level, msg: string, fields?: Record<string, unknown>) => {
-    if (order[at] < order[level]) return;
-    const line = JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...base, ...fields });
-    (at === 'error' || at === 'warn' ? process.stderr : process.stdout).write(line + '\n');
-  };
+/** Fields that hold personal data or secrets wherever they appear (top level or one object down). */
+const PERSONAL = [
+  'email',
+  'loginEmail',
+  'login',
+  'recipient',
+  'to',
+  'phone',
+  'mobilePhone',
+  'name',
+  'displayName',
+  'password',
+  'code',
+  'otp',
+  'token',
+  'authorization',
+];
+export const REDACTED_PATHS = [...PERSONAL, ...PERSONAL.map((f) => `*.${f}`)];
+
+export function createLogger(level: Level = 'info', base: Record<string, unknown> = {}, destination?: pino.DestinationStream): Logger {
+  const p = pino(
+    {
+      level,
+      base,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      messageKey: 'msg',
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      mixin: () => {
+        const requestId = currentRequestId();
+        return requestId ? { requestId } : {};
+      },
+    },
+    destination ?? pino.destination({ dest: 1, sync: true }),
+  );
   return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
+    debug: (m, f) => p.debug(f ?? {}, m),
+    info: (m, f) => p.info(f ?? {}, m),
+    warn: (m, f) => p.warn(f ?? {}, m),
+    error: (m, f) => p.error(f ?? {}, m),
   };
 }
 

@@ -21,8 +21,11 @@ export async function main(roles: { api: boolean; worker: boolean }, banner: (st
   const sdkMetrics =
     roles.worker && config.WORKER_METRICS_PORT !== 0 && config.TEMPORAL_METRICS_PORT !== 0 ? `127.0.0.1:${config.TEMPORAL_METRICS_PORT}` : undefined;
   // The SDK narrates every worker state change and the webpack build at INFO: keep its warnings.
+  // Its lines (workflow and activity logs with their request id among them) go through our logger.
+  const sdkLevel = config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN';
+  const forward = { TRACE: 'debug', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
   Runtime.install({
-    logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN'),
+    logger: new DefaultLogger(sdkLevel, (entry) => log[forward[entry.level]](entry.message, { sdk: true, ...(entry.meta as Record<string, unknown>) })),
     ...(sdkMetrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetrics } } } } : {}),
   });
   const stack = await startStack({ config, log, roles, processMetrics: true, sdkMetricsUrl: sdkMetrics && `http://${sdkMetrics}/metrics` });

@@ -1,7 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
+import { requestIdClientInterceptor } from './requestIds';
 
 export async function connectClient(opts: { address: string; namespace: string; dataConverter: DataConverter }): Promise<Client> {
   const connection = await Connection.connect({ address: opts.address });
-  return new Client({ connection, namespace: opts.namespace, dataConverter: opts.dataConverter });
+  return new Client({ connection, namespace: opts.namespace, dataConverter: opts.dataConverter, interceptors: { workflow: [requestIdClientInterceptor] } });
 }

@@ -9,12 +9,13 @@ import {
 import type { DataConverter } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { failureConverterPath } from './dataConverter';
+import { requestIdActivityInterceptors, workflowInterceptorModules } from './requestIds';
 
 export const workflowsPath = require.resolve('../workflows');
 
 /** Bundling takes seconds: tests do it once and hand the bundle to every worker. */
 export function bundleWorkflows(path: string = workflowsPath): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: path, failureConverterPath, logger: quietBundlerLogger });
+  return bundleWorkflowCode({ workflowsPath: path, workflowInterceptorModules, failureConverterPath, logger: quietBundlerLogger });
 }
 
 const quietBundlerLogger = {
@@ -47,7 +48,11 @@ export async function createWorker(opts: {
     dataConverter: opts.dataConverter,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
     ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
-    ...(opts.activityInterceptors ? { interceptors: { activity: opts.activityInterceptors } } : {}),
+    // A bundle made by bundleWorkflows already holds the workflow interceptors; one made here gets them now.
+    interceptors: {
+      activity: [requestIdActivityInterceptors, ...(opts.activityInterceptors ?? [])],
+      ...(opts.workflowBundle ? {} : { workflowModules: workflowInterceptorModules }),
+    },
     // Let in-flight activities finish on Ctrl-C / SIGTERM before the worker exits.
     shutdownGraceTime: '10 seconds',
   });

@@ -5,8 +5,9 @@ import type { Worker } from '@temporalio/worker';
 import type { Role } from '../../api/auth';
 import { issueBearerToken, parseLifetime } from '../../api/services/bearerTokens';
 import { createApp } from '../../api/app';
-import { silentLogger } from '../../lib/logger';
+import { silentLogger, type Logger } from '../../lib/logger';
 import { createDataConverter } from '../../temporal/dataConverter';
+import { requestIdClientInterceptor } from '../../temporal/requestIds';
 import { database, devServerEnv, fixtureKeyring, seedOrganization } from './fixtures';
 import { testWorker } from './worker';
 
@@ -28,16 +29,22 @@ export async function serveApp(app: ReturnType<typeof createApp>): Promise<{ ser
 }
 
 /** The API over real HTTP, backed by the Temporal dev server, a worker and real PostgreSQL. */
-export async function startApi() {
+/** `log`: the API's logger (silent unless a test reads the lines). */
+export async function startApi(opts: { log?: Logger } = {}) {
   const env = await devServerEnv();
   const { db } = await database();
   const { worker, taskQueue } = await testWorker(env);
   const running = worker.run();
-  const client = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: createDataConverter(fixtureKeyring()) });
+  const client = new Client({
+    connection: env.connection,
+    namespace: env.namespace ?? 'default',
+    dataConverter: createDataConverter(fixtureKeyring()),
+    interceptors: { workflow: [requestIdClientInterceptor] },
+  });
   const app = createApp({
     client,
     db,
-    log: silentLogger,
+    log: opts.log ?? silentLogger,
     keyring: fixtureKeyring(),
     config: {
       authSecret: AUTH_SECRET,
