@@ -3,6 +3,7 @@
  * workflows and reads PostgreSQL. No business timers or side effects live here: it never reaches
  * the payment provider (payments are processes, workflows/payment.ts).
  */
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import express, { type RequestHandler } from 'express';
@@ -132,6 +133,21 @@ export function createApp(deps: AppDeps): express.Express {
     res.set('X-Request-Id', requestId);
     res.locals.requestId = requestId;
     withRequestId(requestId, next);
+  });
+  // The request's span (issue 19, item 3), the parent of the workflow starts it makes; a no-op until
+  // tracing is on (temporal/tracing.ts). A caller's traceparent makes it part of the caller's trace.
+  app.use((req, res, next) => {
+    const parent = propagation.extract(context.active(), req.headers);
+    const span = trace.getTracer('backoffice-api').startSpan(req.method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method } }, parent);
+    res.on('finish', () => {
+      // The route pattern, never the raw path: it may carry tokens.
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : undefined;
+      if (route) span.updateName(`${req.method} ${route}`).setAttribute('http.route', route);
+      span.setAttribute('http.response.status_code', res.statusCode).setAttribute('request.id', res.locals.requestId as string);
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    });
+    context.with(trace.setSpan(parent, span), next);
   });
   const metrics = deps.metrics ?? createApiMetrics();
   app.use(metrics.middleware);

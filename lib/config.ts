@@ -116,6 +116,8 @@ const schema = z
      * WORKER_METRICS_PORT's /metrics; 0 = no SDK metrics. Off whenever WORKER_METRICS_PORT is 0.
      */
     TEMPORAL_METRICS_PORT: port.default(9465),
+    /** OTLP/HTTP collector (e.g. http://localhost:4318): traces from request to activity are sent there; unset = no tracing. */
+    OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:']),
   })
   .superRefine((env, ctx) => {
     try {

@@ -4,6 +4,7 @@
  * Personal fields are redacted by path anyway, should one slip into a log call, and every line of
  * a request carries its request id (lib/requestContext.ts).
  */
+import { trace } from '@opentelemetry/api';
 import pino from 'pino';
 import { currentRequestId } from './requestContext';
 
@@ -46,7 +47,10 @@ export function createLogger(level: Level = 'info', base: Record<string, unknown
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       mixin: () => {
         const requestId = currentRequestId();
-        return requestId ? { requestId } : {};
+        // With tracing on, the trace id too: a log line leads to its trace.
+        const span = trace.getActiveSpan();
+        const traceId = span?.isRecording() ? span.spanContext().traceId : undefined;
+        return { ...(requestId ? { requestId } : {}), ...(traceId ? { traceId } : {}) };
       },
     },
     destination ?? pino.destination({ dest: 1, sync: true }),

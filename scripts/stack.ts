@@ -32,6 +32,7 @@ import { loadAuthSecret, loadKeyring } from '../temporal/keys';
 import { startPostgresServer } from '../temporal/postgresServer';
 import { startDevServer } from '../temporal/servers';
 import { apiTokenSweepSchedule, ensureSchedule, renewalReconciliationSchedule, renewalSweepSchedule } from '../temporal/schedules';
+import { startTracing } from '../temporal/tracing';
 import { createWorker } from '../temporal/worker';
 import { createWorkerMetrics, serveWorkerMetrics } from '../temporal/workerMetrics';
 import { startWorkflowCommandRelay } from '../temporal/workflowCommands';
@@ -145,7 +146,16 @@ export async function startStack(opts: {
     }
     const sms = createSmsSender(twilio);
 
-    const client = await connectClient({ address: temporalAddress, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
+    // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; stopped after the API and the worker, so their last spans go out.
+    const tracing = startTracing({
+      endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+      serviceName: opts.roles.api && opts.roles.worker ? 'backoffice' : opts.roles.api ? 'backoffice-api' : 'backoffice-worker',
+    });
+    if (tracing) {
+      onStop('tracing', () => tracing.shutdown());
+      urls['Traces (OTLP)'] = config.OTEL_EXPORTER_OTLP_ENDPOINT!;
+    }
+    const client = await connectClient({ address: temporalAddress, namespace: config.TEMPORAL_NAMESPACE, dataConverter, tracing: !!tracing });
     onStop('temporal client', () => client.connection.close());
 
     // No payment provider is wired yet: the local one keeps a durable ledger and moves no money.
@@ -165,6 +175,7 @@ export async function startStack(opts: {
         workflowBundle: opts.workflowBundle ?? (config.WORKFLOW_BUNDLE_PATH ? { codePath: config.WORKFLOW_BUNDLE_PATH } : undefined),
         maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
         activityInterceptors: [metrics.activityInterceptor],
+        ...(tracing ? { tracing } : {}),
         activities: createActivities({
           db,
           mailer,

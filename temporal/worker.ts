@@ -10,6 +10,7 @@ import type { DataConverter } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { failureConverterPath } from './dataConverter';
 import { requestIdActivityInterceptors, workflowInterceptorModules } from './requestIds';
+import { tracingActivityInterceptors, tracingSinks, tracingWorkflowModule, type Tracing } from './tracing';
 
 export const workflowsPath = require.resolve('../workflows');
 
@@ -39,20 +40,24 @@ export async function createWorker(opts: {
   maxCachedWorkflows?: number;
   /** The metrics' failure counter (temporal/workerMetrics.ts). */
   activityInterceptors?: ActivityInterceptorsFactory[];
+  /** Traces workflows and activities (temporal/tracing.ts); the workflows are then bundled here, with its interceptors. */
+  tracing?: Tracing;
 }): Promise<Worker> {
+  const bundle = opts.tracing ? undefined : opts.workflowBundle;
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: opts.activities,
     dataConverter: opts.dataConverter,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    ...(bundle ? { workflowBundle: bundle } : { workflowsPath }),
     ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
     // A bundle made by bundleWorkflows already holds the workflow interceptors; one made here gets them now.
     interceptors: {
-      activity: [requestIdActivityInterceptors, ...(opts.activityInterceptors ?? [])],
-      ...(opts.workflowBundle ? {} : { workflowModules: workflowInterceptorModules }),
+      activity: [requestIdActivityInterceptors, ...(opts.tracing ? [tracingActivityInterceptors] : []), ...(opts.activityInterceptors ?? [])],
+      ...(bundle ? {} : { workflowModules: [...workflowInterceptorModules, ...(opts.tracing ? [tracingWorkflowModule] : [])] }),
     },
+    ...(opts.tracing ? { sinks: tracingSinks(opts.tracing) } : {}),
     // Let in-flight activities finish on Ctrl-C / SIGTERM before the worker exits.
     shutdownGraceTime: '10 seconds',
   });

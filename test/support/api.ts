@@ -8,6 +8,7 @@ import { createApp } from '../../api/app';
 import { silentLogger, type Logger } from '../../lib/logger';
 import { createDataConverter } from '../../temporal/dataConverter';
 import { requestIdClientInterceptor } from '../../temporal/requestIds';
+import { tracingClientInterceptor, type Tracing } from '../../temporal/tracing';
 import { database, devServerEnv, fixtureKeyring, seedOrganization } from './fixtures';
 import { testWorker } from './worker';
 
@@ -29,17 +30,17 @@ export async function serveApp(app: ReturnType<typeof createApp>): Promise<{ ser
 }
 
 /** The API over real HTTP, backed by the Temporal dev server, a worker and real PostgreSQL. */
-/** `log`: the API's logger (silent unless a test reads the lines). */
-export async function startApi(opts: { log?: Logger } = {}) {
+/** `log`: the API's logger (silent unless a test reads the lines); `tracing`: traces through client and worker. */
+export async function startApi(opts: { log?: Logger; tracing?: Tracing } = {}) {
   const env = await devServerEnv();
   const { db } = await database();
-  const { worker, taskQueue } = await testWorker(env);
+  const { worker, taskQueue } = await testWorker(env, undefined, opts.tracing ? { tracing: opts.tracing } : {});
   const running = worker.run();
   const client = new Client({
     connection: env.connection,
     namespace: env.namespace ?? 'default',
     dataConverter: createDataConverter(fixtureKeyring()),
-    interceptors: { workflow: [requestIdClientInterceptor] },
+    interceptors: { workflow: [requestIdClientInterceptor, ...(opts.tracing ? [tracingClientInterceptor()] : [])] },
   });
   const app = createApp({
     client,

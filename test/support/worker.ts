@@ -1,3 +1,4 @@
+import type { Tracing } from '../../temporal/tracing';
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
@@ -35,7 +36,11 @@ export async function realActivities(temporal?: { client: Client; taskQueue: str
 }
 
 /** One worker per test on its own task queue, with the production data converter. */
-export async function testWorker(env: TestWorkflowEnvironment, taskQueue = `test-${randomUUID()}`, opts: { maxCachedWorkflows?: number } = {}) {
+export async function testWorker(
+  env: TestWorkflowEnvironment,
+  taskQueue = `test-${randomUUID()}`,
+  opts: { maxCachedWorkflows?: number; tracing?: Tracing } = {},
+) {
   const worker = await createWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
