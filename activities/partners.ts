@@ -1,4 +1,5 @@
 /** Side effects of the partner program (P11): client invitations and the end of a partnership. */
+import { sameRights } from '../lib/partnerRights';
 import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { audit } from '../db/repositories/audit';
@@ -134,7 +135,9 @@ export function createPartnerActivities({ db, clock, config }: ActivityDeps, { d
       `client-invitation:${invitationId}:${state}`,
       state === 'accepted' ? 'Your client accepted your invitation' : 'Your client invitation expired',
       state === 'accepted'
-        ? `The client granted ${describeRights(inv.granted!)}.`
+        ? sameRights(inv.granted!, inv.requested)
+          ? `The client granted ${describeRights(inv.granted!)}, as you asked.`
+          : `The client granted ${describeRights(inv.granted!)}, not what you asked for (${describeRights(inv.requested)}).`
         : `The client did not accept within ${describeDuration(INVITATION_LINK_VALIDITY_MS)}. You can invite again.`,
     );
   }

@@ -55,7 +55,6 @@ export const PROBLEM_TYPES = {
   'part-of-ksuite': { status: 409, title: "You are part of this organization's kSuite" },
   'partner-application-refused': { status: 422, title: 'The organization does not meet the conditions of the partner program' },
   'not-a-partner': { status: 409, title: 'This organization is not a partner' },
-  'rights-wider-than-requested': { status: 422, title: 'The granted rights are wider than the partner requested' },
   'invalid-credentials': { status: 401, title: 'The login or the password is not right' },
   'session-restricted': { status: 403, title: 'This login is restricted to one recovery step' },
   'login-required': { status: 403, title: 'Only a login session may do this, not an API token' },

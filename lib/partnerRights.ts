@@ -1,11 +1,14 @@
-/** P11: a client may grant different rights than requested, never wider ones. [001] */
+/**
+ * P11 [003]: the client may grant different rights from those the partner requested, wider or
+ * narrower, and pays with either side's methods; the partner then sees what was granted.
+ */
 import type { PartnerRights } from '../db/tables/partners.table';
 
-/** Why `granted` is wider than `requested`, or null when it is not. Billing may differ either way. */
-export function widerThanRequested(granted: PartnerRights, requested: PartnerRights): string | null {
-  if (granted.access === 'full') return requested.access === 'full' ? null : 'full access was not requested';
-  if (requested.access === 'full') return null;
-  const allowed = new Set(requested.productIds ?? []);
-  const extra = (granted.productIds ?? []).filter((id) => !allowed.has(id));
-  return extra.length ? `${extra.length} product(s) were not requested` : null;
+/** Whether two grants give the same access, products and billing. */
+export function sameRights(a: PartnerRights, b: PartnerRights): boolean {
+  if (a.access !== b.access || a.billing !== b.billing) return false;
+  if (a.access === 'full') return true;
+  const x = new Set(a.productIds ?? []);
+  const y = b.productIds ?? [];
+  return x.size === new Set(y).size && y.every((id) => x.has(id));
 }

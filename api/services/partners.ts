@@ -32,7 +32,6 @@ import { findPartnership, hasActivePartnership, markPartnershipEnded } from '../
 import { queueWorkflowCommands } from '../../db/repositories/workflowCommands';
 import type { MembershipRole } from '../../db/tables/memberships.table';
 import type { PartnerRights } from '../../db/tables/partners.table';
-import { widerThanRequested } from '../../lib/partnerRights';
 import { INVITATION_LINK_VALIDITY_MS, PARTNER_MIN_YEARLY_VOLUME } from '../../lib/rules';
 import { sendCommitted } from '../../temporal/workflowCommands';
 import { FailureType } from '../../workflows/shared/failures';
@@ -247,7 +246,8 @@ export function partnerService({ client, db, taskQueue, clock }: PartnerDeps) {
 
     /**
      * The invited client, signed in with the invited address, accepts the partner for an
-     * organization it manages, granting the requested rights or narrower ones (single use).
+     * organization it manages, granting the rights it chooses, which may differ from those requested
+     * either way (single use); the partner is told what was granted.
      */
     async acceptClientInvitation(
       accountId: string,
@@ -260,8 +260,7 @@ export function partnerService({ client, db, taskQueue, clock }: PartnerDeps) {
       if (!login || login.toLowerCase() !== inv.client_email.toLowerCase()) throw new Problem('invitation-not-for-you');
       await member(input.organizationId, accountId, MANAGERS, 'Only a legal representative or administrator grants rights on the organization');
       if (input.organizationId === inv.partner_organization_id) throw new Problem('unprocessable', 'A partner cannot be its own client');
-      const wider = widerThanRequested(input.granted, inv.requested);
-      if (wider) throw new Problem('rights-wider-than-requested', wider);
+      // The client decides: the rights granted may differ from those requested, either way [003].
       if (input.granted.access === 'restricted') {
         const productIds = input.granted.productIds!;
         if ((await countOwnedProducts(db, input.organizationId, productIds)) !== new Set(productIds).size)

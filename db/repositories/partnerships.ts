@@ -1,9 +1,11 @@
 import type { Db } from '../database';
 
 /**
- * P11: may this account act on this product as a partner? Only as a legal representative or
- * administrator of a partner organization with an active partnership to the product's organization,
- * and, for restricted access, only on the products the client granted.
+ * P11: may this account act on this product as a partner? As a member of a partner organization
+ * with an active partnership to the product's organization, and, for restricted access, only on the
+ * products the client granted. Legal representatives and administrators act on the whole grant; a
+ * collaborator of the partner within their own rights too [003]: all of the grant when their
+ * membership is unrestricted, else only the granted products listed in it.
  */
 export async function partnerMayAct(db: Db, accountId: string, productId: string): Promise<boolean> {
   const row = await db
@@ -14,7 +16,13 @@ export async function partnerMayAct(db: Db, accountId: string, productId: string
     .where('p.id', '=', productId)
     .where('s.ended_at', 'is', null)
     .where('m.account_id', '=', accountId)
-    .where('m.role', 'in', ['legal_representative', 'administrator'])
+    .where((eb) =>
+      eb.or([
+        eb('m.role', 'in', ['legal_representative', 'administrator']),
+        eb('m.product_ids', 'is', null),
+        eb(eb.val(productId), '=', eb.fn.any('m.product_ids')),
+      ]),
+    )
     .where((eb) => eb.or([eb('s.access', '=', 'full'), eb(eb.val(productId), '=', eb.fn.any('s.product_ids'))]))
     .executeTakeFirst();
   return row !== undefined;

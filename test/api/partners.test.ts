@@ -37,7 +37,7 @@ describe('partner program API (dev server + PostgreSQL)', function () {
     assertProblem(await apply(suite.tokens.legalRep, {}), 409, 'conflict');
   });
 
-  it('invites a client who grants narrower rights, never wider; the partner reads only what was granted, until either side ends it', async () => {
+  it('invites a client who grants different rights from those requested; the partner sees them and reads only what was granted, collaborators within their own rights, until either side ends it (issue 17, item 9)', async () => {
     const partner = suite.seed;
     await suite.api.db.updateTable('organizations').set({ program: 'partner' }).where('id', '=', partner.org.id).execute();
     const clientSeed = await seedOrganization(suite.api.db);
@@ -62,25 +62,40 @@ describe('partner program API (dev server + PostgreSQL)', function () {
     const clientToken = await suite.api.token('customer', clientSeed.legalRep.id);
     const accept = (granted: object, as = clientToken) =>
       suite.api.call('POST', `/v1/client-invitations/${token}/accept`, { token: as, body: { organizationId: clientSeed.org.id, granted } });
-    assertProblem(await accept({ access: 'full', billing: 'client' }), 422, 'rights-wider-than-requested');
-    assertProblem(await accept({ access: 'restricted', productIds: [p1!.productId, p3!.productId], billing: 'client' }), 422, 'rights-wider-than-requested');
     assertProblem(
       await accept({ access: 'restricted', productIds: [p1!.productId], billing: 'client' }, await suite.api.token('customer', clientSeed.admin.id)),
       403,
       'invitation-not-for-you',
     );
-    const ok = await accept({ access: 'restricted', productIds: [p1!.productId], billing: 'client' });
+    // Different rights from those requested [003]: p3 was not asked for, p2 was and is not granted, and the client pays.
+    const granted = { access: 'restricted', productIds: [p1!.productId, p3!.productId], billing: 'client' };
+    const ok = await accept(granted);
     assert.equal(ok.status, 200, ok.text);
-    assertProblem(await accept({ access: 'restricted', productIds: [p1!.productId], billing: 'client' }), 404, 'invitation-link-invalid');
+    assertProblem(await accept(granted), 404, 'invitation-link-invalid');
     const told = await (await smtpCapture()).waitFor((m) => m.to.includes(partner.legalRep.login_email) && /accepted your invitation/.test(m.subject));
-    assert.match(told.text, /access to 1 chosen product\(s\), billed to the client/);
+    assert.match(
+      told.text,
+      /access to 2 chosen product\(s\), billed to the client, not what you asked for \(access to 2 chosen product\(s\), billed to the partner\)/,
+    );
     const listed = await suite.api.call('GET', `/v1/partners/${partner.org.id}/client-invitations`, { token: suite.tokens.admin });
-    assert.deepEqual([listed.json.items[0].status, listed.json.items[0].granted.productIds], ['accepted', [p1!.productId]]);
+    assert.equal(listed.json.items[0].status, 'accepted');
+    assert.deepEqual([...listed.json.items[0].granted.productIds].sort(), [p1!.productId, p3!.productId].sort());
+    assert.equal(listed.json.items[0].granted.billing, 'client', 'the partner sees the payment method used');
 
     const read = (productId: string, t = suite.tokens.admin) => suite.api.call('GET', `/v1/products/${productId}`, { token: t });
     assert.equal((await read(p1!.productId)).status, 200, 'a partner manager reads a granted product');
+    assert.equal((await read(p3!.productId)).status, 200, 'even one the partner had not asked for');
     assert.equal((await suite.api.call('GET', `/v1/products/${p1!.productId}/renewal`, { token: suite.tokens.admin })).status, 200);
     assertProblem(await read(p2!.productId), 404, 'not-found');
+    // A collaborator of the partner manages the client's products within their own rights [003].
+    assert.equal((await read(p1!.productId, suite.tokens.collaborator)).status, 200, 'an unrestricted collaborator: the whole grant');
+    await suite.api.db
+      .updateTable('memberships')
+      .set({ product_ids: [p3!.productId] })
+      .where('organization_id', '=', partner.org.id)
+      .where('account_id', '=', partner.collaborator.id)
+      .execute();
+    assert.equal((await read(p3!.productId, suite.tokens.collaborator)).status, 200, 'a restricted collaborator: the granted products listed');
     assertProblem(await read(p1!.productId, suite.tokens.collaborator), 404, 'not-found');
     assertProblem(await suite.api.call('POST', `/v1/products/${p1!.productId}/cancellation-requests`, { token: suite.tokens.legalRep }), 404, 'not-found');
 
