@@ -19,6 +19,7 @@ import { networkOf } from '../../lib/network';
 import { describeClient } from '../services/loginAlerts';
 import { sessionService } from '../services/sessions';
 import { cancellationPages, cancellationProblemPages } from './cancellation';
+import { clientInvitationPages } from './clientInvitations';
 import { invitationPages, invitationProblemPages } from './invitations';
 import { recoveryPages, recoveryProblemPages } from './recovery';
 import { rfpPages } from './rfps';
@@ -40,7 +41,18 @@ export interface PagesDeps {
 }
 
 /** The first path segment of every page; other paths never enter the pages router. */
-export const PAGE_PREFIXES = ['/pages', '/recover', '/reset-password', '/sign-in', '/verify', '/cancel', '/invitations', '/handover', '/rfp'];
+export const PAGE_PREFIXES = [
+  '/pages',
+  '/recover',
+  '/reset-password',
+  '/sign-in',
+  '/verify',
+  '/cancel',
+  '/invitations',
+  '/handover',
+  '/client-invitations',
+  '/rfp',
+];
 
 /** The page sign-in's login is the API's (api/services/sessions.ts): failures count, locks, the second factor and alerts the same way. */
 function loginAsTheApi(deps: PagesDeps): PageLogin {
@@ -70,6 +82,7 @@ export function customerPages(deps: PagesDeps): PageRoute[] {
     ...verificationPages(deps),
     ...cancellationPages(deps),
     ...invitationPages(deps, sessions),
+    ...clientInvitationPages(deps, sessions),
     ...rfpPages(deps),
     ...sessions.routes,
   ];

@@ -8,6 +8,7 @@
  * - Either side ends a partnership; the partner's access ends at once, and the emails' process is
  *   queued in the same transaction (issue 15).
  */
+import { maskEmail } from '../../lib/mask';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
@@ -27,6 +28,8 @@ import {
   programOf,
   recordGrantedRights,
   type ClientInvitation,
+  clientInvitationOffer,
+  managedOrganizationsWithProducts,
 } from '../../db/repositories/partners';
 import { findPartnership, hasActivePartnership, markPartnershipEnded } from '../../db/repositories/partnerships';
 import { queueWorkflowCommands } from '../../db/repositories/workflowCommands';
@@ -242,6 +245,18 @@ export function partnerService({ client, db, taskQueue, clock }: PartnerDeps) {
       const handle = handleOf(invitationId);
       await updateProcess(handle, cancelClientInvitationUpdate, [{ actor: `customer:${accountId}` }], resendOrCancelRefusals);
       await handle.result();
+    },
+
+    /** The offer behind an emailed client-invitation link, read without acting (issue 18); the address masked. */
+    async viewClientInvitationLink(token: string): Promise<{ partnerName: string; requested: PartnerRights; invitedEmail: string }> {
+      const offer = await clientInvitationOffer(db, token);
+      if (!offer || offer.expires_at <= clock.now()) throw new Problem('invitation-link-invalid');
+      return { partnerName: offer.partner_name, requested: offer.requested, invitedEmail: maskEmail(offer.client_email) };
+    },
+
+    /** What a signed-in client may grant from: the organizations it manages and their products. */
+    async grantableOrganizations(accountId: string) {
+      return managedOrganizationsWithProducts(db, accountId);
     },
 
     /**

@@ -86,6 +86,42 @@ export async function pendingClientInvitationByToken(db: Db, token: string) {
     .executeTakeFirst();
 }
 
+/** What the client-invitation page shows: the partner's name and the rights asked (issue 18). */
+export async function clientInvitationOffer(db: Db, token: string) {
+  return db
+    .selectFrom('client_invitations as i')
+    .innerJoin('organizations as o', 'o.id', 'i.partner_organization_id')
+    .select(['i.client_email', 'i.requested', 'i.expires_at', 'o.name as partner_name'])
+    .where('i.token_hash', '=', hashLinkToken(token))
+    .where('i.status', '=', 'pending')
+    .executeTakeFirst();
+}
+
+/** The organizations the account manages (legal representative or administrator), with their active products, by name. */
+export async function managedOrganizationsWithProducts(db: Db, accountId: string) {
+  const orgs = await db
+    .selectFrom('memberships as m')
+    .innerJoin('organizations as o', 'o.id', 'm.organization_id')
+    .select(['o.id', 'o.name'])
+    .where('m.account_id', '=', accountId)
+    .where('m.role', 'in', ['legal_representative', 'administrator'])
+    .orderBy('o.name')
+    .execute();
+  if (!orgs.length) return [];
+  const products = await db
+    .selectFrom('products')
+    .select(['id', 'name', 'organization_id'])
+    .where(
+      'organization_id',
+      'in',
+      orgs.map((o) => o.id),
+    )
+    .where('status', '!=', 'terminated')
+    .orderBy('name')
+    .execute();
+  return orgs.map((o) => ({ id: o.id, name: o.name, products: products.filter((p) => p.organization_id === o.id).map((p) => ({ id: p.id, name: p.name })) }));
+}
+
 /** The client's answer, recorded before the workflow accepts it (its activity creates the partnership). */
 export async function recordGrantedRights(db: Db, invitationId: string, clientOrganizationId: string, granted: PartnerRights): Promise<void> {
   await db
