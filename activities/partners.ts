@@ -206,7 +206,7 @@ export function createPartnerActivities({ db, clock, config }: ActivityDeps, { d
         p.id,
         `rfp:${rfpId}:excerpt`,
         `Request for proposal: ${rfp.title}`,
-        [rfp.summary.slice(0, 500), '', `Open it while it is open: GET ${config.publicUrl}/v1/requests-for-proposal/${rfpId}`].join('\n'),
+        [rfp.summary.slice(0, 500), '', `Read the whole request and its contact while it is open: ${config.publicUrl}/rfp/${rfpId}`].join('\n'),
       );
     }
   }

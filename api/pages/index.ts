@@ -83,7 +83,7 @@ export function customerPages(deps: PagesDeps): PageRoute[] {
     ...cancellationPages(deps),
     ...invitationPages(deps, sessions),
     ...clientInvitationPages(deps, sessions),
-    ...rfpPages(deps),
+    ...rfpPages(deps, sessions),
     ...sessions.routes,
   ];
 }

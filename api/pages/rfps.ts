@@ -1,6 +1,8 @@
 /**
- * The cancel page of a request for proposal (P11, issue 18), from the emailed link: GET shows the
- * request and changes nothing; the button's POST cancels it through the same service as the API.
+ * The pages of a request for proposal (P11, issue 18). The author's cancel page, from the emailed
+ * link: GET shows the request and changes nothing; the button's POST cancels it through the same
+ * service as the API. The partners' page, from the excerpt they are emailed: the full request and
+ * the author's contact, to a signed-in member of a partner that takes requests, while it is open.
  */
 import { Problem } from '../problems';
 import { rfpService } from '../services/rfps';
@@ -8,9 +10,26 @@ import { html } from './html';
 import { format, type Messages } from './i18n';
 import { messagePanel, renderPage } from './layout';
 import { definePage, type PageContext, type PageRoute } from './router';
+import { signOutForm, type pageSessions } from './session';
 import type { PagesDeps } from './index';
 
-const t: Messages<'title' | 'intro' | 'open' | 'cancel' | 'keep' | 'doneTitle' | 'doneText' | 'invalidTitle' | 'invalidText'> = {
+const t: Messages<
+  | 'title'
+  | 'intro'
+  | 'open'
+  | 'cancel'
+  | 'keep'
+  | 'doneTitle'
+  | 'doneText'
+  | 'invalidTitle'
+  | 'invalidText'
+  | 'readTitle'
+  | 'signInFirst'
+  | 'signIn'
+  | 'contact'
+  | 'closedTitle'
+  | 'closedText'
+> = {
   en: {
     title: 'Cancel your request for proposal',
     intro: 'Partners see this request and your contact while it is open. Cancel it if you found a solution.',
@@ -21,6 +40,12 @@ const t: Messages<'title' | 'intro' | 'open' | 'cancel' | 'keep' | 'doneTitle' |
     doneText: 'Partners no longer see your request or your contact.',
     invalidTitle: 'This link no longer works',
     invalidText: 'The request was already cancelled or has closed. Partners no longer see it.',
+    readTitle: 'Request for proposal',
+    signInFirst: 'Sign in as a member of your partner organization to read the whole request and its contact.',
+    signIn: 'Sign in',
+    contact: 'Contact: {name}',
+    closedTitle: 'This request is no longer open',
+    closedText: 'Its author cancelled it, or it closed. Partners no longer see it.',
   },
   fr: {
     title: "Annuler votre demande d'offre",
@@ -32,12 +57,19 @@ const t: Messages<'title' | 'intro' | 'open' | 'cancel' | 'keep' | 'doneTitle' |
     doneText: 'Les partenaires ne voient plus votre demande ni vos coordonnées.',
     invalidTitle: 'Ce lien ne fonctionne plus',
     invalidText: 'La demande a déjà été annulée ou est close. Les partenaires ne la voient plus.',
+    readTitle: "Demande d'offre",
+    signInFirst: 'Connectez-vous en tant que membre de votre organisation partenaire pour lire toute la demande et ses coordonnées.',
+    signIn: 'Se connecter',
+    contact: 'Contact : {name}',
+    closedTitle: "Cette demande n'est plus ouverte",
+    closedText: "Son auteur l'a annulée, ou elle est close. Les partenaires ne la voient plus.",
   },
 };
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export function rfpPages(deps: PagesDeps): PageRoute[] {
+export function rfpPages(deps: PagesDeps, sessions: ReturnType<typeof pageSessions>): PageRoute[] {
   const service = rfpService({ db: deps.db, client: deps.client, taskQueue: deps.config.taskQueue, clock: deps.clock });
   const tokenOf = (ctx: PageContext) => {
     if (!TOKEN.test(ctx.params.token ?? '')) throw new Problem('cancellation-link-invalid');
@@ -85,6 +117,44 @@ export function rfpPages(deps: PagesDeps): PageRoute[] {
         await service.cancelByLink(tokenOf(ctx));
         return { redirect: '/rfp/cancelled' };
       }),
+    }),
+    definePage({
+      method: 'get',
+      path: '/rfp/:id',
+      handler: async (ctx) => {
+        const m = t[ctx.lang];
+        const closed = () => ({
+          status: 404,
+          html: renderPage({ lang: ctx.lang, path: ctx.path, title: m.closedTitle, main: messagePanel('error', m.closedText) }),
+        });
+        if (!UUID.test(ctx.params.id ?? '')) return closed();
+        const who = await sessions.signedIn(ctx);
+        if (!who) {
+          const main = html`<p>${m.signInFirst}</p>
+            <p><a class="button" href="${sessions.signInHref(ctx.path)}">${m.signIn}</a></p>`;
+          return { html: renderPage({ lang: ctx.lang, path: ctx.path, title: m.readTitle, main }) };
+        }
+        let r;
+        try {
+          r = await service.read(ctx.params.id!, who.sub);
+        } catch (err) {
+          if (err instanceof Problem && err.slug === 'not-found') return closed();
+          throw err;
+        }
+        const date = new Date(r.closesAt).toLocaleDateString(ctx.lang === 'fr' ? 'fr-CH' : 'en-GB', {
+          day: 'numeric',
+          month: 'long',
+          year: 'numeric',
+          timeZone: 'UTC',
+        });
+        const main = html`<h2>${r.title}</h2>
+          <p>${r.summary}</p>
+          <p class="details">${r.details}</p>
+          <p>${format(m.contact, { name: r.contact.name })} · <a href="mailto:${r.contact.email}">${r.contact.email}</a></p>
+          <p class="hint">${format(m.open, { date })}</p>
+          ${signOutForm(ctx.lang)}`;
+        return { html: renderPage({ lang: ctx.lang, path: ctx.path, title: m.readTitle, main }) };
+      },
     }),
   ];
 }

@@ -20,7 +20,7 @@ import type { PagesDeps } from './index';
 
 export const SESSION_COOKIE = 'page_session';
 /** The pages that act signed in; the cookie goes to these paths only (one cookie per path). */
-export const SIGNED_IN_PATHS = ['/sign-in', '/invitations', '/handover', '/client-invitations'] as const;
+export const SIGNED_IN_PATHS = ['/sign-in', '/invitations', '/handover', '/client-invitations', '/rfp'] as const;
 
 const t: Messages<
   | 'title'

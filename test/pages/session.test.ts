@@ -33,7 +33,7 @@ describe('page sign-in in chromium (issue 18)', function () {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'You are signed in' }).waitFor();
     const cookies = (await page.context().cookies()).filter((c) => c.name === 'page_session');
-    assert.deepEqual(cookies.map((c) => c.path).sort(), ['/client-invitations', '/handover', '/invitations', '/sign-in']);
+    assert.deepEqual(cookies.map((c) => c.path).sort(), ['/client-invitations', '/handover', '/invitations', '/rfp', '/sign-in']);
     assert.ok(cookies.every((c) => c.httpOnly && c.sameSite === 'Strict'));
     assert.equal(await page.evaluate('document.cookie.includes("page_session")'), false);
 
