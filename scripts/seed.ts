@@ -22,6 +22,7 @@ export const DEMO = {
     display_name: 'Alice Martin',
     mobile_phone: '+41790000001',
     recovery_email: 'alice.recovery@demo.example',
+    country: 'CH',
   },
   // Issue 5, P5: Carla logs in with a mailbox the organization hosts (shop.example).
   carla: {

@@ -170,6 +170,10 @@
         ?.focus();
   }
 
+  const regions = new Intl.DisplayNames([navigator.language || 'en'], { type: 'region' });
+  /** The holder's country by name, with its code (what the document shows may be either). */
+  const countryName = (code) => (code ? `${regions.of(code) ?? code} (${code})` : 'Not given');
+
   const agentName = (id) => profile?.agents?.find((a) => a.id === id)?.displayName;
 
   /** A supervisor's select of the agents (and the queue) with its button; labelled by the case's reason. */
@@ -295,6 +299,7 @@
     const facts = [
       fact('Holder', holder.name || '—'),
       fact('Login email', holder.loginEmail || '—'),
+      fact('Country', countryName(holder.country)),
       order
         ? fact(
             'Order',

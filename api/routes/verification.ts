@@ -69,7 +69,7 @@ const caseSchema = z
 const caseWithContext = caseSchema
   .extend({
     context: z.object({
-      holder: z.object({ name: z.string().nullable(), loginEmail: z.string().nullable() }),
+      holder: z.object({ name: z.string().nullable(), loginEmail: z.string().nullable(), country: z.string().nullable().describe('ISO 3166-1 alpha-2') }),
       order: z
         .object({
           id: z.uuid(),

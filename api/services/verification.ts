@@ -112,7 +112,8 @@ export interface VerificationCaseView {
 
 /** What the agent compares the documents with (issue 18, item 2); the login masked, as the desk needs no more. */
 export interface VerificationCaseContext {
-  holder: { name: string | null; loginEmail: string | null };
+  /** `country`: ISO 3166-1 alpha-2, null when the account never gave it. */
+  holder: { name: string | null; loginEmail: string | null; country: string | null };
   order: { id: string; currency: string; totalCents: number; lines: { description: string; quantity: number; unitPriceCents: number }[] } | null;
   earlierCases: { id: string; reason: string; status: string; openedAt: string; decidedAt: string | null }[];
   /** Approved only on reviewed documents, never by a manual verification (four eyes, issue 14). */
@@ -409,7 +410,11 @@ export function verificationService({ client, db, taskQueue, clock, keyring, pub
         )?.step;
       const ctx = await caseContext(db, c);
       const context: VerificationCaseContext = {
-        holder: { name: ctx.holder?.display_name ?? null, loginEmail: ctx.holder ? maskEmail(ctx.holder.login_email) : null },
+        holder: {
+          name: ctx.holder?.display_name ?? null,
+          loginEmail: ctx.holder ? maskEmail(ctx.holder.login_email) : null,
+          country: ctx.holder?.country ?? null,
+        },
         order: ctx.order
           ? {
               id: ctx.order.id,

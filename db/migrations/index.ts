@@ -26,6 +26,7 @@ import * as rateLimits from './20261205160000_rate_limits';
 import * as orderLineTerms from './20261205170000_order_line_terms';
 import * as recoveryDetails from './20261205180000_recovery_details';
 import * as handoverFormerStays from './20261205190000_handover_former_stays';
+import * as accountCountry from './20261205200000_account_country';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -56,4 +57,5 @@ export const migrations: Record<string, Migration> = {
   '20261205170000_order_line_terms': orderLineTerms,
   '20261205180000_recovery_details': recoveryDetails,
   '20261205190000_handover_former_stays': handoverFormerStays,
+  '20261205200000_account_country': accountCountry,
 };

@@ -246,7 +246,7 @@ export async function eraseEvidence(db: Db, caseId: string): Promise<void> {
  * cases with their outcomes (at most 10, newest first).
  */
 export async function caseContext(db: Db, c: { id: string; account_id: string; subject_type: string | null; subject_id: string | null }) {
-  const holder = await db.selectFrom('accounts').select(['display_name', 'login_email']).where('id', '=', c.account_id).executeTakeFirst();
+  const holder = await db.selectFrom('accounts').select(['display_name', 'login_email', 'country']).where('id', '=', c.account_id).executeTakeFirst();
   const order =
     c.subject_type === 'order' && c.subject_id
       ? await db.selectFrom('orders').select(['id', 'currency', 'total_cents']).where('id', '=', c.subject_id).executeTakeFirst()

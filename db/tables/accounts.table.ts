@@ -10,6 +10,8 @@ export interface AccountsTable {
   display_name: string;
   mobile_phone: string | null;
   recovery_email: string | null;
+  /** ISO 3166-1 alpha-2, from the account's details; null when never given (issue 18, item 2). */
+  country: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: ColumnType<Date, Date | undefined, never>;
   /** scrypt (lib/passwords.ts); null: no password login. */
   password_hash: ColumnType<string | null, string | null | undefined, string | null>;

@@ -88,6 +88,7 @@ describe('review desk in chromium (dev server + PostgreSQL)', function () {
 
   it('lets an agent sign in, claim a submitted case, see its documents and approve it', async () => {
     const seed = await seedOrganization(api.db);
+    await api.db.updateTable('accounts').set({ country: 'CH' }).where('id', '=', seed.legalRep.id).execute();
     const token = await api.token('agent', seed.agent.id);
     const { caseId, documentIds } = await openSubmittedCase(api, seed.legalRep.id);
 
@@ -102,6 +103,7 @@ describe('review desk in chromium (dev server + PostgreSQL)', function () {
     // Who the agent is verifying (issue 18, item 2): the holder's name to compare with the card, the login masked, the four-eyes rule.
     const facts = page.locator('#case-facts');
     await facts.getByText(seed.legalRep.display_name, { exact: true }).waitFor();
+    await facts.getByText('Switzerland (CH)').waitFor();
     assert.ok(!(await facts.innerText()).includes(seed.legalRep.login_email), 'the login email is masked');
     await facts.getByText(/Approve only on the reviewed document/).waitFor();
     const images = page.locator('#documents img');
