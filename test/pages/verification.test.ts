@@ -31,7 +31,7 @@ describe('verification pages in chromium (issue 18)', function () {
   });
   const open = suite.open;
 
-  it('walks a whole case from the emailed link to the review, and resumes the current step on reload', async () => {
+  it('walks a whole case from the emailed link to the review, resumes the current step on reload, and the desk decides it showing the holder', async () => {
     const seed = await seedOrganization(api.db);
     const { caseId, token } = await openCase(api, seed.legalRep.id);
     const page = await open({ permissions: ['geolocation'], geolocation: { latitude: 46.52, longitude: 6.63, accuracy: 25 } });
@@ -79,6 +79,22 @@ describe('verification pages in chromium (issue 18)', function () {
     await page.goto(`${api.base}/verify/${token}`);
     await page.getByRole('heading', { name: 'This link no longer works' }).waitFor();
     await checkPage(page, 'verify-link-used');
+
+    // The agent decides it on the desk, which shows whose identity this is.
+    const desk = await open({ viewport: { width: 1280, height: 900 }, isMobile: false, hasTouch: false, deviceScaleFactor: 1 });
+    await desk.goto(`${api.base}/desk/`);
+    await desk.getByLabel('Agent token').fill(await api.token('agent', seed.agent.id));
+    await desk.getByRole('button', { name: 'Sign in' }).click();
+    const row = desk.locator(`#queue-rows tr[data-case-id="${caseId}"]`);
+    await row.getByRole('button', { name: 'Claim' }).click();
+    await desk.locator('#case-facts').getByText(seed.legalRep.display_name, { exact: true }).waitFor();
+    await desk.locator('#documents img').nth(2).waitFor();
+    await desk.getByLabel('Approve').check();
+    await desk.getByLabel('Reason', { exact: true }).fill('The card and the selfie match the holder.');
+    await desk.getByRole('button', { name: 'Record decision' }).click();
+    await desk.getByRole('status').filter({ hasText: 'Case approved.' }).waitFor();
+    const decided = await api.db.selectFrom('verification_cases').select('status').where('id', '=', caseId).executeTakeFirstOrThrow();
+    assert.equal(decided.status, 'approved');
   });
 
   it('says what to do when the position is refused, in French from the browser', async () => {
