@@ -118,6 +118,13 @@ const schema = z
     TEMPORAL_METRICS_PORT: port.default(9465),
     /** OTLP/HTTP collector (e.g. http://localhost:4318): traces from request to activity are sent there; unset = no tracing. */
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:']),
+    /** Worker versioning (temporal/deployments.ts): the deployment this worker's build belongs to. */
+    WORKER_DEPLOYMENT_NAME: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, dot, dash, underscore')
+      .default('backoffice'),
+    /** This worker's build (e.g. the commit); set, the worker is versioned and new processes go to the current build only. */
+    WORKER_BUILD_ID: optionalString.refine((v) => v === undefined || /^[A-Za-z0-9._-]{1,100}$/.test(v), { message: 'letters, digits, dot, dash, underscore' }),
   })
   .superRefine((env, ctx) => {
     try {

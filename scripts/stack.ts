@@ -32,6 +32,7 @@ import { loadAuthSecret, loadKeyring } from '../temporal/keys';
 import { startPostgresServer } from '../temporal/postgresServer';
 import { startDevServer } from '../temporal/servers';
 import { apiTokenSweepSchedule, ensureSchedule, renewalReconciliationSchedule, renewalSweepSchedule } from '../temporal/schedules';
+import { deploymentOptions } from '../temporal/deployments';
 import { startTracing } from '../temporal/tracing';
 import { createWorker } from '../temporal/worker';
 import { createWorkerMetrics, serveWorkerMetrics } from '../temporal/workerMetrics';
@@ -176,6 +177,7 @@ export async function startStack(opts: {
         maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
         activityInterceptors: [metrics.activityInterceptor],
         ...(tracing ? { tracing } : {}),
+        ...(deploymentOptions(config) ? { deployment: deploymentOptions(config)! } : {}),
         activities: createActivities({
           db,
           mailer,

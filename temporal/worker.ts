@@ -4,6 +4,7 @@ import {
   bundleWorkflowCode,
   type ActivityInterceptorsFactory,
   type WorkflowBundleOption,
+  type WorkerDeploymentOptions,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
@@ -42,6 +43,8 @@ export async function createWorker(opts: {
   activityInterceptors?: ActivityInterceptorsFactory[];
   /** Traces workflows and activities (temporal/tracing.ts); the workflows are then bundled here, with its interceptors. */
   tracing?: Tracing;
+  /** The worker's deployment version (temporal/deployments.ts); unversioned without. */
+  deployment?: WorkerDeploymentOptions;
 }): Promise<Worker> {
   const bundle = opts.tracing ? undefined : opts.workflowBundle;
   return Worker.create({
@@ -58,6 +61,7 @@ export async function createWorker(opts: {
       ...(bundle ? {} : { workflowModules: [...workflowInterceptorModules, ...(opts.tracing ? [tracingWorkflowModule] : [])] }),
     },
     ...(opts.tracing ? { sinks: tracingSinks(opts.tracing) } : {}),
+    ...(opts.deployment ? { workerDeploymentOptions: opts.deployment } : {}),
     // Let in-flight activities finish on Ctrl-C / SIGTERM before the worker exits.
     shutdownGraceTime: '10 seconds',
   });

@@ -1,0 +1,19 @@
+// Version B of the same workflows: the code after the wait changed (test/e2e/workerVersioning.test.ts).
+import { condition, defineSignal, setHandler, setWorkflowOptions } from '@temporalio/workflow';
+
+export const proceed = defineSignal('proceed');
+
+export async function versionedGreeting(): Promise<string> {
+  let go = false;
+  setHandler(proceed, () => void (go = true));
+  await condition(() => go);
+  return 'B';
+}
+
+export async function versionedLongRun(): Promise<string> {
+  let go = false;
+  setHandler(proceed, () => void (go = true));
+  await condition(() => go);
+  return 'B';
+}
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, versionedLongRun);
