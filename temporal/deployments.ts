@@ -4,11 +4,11 @@
  * processes go to the deployment's current version, which an operator sets once the new workers are
  * up (`npm run deploy:activate -- <build id>`).
  *
- * Pinned by default: a process runs to its end on the code it started with, so its history never
- * meets other code; the old workers stay up until their pinned processes have drained (at most the
- * longest short process, 30 days for an invitation). The renewal run is the exception: it lives as
- * long as the product (months, years) and follows the current version at its next task
- * (AUTO_UPGRADE, declared in workflows/renewal.ts), so its changes must keep replaying (patched()).
+ * Every process is pinned: it runs to its end on the code it started with, so its history never
+ * meets other code; the old workers stay up until their pinned processes have drained (30 days for
+ * an invitation). A renewal run is pinned too and keeps its build until it continues as new (at
+ * each term): a workflow that declares a versioning behavior of its own (AUTO_UPGRADE) is refused
+ * by the server on an unversioned worker, which is what `npm start` runs, so none does yet.
  * Without WORKER_BUILD_ID (development), workers are unversioned.
  */
 import type { Client } from '@temporalio/client';

@@ -13,7 +13,7 @@
  * preferences, and refuses to remind or charge for an invoice already paid, so a reminder never
  * crosses a payment even before the payment's signal arrives.
  */
-import { condition, continueAsNew, executeChild, patched, proxyActivities, setHandler, setWorkflowOptions, uuid4, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, executeChild, patched, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { RENEWAL_STALE_NOTICE_MS } from '../lib/rules';
 import { databaseActivity, messageActivity } from './shared/activityOptions';
@@ -128,7 +128,3 @@ export async function renewal({ productId, dueAt }: RenewalInput): Promise<Renew
     plan = outcome.plan;
   }
 }
-
-// A renewal run lives as long as its product: it follows the current build at its next task, and
-// changes to it keep replaying through patched() (temporal/deployments.ts). Others stay pinned.
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, renewal);
