@@ -1,9 +1,8 @@
 /**
  * The cancellation confirmation page (P12, issue 18), from the emailed link. GET shows what will end
  * and what stays due and changes nothing (mail scanners open links); only the button's POST
- * confirms, through the API route's own handler, so the page and the Manager confirm the same way.
+ * confirms, through the cancellation service the API route calls, so the page and the Manager confirm the same way.
  */
-import { cancellationRoutes } from '../routes/cancellation';
 import { cancellationService } from '../services/cancellation';
 import { html } from './html';
 import { format, type Lang, type Messages } from './i18n';
@@ -76,10 +75,7 @@ const day = (lang: Lang, at: Date) =>
   at.toLocaleDateString(lang === 'fr' ? 'fr-CH' : 'en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 
 export function cancellationPages(deps: PagesDeps): PageRoute[] {
-  const service = cancellationService(deps);
-  const confirmRoute = cancellationRoutes({ client: deps.client, db: deps.db, taskQueue: deps.config.taskQueue, clock: deps.clock }).find(
-    (r) => r.method === 'post' && r.path === '/v1/cancellation-requests/:token/confirm',
-  )!;
+  const service = cancellationService({ client: deps.client, db: deps.db, taskQueue: deps.config.taskQueue, clock: deps.clock });
   const tokenOf = (ctx: PageContext) => {
     if (!TOKEN.test(ctx.params.token ?? '')) throw new Problem('cancellation-link-invalid');
     return ctx.params.token!;
@@ -127,7 +123,7 @@ export function cancellationPages(deps: PagesDeps): PageRoute[] {
       method: 'post',
       path: '/cancel/:token',
       handler: async (ctx) => {
-        await confirmRoute.handler({ params: { token: tokenOf(ctx) }, query: {}, body: undefined, principal: undefined as never, req: ctx.req });
+        await service.confirmByLink(tokenOf(ctx));
         return { redirect: '/cancel/confirmed' };
       },
     }),

@@ -39,3 +39,54 @@ export async function pendingCancellationByToken(db: Db, token: string, now: Dat
   ]);
   return { ...request, backups: Number(backups.n), fees, invoices };
 }
+
+/** A request waiting for its emailed confirmation; false when one is pending already (unique index). */
+export async function insertCancellationRequest(
+  db: Db,
+  r: { id: string; productId: string; requestedBy: string; now: Date; expiresAt: Date },
+): Promise<boolean> {
+  try {
+    await db
+      .insertInto('cancellation_requests')
+      .values({
+        id: r.id,
+        product_id: r.productId,
+        requested_by: r.requestedBy,
+        token_hash: null,
+        requested_at: r.now,
+        expires_at: r.expiresAt,
+        confirmed_at: null,
+      })
+      .execute();
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') return false;
+    throw err;
+  }
+}
+
+export async function deleteCancellationRequest(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('cancellation_requests').where('id', '=', id).execute();
+}
+
+/** The pending request a confirmation link names (any expiry: the caller compares). */
+export async function pendingRequestByToken(db: Db, token: string) {
+  return db
+    .selectFrom('cancellation_requests')
+    .select(['id', 'product_id', 'requested_by', 'expires_at'])
+    .where('token_hash', '=', hashLinkToken(token))
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+}
+
+/** A product as the API shows it, with the cancellation waiting for confirmation, if any. */
+export async function productWithPendingCancellation(db: Db, productId: string) {
+  const p = await db.selectFrom('products').selectAll().where('id', '=', productId).executeTakeFirstOrThrow();
+  const pending = await db
+    .selectFrom('cancellation_requests')
+    .select(['id', 'expires_at'])
+    .where('product_id', '=', productId)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return { p, pending };
+}

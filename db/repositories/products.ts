@@ -53,3 +53,18 @@ export async function createProductsOfOrder(trx: Db, order: { id: string; organi
   }
   return created;
 }
+
+export async function findProduct(db: Db, id: string) {
+  return db.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The account's membership in the product's organization, with its product restriction (null: all products). */
+export async function membershipForProduct(db: Db, productId: string, accountId: string) {
+  return db
+    .selectFrom('products as p')
+    .innerJoin('memberships as m', 'm.organization_id', 'p.organization_id')
+    .select(['m.role', 'm.product_ids'])
+    .where('p.id', '=', productId)
+    .where('m.account_id', '=', accountId)
+    .executeTakeFirst();
+}
