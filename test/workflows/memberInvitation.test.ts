@@ -125,7 +125,7 @@ describe('memberInvitation and partnerInvitation workflows (time-skipping)', fun
         args: [{ invitationId: id }],
       });
       suite.opened.push(handle);
-      await (await smtpCapture()).waitFor((m) => m.to.includes(email) && /client-invitations\/[\w-]{43}\/accept/.test(m.text));
+      await (await smtpCapture()).waitFor((m) => m.to.includes(email) && /client-invitations\/[\w-]{43}\b/.test(m.text));
       assert.equal(await refusal(handle.executeUpdate(resendClientInvitationUpdate, { args: [{ actor: 'customer:test' }] })), 'ResendLimitReached');
       await suite.env.sleep(INVITATION_LINK_VALIDITY_MS + 60_000);
       assert.equal((await handle.result()).state, 'expired');
