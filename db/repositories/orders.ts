@@ -97,3 +97,66 @@ export async function recordPaidOrder(trx: Db, order: PaidOrder): Promise<{ orde
   });
   return { orderId, paymentId };
 }
+
+/** Re-sends of the blocked-order procedure since `since` (they are audited). */
+export async function countRecentResends(db: Db, orderId: string, since: Date): Promise<number> {
+  const row = await db
+    .selectFrom('audit_log')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('subject_type', '=', 'order')
+    .where('subject_id', '=', orderId)
+    .where('action', '=', 'order.block_procedure_resent')
+    .where('at', '>', since)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The order as the API shows it: its lines (with the product each created), payments and refunds, and its case's status. */
+export async function orderDetails(db: Db, orderId: string) {
+  const order = await db.selectFrom('orders').selectAll().where('id', '=', orderId).executeTakeFirstOrThrow();
+  const lines = await db
+    .selectFrom('order_lines as l')
+    .leftJoin('products as p', 'p.order_line_id', 'l.id')
+    .select(['l.id', 'l.product_type', 'l.description', 'l.quantity', 'l.unit_price_cents', 'l.term_months', 'p.id as product_id'])
+    .where('l.order_id', '=', orderId)
+    .execute();
+  const payments = await db
+    .selectFrom('payments')
+    .select(['id', 'means', 'amount_cents', 'status'])
+    .where('order_id', '=', orderId)
+    .orderBy('created_at')
+    .execute();
+  const refunds = await db.selectFrom('refunds').select(['destination', 'amount_cents', 'status']).where('order_id', '=', orderId).execute();
+  const caseStatus = order.verification_case_id ? await verificationCaseStatus(db, order.verification_case_id) : undefined;
+  return { order, lines, payments, refunds, caseStatus };
+}
+
+export async function findOrderHeader(db: Db, orderId: string) {
+  return db.selectFrom('orders').select(['id', 'account_id', 'organization_id', 'status', 'verification_case_id']).where('id', '=', orderId).executeTakeFirst();
+}
+
+export async function verificationCaseStatus(db: Db, caseId: string) {
+  return (await db.selectFrom('verification_cases').select('status').where('id', '=', caseId).executeTakeFirst())?.status;
+}
+
+/** Blocks a paid order never blocked before; false otherwise. */
+export async function markOrderBlocked(db: Db, orderId: string, b: { reason: string; now: Date; deadline: Date; caseId: string }): Promise<boolean> {
+  const row = await db
+    .updateTable('orders')
+    .set({ status: 'blocked', block_reason: b.reason, blocked_at: b.now, block_deadline: b.deadline, verification_case_id: b.caseId })
+    .where('id', '=', orderId)
+    .where('status', '=', 'paid')
+    .where('blocked_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  return !!row;
+}
+
+/** Undoes markOrderBlocked when the process could not start. */
+export async function unmarkOrderBlocked(db: Db, orderId: string): Promise<void> {
+  await db
+    .updateTable('orders')
+    .set({ status: 'paid', block_reason: null, blocked_at: null, block_deadline: null, verification_case_id: null })
+    .where('id', '=', orderId)
+    .execute();
+}
