@@ -269,3 +269,31 @@ export async function releaseTermInvoice(trx: Db, productId: string, due: Date, 
     .where('id', '=', invoiceId)
     .execute();
 }
+
+export async function setProductRenewalOption(db: Db, productId: string, option: { auto_renew: boolean } | { renewal_warranty: boolean }): Promise<void> {
+  await db.updateTable('products').set(option).where('id', '=', productId).execute();
+}
+
+export async function savedCardOf(db: Db, organizationId: string): Promise<string | null> {
+  return (await db.selectFrom('organizations').select('payment_card_ref').where('id', '=', organizationId).executeTakeFirstOrThrow()).payment_card_ref;
+}
+
+export async function saveBillingPreferences(db: Db, organizationId: string, values: BillingPreferences & { updated_at: Date }): Promise<void> {
+  await db
+    .insertInto('billing_preferences')
+    .values({ organization_id: organizationId, ...values })
+    .onConflict((oc) => oc.column('organization_id').doUpdateSet(values))
+    .execute();
+}
+
+/** The organization's products that renew (a due date, not terminated). */
+export async function renewingProductIds(db: Db, organizationId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('products')
+    .select('id')
+    .where('organization_id', '=', organizationId)
+    .where('due_at', 'is not', null)
+    .where('status', '!=', 'terminated')
+    .execute();
+  return rows.map((r) => r.id);
+}

@@ -12,15 +12,11 @@ const handWritten = /\b(\d+|one|two|three|seven|ten|fourteen|thirty|an)\s+(minut
 // Temporal's own duration strings ('1 minute', '5 seconds') in activity and schedule options are settings, not text.
 const temporalDuration = /^\d+\s+(seconds?|minutes?|hours?|days?)$/;
 
-// Routers not yet moved onto services (issue 16) still write some durations by hand in their OpenAPI
-// summaries: they leave this list when they move, and the list only shrinks.
-const NOT_YET = new Set(['api/routes/renewal.ts']);
-
 function sources(dir: string): string[] {
   return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
     if (e.isDirectory()) return sources(path);
-    return e.name.endsWith('.ts') && path !== join('lib', 'rules.ts') && !NOT_YET.has(path) ? [path] : [];
+    return e.name.endsWith('.ts') && path !== join('lib', 'rules.ts') ? [path] : [];
   });
 }
 
