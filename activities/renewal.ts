@@ -43,23 +43,32 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
     return plan;
   }
 
-  /** The people who receive billing mail: the organization's legal representatives and administrators. */
-  async function billingContacts(trx: Db, organizationId: string) {
-    return trx
+  /**
+   * The people who receive billing mail about a product (issue 17, item 7): the members who may see
+   * it (within their product rights) and whose contact preferences ask for billing mail; without a
+   * stated preference, legal representatives and administrators do, collaborators do not. Nobody
+   * chosen: the legal representatives, so an invoice never goes unsent.
+   */
+  async function billingContacts(trx: Db, organizationId: string, productId: string) {
+    const members = await trx
       .selectFrom('memberships as m')
       .innerJoin('accounts as a', 'a.id', 'm.account_id')
-      .select(['a.id', 'a.login_email', 'a.display_name'])
+      .select(['a.id', 'a.login_email', 'a.display_name', 'm.role', 'm.product_ids', 'm.contact_preferences'])
       .where('m.organization_id', '=', organizationId)
-      .where('m.role', 'in', ['legal_representative', 'administrator'])
       .orderBy('a.id')
       .execute();
+    const sees = (m: (typeof members)[number]) => m.product_ids === null || m.product_ids.includes(productId);
+    const wants = (m: (typeof members)[number]) =>
+      typeof m.contact_preferences.billing === 'boolean' ? m.contact_preferences.billing : m.role !== 'collaborator';
+    const chosen = members.filter((m) => sees(m) && wants(m));
+    return chosen.length ? chosen : members.filter((m) => m.role === 'legal_representative');
   }
 
   /** Queues one email per billing contact inside `trx`; returns the keys to deliver after commit. */
   async function queueMail(trx: Db, productId: string, key: string, subject: string, lines: (name: string) => string[]): Promise<string[]> {
     const product = await trx.selectFrom('products').select('organization_id').where('id', '=', productId).executeTakeFirstOrThrow();
     const keys: string[] = [];
-    for (const person of await billingContacts(trx, product.organization_id)) {
+    for (const person of await billingContacts(trx, product.organization_id, productId)) {
       const k = `${key}:${person.id}`;
       await enqueue(trx, {
         key: k,

@@ -122,6 +122,38 @@ export function invitationRoutes(deps: InvitationDeps): AnyRoute[] {
       },
     }),
     defineRoute({
+      method: 'patch',
+      path: '/v1/organizations/:id/members/:accountId/rights',
+      tag: 'Organizations',
+      summary:
+        "Change a member's product rights (null: all products) and contact preferences after joining; managers for any member (a legal representative's by a legal representative), a member for their own contact preferences",
+      roles: ['customer'],
+      params: z.object({ id: z.uuid(), accountId: z.uuid() }),
+      body: z
+        .object({
+          productIds: z.array(z.uuid()).min(1).max(1000).nullable().optional().describe('null: all of the organization’s products'),
+          contactPreferences: z.object({ billing: z.boolean(), technical: z.boolean(), newsletters: z.boolean() }).strict().optional(),
+        })
+        .strict()
+        .refine((b) => b.productIds !== undefined || b.contactPreferences !== undefined, 'productIds or contactPreferences'),
+      responses: {
+        200: {
+          description: 'The member’s rights now',
+          schema: z.object({
+            accountId: z.uuid(),
+            productIds: z.array(z.uuid()).nullable(),
+            contactPreferences: z.object({ billing: z.boolean().optional(), technical: z.boolean().optional(), newsletters: z.boolean().optional() }),
+          }),
+        },
+        403: { description: 'Not allowed to', schema: problem },
+        404: { description: 'No such member of yours', schema: problem },
+        422: { description: 'A product of another organization', schema: problem },
+      },
+      async handler({ params, body, principal }) {
+        return { status: 200, body: await invitations.changeRights(principal.sub, params.id, params.accountId, body) };
+      },
+    }),
+    defineRoute({
       method: 'put',
       path: '/v1/organizations/:id/members/:accountId/role',
       tag: 'Organizations',

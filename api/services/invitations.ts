@@ -25,6 +25,8 @@ import {
   renameOrganization,
   setMemberRole,
   type OrganizationInvitation,
+  memberRights,
+  setMemberRights,
 } from '../../db/repositories/invitations';
 import { findMembership, isLastLegalRepresentativeError } from '../../db/repositories/organizations';
 import type { ContactPreferences } from '../../db/tables/invitations.table';
@@ -239,6 +241,51 @@ export function invitationService({ client, db, taskQueue, clock }: InvitationDe
         details: { accountId: memberId, from: target.role, to: role },
       });
       return { accountId: memberId, role };
+    },
+
+    /**
+     * Issue 17, item 7 [001]: a member's rights after joining. Managers change a member's product
+     * rights (null: all products; only the organization's own) and contact preferences, a legal
+     * representative's only by a legal representative; a member changes their own contact
+     * preferences. Restricted members read and act on their products only (api/services/productAccess.ts);
+     * billing mail goes by the contact preferences (activities/renewal.ts).
+     */
+    async changeRights(
+      accountId: string,
+      organizationId: string,
+      memberId: string,
+      change: { productIds?: string[] | null; contactPreferences?: ContactPreferences },
+    ): Promise<{ accountId: string; productIds: string[] | null; contactPreferences: ContactPreferences }> {
+      const self = accountId === memberId;
+      const actor = await findMembership(db, organizationId, accountId);
+      if (!actor) throw notFound('organization');
+      const target = await memberRights(db, organizationId, memberId);
+      if (!target) throw notFound('member');
+      const managing = change.productIds !== undefined || !self;
+      if (managing && actor.role === 'collaborator')
+        throw new Problem('forbidden', 'Administrators and legal representatives manage members; you may change your own contact preferences');
+      if (managing && target.role === 'legal_representative' && actor.role !== 'legal_representative')
+        throw new Problem('forbidden', 'Only a legal representative changes a legal representative’s rights');
+      if (change.productIds && (await countOwnedProducts(db, organizationId, change.productIds)) !== new Set(change.productIds).size)
+        throw new Problem('unprocessable', 'Every product must belong to the organization', { pointer: '/productIds' });
+      await db.transaction().execute(async (trx) => {
+        await setMemberRights(trx, organizationId, memberId, change);
+        await audit(trx, {
+          actor_type: 'customer',
+          actor_id: accountId,
+          action: 'organization.member_rights_changed',
+          subject_type: 'organization',
+          subject_id: organizationId,
+          decision: null,
+          details: {
+            accountId: memberId,
+            productCount: change.productIds === undefined ? undefined : (change.productIds?.length ?? null),
+            contactPreferences: change.contactPreferences,
+          },
+        });
+      });
+      const now = (await memberRights(db, organizationId, memberId))!;
+      return { accountId: memberId, productIds: now.product_ids, contactPreferences: now.contact_preferences as ContactPreferences };
     },
 
     /** A legal representative changes the organization's details. */

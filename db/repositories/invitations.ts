@@ -139,3 +139,31 @@ export async function setMemberRole(trx: Db, organizationId: string, accountId: 
 export async function renameOrganization(db: Db, organizationId: string, name: string): Promise<void> {
   await db.updateTable('organizations').set({ name }).where('id', '=', organizationId).execute();
 }
+
+/** A member's product rights (null: all products) and contact preferences, as they are now. */
+export async function memberRights(db: Db, organizationId: string, accountId: string) {
+  return db
+    .selectFrom('memberships')
+    .select(['role', 'product_ids', 'contact_preferences'])
+    .where('organization_id', '=', organizationId)
+    .where('account_id', '=', accountId)
+    .executeTakeFirst();
+}
+
+/** Changes a member's product rights and/or contact preferences (issue 17, item 7). */
+export async function setMemberRights(
+  db: Db,
+  organizationId: string,
+  accountId: string,
+  change: { productIds?: string[] | null; contactPreferences?: ContactPreferences },
+): Promise<void> {
+  await db
+    .updateTable('memberships')
+    .set({
+      ...(change.productIds !== undefined ? { product_ids: change.productIds } : {}),
+      ...(change.contactPreferences ? { contact_preferences: JSON.stringify(change.contactPreferences) } : {}),
+    })
+    .where('organization_id', '=', organizationId)
+    .where('account_id', '=', accountId)
+    .execute();
+}
