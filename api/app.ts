@@ -12,7 +12,9 @@ import type { Database } from '../db/database';
 import type { Logger } from '../lib/logger';
 import type { Keyring } from '../temporal/codec';
 import { authenticate } from './auth';
+import { codecRouter } from './codec';
 import { deskRouter } from './desk';
+import { codecService } from './services/codec';
 import { customerPagesRouter } from './pages';
 import { createApiMetrics, type ApiMetrics } from './metrics';
 import { PROBLEM_TYPES, Problem, problemHandler, sendProblem, type ProblemSlug } from './problems';
@@ -58,6 +60,8 @@ export interface AppDeps {
     recoveryLimits?: RecoveryLimitSettings;
     paymentSettleWaitMs?: number;
     requestTimeoutMs?: number;
+    /** Origins of the Temporal UI that may call /codec (CORS); none by default. */
+    codecOrigins?: string[];
   };
   /** Local-only pages (the dev outbox); mounted by `npm start` when it runs the embedded mail and SMS peers. */
   devRouter?: express.Router;
@@ -193,6 +197,17 @@ export function createApp(deps: AppDeps): express.Express {
   app.get(['/docs', '/docs/'], (_req, res) => void res.type('html').send(DOCS_PAGE));
   app.use('/docs', express.static(swaggerDir, { index: false }));
   app.use('/desk', deskRouter());
+  // Readable payloads for supervisors in the Temporal UI (issue 19, item 5).
+  app.use(
+    '/codec',
+    rateLimit({ perMinute: deps.config.rateLimitPerMinute, name: 'codec', store: limitStore }),
+    codecRouter({
+      authSecret: deps.config.authSecret,
+      credentials,
+      codec: codecService({ db: deps.db, keyring: deps.keyring }),
+      origins: deps.config.codecOrigins ?? [],
+    }),
+  );
   if (deps.devRouter) app.use('/dev', deps.devRouter);
   // Customer pages (issue 18), before the bearer authentication: a page carries its credential in
   // the link or a page sign-in. Only page paths enter; an unknown one answers 404 as a page.

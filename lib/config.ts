@@ -45,6 +45,22 @@ const schema = z
           .filter(Boolean),
       )
       .refine((list) => list.every((p) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(p)), { message: 'addresses or CIDRs separated by commas' }),
+    /**
+     * Origins of the Temporal UI allowed to call the codec endpoint /codec (issue 19, item 5), comma
+     * separated; `npm start` adds its embedded UI's. Empty: none.
+     */
+    CODEC_CORS_ORIGINS: z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((o) => o.trim().replace(/\/+$/, ''))
+          .filter(Boolean),
+      )
+      .refine((list) => list.every((o) => URL.canParse(o) && ['http:', 'https:'].includes(new URL(o).protocol)), {
+        message: 'origins (http or https URLs) separated by commas',
+      }),
     /** How long a payment request waits for its process to settle before answering 202 with the payment to poll. */
     PAYMENT_SETTLE_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(5_000),
     /**

@@ -81,6 +81,9 @@ export async function startStack(opts: {
     const authSecret = loadAuthSecret(config);
 
     let temporalAddress = config.TEMPORAL_ADDRESS;
+    // The embedded UI decodes payloads through the API's codec endpoint, for supervisors (issue 19, item 5).
+    const embeddedUiOrigins: string[] = [];
+    const codecEndpoint = `${config.PUBLIC_URL ?? `http://${config.API_HOST}:${config.PORT}`}/codec`;
     if (!temporalAddress && config.TEMPORAL_PERSISTENCE === 'dev') {
       log.info('starting embedded Temporal dev server');
       const env: TestWorkflowEnvironment = await startDevServer({
@@ -90,9 +93,11 @@ export async function startStack(opts: {
         uiPort: config.TEMPORAL_UI_PORT || undefined,
         dbFilename: path.resolve(config.DATA_DIR, 'temporal.sqlite'),
         namespace: config.TEMPORAL_NAMESPACE,
+        ...(config.TEMPORAL_UI_PORT && opts.roles.api ? { uiCodecEndpoint: codecEndpoint } : {}),
         log: (line) => log.info(line),
       });
       onStop('temporal dev server', () => env.teardown());
+      if (config.TEMPORAL_UI_PORT) embeddedUiOrigins.push(`http://127.0.0.1:${config.TEMPORAL_UI_PORT}`, `http://localhost:${config.TEMPORAL_UI_PORT}`);
       temporalAddress = env.address;
       if (config.TEMPORAL_UI_PORT) urls['Temporal UI'] = `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`;
     }
@@ -244,6 +249,7 @@ export async function startStack(opts: {
           lockAfterFailedLogins: config.ACCOUNT_LOCK_FAILED_LOGINS,
           paymentSettleWaitMs: config.PAYMENT_SETTLE_WAIT_MS,
           requestTimeoutMs: config.API_REQUEST_TIMEOUT_MS,
+          codecOrigins: [...config.CODEC_CORS_ORIGINS, ...embeddedUiOrigins],
         },
       });
       const server: Server = await new Promise((resolve, reject) => {

@@ -16,7 +16,7 @@ import { devServerForData, ensureDevServer, ensureTestServer, listening, recordD
 type Log = (line: string) => void;
 
 export async function startDevServer(
-  opts: { port?: number; uiPort?: number; ui?: boolean; dbFilename?: string; namespace?: string; ip?: string; log?: Log } = {},
+  opts: { port?: number; uiPort?: number; ui?: boolean; dbFilename?: string; namespace?: string; ip?: string; log?: Log; uiCodecEndpoint?: string } = {},
 ): Promise<TestWorkflowEnvironment> {
   // Otherwise the SDK, which waits for the port to answer, would take another server for ours.
   if (opts.port && (await listening(opts.ip ?? '127.0.0.1', opts.port)))
@@ -32,6 +32,8 @@ export async function startDevServer(
     uiPort: opts.ui ? opts.uiPort : undefined, // the SDK turns the UI on whenever uiPort is set
     dbFilename: opts.dbFilename, // persistent SQLite; in-memory when undefined
     namespace: opts.namespace ?? 'default',
+    // The UI asks this endpoint to decode payloads (the API's /codec, for supervisors only).
+    ...(opts.ui && opts.uiCodecEndpoint ? { extraArgs: ['--ui-codec-endpoint', opts.uiCodecEndpoint] } : {}),
   };
   let env: TestWorkflowEnvironment;
   try {

@@ -223,6 +223,7 @@
     const shownQuery = filter === 'overdue' ? `${query('')}&overdue=true` : query(filter === 'all' ? '' : filter);
     if (!profile) profile = await apiJson('GET', '/v1/agents/me');
     else if (profile.supervisor) profile = await apiJson('GET', '/v1/agents/me');
+    el('codec-session').hidden = !profile.supervisor;
     const [shown, claimed] = await Promise.all([apiJson('GET', shownQuery), filter === 'me' ? null : apiJson('GET', query('me'))]);
     mine = new Set((claimed ?? shown).items.map((c) => c.id));
     renderQueue(shown.items);
@@ -446,6 +447,17 @@
   }
 
   el('release').addEventListener('click', () => void release());
+
+  // Supervisors: the API's codec endpoint remembers them in a cookie the Temporal UI sends when its
+  // codec settings include cross-origin credentials; everyone else sees ciphertext there.
+  el('codec-session').addEventListener(
+    'click',
+    act(async () => {
+      await api('POST', '/codec/session');
+      el('status').textContent =
+        'The Temporal UI decodes workflow payloads for you for an hour: in its codec settings, turn on "Include cross-origin credentials".';
+    }),
+  );
 
   el('decision-form').addEventListener('submit', (event) => {
     event.preventDefault();

@@ -31,7 +31,7 @@ export async function serveApp(app: ReturnType<typeof createApp>): Promise<{ ser
 
 /** The API over real HTTP, backed by the Temporal dev server, a worker and real PostgreSQL. */
 /** `log`: the API's logger (silent unless a test reads the lines); `tracing`: traces through client and worker. */
-export async function startApi(opts: { log?: Logger; tracing?: Tracing } = {}) {
+export async function startApi(opts: { log?: Logger; tracing?: Tracing; codecOrigins?: string[] } = {}) {
   const env = await devServerEnv();
   const { db } = await database();
   const { worker, taskQueue } = await testWorker(env, undefined, opts.tracing ? { tracing: opts.tracing } : {});
@@ -54,6 +54,7 @@ export async function startApi(opts: { log?: Logger; tracing?: Tracing } = {}) {
       publicUrl: 'http://backoffice.test',
       recoveryLimits: TEST_RECOVERY_LIMITS,
       paymentSettleWaitMs: 20_000,
+      ...(opts.codecOrigins ? { codecOrigins: opts.codecOrigins } : {}),
     },
   });
   const server: Server = await new Promise((resolve) => {
