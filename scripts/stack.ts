@@ -256,7 +256,16 @@ export async function startStack(opts: {
         const s = app.listen(config.PORT, config.API_HOST, () => resolve(s));
         s.once('error', reject);
       });
-      onStop('api server', () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+      // Drain: stop accepting, let the requests in flight finish (up to their deadline), then close what is left.
+      onStop(
+        'api server',
+        () =>
+          new Promise<void>((resolve) => {
+            const force = setTimeout(() => server.closeAllConnections(), config.API_REQUEST_TIMEOUT_MS + 1_000);
+            server.close(() => (clearTimeout(force), resolve()));
+            server.closeIdleConnections();
+          }),
+      );
       const address = server.address() as { port: number };
       const base = `http://${config.API_HOST}:${address.port}`;
       urls['API'] = base;
