@@ -4,11 +4,12 @@
  * processes go to the deployment's current version, which an operator sets once the new workers are
  * up (`npm run deploy:activate -- <build id>`).
  *
- * Every process is pinned: it runs to its end on the code it started with, so its history never
+ * Pinned by default: a process runs to its end on the code it started with, so its history never
  * meets other code; the old workers stay up until their pinned processes have drained (30 days for
- * an invitation). A renewal run is pinned too and keeps its build until it continues as new (at
- * each term): a workflow that declares a versioning behavior of its own (AUTO_UPGRADE) is refused
- * by the server on an unversioned worker, which is what `npm start` runs, so none does yet.
+ * an invitation). The renewal run is the exception: it lives as long as its product, so on a
+ * versioned worker it is auto-upgrade (workflows/renewal.ts) and follows the current build at its
+ * next task, its changes going behind patched(). It declares that only on a versioned worker: the
+ * server refuses the task of a workflow declaring a behavior on an unversioned one (npm start).
  * Without WORKER_BUILD_ID (development), workers are unversioned.
  */
 import type { Client } from '@temporalio/client';

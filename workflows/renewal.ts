@@ -13,7 +13,7 @@
  * preferences, and refuses to remind or charge for an invoice already paid, so a reminder never
  * crosses a payment even before the payment's signal arrives.
  */
-import { condition, continueAsNew, executeChild, patched, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, executeChild, patched, proxyActivities, setHandler, setWorkflowOptions, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { RENEWAL_STALE_NOTICE_MS } from '../lib/rules';
 import { databaseActivity, messageActivity } from './shared/activityOptions';
@@ -128,3 +128,9 @@ export async function renewal({ productId, dueAt }: RenewalInput): Promise<Renew
     plan = outcome.plan;
   }
 }
+
+// A renewal run lives as long as its product: on a versioned worker (temporal/deployments.ts) it
+// follows the current build at its next task, its changes going behind patched(); other processes
+// stay pinned to their build. An unversioned worker (npm start) has a deployment version without a
+// deployment name, and must declare no behavior: the server refuses the task of one that does.
+setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}), renewal);

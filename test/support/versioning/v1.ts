@@ -1,5 +1,5 @@
 // Version A of a workflow that changes between deploys (test/e2e/workerVersioning.test.ts).
-import { condition, defineSignal, setHandler, setWorkflowOptions } from '@temporalio/workflow';
+import { condition, defineSignal, setHandler, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 
 export const proceed = defineSignal('proceed');
 
@@ -17,4 +17,5 @@ export async function versionedLongRun(): Promise<string> {
   await condition(() => go);
   return 'A';
 }
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, versionedLongRun);
+// As workflows/renewal.ts declares it: auto-upgrade on a versioned worker only.
+setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}), versionedLongRun);

@@ -1,5 +1,5 @@
 // Version B of the same workflows: the code after the wait changed (test/e2e/workerVersioning.test.ts).
-import { condition, defineSignal, setHandler, setWorkflowOptions } from '@temporalio/workflow';
+import { condition, defineSignal, setHandler, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 
 export const proceed = defineSignal('proceed');
 
@@ -16,4 +16,5 @@ export async function versionedLongRun(): Promise<string> {
   await condition(() => go);
   return 'B';
 }
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, versionedLongRun);
+// As workflows/renewal.ts declares it: auto-upgrade on a versioned worker only.
+setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}), versionedLongRun);
