@@ -11,12 +11,8 @@
  * count; the password change alone also asks for the current password (OWASP ASVS V6.2.3), and a
  * wrong one counts toward the lock like a failed login.
  */
-import type { Client } from '@temporalio/client';
-import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import type { Database } from '../../db/database';
 import { LOGIN_ALERTS } from '../../db/tables/accounts.table';
-import type { AccountSecrets } from '../../lib/accountSecrets';
 import {
   ACCOUNT_LOCK_FAILED_LOGINS_MAX,
   ACCOUNT_LOCK_FAILED_LOGINS_MIN,
@@ -30,19 +26,11 @@ import {
 import { problemSchema as problem } from '../problems';
 import { defineRoute, type AnyRoute } from '../routing';
 import { NEW_PASSWORD, phoneNumber } from '../schemas';
-import { accountSecurityService } from '../services/accountSecurity';
+import { accountSecurityService, type AccountSecurityDeps } from '../services/accountSecurity';
 
 export { recoveryUsernameCandidate } from '../services/accountSecurity';
 
-export function accountSecurityRoutes(deps: {
-  client: Client;
-  db: Kysely<Database>;
-  taskQueue: string;
-  clock: { now(): Date };
-  authSecret: string;
-  secrets: AccountSecrets;
-  lockAfterFailedLogins: number;
-}): AnyRoute[] {
+export function accountSecurityRoutes(deps: AccountSecurityDeps): AnyRoute[] {
   const security = accountSecurityService(deps);
   const recent = describeDuration(REAUTHENTICATION_MAX_AGE_MS);
   const settingsSchema = z.object({
