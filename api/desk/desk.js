@@ -448,14 +448,16 @@
 
   el('release').addEventListener('click', () => void release());
 
-  // Supervisors: the API's codec endpoint remembers them in a cookie the Temporal UI sends when its
-  // codec settings include cross-origin credentials; everyone else sees ciphertext there.
+  // Supervisors: the API's codec endpoint remembers them in a cookie the Temporal UI sends once its
+  // codec settings include cross-origin credentials; everyone else sees ciphertext there. The UI
+  // ignores that switch for the endpoint npm start configures, so the supervisor enters it as their own.
   el('codec-session').addEventListener(
     'click',
     act(async () => {
       await api('POST', '/codec/session');
       el('status').textContent =
-        'The Temporal UI decodes workflow payloads for you for an hour: in its codec settings, turn on "Include cross-origin credentials".';
+        'For an hour, the Temporal UI decodes workflow payloads for you. Once, in its Codec Server settings: choose ' +
+        `"Use my browser setting and ignore Cluster-level setting", enter ${location.origin}/codec and turn on "Include cross-origin credentials".`;
     }),
   );
 

@@ -2,7 +2,8 @@
  * Readable payloads for those allowed (issue 19, item 5): the Temporal codec-server protocol over
  * our encryption codec (temporal/codec.ts), so a supervisor reads workflow inputs in the Temporal UI
  * while everyone else sees ciphertext. Only the system and active agents with the supervisor flag
- * decode; every decode is audited (how many payloads, which namespace, never their contents).
+ * decode; every decode is audited (how many payloads, which namespace, never their contents), and so is
+ * a refused one.
  */
 import type { Payload } from '@temporalio/common';
 import type { Kysely } from 'kysely';
@@ -20,6 +21,8 @@ export interface JsonPayload {
 }
 
 const MAX_PAYLOADS = 1000;
+/** Temporal's own limit on a namespace name; the X-Namespace header is the caller's word, kept that short in the audit. */
+const MAX_NAMESPACE_LENGTH = 255;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function fromJson(p: unknown, index: number): Payload {
@@ -61,8 +64,21 @@ export function codecService({ db, keyring }: { db: Kysely<Database>; keyring: K
   return {
     mustRead,
 
+    /** Audited either way: allowed with how many payloads, or denied (an authenticated caller without the right). */
     async decode(principal: Pick<Principal, 'role' | 'sub'>, namespace: string, body: unknown): Promise<{ payloads: JsonPayload[] }> {
-      await mustRead(principal);
+      const entry = {
+        actor_type: principal.role,
+        actor_id: principal.sub,
+        action: 'temporal.payloads_decoded',
+        subject_type: 'namespace',
+        subject_id: namespace.slice(0, MAX_NAMESPACE_LENGTH),
+      };
+      try {
+        await mustRead(principal);
+      } catch (err) {
+        await audit(db, { ...entry, decision: 'denied', details: {} });
+        throw err;
+      }
       const payloads = parse(body);
       let decoded: Payload[];
       try {
@@ -70,15 +86,7 @@ export function codecService({ db, keyring }: { db: Kysely<Database>; keyring: K
       } catch (err) {
         throw new Problem('unprocessable', `A payload could not be decrypted: ${(err as Error).message}`);
       }
-      await audit(db, {
-        actor_type: principal.role === 'system' ? 'system' : 'agent',
-        actor_id: principal.sub,
-        action: 'temporal.payloads_decoded',
-        subject_type: 'namespace',
-        subject_id: namespace,
-        decision: 'allowed',
-        details: { count: payloads.length },
-      });
+      await audit(db, { ...entry, decision: 'allowed', details: { count: payloads.length } });
       return { payloads: decoded.map(toJson) };
     },
 
