@@ -3,7 +3,8 @@
  * this file translates HTTP, api/services/codec.ts decides and decodes. The UI runs on another
  * origin, so its origin gets CORS with credentials. A supervisor authenticates with a bearer token,
  * or with the cookie POST /codec/session sets (the desk's button does it): the embedded UI has no
- * login to pass a token from, and sends the cookie once "include cross-origin credentials" is on.
+ * login to pass a token from, and sends the cookie once "include cross-origin credentials" is on
+ * (a browser setting, which the UI honours only with an endpoint entered there too: docs/operations.md).
  */
 import express, { type RequestHandler } from 'express';
 import { authenticate, type CredentialStore } from './auth';
