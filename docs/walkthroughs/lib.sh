@@ -4,6 +4,9 @@
 BASE=${BASE:-http://127.0.0.1:3000}
 BODY=$(mktemp)
 trap 'rm -f "$BODY"' EXIT
+for var in ALICE SYSTEM ORG ALICE_ID; do
+  [ -n "${!var:-}" ] || { echo "FAILED: \$$var is not set: run eval \"\$(npm run -s seed)\" first" >&2; exit 1; }
+done
 
 # call <expected status> <METHOD> <path> [json body] [token] [extra header]: prints the answer's body;
 # fails with the status and the body when the status is not the expected one.
@@ -22,41 +25,84 @@ call() {
   cat "$BODY"
 }
 
-# field <js expression on x>: reads JSON on stdin, prints the expression (e.g. field x.id).
-field() { node -e 'const x = JSON.parse(require("fs").readFileSync(0, "utf8")); const v = eval(process.argv[1]); console.log(typeof v === "string" ? v : JSON.stringify(v))' "$1"; }
+# field <js expression on x>: reads JSON on stdin, prints the expression (e.g. field x.id, or
+# field .id for short); strings bare, anything else as JSON.
+field() {
+  node -e 'const x = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    let e = process.argv[1]; if (e.startsWith(".")) e = "x" + e;
+    const v = eval(e); console.log(typeof v === "string" ? v : JSON.stringify(v))' "$1"
+}
 
 # expect <actual> <expected> <what>: fails when they differ.
 expect() { [ "$1" = "$2" ] || { echo "FAILED: $3: got '$1', expected '$2'" >&2; exit 1; }; }
+# expect_match <text> <regex> <what>: fails unless the text matches.
+expect_match() { [[ "$1" =~ $2 ]] || { echo "FAILED: $3: '$1' does not match /$2/" >&2; exit 1; }; }
 
-# wait_mail <recipient> <subject regex> [seen]: the text of the newest email to that recipient whose
-# subject matches, once there are more than [seen] of them (count them first with count_mail, so an
-# earlier run's message never stands in for this one's), waiting up to 30 s. wait_sms and count_sms
-# likewise, by number and body.
-wait_mail() { wait_message emails "$1" "$2" "${3:-0}"; }
-wait_sms() { wait_message sms "$1" "$2" "${3:-0}"; }
-count_mail() { outbox_query emails "$1" "$2" count; }
-count_sms() { outbox_query sms "$1" "$2" count; }
+# The dev outbox (GET /dev/outbox) keeps every email and SMS the stack sent, never forgetting one.
+# A walkthrough finds its message by recipient and subject (an SMS: by number and body), never as
+# "the newest message": count_mail first counts those already there (an earlier run's), and
+# wait_mail waits for the first one after them, in the order they arrived, up to 30 s.
+#   seen=$(count_mail alice@demo.example '^Verify your identity$')
+#   …the request that sends it…
+#   text=$(wait_mail alice@demo.example '^Verify your identity$' "$seen")
+# An optional last argument narrows by the email's text (a regex), when one recipient gets
+# several emails with the same subject (e.g. the reason of a verification case).
+# wait_mail <recipient> <subject regex> [seen] [text regex]; count_mail <recipient> <subject regex> [text regex]
+# wait_sms <number> <body regex> [seen]; count_sms <number> <body regex>
+wait_mail() { wait_message emails "$1" "$2" "${3:-0}" "${4:-}"; }
+wait_sms() { wait_message sms "$1" "$2" "${3:-0}" ""; }
+count_mail() { outbox_query emails "$1" "$2" count 0 "${3:-}"; }
+count_sms() { outbox_query sms "$1" "$2" count 0 ""; }
 outbox_query() {
   curl -s -H 'accept: application/json' "$BASE/dev/outbox" | node -e '
-    const [kind, to, pattern, want, seen] = process.argv.slice(1);
+    const [kind, to, pattern, want, seen, textPattern] = process.argv.slice(1);
     const o = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    const re = new RegExp(pattern);
-    const all = kind === "emails" ? o.emails.filter((e) => e.to.includes(to) && re.test(e.subject)) : o.sms.filter((s) => s.to === to && re.test(s.body));
+    const re = new RegExp(pattern), text = new RegExp(textPattern);
+    // The outbox lists the newest first; oldest first here, so the index is the order of arrival.
+    const all = (kind === "emails"
+      ? o.emails.filter((e) => e.to.includes(to) && re.test(e.subject) && text.test(e.text))
+      : o.sms.filter((s) => s.to === to && re.test(s.body))).reverse();
     if (want === "count") console.log(all.length);
     else if (all.length <= Number(seen)) process.exit(1);
-    else console.log(kind === "emails" ? all[0].text : all[0].body);' "$1" "$2" "$3" "$4" "${5:-0}"
+    else console.log(kind === "emails" ? all[Number(seen)].text : all[Number(seen)].body);' "$@"
 }
 wait_message() {
   local i
   for i in $(seq 1 60); do
-    outbox_query "$1" "$2" "$3" text "$4" && return 0
+    outbox_query "$1" "$2" "$3" text "$4" "$5" && return 0
     sleep 0.5
   done
-  echo "FAILED: no new $1 to $2 matching /$3/ within 30 s" >&2
+  echo "FAILED: no new $1 to $2 matching /$3/ within 30 s (after $4 already there)" >&2
   exit 1
 }
 
 # code_in: the first six-digit code of the text on stdin.
 code_in() { grep -oE '\b[0-9]{6}\b' | head -1; }
+# link_in <path>: the token of the first link …/<path>/<token> in the text on stdin (e.g. link_in verify).
+link_in() { grep -oE "/$1/[A-Za-z0-9_-]{43}" | head -1 | sed 's|.*/||'; }
+# totp <base32 secret>: the current code of an authenticator app (RFC 6238: SHA-1, 6 digits, 30 s).
+totp() {
+  node -e 'const s = process.argv[1].replace(/=+$/, "").toUpperCase(); let bits = "";
+    for (const c of s) bits += "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".indexOf(c).toString(2).padStart(5, "0");
+    const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+    const counter = Buffer.alloc(8); counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000)));
+    const h = require("crypto").createHmac("sha1", key).update(counter).digest(); const o = h[19] & 15;
+    console.log(String((h.readUInt32BE(o) & 0x7fffffff) % 1e6).padStart(6, "0"))' "$1"
+}
+# unique: a fresh suffix, so a walkthrough run again never meets an earlier run's data.
+unique() { echo "$(date +%s)$RANDOM"; }
+
+# wait_until <what> <command…>: runs the command (a function of the script, say) every half
+# second until it succeeds, up to 30 s; for a state a process reaches a moment after the answer.
+wait_until() {
+  local what=$1 i
+  shift
+  for i in $(seq 1 60); do
+    ( "$@" ) > /dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  echo "FAILED: $what: not within 30 s" >&2
+  exit 1
+}
 
 say() { echo "== $*"; }
