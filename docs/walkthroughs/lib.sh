@@ -25,6 +25,15 @@ call() {
   cat "$BODY"
 }
 
+# status_of <METHOD> <path> [json body] [token]: prints only the status (the body is left in the
+# file $BODY), for a step whose answer depends on an earlier run (e.g. 201 the first time, 409 since).
+status_of() {
+  local args=(-s -o "$BODY" -w '%{http_code}' -X "$1" "$BASE$2")
+  [ -n "${3:-}" ] && args+=(-H 'content-type: application/json' -d "$3")
+  [ -n "${4:-}" ] && args+=(-H "authorization: Bearer $4")
+  curl "${args[@]}"
+}
+
 # field <js expression on x>: reads JSON on stdin, prints the expression (e.g. field x.id, or
 # field .id for short); strings bare, anything else as JSON.
 field() {
