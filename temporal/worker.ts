@@ -15,6 +15,10 @@ import { tracingActivityInterceptors, tracingSinks, tracingWorkflowModule, type 
 
 export const workflowsPath = require.resolve('../workflows');
 
+/** A worker asked to stop drains within these (`npm run fleet` waits for them before it kills). */
+export const WORKER_SHUTDOWN_GRACE_MS = 10_000;
+export const WORKER_SHUTDOWN_FORCE_MS = 15_000;
+
 /** Bundling takes seconds: tests do it once and hand the bundle to every worker. */
 export function bundleWorkflows(path: string = workflowsPath): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({ workflowsPath: path, workflowInterceptorModules, failureConverterPath, logger: quietBundlerLogger });
@@ -62,7 +66,10 @@ export async function createWorker(opts: {
     },
     ...(opts.tracing ? { sinks: tracingSinks(opts.tracing) } : {}),
     ...(opts.deployment ? { workerDeploymentOptions: opts.deployment } : {}),
-    // Let in-flight activities finish on Ctrl-C / SIGTERM before the worker exits.
-    shutdownGraceTime: '10 seconds',
+    // Let in-flight activities finish on Ctrl-C / SIGTERM before the worker exits; after the grace
+    // time they are cancelled (the attempt fails; Temporal retries it by its policy, on a live worker), and
+    // one that ignores the cancellation no longer holds the process: the worker gives up at the force time.
+    shutdownGraceTime: WORKER_SHUTDOWN_GRACE_MS,
+    shutdownForceTime: WORKER_SHUTDOWN_FORCE_MS,
   });
 }
