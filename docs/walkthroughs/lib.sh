@@ -5,7 +5,7 @@ BASE=${BASE:-http://127.0.0.1:3000}
 BODY=$(mktemp)
 trap 'rm -f "$BODY"' EXIT
 for var in ALICE SYSTEM ORG ALICE_ID; do
-  [ -n "${!var:-}" ] || { echo "FAILED: \$$var is not set: run eval \"\$(npm run -s seed)\" first" >&2; exit 1; }
+  [ -n "${!var:-}" ] || { echo "FAILED: \$$var is not set: run eval \"\$(npm run -s seed | grep ^export)\" first" >&2; exit 1; }
 done
 
 # call <expected status> <METHOD> <path> [json body] [token] [extra header]: prints the answer's body;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # P3–P8 details (issue 17): Alice, logged in, moves her mobile number to a new one confirmed by an
 # SMS code (the old number is told), sees her sessions with their device, and moves the number back,
-# so the seed stays as it was. Needs: npm start, eval "$(npm run -s seed)".
+# so the seed stays as it was. Needs: npm start, eval "$(npm run -s seed | grep ^export)".
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # P13: Alice lets the agents of her ticket into a mailbox for 7 days; Anna (assigned) may look, Tom
-# (not assigned) may not; Alice revokes it and is emailed. Needs: npm start, eval "$(npm run -s seed)".
+# (not assigned) may not; Alice revokes it and is emailed. Needs: npm start, eval "$(npm run -s seed | grep ^export)".
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
