@@ -123,7 +123,7 @@ export const DEMO = {
     const secret = loadAuthSecret(config);
     const token = async (role: 'customer' | 'agent' | 'system', sub: string) =>
       (await issueBearerToken({ db, authSecret: secret }, { role, sub }, SEED_TOKEN_LIFETIME_MS)).token;
-    console.log(`Seeded organization ${DEMO.organization.id} (${DEMO.organization.name}) and ticket ${DEMO.ticket.id}, assigned to Anna.\n`);
+    console.log(`# Seeded organization ${DEMO.organization.id} (${DEMO.organization.name}) and ticket ${DEMO.ticket.id}, assigned to Anna.\n`);
     console.log(`export ALICE=${await token('customer', DEMO.alice.id)}   # customer, legal representative`);
     console.log(`export BOB=${await token('customer', DEMO.bob.id)}   # customer, collaborator`);
     console.log(`export ANNA=${await token('agent', DEMO.agentAnna.id)}   # agent, the ticket's assignee`);
