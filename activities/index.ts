@@ -6,6 +6,7 @@ import { createInvitationActivities } from './invitations';
 import { createNotificationActivities } from './notifications';
 import { createPartnerActivities } from './partners';
 import { createPaymentActivities } from './payments';
+import { createPrepaidActivities } from './prepaid';
 import { createRecoveryActivities } from './recovery';
 import { createOrderActivities } from './orders';
 import { createRenewalActivities } from './renewal';
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPartnerActivities(deps, notifications),
     ...createAccountActivities(deps, notifications),
     ...createRecoveryActivities(deps, notifications),
+    ...createPrepaidActivities(deps, notifications),
   };
 }
 

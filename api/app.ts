@@ -23,6 +23,7 @@ import { requestDeadline } from './requestDeadline';
 import { cancellationRoutes } from './routes/cancellation';
 import { LIVENESS, checkDependencies, readiness } from './routes/health';
 import { orderRoutes } from './routes/orders';
+import { prepaidRoutes } from './routes/prepaid';
 import { handoverRoutes } from './routes/handover';
 import { invitationRoutes } from './routes/invitations';
 import { organizationRoutes } from './routes/organizations';
@@ -108,6 +109,7 @@ export function apiRoutes(
     }),
     ...agentRoutes({ db, clock }),
     ...renewalRoutes({ client, db, taskQueue, clock, settleWaitMs: deps.config.paymentSettleWaitMs }),
+    ...prepaidRoutes({ client, db, taskQueue, clock }),
   ];
 }
 

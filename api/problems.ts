@@ -4,7 +4,7 @@
  */
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { z } from 'zod';
-import { AUTO_RENEW_ENABLE_MIN_LEAD_MS, describeDuration } from '../lib/rules';
+import { AUTO_RENEW_ENABLE_MIN_LEAD_MS, describeDuration, PREPAID_DEPOSIT_RANGE } from '../lib/rules';
 import type { Logger } from '../lib/logger';
 import { isDependencyDown } from './dependencyErrors';
 
@@ -46,6 +46,11 @@ export const PROBLEM_TYPES = {
   'nothing-due': { status: 409, title: 'Nothing is due on this renewal' },
   'insufficient-prepaid-balance': { status: 409, title: 'The prepaid balance does not cover this amount' },
   'payment-declined': { status: 402, title: 'The payment was declined' },
+  'deposit-out-of-range': {
+    status: 422,
+    title: `A prepaid deposit lies between ${PREPAID_DEPOSIT_RANGE.min.toFixed(2)} and ${PREPAID_DEPOSIT_RANGE.max.toFixed(2)} in the organization's currency`,
+  },
+  'payout-not-awaiting-approval': { status: 409, title: 'This payout is not awaiting a decision (decided, lapsed or refused)' },
   'handover-pending': { status: 409, title: 'A handover of the legal representation of this organization is under way' },
   'handover-invalid': { status: 422, title: 'This handover is not possible between these people' },
   'invitation-link-invalid': { status: 404, title: 'This invitation link is not valid, already used, cancelled or expired' },

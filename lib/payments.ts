@@ -25,6 +25,18 @@ export interface ChargeRequest {
   currency: string;
 }
 
+/**
+ * A payout of a prepaid balance (issue 17, item 4) to a bank account or a PayPal address. The
+ * destination goes to the provider as it must, read from PostgreSQL by the activity that pays; it
+ * never travels through a workflow.
+ */
+export interface PayoutRequest {
+  idempotencyKey: string;
+  amountCents: number;
+  currency: string;
+  destination: { kind: 'iban'; iban: string; holder: string } | { kind: 'paypal'; email: string };
+}
+
 /** The provider refused the charge (card declined, expired, insufficient funds): a business outcome, not a fault. */
 export class PaymentDeclinedError extends Error {
   override readonly name = 'PaymentDeclinedError';
@@ -43,12 +55,27 @@ export interface PaymentProvider {
   refund(request: RefundRequest): Promise<{ refundId: string }>;
   /** Throws PaymentDeclinedError when refused; the same idempotency key never charges twice. */
   charge(request: ChargeRequest): Promise<{ chargeId: string }>;
+  /** Throws PaymentDeclinedError when the destination is refused; the same idempotency key never pays out twice. */
+  payout(request: PayoutRequest): Promise<{ payoutId: string }>;
 }
+
+/** Payouts to an IBAN holder or a PayPal address containing this are refused, like a closed account. */
+export const REFUSED_TEST_PAYOUT_MARK = 'refused-payout';
+
+type OperationKind = 'charge' | 'refund' | 'payout';
 
 /** Cards whose token starts with this are always declined, like a provider's test cards. */
 export const DECLINED_TEST_CARD_PREFIX = 'tok_decline';
 
-type Op = Selectable<Database['local_provider_operations']>;
+/** The local provider's books as written since payouts (the payout kind and outcome are in the schema since 20261210100000). */
+type ProviderDatabase = Omit<Database, 'local_provider_operations' | 'local_provider_calls'> & {
+  local_provider_operations: Omit<Database['local_provider_operations'], 'kind' | 'outcome'> & {
+    kind: OperationKind;
+    outcome: 'charged' | 'refunded' | 'paid_out' | 'declined';
+  };
+  local_provider_calls: Omit<Database['local_provider_calls'], 'kind'> & { kind: OperationKind };
+};
+type Op = Selectable<ProviderDatabase['local_provider_operations']>;
 
 /**
  * The local provider used by `npm start` and the tests. It moves no real money but keeps a durable
@@ -59,12 +86,12 @@ type Op = Selectable<Database['local_provider_operations']>;
 export class LocalPaymentProvider implements PaymentProvider {
   private losingResponses = 0;
   private readonly declining = new Map<string, number>();
-  private dbPromise: Promise<Kysely<Database>> | undefined;
+  private dbPromise: Promise<Kysely<ProviderDatabase>> | undefined;
 
   constructor(private readonly source: Kysely<Database> | (() => Promise<Kysely<Database>>)) {}
 
-  private db(): Promise<Kysely<Database>> {
-    this.dbPromise ??= typeof this.source === 'function' ? this.source() : Promise.resolve(this.source);
+  private db(): Promise<Kysely<ProviderDatabase>> {
+    this.dbPromise ??= (typeof this.source === 'function' ? this.source() : Promise.resolve(this.source)) as unknown as Promise<Kysely<ProviderDatabase>>;
     return this.dbPromise;
   }
 
@@ -90,10 +117,18 @@ export class LocalPaymentProvider implements PaymentProvider {
     return { refundId: op.provider_id };
   }
 
+  async payout(request: PayoutRequest): Promise<{ payoutId: string }> {
+    const d = request.destination;
+    const refused = (d.kind === 'iban' ? d.holder : d.email).includes(REFUSED_TEST_PAYOUT_MARK);
+    const op = await this.execute('payout', { ...request, means: d.kind }, null, null, () => (refused ? 'destination account refused the transfer' : null));
+    if (op.outcome === 'declined') throw new PaymentDeclinedError(op.reason ?? 'declined');
+    return { payoutId: op.provider_id };
+  }
+
   /** Executes a key once; a repeat answers the first outcome (a decline included, as providers do). */
   private async execute(
-    kind: 'charge' | 'refund',
-    r: ChargeRequest | RefundRequest,
+    kind: OperationKind,
+    r: ChargeRequest | RefundRequest | (Omit<PayoutRequest, 'destination'> & { means: string }),
     cardRef: string | null,
     paymentReference: string | null,
     decline: () => string | null,
@@ -106,14 +141,14 @@ export class LocalPaymentProvider implements PaymentProvider {
       .where('idempotency_key', '=', r.idempotencyKey)
       .executeTakeFirst();
     if (earlier) return this.repeat(kind, r, earlier);
-    const reason = kind === 'charge' ? decline() : null;
-    const prefix = kind === 'charge' ? 'ch' : 're';
+    const reason = kind === 'refund' ? null : decline();
+    const prefix = { charge: 'ch', refund: 're', payout: 'po' }[kind];
     const inserted = await db
       .insertInto('local_provider_operations')
       .values({
         kind,
         idempotency_key: r.idempotencyKey,
-        outcome: reason ? 'declined' : kind === 'charge' ? 'charged' : 'refunded',
+        outcome: reason ? 'declined' : ({ charge: 'charged', refund: 'refunded', payout: 'paid_out' } as const)[kind],
         provider_id: `${reason ? 'dc' : prefix}_${randomUUID()}`,
         amount_cents: r.amountCents,
         currency: r.currency,
@@ -142,7 +177,7 @@ export class LocalPaymentProvider implements PaymentProvider {
     return inserted;
   }
 
-  private async repeat(kind: 'charge' | 'refund', r: ChargeRequest | RefundRequest, earlier: Op): Promise<Op> {
+  private async repeat(kind: OperationKind, r: { idempotencyKey: string; amountCents: number; currency: string }, earlier: Op): Promise<Op> {
     if (earlier.amount_cents !== r.amountCents || earlier.currency !== r.currency) {
       await this.log(kind, r, 'refused', null);
       throw new IdempotencyKeyReusedError(`idempotency key ${r.idempotencyKey} was first used for ${earlier.amount_cents} ${earlier.currency}`);
@@ -152,8 +187,8 @@ export class LocalPaymentProvider implements PaymentProvider {
   }
 
   private async log(
-    kind: 'charge' | 'refund',
-    r: ChargeRequest | RefundRequest,
+    kind: OperationKind,
+    r: { idempotencyKey: string; amountCents: number; currency: string },
     result: Database['local_provider_calls']['result'],
     providerId: string | null,
   ) {
@@ -200,8 +235,22 @@ export class LocalPaymentProvider implements PaymentProvider {
       .filter(predicate);
   }
 
+  /** Payouts the provider made (refused ones excluded), one per key. */
+  async payoutsFor(predicate: (p: { idempotencyKey: string; amountCents: number; currency: string; means: string }) => boolean = () => true) {
+    const rows = await (
+      await this.db()
+    )
+      .selectFrom('local_provider_operations')
+      .selectAll()
+      .where('kind', '=', 'payout')
+      .where('outcome', '=', 'paid_out')
+      .orderBy('created_at')
+      .execute();
+    return rows.map((o) => ({ idempotencyKey: o.idempotency_key, amountCents: o.amount_cents, currency: o.currency, means: o.means })).filter(predicate);
+  }
+
   /** Every call that reached the provider for a key, repeated and failed ones included. */
-  async callsFor(kind: 'charge' | 'refund', idempotencyKey: string) {
+  async callsFor(kind: OperationKind, idempotencyKey: string) {
     return (await this.db())
       .selectFrom('local_provider_calls')
       .select(['result', 'amount_cents', 'provider_id'])

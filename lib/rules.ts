@@ -58,6 +58,16 @@ export const PARTNER_MIN_YEARLY_VOLUME = { CHF: 2000, EUR: 1800 } as const;
 /** P14: a prepaid-account deposit lies between these bounds, in EUR or CHF. [001] */
 export const PREPAID_DEPOSIT_RANGE = { min: 0.1, max: 9999 } as const;
 
+/**
+ * Issue 17, item 4 [inferred]: a payout of the prepaid balance waits at most 14 days for an agent's
+ * decision; undecided then, it lapses and the reserved amount goes back to the prepaid account. Two
+ * weeks cover an agent's absence and a holiday period while money never stays frozen for long.
+ */
+export const PREPAID_PAYOUT_DECISION_TIMEOUT_MS = 14 * DAY;
+
+/** Issue 17, item 4 [inferred]: the statement of a prepaid account shows at most this many entries per page. */
+export const PREPAID_STATEMENT_MAX_ENTRIES = 200;
+
 /** P2: an SMS confirmation code of a verification case is valid 10 minutes. [issue 3] */
 export const VERIFICATION_CODE_VALIDITY_MS = 10 * MINUTE;
 

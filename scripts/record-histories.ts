@@ -16,6 +16,7 @@ import {
   API_TOKEN_IDLE_DEACTIVATION_MS,
   BLOCKED_ORDER_AUTO_CANCEL_MS,
   RECOVERY_CODE_VALIDITY_MS,
+  PREPAID_PAYOUT_DECISION_TIMEOUT_MS,
   RFP_OPEN_MS,
   SUPPORT_ACCESS_EXPIRY_MS,
   VERIFICATION_DOCUMENTS_PURGE_MS,
@@ -56,6 +57,8 @@ import { tokenHash } from '../lib/accountSecrets';
 import { hashPassword } from '../lib/passwords';
 import { mailTo } from '../test/support/recovery';
 import { rfpCancelledSignal, rfpWorkflowId } from '../workflows/shared/rfp';
+import { insertDepositOnce, insertPayout, writeLedgerEntry } from '../db/repositories/prepaid';
+import { decidePayoutUpdate, payoutReservationUpdate, prepaidDepositWorkflowId, prepaidPayoutWorkflowId } from '../workflows/shared/prepaid';
 import {
   accountNoticeWorkflowId,
   codeConfirmedSignal,
@@ -622,6 +625,39 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     }
     return h;
   },
+  /** Issue 17, item 4: a deposit by card, charged, credited, receipted. */
+  async 'prepaid-deposit-credited'({ client, taskQueue, db }) {
+    const seed = await seedOrganization(db);
+    const depositId = randomUUID();
+    await insertDepositOnce(db, {
+      id: depositId,
+      organization_id: seed.org.id,
+      requested_by: seed.admin.id,
+      amount_cents: 2_500,
+      currency: 'CHF',
+      card_ref: 'tok_visa_recorded',
+    });
+    const h = await client.workflow.start('prepaidDeposit', { workflowId: prepaidDepositWorkflowId(depositId), taskQueue, args: [{ depositId }] });
+    await h.result();
+    return h;
+  },
+  /** Issue 17, item 4: a payout reserved, approved by an agent 2 days later, paid out. */
+  async 'prepaid-payout-approved'({ env, client, taskQueue, db }) {
+    const { seed, h } = await startPrepaidPayout({ client, taskQueue, db });
+    await h.executeUpdate(payoutReservationUpdate);
+    await env.sleep('2 days');
+    await h.executeUpdate(decidePayoutUpdate, { args: [{ agentId: seed.agent.id, decision: 'approve', reason: 'holder matches' }] });
+    await h.result();
+    return h;
+  },
+  /** Issue 17, item 4: a payout nobody decided: lapsed at the deadline, credited back. */
+  async 'prepaid-payout-expired'({ env, client, taskQueue, db }) {
+    const { h } = await startPrepaidPayout({ client, taskQueue, db });
+    await h.executeUpdate(payoutReservationUpdate);
+    await env.sleep(PREPAID_PAYOUT_DECISION_TIMEOUT_MS);
+    await h.result();
+    return h;
+  },
   /** P11: published to the partners who take requests, cancelled by its author from the emailed link 3 days later. */
   async 'request-for-proposal-cancelled'({ env, client, taskQueue, db }) {
     const author = await seedOrganization(db);
@@ -654,6 +690,32 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
 };
 
 const DAY = 86_400_000;
+
+/** A payout to an IBAN of half a funded prepaid account (the destination in PostgreSQL only). */
+async function startPrepaidPayout({ client, taskQueue, db }: Omit<Ctx, 'env'>) {
+  const seed = await seedOrganization(db);
+  await writeLedgerEntry(db, {
+    organizationId: seed.org.id,
+    currency: 'CHF',
+    amountCents: 8_000,
+    reason: 'bank transfer',
+    reference: `record:${randomUUID()}`,
+  });
+  const payoutId = randomUUID();
+  await insertPayout(db, {
+    id: payoutId,
+    organization_id: seed.org.id,
+    requested_by: seed.legalRep.id,
+    amount_cents: 4_000,
+    currency: 'CHF',
+    destination_kind: 'iban',
+    iban: 'CH9300762011623852957',
+    holder: 'Recorded AG',
+    paypal_email: null,
+  });
+  const h = await client.workflow.start('prepaidPayout', { workflowId: prepaidPayoutWorkflowId(payoutId), taskQueue, args: [{ payoutId }] });
+  return { seed, h };
+}
 
 /** A payment process for a fresh renewable product, by the administrator, with this card token. */
 async function startCardPayment({ client, taskQueue, db }: Ctx, cardToken: string) {

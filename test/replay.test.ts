@@ -35,6 +35,9 @@ describe('replay of recorded histories', function () {
       'password-recovery-verified',
       'login-address-recovery-reminded',
       'account-security-case-approved',
+      'prepaid-deposit-credited',
+      'prepaid-payout-approved',
+      'prepaid-payout-expired',
     ]) {
       assert.ok(files.includes(`${name}.json`), `test/histories/${name}.json is missing`);
     }

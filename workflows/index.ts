@@ -17,3 +17,5 @@ export { loginEmailChange } from './loginEmailChange';
 export { accountSecurityCase } from './accountSecurityCase';
 export { accountNotice } from './accountNotice';
 export { apiTokenSweep } from './apiTokenSweep';
+export { prepaidDeposit } from './prepaidDeposit';
+export { prepaidPayout } from './prepaidPayout';

@@ -27,6 +27,7 @@ import * as orderLineTerms from './20261205170000_order_line_terms';
 import * as recoveryDetails from './20261205180000_recovery_details';
 import * as handoverFormerStays from './20261205190000_handover_former_stays';
 import * as accountCountry from './20261205200000_account_country';
+import * as prepaidMoney from './20261210100000_prepaid_money';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -58,4 +59,5 @@ export const migrations: Record<string, Migration> = {
   '20261205180000_recovery_details': recoveryDetails,
   '20261205190000_handover_former_stays': handoverFormerStays,
   '20261205200000_account_country': accountCountry,
+  '20261210100000_prepaid_money': prepaidMoney,
 };
