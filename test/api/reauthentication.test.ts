@@ -251,6 +251,7 @@ describe('re-authentication before sensitive changes (issue 14, item 3)', functi
       'POST /v1/accounts/me/mobile-phone/confirm',
       'POST /v1/accounts/me/recovery-email/confirm',
       'POST /v1/accounts/me/two-factor',
+      'POST /v1/organizations/{id}/prepaid/payouts', // sending the balance away: test/api/prepaid.test.ts
       'PUT /v1/accounts/me/lock-threshold', // lowering or raising it: test/api/lockThreshold.test.ts
       'PUT /v1/accounts/me/mobile-phone',
       'PUT /v1/accounts/me/password',
