@@ -9,6 +9,9 @@ import type { Db } from '../db/database';
 import { audit } from '../db/repositories/audit';
 import { createProductsOfOrder } from '../db/repositories/products';
 import { enqueue } from '../db/repositories/outbox';
+import { prepaidBalance } from '../db/repositories/renewal';
+import { partnerPrice } from '../lib/pricing';
+import { orderCashbackReference } from '../workflows/shared/orders';
 import { FailureType } from '../workflows/shared/failures';
 import type { ActivityDeps } from './deps';
 import { deliverIfPossible, type createNotificationActivities } from './notifications';
@@ -77,6 +80,7 @@ export function createOrderActivities({ db, clock, payments }: ActivityDeps, { d
       if (order.status === 'cancelled') return;
       if (order.status === 'fulfilled') throw ApplicationFailure.nonRetryable(`order ${orderId} is fulfilled`, FailureType.OrderClosed);
       await trx.updateTable('orders').set({ status: 'cancelled', cancelled_at: clock.now(), cancel_reason: reason }).where('id', '=', orderId).execute();
+      await takeBackOrderCashback(trx, order);
       await audit(trx, {
         actor_type: 'system',
         actor_id: 'order-block',
@@ -134,7 +138,8 @@ export function createOrderActivities({ db, clock, payments }: ActivityDeps, { d
           await trx
             .insertInto('prepaid_ledger_entries')
             .values({
-              organization_id: order.organization_id,
+              // The payer's account: the partner's when the client was billed to it (P11).
+              organization_id: order.billed_organization_id ?? order.organization_id,
               currency: order.currency,
               amount_cents: refund.amount_cents,
               reason: `refund of order ${orderId}`,
@@ -177,5 +182,86 @@ export function createOrderActivities({ db, clock, payments }: ActivityDeps, { d
     ]);
   }
 
-  return { verificationCaseStatus, attachOrderVerificationCase, fulfillOrder, cancelOrder, refundOrderPayments, notifyOrderCancelled };
+  /**
+   * P11 [003]: a client of a partner orders at the public price; the partner earns the difference to
+   * its price as cashback on its prepaid account, once per order line (the reference), and never on
+   * a cancelled order. A client billed to its partner was invoiced the partner price: no cashback.
+   */
+  async function creditOrderCashback({ orderId }: { orderId: string }): Promise<{ creditedCents: number }> {
+    return db.transaction().execute(async (trx) => {
+      const order = await orderOrFail(trx, orderId, true);
+      if (!order.partner_organization_id || order.billed_organization_id || order.status === 'cancelled') return { creditedCents: 0 };
+      const lines = await trx.selectFrom('order_lines').select(['id', 'quantity', 'unit_price_cents']).where('order_id', '=', orderId).orderBy('id').execute();
+      let creditedCents = 0;
+      for (const line of lines) {
+        const { cashbackCents } = partnerPrice({ publicCents: line.quantity * line.unit_price_cents });
+        if (cashbackCents <= 0) continue;
+        const credited = await trx
+          .insertInto('prepaid_ledger_entries')
+          .values({
+            organization_id: order.partner_organization_id,
+            currency: order.currency,
+            amount_cents: cashbackCents,
+            reason: `partner cashback, order ${orderId}`,
+            reference: orderCashbackReference(orderId, line.id),
+          })
+          .onConflict((oc) => oc.column('reference').doNothing())
+          .returning('id')
+          .executeTakeFirst();
+        if (credited) creditedCents += cashbackCents;
+      }
+      if (creditedCents > 0)
+        await audit(trx, {
+          actor_type: 'system',
+          actor_id: 'order-cashback',
+          action: 'order.cashback_credited',
+          subject_type: 'order',
+          subject_id: orderId,
+          decision: null,
+          details: { partnerOrganizationId: order.partner_organization_id, amountCents: creditedCents },
+        });
+      return { creditedCents };
+    });
+  }
+
+  /**
+   * A cancelled order earns nothing: its cashback goes back, once per line, as far as the partner's
+   * balance allows (money already paid out is not claimed back here) [decided].
+   */
+  async function takeBackOrderCashback(trx: Db, order: { id: string; partner_organization_id: string | null; currency: 'CHF' | 'EUR' }) {
+    if (!order.partner_organization_id) return;
+    const credits = await trx
+      .selectFrom('prepaid_ledger_entries')
+      .select(['reference', 'amount_cents'])
+      .where('reference', 'like', `${orderCashbackReference(order.id, '')}%`)
+      .where('amount_cents', '>', 0)
+      .orderBy('reference')
+      .execute();
+    for (const credit of credits) {
+      const balance = await prepaidBalance(trx, order.partner_organization_id, order.currency);
+      const amount = Math.min(credit.amount_cents, balance);
+      if (amount <= 0) continue;
+      await trx
+        .insertInto('prepaid_ledger_entries')
+        .values({
+          organization_id: order.partner_organization_id,
+          currency: order.currency,
+          amount_cents: -amount,
+          reason: `partner cashback taken back, order ${order.id} cancelled`,
+          reference: `${credit.reference}:cancelled`,
+        })
+        .onConflict((oc) => oc.column('reference').doNothing())
+        .execute();
+    }
+  }
+
+  return {
+    verificationCaseStatus,
+    attachOrderVerificationCase,
+    fulfillOrder,
+    cancelOrder,
+    refundOrderPayments,
+    notifyOrderCancelled,
+    creditOrderCashback,
+  };
 }

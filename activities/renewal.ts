@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { audit } from '../db/repositories/audit';
 import { enqueue, pendingKeys } from '../db/repositories/outbox';
 import { billingPreferences, issueRenewalInvoice, releaseTermInvoice, renewalPlan, termInvoice } from '../db/repositories/renewal';
+import { billedOrganizationOf } from '../db/repositories/partnerships';
 import { releaseRenewalRun } from '../db/repositories/renewalRuns';
 import { stableUuid } from '../lib/ids';
 import type { Db } from '../db/database';
@@ -66,9 +67,10 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
 
   /** Queues one email per billing contact inside `trx`; returns the keys to deliver after commit. */
   async function queueMail(trx: Db, productId: string, key: string, subject: string, lines: (name: string) => string[]): Promise<string[]> {
-    const product = await trx.selectFrom('products').select('organization_id').where('id', '=', productId).executeTakeFirstOrThrow();
+    // P11: a client billed to its partner: the partner's billing contacts receive it.
+    const payer = await billedOrganizationOf(trx, productId);
     const keys: string[] = [];
-    for (const person of await billingContacts(trx, product.organization_id, productId)) {
+    for (const person of await billingContacts(trx, payer, productId)) {
       const k = `${key}:${person.id}`;
       await enqueue(trx, {
         key: k,
@@ -112,7 +114,7 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
       if (!product) throw ApplicationFailure.nonRetryable(`product ${productId} not found`, FailureType.NotFound);
       // Renewed or terminated meanwhile: the step belongs to a term that is over.
       if (product.status === 'terminated' || product.due_at?.getTime() !== due.getTime()) return [];
-      const prefs = await billingPreferences(trx, product.organization_id);
+      const prefs = await billingPreferences(trx, await billedOrganizationOf(trx, productId));
 
       if (step.kind === 'issue-invoice') {
         const issued = await issueRenewalInvoice(trx, productId, due, clock.now());
@@ -377,8 +379,10 @@ export function createRenewalActivities(deps: ActivityDeps, { deliverNotificatio
       if (invoice?.status !== 'paid') return [];
       const wasSuspended = product.status === 'suspended';
       const to = await advanceTerm(trx, productId, due, invoice.id, false);
-      await creditPartnerCashback(trx, productId, product.organization_id, invoice.id, invoice.line_cents, invoice.currency);
-      const prefs = await billingPreferences(trx, product.organization_id);
+      // Invoiced to the partner at its price: the discount was given, no cashback on top.
+      if (invoice.organization_id === product.organization_id)
+        await creditPartnerCashback(trx, productId, product.organization_id, invoice.id, invoice.line_cents, invoice.currency);
+      const prefs = await billingPreferences(trx, invoice.organization_id);
       const automatic = await trx
         .selectFrom('payments')
         .select('id')

@@ -3,7 +3,7 @@
  * out exactly: the partner discount applies first, the volume-degressive rate to what remains
  * (347.20 → 277.76 → 208.32 CHF). Cashback is what the partner does not pay of the public price.
  */
-import { PARTNER_DISCOUNT_BASIS_POINTS } from './rules';
+import { DEGRESSIVE_PRODUCT_TYPES, DEGRESSIVE_TIERS, PARTNER_DISCOUNT_BASIS_POINTS } from './rules';
 
 /** `cents` less `basisPoints`/10,000 of it, rounded half up to the cent. */
 export function discount(cents: number, basisPoints: number): number {
@@ -26,4 +26,10 @@ export function partnerPrice(opts: { publicCents: number; degressiveBasisPoints?
   const afterPartnerDiscountCents = discount(opts.publicCents, opts.partnerDiscountBasisPoints ?? PARTNER_DISCOUNT_BASIS_POINTS);
   const finalCents = discount(afterPartnerDiscountCents, opts.degressiveBasisPoints ?? 0);
   return { publicCents: opts.publicCents, afterPartnerDiscountCents, finalCents, cashbackCents: opts.publicCents - finalCents };
+}
+
+/** The degressive rate of a product type when the payer has `count` products of that type (lib/rules.ts). */
+export function degressiveBasisPoints(productType: string, count: number): number {
+  if (!(DEGRESSIVE_PRODUCT_TYPES as readonly string[]).includes(productType)) return 0;
+  return DEGRESSIVE_TIERS.find((t) => count >= t.fromCount)?.basisPoints ?? 0;
 }

@@ -127,6 +127,14 @@ export const RENEWAL_MAX_TERMS_AHEAD = 10;
 /** P11: the discount of a partner paying with its own means, applied before the degressive rate. [001] */
 export const PARTNER_DISCOUNT_BASIS_POINTS = 2000;
 
+/**
+ * P11 [003, decided]: the volume-degressive rate of Web and Mail hosting, by how many hostings of that
+ * kind the paying organization has (its own and the clients' it is billed for). The page gives one
+ * point, 35 hostings at -25 %, and no other: below it we apply none. Tiers are listed highest first.
+ */
+export const DEGRESSIVE_PRODUCT_TYPES = ['web_hosting', 'mail_hosting'] as const;
+export const DEGRESSIVE_TIERS: readonly { fromCount: number; basisPoints: number }[] = [{ fromCount: 35, basisPoints: 2500 }];
+
 /** P9 [inferred]: an invitation email can be sent again at most 3 times, at least an hour apart. */
 export const INVITATION_MAX_RESENDS = 3;
 export const INVITATION_RESEND_MIN_INTERVAL_MS = HOUR;

@@ -22,7 +22,7 @@ import {
   VERIFICATION_DOCUMENTS_PURGE_MS,
 } from '../lib/rules';
 import { cancellationWorkflowId, confirmCancellationUpdate } from '../workflows/shared/cancellation';
-import { orderBlockWorkflowId } from '../workflows/shared/orders';
+import { orderBlockWorkflowId, orderCashbackWorkflowId } from '../workflows/shared/orders';
 import { revokeUpdate, supportAccessWorkflowId } from '../workflows/shared/supportAccess';
 import {
   confirmCodeUpdate,
@@ -171,6 +171,16 @@ const recorders: Record<string, (ctx: Ctx) => Promise<{ fetchHistory(): Promise<
     });
     await linkTokenFor(seed.legalRep.login_email);
     await env.sleep(BLOCKED_ORDER_AUTO_CANCEL_MS);
+    await h.result();
+    return h;
+  },
+  /** P11: a partner's client orders at the public price; the partner's cashback is credited. */
+  async 'order-cashback-credited'({ client, taskQueue, db }) {
+    const partner = await seedOrganization(db);
+    const seed = await seedOrganization(db);
+    await db.updateTable('organizations').set({ program: 'partner' }).where('id', '=', partner.org.id).execute();
+    const { orderId } = await insertPaidOrder(db, seed, { means: 'card' }, partner.org.id);
+    const h = await client.workflow.start('orderCashback', { workflowId: orderCashbackWorkflowId(orderId), taskQueue, args: [{ orderId }] });
     await h.result();
     return h;
   },

@@ -38,6 +38,7 @@ describe('replay of recorded histories', function () {
       'prepaid-deposit-credited',
       'prepaid-payout-approved',
       'prepaid-payout-expired',
+      'order-cashback-credited',
     ]) {
       assert.ok(files.includes(`${name}.json`), `test/histories/${name}.json is missing`);
     }

@@ -1,6 +1,7 @@
 export { supportAccess } from './supportAccess';
 export { verificationCase } from './verificationCase';
 export { orderBlock } from './orderBlock';
+export { orderCashback } from './orderCashback';
 export { productCancellation } from './productCancellation';
 export { renewal } from './renewal';
 export { payment } from './payment';

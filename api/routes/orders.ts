@@ -22,6 +22,8 @@ const orderSchema = z
     status: z.enum(['paid', 'blocked', 'fulfilled', 'cancelled']),
     currency: z.enum(['CHF', 'EUR']),
     totalCents: z.number().int(),
+    /** P11: the partner billed for the order at its partner price; null: the organization pays the public price. */
+    billedOrganizationId: z.uuid().nullable(),
     lines: z.array(
       z.object({
         id: z.uuid(),

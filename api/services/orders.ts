@@ -21,8 +21,18 @@ import {
   type PaidOrder,
 } from '../../db/repositories/orders';
 import { findMembership } from '../../db/repositories/organizations';
+import { partnershipCovering, productsPaidBy } from '../../db/repositories/partnerships';
+import { queueWorkflowCommands, type WorkflowCommandRow } from '../../db/repositories/workflowCommands';
+import { degressiveBasisPoints, partnerPrice } from '../../lib/pricing';
+import { sendCommitted } from '../../temporal/workflowCommands';
 import { BLOCKED_ORDER_AUTO_CANCEL_MS, BLOCKED_ORDER_RESEND_WINDOW_MS, BLOCKED_ORDER_RESENDS_PER_DAY, describePeriod } from '../../lib/rules';
-import { orderBlockWorkflowId, reopenVerificationSignal, type OrderBlockInput } from '../../workflows/shared/orders';
+import {
+  orderBlockWorkflowId,
+  orderCashbackWorkflowId,
+  reopenVerificationSignal,
+  type OrderBlockInput,
+  type OrderCashbackInput,
+} from '../../workflows/shared/orders';
 import { reissueLinkUpdate, verificationWorkflowId } from '../../workflows/shared/verification';
 import type { Principal } from '../auth';
 import { notFound, Problem } from '../problems';
@@ -69,6 +79,8 @@ export function orderService({ client, db, taskQueue, clock }: OrderDeps) {
       status: order.status,
       currency: order.currency,
       totalCents: order.total_cents,
+      // P11: the partner that pays it (at the partner price), or null when the organization does.
+      billedOrganizationId: order.billed_organization_id,
       lines: lines.map((l) => ({
         id: l.id,
         productType: l.product_type,
@@ -97,6 +109,25 @@ export function orderService({ client, db, taskQueue, clock }: OrderDeps) {
     return order;
   }
 
+  /**
+   * P11 [003]: the terms of an order by a client of a partner with full access. Billed to the partner,
+   * it pays the partner price of each line (its discount, then the degressive rate of its volume);
+   * billed to the client, the client pays the public price and the partner earns the cashback.
+   */
+  async function partnerTerms(trx: Kysely<Database>, input: Omit<PaidOrder, 'recordedBy'>) {
+    const partnership = await partnershipCovering(trx, input.organizationId);
+    if (!partnership) return undefined;
+    const partnerId = partnership.partner_organization_id;
+    if (partnership.billing !== 'partner') return { organizationId: partnerId, billedTotalCents: null };
+    let billedTotalCents = 0;
+    for (const line of input.lines) {
+      const volume = (await productsPaidBy(trx, partnerId, line.productType)) + line.quantity;
+      const degressive = degressiveBasisPoints(line.productType, volume);
+      billedTotalCents += partnerPrice({ publicCents: line.quantity * line.unitPriceCents, degressiveBasisPoints: degressive }).finalCents;
+    }
+    return { organizationId: partnerId, billedTotalCents };
+  }
+
   return {
     read: async (principal: Principal, orderId: string) => present((await visibleOrder(orderId, principal)).id, principal),
 
@@ -113,12 +144,32 @@ export function orderService({ client, db, taskQueue, clock }: OrderDeps) {
       if (input.payment.status === 'in_progress' && input.payment.means !== 'iban_transfer')
         throw new Problem('unprocessable', 'Only a bank transfer can be in progress', { pointer: '/payment/status' });
       let id: string;
+      let commands: WorkflowCommandRow[] = [];
       try {
-        ({ orderId: id } = await db.transaction().execute((trx) => recordPaidOrder(trx, { ...input, recordedBy: principal.sub })));
+        ({ id, commands } = await db.transaction().execute(async (trx) => {
+          const partner = await partnerTerms(trx, input);
+          const { orderId } = await recordPaidOrder(trx, { ...input, recordedBy: principal.sub, ...(partner ? { partner } : {}) });
+          // The partner's cashback is credited by a process (money moves in activities), queued with the order.
+          const cashback =
+            partner && partner.billedTotalCents === null
+              ? await queueWorkflowCommands(trx, [
+                  {
+                    kind: 'start',
+                    workflowType: 'orderCashback',
+                    workflowId: orderCashbackWorkflowId(orderId),
+                    taskQueue,
+                    args: [{ orderId } satisfies OrderCashbackInput],
+                  },
+                ])
+              : [];
+          return { id: orderId, commands: cashback };
+        }));
       } catch (err) {
         if (err instanceof InsufficientPrepaidBalance) throw new Problem('insufficient-prepaid-balance', 'The prepaid account does not cover this order');
         throw err;
       }
+      // The order is recorded: Temporal away, the relay starts the process later; a 503 would only make the checkout order twice.
+      await sendCommitted({ client, db }, commands).catch(() => undefined);
       return present(id, principal);
     },
 

@@ -28,6 +28,7 @@ import * as recoveryDetails from './20261205180000_recovery_details';
 import * as handoverFormerStays from './20261205190000_handover_former_stays';
 import * as accountCountry from './20261205200000_account_country';
 import * as prepaidMoney from './20261210100000_prepaid_money';
+import * as orderPartnerBilling from './20261210110000_order_partner_billing';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -60,4 +61,5 @@ export const migrations: Record<string, Migration> = {
   '20261205190000_handover_former_stays': handoverFormerStays,
   '20261205200000_account_country': accountCountry,
   '20261210100000_prepaid_money': prepaidMoney,
+  '20261210110000_order_partner_billing': orderPartnerBilling,
 };

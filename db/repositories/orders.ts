@@ -17,18 +17,27 @@ export interface PaidOrder {
   lines: { productType: string; description: string; quantity: number; unitPriceCents: number; termMonths?: number | null }[];
   payment: { means: PaymentMeans; status: 'captured' | 'in_progress'; reference: string | null; cardRef?: string };
   recordedBy: string;
+  /**
+   * P11: the client's partner, if any, and when the client is billed to it, the partner pays the
+   * order's total at the partner price (api/services/orders.ts computes it).
+   */
+  partner?: { organizationId: string; billedTotalCents: number | null };
 }
 
 /** Writes the order, its lines and its payment; call inside a transaction. */
 export async function recordPaidOrder(trx: Db, order: PaidOrder): Promise<{ orderId: string; paymentId: string }> {
   const orderId = randomUUID();
   const paymentId = randomUUID();
-  const total = order.lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
+  const billedByPartner = order.partner !== undefined && order.partner.billedTotalCents !== null;
+  const total = billedByPartner ? order.partner!.billedTotalCents! : order.lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
+  const payer = billedByPartner ? order.partner!.organizationId : order.organizationId;
   await trx
     .insertInto('orders')
     .values({
       id: orderId,
       organization_id: order.organizationId,
+      partner_organization_id: order.partner?.organizationId ?? null,
+      billed_organization_id: billedByPartner ? payer : null,
       account_id: order.accountId,
       currency: order.currency,
       total_cents: total,
@@ -74,7 +83,7 @@ export async function recordPaidOrder(trx: Db, order: PaidOrder): Promise<{ orde
       await trx
         .insertInto('prepaid_ledger_entries')
         .values({
-          organization_id: order.organizationId,
+          organization_id: payer,
           currency: order.currency,
           amount_cents: -total,
           reason: `order ${orderId}`,

@@ -1,4 +1,5 @@
 import type { Db } from '../database';
+import { degressiveBasisPoints, partnerPrice } from '../../lib/pricing';
 
 /**
  * P11: may this account act on this product as a partner? As a member of a partner organization
@@ -54,4 +55,64 @@ export async function markPartnershipEnded(trx: Db, id: string, endedBy: string,
     .returning('id')
     .executeTakeFirst();
   return ended !== undefined;
+}
+
+/**
+ * P11: the active partnership through which a partner manages a client's product (full access, or
+ * restricted access that lists it); without `productId`, a full-access one only: an order's new
+ * products are in no restricted grant yet [003]. Its `billing` says who pays.
+ */
+export async function partnershipCovering(db: Db, clientOrganizationId: string, productId?: string) {
+  return db
+    .selectFrom('partnerships')
+    .select(['id', 'partner_organization_id', 'billing'])
+    .where('client_organization_id', '=', clientOrganizationId)
+    .where('ended_at', 'is', null)
+    .where((eb) =>
+      productId === undefined ? eb('access', '=', 'full') : eb.or([eb('access', '=', 'full'), eb(eb.val(productId), '=', eb.fn.any('product_ids'))]),
+    )
+    .executeTakeFirst();
+}
+
+/**
+ * How many products of a type an organization pays for: its own and those of the clients billed to
+ * it (not terminated). The volume that sets the degressive rate of a partner's price.
+ */
+export async function productsPaidBy(db: Db, organizationId: string, productType: string): Promise<number> {
+  const row = await db
+    .selectFrom('products as p')
+    .leftJoin('partnerships as s', (j) =>
+      j
+        .onRef('s.client_organization_id', '=', 'p.organization_id')
+        .on('s.partner_organization_id', '=', organizationId)
+        .on('s.billing', '=', 'partner')
+        .on('s.ended_at', 'is', null),
+    )
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('p.product_type', '=', productType)
+    .where('p.status', '!=', 'terminated')
+    .where((eb) => eb.or([eb('p.organization_id', '=', organizationId), eb('s.id', 'is not', null)]))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/**
+ * Who pays a product's renewal and at what price for one term: the client at the public price, or
+ * the partner it is billed to at the partner price (discount first, then the degressive rate) [003].
+ */
+export async function renewalBilling(db: Db, product: { id: string; organization_id: string; product_type: string; renewal_price_cents: number }) {
+  const partnership = await partnershipCovering(db, product.organization_id, product.id);
+  if (partnership?.billing !== 'partner')
+    return { payerOrganizationId: product.organization_id, partnerBilled: false as const, termCents: product.renewal_price_cents };
+  const payer = partnership.partner_organization_id;
+  const degressive = degressiveBasisPoints(product.product_type, await productsPaidBy(db, payer, product.product_type));
+  const { finalCents } = partnerPrice({ publicCents: product.renewal_price_cents, degressiveBasisPoints: degressive });
+  return { payerOrganizationId: payer, partnerBilled: true as const, termCents: finalCents };
+}
+
+/** The organization billed for a product now: the partner its client is billed to, else the product's own. */
+export async function billedOrganizationOf(db: Db, productId: string): Promise<string> {
+  const product = await db.selectFrom('products').select('organization_id').where('id', '=', productId).executeTakeFirstOrThrow();
+  const partnership = await partnershipCovering(db, product.organization_id, productId);
+  return partnership?.billing === 'partner' ? partnership.partner_organization_id : product.organization_id;
 }

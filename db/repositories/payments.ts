@@ -105,7 +105,7 @@ async function reserveForInvoice(trx: Db, paymentId: string, r: Extract<PaymentR
     }
     await trx
       .updateTable('invoice_lines')
-      .set({ terms: r.terms, amount_cents: product.renewal_price_cents! * r.terms })
+      .set({ terms: r.terms, amount_cents: (inv.line_cents / inv.terms) * r.terms }) // one term's price as invoiced (a partner's is lower)
       .where('product_id', '=', product.id)
       .where('due_at', '=', due)
       .execute();
@@ -122,7 +122,8 @@ async function reserveForInvoice(trx: Db, paymentId: string, r: Extract<PaymentR
   if (amount > outstanding) throw new Refused('overpayment', `At most ${outstanding} cents are due${pending > 0 ? ` (${pending} are being paid)` : ''}`);
   let cardRef: string | null = null;
   if (r.means === 'card') {
-    const org = await trx.selectFrom('organizations').select('payment_card_ref').where('id', '=', product.organization_id).executeTakeFirstOrThrow();
+    // The payer's card: the partner's when its client is billed to it (P11).
+    const org = await trx.selectFrom('organizations').select('payment_card_ref').where('id', '=', invoice.organization_id).executeTakeFirstOrThrow();
     cardRef = r.cardToken ?? org.payment_card_ref;
     if (!cardRef) throw new Refused('no-saved-card', 'Send a cardToken or save a card first');
   }
@@ -166,7 +167,7 @@ async function reserveRenewalCharge(
   if (earlier) return earlier;
   const outstanding = invoice.total_cents - invoice.paid_cents - (await pendingCents(trx, invoice.id));
   if (outstanding <= 0) throw new Refused('nothing-due', 'What is due is paid or being paid');
-  const org = await trx.selectFrom('organizations').select('payment_card_ref').where('id', '=', product.organization_id).executeTakeFirstOrThrow();
+  const org = await trx.selectFrom('organizations').select('payment_card_ref').where('id', '=', invoice.organization_id).executeTakeFirstOrThrow();
   if (!org.payment_card_ref) throw new Refused('no-saved-card', 'no saved card');
   return insertReservation(trx, {
     paymentId,

@@ -10,7 +10,11 @@ import type { Currency } from '../tables/orders.table';
 import { addMonths } from '../../workflows/shared/renewal';
 
 /** One product per order line (idempotent per line); returns the ids created now. Call inside the order's transaction. */
-export async function createProductsOfOrder(trx: Db, order: { id: string; organization_id: string; currency: Currency }, now: Date): Promise<string[]> {
+export async function createProductsOfOrder(
+  trx: Db,
+  order: { id: string; organization_id: string; currency: Currency; billed_organization_id?: string | null },
+  now: Date,
+): Promise<string[]> {
   const lines = await trx.selectFrom('order_lines').selectAll().where('order_id', '=', order.id).orderBy('id').execute();
   const card = await trx
     .selectFrom('payments')
@@ -47,7 +51,8 @@ export async function createProductsOfOrder(trx: Db, order: { id: string; organi
     await trx
       .updateTable('organizations')
       .set({ payment_card_ref: card.card_ref })
-      .where('id', '=', order.organization_id)
+      // The payer keeps its card: the partner's when it was billed for its client's order (P11).
+      .where('id', '=', order.billed_organization_id ?? order.organization_id)
       .where('payment_card_ref', 'is', null)
       .execute();
   }

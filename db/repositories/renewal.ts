@@ -10,6 +10,7 @@ import { addMonths } from '../../workflows/shared/renewal';
 import type { Db } from '../database';
 import type { PaymentMeans } from '../tables/orders.table';
 import type { BillingPreferencesTable } from '../tables/renewal.table';
+import { billedOrganizationOf, renewalBilling } from './partnerships';
 
 export type BillingPreferences = Omit<Selectable<BillingPreferencesTable>, 'organization_id' | 'updated_at'>;
 
@@ -47,7 +48,7 @@ export async function renewalPlan(db: Db, productId: string, dueAt: Date): Promi
     .where('id', '=', productId)
     .executeTakeFirst();
   if (!p) return undefined;
-  const prefs = await billingPreferences(db, p.organization_id);
+  const prefs = await billingPreferences(db, await billedOrganizationOf(db, productId));
   const invoice = await termInvoice(db, productId, dueAt);
   return {
     productStatus: p.status,
@@ -71,7 +72,7 @@ export async function issueRenewalInvoice(
 ): Promise<{ invoiceId: string; created: boolean } | undefined> {
   const product = await trx
     .selectFrom('products')
-    .select(['id', 'name', 'organization_id', 'renewal_price_cents', 'currency', 'term_months', 'status', 'due_at'])
+    .select(['id', 'name', 'organization_id', 'product_type', 'renewal_price_cents', 'currency', 'term_months', 'status', 'due_at'])
     .where('id', '=', productId)
     .forUpdate()
     .executeTakeFirst();
@@ -79,16 +80,19 @@ export async function issueRenewalInvoice(
   const existing = await termInvoice(trx, productId, dueAt);
   if (existing) return { invoiceId: existing.id, created: false };
 
-  const prefs = await billingPreferences(trx, product.organization_id);
+  // P11: a product of a client billed to its partner is invoiced to the partner, at the partner price.
+  const billing = await renewalBilling(trx, { ...product, renewal_price_cents: product.renewal_price_cents });
+  const payer = billing.payerOrganizationId;
+  const prefs = await billingPreferences(trx, payer);
   const day = dueAt.toISOString().slice(0, 10);
   let invoiceId: string | undefined;
   if (prefs.group_invoices) {
-    const reference = `renewal:${product.organization_id}:${day}:${product.currency}`;
+    const reference = `renewal:${payer}:${day}:${product.currency}`;
     await trx
       .insertInto('invoices')
       .values({
         id: randomUUID(),
-        organization_id: product.organization_id,
+        organization_id: payer,
         product_id: null,
         kind: 'renewal',
         currency: product.currency,
@@ -113,7 +117,7 @@ export async function issueRenewalInvoice(
       .insertInto('invoices')
       .values({
         id: invoiceId,
-        organization_id: product.organization_id,
+        organization_id: payer,
         product_id: product.id,
         kind: 'renewal',
         currency: product.currency,
@@ -133,7 +137,7 @@ export async function issueRenewalInvoice(
       product_id: product.id,
       due_at: dueAt,
       terms: 1,
-      amount_cents: product.renewal_price_cents,
+      amount_cents: billing.termCents,
       description: `${product.name}: ${day} to ${to}`,
     })
     .execute();

@@ -17,6 +17,10 @@ export interface OrdersTable {
   blocked_at: Date | null;
   block_deadline: Date | null;
   verification_case_id: string | null;
+  /** P11: the partner managing the client when it ordered (it earns the cashback); null: none. */
+  partner_organization_id: ColumnType<string | null, string | null | undefined, never>;
+  /** P11: the partner billed for the order, at the partner price; null: the ordering organization. */
+  billed_organization_id: ColumnType<string | null, string | null | undefined, never>;
   fulfilled_at: Date | null;
   cancelled_at: Date | null;
   cancel_reason: string | null;

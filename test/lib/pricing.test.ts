@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { discount, partnerPrice } from '../../lib/pricing';
+import { degressiveBasisPoints, discount, partnerPrice } from '../../lib/pricing';
 
 describe('partner pricing', () => {
   it('applies the partner discount before the degressive rate: 347.20 → 277.76 → 208.32 CHF', () => {
@@ -26,5 +26,12 @@ describe('partner pricing', () => {
     assert.equal(discount(1, 5_000), 1); // 0.5 rounds up
     assert.throws(() => discount(10.5, 100), RangeError);
     assert.throws(() => discount(100, 10_001), RangeError);
+  });
+
+  it('gives the degressive rate to Web and Mail hosting from 35 paid for, and to nothing else', () => {
+    assert.equal(degressiveBasisPoints('web_hosting', 35), 2_500);
+    assert.equal(degressiveBasisPoints('mail_hosting', 120), 2_500);
+    assert.equal(degressiveBasisPoints('web_hosting', 34), 0);
+    assert.equal(degressiveBasisPoints('domain', 500), 0);
   });
 });

@@ -11,6 +11,8 @@ export async function insertPaidOrder(
   db: Kysely<Database>,
   seed: Awaited<ReturnType<typeof seedOrganization>>,
   payment: { means: PaymentMeans; status?: 'captured' | 'in_progress' } = { means: 'card' },
+  /** P11: the client's partner, earning the cashback (the client pays). */
+  partnerOrganizationId?: string,
 ) {
   const { orderId, paymentId } = await db.transaction().execute((trx) =>
     recordPaidOrder(trx, {
@@ -23,6 +25,7 @@ export async function insertPaidOrder(
       ],
       payment: { means: payment.means, status: payment.status ?? 'captured', reference: `pay_${randomUUID().slice(0, 8)}` },
       recordedBy: 'test-checkout',
+      ...(partnerOrganizationId ? { partner: { organizationId: partnerOrganizationId, billedTotalCents: null } } : {}),
     }),
   );
   return { orderId, paymentId };

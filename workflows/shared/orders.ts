@@ -28,3 +28,11 @@ export const reopenVerificationSignal = defineSignal('reopenVerification');
 export const orderBlockStatusQuery = defineQuery<OrderBlockStatus>('status');
 
 export const orderBlockWorkflowId = (orderId: string) => `order-block:${orderId}`;
+
+/** P11: the process that credits a partner's cashback on its client's order (one per order). */
+export interface OrderCashbackInput {
+  orderId: string;
+}
+export const orderCashbackWorkflowId = (orderId: string) => `order-cashback:${orderId}`;
+/** The ledger reference of one order line's cashback: the credit happens once. */
+export const orderCashbackReference = (orderId: string, lineId: string) => `cashback:order:${orderId}:${lineId}`;
