@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
 import { findMembership } from '../../db/repositories/organizations';
+import { billedOrganizationOf } from '../../db/repositories/partnerships';
 import { findProduct } from '../../db/repositories/products';
 import {
   billingPreferences,
@@ -139,7 +140,8 @@ export function renewalService({ client, db, taskQueue, clock, settleWaitMs }: R
             `The product is due on ${product.due_at.toISOString().slice(0, 10)}, less than ${describeDuration(AUTO_RENEW_ENABLE_MIN_LEAD_MS)} from now: renew it manually first, then switch automatic renewal on`,
           );
         }
-        if (!(await savedCardOf(db, product.organization_id))) throw new Problem('no-saved-card');
+        // The payer's card: the partner's when the client is billed to it (P11).
+        if (!(await savedCardOf(db, await billedOrganizationOf(db, product.id)))) throw new Problem('no-saved-card');
       }
       await setProductRenewalOption(db, product.id, { auto_renew: enabled });
       await changed(principal, enabled ? 'renewal.auto_enabled' : 'renewal.auto_disabled', 'product', product.id);
@@ -187,7 +189,7 @@ export function renewalService({ client, db, taskQueue, clock, settleWaitMs }: R
      * caller's Idempotency-Key, so a retried request never pays twice.
      */
     async pay(principal: Principal, productId: string, body: InvoicePaymentRequest, key: string) {
-      const { product } = principal.role === 'system' ? await access.read(productId, principal) : await access.manage(productId, principal);
+      const { product } = principal.role === 'system' ? await access.read(productId, principal) : await access.pay(productId, principal);
       const external = body.means !== 'card' && body.means !== 'prepaid';
       if (principal.role === 'customer' && (external || body.providerReference))
         throw new Problem('forbidden', 'Customers pay by card or from the prepaid account here; other means are confirmed by the provider');

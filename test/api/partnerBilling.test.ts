@@ -76,8 +76,8 @@ describe('partner billing API (dev server + PostgreSQL)', function () {
     assert.equal(placed.status, 201, placed.text);
     assert.deepEqual([placed.json.totalCents, placed.json.billedOrganizationId], [9_600, partner.org.id], '120.00 less the 20 % partner discount');
     assert.deepEqual(
-      placed.json.lines.map((l: { unitPriceCents: number }) => l.unitPriceCents),
-      [10_000, 2_000],
+      placed.json.lines.map((l: { unitPriceCents: number }) => l.unitPriceCents).sort(),
+      [10_000, 2_000].sort(),
       'the lines keep the public price',
     );
     const queued = await suite.api.db.selectFrom('workflow_commands').select('id').where('workflow_id', '=', orderCashbackWorkflowId(placed.json.id)).execute();
@@ -126,5 +126,35 @@ describe('partner billing API (dev server + PostgreSQL)', function () {
     await smtp.waitFor((m) => m.to.includes(partner.admin.login_email) && m.subject === mail.subject);
     const toClient = smtp.messages().filter((m) => m.subject === mail.subject && [client.legalRep, client.admin].some((p) => m.to.includes(p.login_email)));
     assert.equal(toClient.length, 0, 'the client is not billed');
+
+    // The partner's legal representative pays it with the partner's card; no cashback on top of its price.
+    await suite.api.db
+      .updateTable('organizations')
+      .set({ payment_card_ref: `card_${partner.org.id}` })
+      .where('id', '=', partner.org.id)
+      .execute();
+    assert.equal(
+      (
+        await suite.api.call('POST', `/v1/products/${productId}/payments`, {
+          token: suite.tokens.collaborator,
+          body: { means: 'card' },
+          headers: { 'idempotency-key': randomUUID() },
+        })
+      ).status,
+      404,
+      "a collaborator of the partner does not pay its clients' invoices",
+    );
+    const paid = await suite.api.call('POST', `/v1/products/${productId}/payments`, {
+      token: suite.tokens.legalRep,
+      body: { means: 'card' },
+      headers: { 'idempotency-key': randomUUID() },
+    });
+    assert.equal(paid.status, 201, paid.text);
+    assert.deepEqual([paid.json.payment.amountCents, paid.json.invoice.status], [20_832, 'paid'], paid.text);
+    await eventually(async () => {
+      const renewed = await suite.api.db.selectFrom('products').select('due_at').where('id', '=', productId).executeTakeFirstOrThrow();
+      assert.ok(renewed.due_at!.getTime() > Date.now() + 300 * DAY, 'renewed for a year');
+    });
+    assert.equal(await prepaidBalance(suite.api.db, partner.org.id, 'CHF'), 0, 'the discount was given: no cashback');
   });
 });
