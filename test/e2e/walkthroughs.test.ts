@@ -53,7 +53,7 @@ describe('the walkthroughs of docs/walkthroughs, run against npm start’s stack
   });
   after(async () => stack?.stop());
 
-  it('has walkthrough scripts', () => assert.ok(scripts.length >= 12, scripts.join(', ')));
+  it('has walkthrough scripts', () => assert.ok(scripts.length >= 13, scripts.join(', ')));
 
   for (const script of scripts) {
     it(script, async () => {
