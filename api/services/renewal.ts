@@ -197,7 +197,13 @@ export function renewalService({ client, db, taskQueue, clock, settleWaitMs }: R
         throw new Problem('forbidden', 'The system records confirmed payments by bank, PayPal, Twint or PostFinance');
       if (external && !body.providerReference) throw new Problem('validation-failed', 'providerReference is required for a confirmed external payment');
       const { outcome, payment } = await payments.payInvoice(
-        { productId: product.id, ...body, requestedBy: `${principal.role}:${principal.sub}` },
+        // The term as the request found it: the payment pays that term or nothing (issue 20).
+        {
+          productId: product.id,
+          ...body,
+          ...(product.due_at ? { dueAt: product.due_at.toISOString() } : {}),
+          requestedBy: `${principal.role}:${principal.sub}`,
+        },
         `${principal.sub}:${key}`,
       );
       return { outcome, renewal: { ...(await present(product.id)), payment } };

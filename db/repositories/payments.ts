@@ -90,6 +90,10 @@ async function reserveForInvoice(trx: Db, paymentId: string, r: Extract<PaymentR
     .executeTakeFirst();
   if (!product) throw new Refused('not-found', 'No such product');
   if (!product.due_at || product.status === 'terminated') throw new Refused('not-renewable', 'This product does not renew');
+  // Bound to the term it was asked for (issue 20): run late, or retried after a deadlock, once that
+  // term is paid and renewed it must not pay the next term's invoice.
+  if (r.dueAt !== undefined && product.due_at.getTime() !== Date.parse(r.dueAt))
+    throw new Refused('nothing-due', `The term due on ${day(new Date(r.dueAt))} this payment was made for is already paid`);
   const due = product.due_at;
   // Paying before the invoice was issued (early, or for several terms) issues it now.
   await issueRenewalInvoice(trx, product.id, due, now);

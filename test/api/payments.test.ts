@@ -2,7 +2,9 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
-import { releaseTermInvoice } from '../../db/repositories/renewal';
+import { sql } from 'kysely';
+import { issueRenewalInvoice, recordInvoicePayment, releaseTermInvoice } from '../../db/repositories/renewal';
+import { addMonths } from '../../workflows/shared/renewal';
 import { createDataConverter } from '../../temporal/dataConverter';
 import { chargeKey, paymentWorkflowId, type PaymentInput, type PaymentOutcome } from '../../workflows/shared/payment';
 import { renewalChangedSignal, renewalWorkflowId } from '../../workflows/shared/renewal';
@@ -66,6 +68,46 @@ describe('payments as processes (dev server + PostgreSQL)', function () {
       assert.equal(settled.length, 1, `round ${round}: one settled payment`);
       assert.deepEqual(await atProvider(invoice.id), { net: 12_000, chargeCalls: 1 }, `round ${round}: the refused one never reached the provider`);
     }
+  });
+
+  it("a payment whose term is paid and renewed while it waits for the invoice's lock refuses with 409 nothing-due instead of paying the next term (issue 20)", async () => {
+    const dueAt = dueIn(40 * DAY);
+    const nextDue = new Date(addMonths(dueAt.getTime(), 12));
+    const { productId } = await insertRenewableProduct(suite.api.db, suite.seed, { dueAt, priceCents: 12_000 });
+    await suite.api.db.transaction().execute((trx) => issueRenewalInvoice(trx, productId, dueAt, new Date()));
+    const invoice = await invoiceOf(productId);
+
+    // The other payment holds the product while it pays the term and renews it, as the winner of a race
+    // does; this request reads the term first, then waits for the lock, as a retried reservation would.
+    let late: Promise<Awaited<ReturnType<typeof pay>>> | undefined;
+    await suite.api.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('products').select('id').where('id', '=', productId).forUpdate().execute();
+      late = pay(productId, suite.tokens.legalRep, { means: 'card', cardToken: 'tok_visa_late' });
+      await eventually(async () => {
+        const { rows } = await sql<{
+          n: number;
+        }>`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%from "products"%for update%'`.execute(suite.api.db);
+        assert.ok(rows[0]!.n > 0, 'the late request waits for the product');
+      }, 30_000);
+      await recordInvoicePayment(trx, {
+        invoiceId: invoice.id,
+        means: 'iban_transfer',
+        amountCents: 12_000,
+        idempotencyKey: `winner:${productId}`,
+        providerReference: 'bank-1',
+        at: new Date(),
+      });
+      await trx.updateTable('products').set({ due_at: nextDue }).where('id', '=', productId).execute();
+    });
+    const answer = await late!;
+    assertProblem(answer, 409, 'nothing-due');
+    assert.match(answer.json.detail, new RegExp(`term due on ${dueAt.toISOString().slice(0, 10)}`));
+    const nextTerm = await suite.api.db.selectFrom('invoice_lines').select('id').where('product_id', '=', productId).where('due_at', '=', nextDue).execute();
+    assert.equal(nextTerm.length, 0, "the next term's invoice was neither issued nor paid by it");
+    assert.deepEqual(
+      (await paymentsOf(invoice.id)).map((p) => [p.status, p.amount_cents]),
+      [['captured', 12_000]],
+    );
   });
 
   it('a customer card payment racing the automatic-renewal charge: the invoice is paid once, a second charge is refunded', async () => {

@@ -21,6 +21,12 @@ export type PaymentRequest =
       cardToken?: string;
       /** System only: the confirmed payment at the bank or provider. */
       providerReference?: string;
+      /**
+       * The due date of the term the request was made for (ISO), read when it arrived: a reservation
+       * that runs (or is retried) after that term was paid and renewed refuses rather than pay the
+       * next term's invoice. Absent in processes started before it existed.
+       */
+      dueAt?: string;
       /** Unique per request: `api:<principal>:<Idempotency-Key>`. */
       businessKey: string;
       /** customer:<id> or system:<sub>. */
