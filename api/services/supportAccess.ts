@@ -10,7 +10,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database';
 import { audit } from '../../db/repositories/audit';
 import { findMembership, organizationIdsOf } from '../../db/repositories/organizations';
-import { deleteGrant, findGrant, insertGrant, listGrants, type SupportAccessGrant } from '../../db/repositories/supportAccessGrants';
+import { deleteGrant, findGrant, insertGrantIfAllowed, listGrants, type SupportAccessGrant } from '../../db/repositories/supportAccessGrants';
 import { findTicket, ticketIdsAssignedTo } from '../../db/repositories/tickets';
 import type { SupportAccessKind } from '../../db/tables/supportAccessGrants.table';
 import { SUPPORT_ACCESS_EXPIRY_MS } from '../../lib/rules';
@@ -78,30 +78,35 @@ export function supportAccessService({ client, db, taskQueue, clock }: SupportAc
       customerId: string,
       input: { organizationId: string; ticketId: string; kind: SupportAccessKind; resourceIds: string[] },
     ): Promise<SupportAccessGrantView> {
-      if (!(await findMembership(db, input.organizationId, customerId))) {
-        throw new Problem('forbidden', 'You are not a member of this organization');
-      }
-      const ticket = await findTicket(db, input.ticketId);
-      if (!ticket || ticket.organization_id !== input.organizationId) {
+      const grantedAt = clock.now();
+      const granted = await insertGrantIfAllowed(
+        db,
+        {
+          id: randomUUID(),
+          organizationId: input.organizationId,
+          ticketId: input.ticketId,
+          grantedBy: customerId,
+          kind: input.kind,
+          resourceIds: input.resourceIds,
+          grantedAt,
+          expiresAt: new Date(grantedAt.getTime() + SUPPORT_ACCESS_EXPIRY_MS),
+        },
+        { action: 'support_access.granted', details: { kind: input.kind, ticketId: input.ticketId } },
+      );
+      // The checks, the row and its audit are one statement (issue 20, item 3), before the start:
+      // the process may end the row at any time after it starts. Nothing inserted says why.
+      if (!granted.role) throw new Problem('forbidden', 'You are not a member of this organization');
+      if (!granted.ticket || granted.ticket.organizationId !== input.organizationId) {
         throw new Problem('unprocessable', 'The ticket is not one of this organization', { pointer: '/ticketId' });
       }
-      if (ticket.status !== 'open') throw new Problem('unprocessable', 'The ticket is closed', { pointer: '/ticketId' });
-
-      const grantedAt = clock.now();
-      const grant = await insertGrant(db, {
-        id: randomUUID(),
-        organizationId: input.organizationId,
-        ticketId: input.ticketId,
-        grantedBy: customerId,
-        kind: input.kind,
-        resourceIds: input.resourceIds,
-        grantedAt,
-        expiresAt: new Date(grantedAt.getTime() + SUPPORT_ACCESS_EXPIRY_MS),
-      });
+      if (granted.ticket.status !== 'open' || !granted.grant) throw new Problem('unprocessable', 'The ticket is closed', { pointer: '/ticketId' });
+      const grant = granted.grant;
+      const auditOf = { actor_type: 'customer', actor_id: customerId, subject_type: 'support_access_grant', subject_id: grant.id, decision: null } as const;
       // A new id every time: 'refuse' (never twice) is the policy, and a taken id is as much a failure as any.
       const notGranted = async (cause: string) => {
-        // No workflow means no expiry: do not leave an active row behind.
+        // No workflow means no expiry: do not leave an active row behind, and say so after the grant's entry.
         await deleteGrant(db, grant.id);
+        await audit(db, { ...auditOf, action: 'support_access.grant_failed', details: { cause } });
         return new Problem('unavailable', 'Could not start the grant; nothing was granted', { cause });
       };
       let started: boolean;
@@ -117,15 +122,6 @@ export function supportAccessService({ client, db, taskQueue, clock }: SupportAc
         throw await notGranted((err as Error).name);
       }
       if (!started) throw await notGranted('WorkflowExecutionAlreadyStartedError');
-      await audit(db, {
-        actor_type: 'customer',
-        actor_id: customerId,
-        action: 'support_access.granted',
-        subject_type: 'support_access_grant',
-        subject_id: grant.id,
-        decision: null,
-        details: { kind: grant.kind, ticketId: grant.ticket_id },
-      });
       return view(grant, clock.now());
     },
 

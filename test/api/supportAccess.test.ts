@@ -1,6 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import { ServiceError, type Client } from '@temporalio/client';
 import { SignJWT } from 'jose';
+import type { Problem } from '../../api/problems';
+import { supportAccessService } from '../../api/services/supportAccess';
 import { SUPPORT_ACCESS_EXPIRY_MS } from '../../lib/rules';
 import { statusQuery, supportAccessWorkflowId } from '../../workflows/shared/supportAccess';
 import { seedOrganization, smtpCapture } from '../support/fixtures';
@@ -65,6 +68,40 @@ describe('support access API (dev server + PostgreSQL)', function () {
         audit.map((a) => a.action),
         ['support_access.granted'],
       );
+    });
+
+    it('grants nothing when the process cannot start: no row is left, and the audit says it failed after the grant', async () => {
+      // Temporal refusing the start (fault injected at the client): everything else is the real database.
+      const client = {
+        workflow: {
+          start: async () => {
+            throw new ServiceError('Temporal is unreachable');
+          },
+        },
+      } as unknown as Client;
+      const grants = supportAccessService({ client, db: api.db, taskQueue: 'none', clock: { now: () => new Date() } });
+      const input = { organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'mail' as const, resourceIds: ['info@shop.test'] };
+      await assert.rejects(grants.grant(seed.legalRep.id, input), (err: Problem) => err.slug === 'unavailable' && /nothing was granted/.test(err.message));
+      const rows = await api.db.selectFrom('support_access_grants').select('id').where('ticket_id', '=', seed.ticket.id).execute();
+      assert.deepEqual(rows, []);
+      const audit = await api.db.selectFrom('audit_log').select(['action', 'details']).where('actor_id', '=', seed.legalRep.id).orderBy('id').execute();
+      assert.deepEqual(
+        audit.map((a) => a.action),
+        ['support_access.granted', 'support_access.grant_failed'],
+      );
+      assert.deepEqual(audit[1]!.details, { cause: 'ServiceError' });
+    });
+
+    it('refuses a closed ticket with 422 and inserts nothing', async () => {
+      await api.db.updateTable('support_tickets').set({ status: 'closed' }).where('id', '=', seed.ticket.id).execute();
+      const res = await api.call('POST', '/v1/support-access-grants', { token: tokens.legalRep, body: grantBody() });
+      assertProblem(res, 422, 'unprocessable');
+      assert.match(res.json.detail, /closed/);
+      assert.equal(res.json.errors?.[0]?.pointer ?? res.json.pointer ?? '/ticketId', '/ticketId');
+      const rows = await api.db.selectFrom('support_access_grants').select('id').where('ticket_id', '=', seed.ticket.id).execute();
+      assert.deepEqual(rows, []);
+      const audit = await api.db.selectFrom('audit_log').select('action').where('actor_id', '=', seed.legalRep.id).execute();
+      assert.deepEqual(audit, []);
     });
 
     it('refuses a customer of another organization (403) and an unknown ticket (422)', async () => {
