@@ -1,20 +1,25 @@
 /**
- * `npm run bench`: grant starts through the whole API (auth, validation, PostgreSQL, workflow
- * start, audit) against the baseline of bare workflow starts through a Temporal client, on the same
- * embedded dev server in the same process. Prints figures and ratios; asserts nothing.
- * BENCH_N (default 300) starts per path, BENCH_CONCURRENCY (default 16) in flight.
+ * `npm run bench` (issue 20, item 5): the same measurements on each Temporal server, one child
+ * process per server so each has its own memory high-water mark, side by side at the end, and as
+ * JSON under bench/results/ so runs can be compared. Prints figures and ratios; asserts nothing.
  *
- * Then the daily renewal sweep over BENCH_SWEEP_PRODUCTS (default 10,000) products: the time to ensure
- * every renewal process (first run: all started; re-run: all found running), against the raw start
- * rate above, and the peak memory of this process, which hosts the worker.
- *
- * Then the known/unknown timing gap of every recovery step and of the login (bench/recoveryTiming.ts).
- *
- * `npm run bench -- --only <section>[,<section>]` runs some sections: `starts` (grant starts and the
- * sweep, which is compared against their baseline) or `recovery-timing`. By default, all of them.
+ * Per server (`--server dev|postgres|both`, default both; `--only <section>[,<section>]`):
+ * - `starts`: grant starts through the whole API (auth, limits, validation, PostgreSQL, workflow
+ *   start, audit) against bare starts through a Temporal client, in alternating rounds so both
+ *   paths see the same machine (BENCH_N per path, default 300; BENCH_CONCURRENCY in flight, 16).
+ * - `updates`: revoking those grants through the API against the same update sent by a bare
+ *   client (an update that runs an activity and answers), alternating too.
+ * - `sweep`: the daily renewal sweep over BENCH_SWEEP_PRODUCTS products (default 100,000): first run
+ *   (every run started), re-run (the registry: nothing to start), weekly full reconciliation.
+ * - `memory`: BENCH_OPEN_CASES verification cases (default 10,000) opened through the API and left
+ *   waiting, next to the renewal runs the sweep left open; the process's peak RSS (VmHWM) is the
+ *   worker's, together with the API and this client (item 4).
+ * - `recovery-timing`: the known/unknown timing gap of recovery and login (bench/recoveryTiming.ts).
  */
+import { spawn } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -22,34 +27,52 @@ import { issueBearerToken } from '../api/services/bearerTokens';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { startStack, type Stack } from '../scripts/stack';
-import { benchRecoveryTiming } from './recoveryTiming';
 import { freePort, seedOrganization } from '../test/support/fixtures';
-import { supportAccessWorkflowId } from '../workflows/shared/supportAccess';
+import { revokeUpdate, supportAccessWorkflowId } from '../workflows/shared/supportAccess';
+import { benchRecoveryTiming } from './recoveryTiming';
 
-const SECTIONS = ['starts', 'recovery-timing'] as const;
+const SECTIONS = ['starts', 'updates', 'sweep', 'memory', 'recovery-timing'] as const;
 type Section = (typeof SECTIONS)[number];
+const SERVERS = ['dev', 'postgres'] as const;
+type Server = (typeof SERVERS)[number];
 
-function selectedSections(argv: string[]): Set<Section> {
-  const at = argv.findIndex((a) => a === '--only' || a.startsWith('--only='));
-  if (at < 0) return new Set(SECTIONS);
-  const value = argv[at]!.includes('=') ? argv[at]!.slice('--only='.length) : argv[at + 1];
-  const names = (value ?? '').split(',').filter(Boolean);
-  const unknown = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
-  if (names.length === 0 || unknown.length > 0)
-    throw new Error(`--only takes sections among ${SECTIONS.join(', ')}${unknown.length ? `, not ${unknown.join(', ')}` : ''}`);
-  return new Set(names as Section[]);
+function option(argv: string[], name: string): string | undefined {
+  const at = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (at < 0) return undefined;
+  return argv[at]!.includes('=') ? argv[at]!.slice(`--${name}=`.length) : argv[at + 1];
+}
+
+function listOption<T extends string>(argv: string[], name: string, allowed: readonly T[], all: readonly T[]): T[] {
+  const value = option(argv, name);
+  if (value === undefined) return [...all];
+  const names = value.split(',').filter(Boolean);
+  const unknown = names.filter((n) => !(allowed as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) throw new Error(`--${name} takes ${allowed.join(', ')}${unknown.length ? `, not ${unknown.join(', ')}` : ''}`);
+  return names as T[];
 }
 
 const N = Number(process.env.BENCH_N ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const SWEEP_PRODUCTS = Number(process.env.BENCH_SWEEP_PRODUCTS ?? 100_000);
+const OPEN_CASES = Number(process.env.BENCH_OPEN_CASES ?? 10_000);
+/** Rounds per path in the start and update sections; alternating rounds share the machine's drifts. */
+const ROUNDS = 6;
 
-async function measure(label: string, op: (i: number) => Promise<void>) {
+interface Latencies {
+  throughput: number;
+  p50: number;
+  p99: number;
+}
+
+/** Runs `op` count times, CONCURRENCY in flight, from `from`. */
+async function run(from: number, count: number, op: (i: number) => Promise<void>): Promise<{ seconds: number; latencies: number[] }> {
   const latencies: number[] = [];
-  let next = 0;
+  let next = from;
+  const end = from + count;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < N) {
+    Array.from({ length: Math.min(CONCURRENCY, count) }, async () => {
+      while (next < end) {
         const i = next++;
         const t = performance.now();
         await op(i);
@@ -57,15 +80,231 @@ async function measure(label: string, op: (i: number) => Promise<void>) {
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
-  return { label, throughput: N / seconds, p50: pct(50), p99: pct(99) };
+  return { seconds: (performance.now() - started) / 1000, latencies };
 }
 
-const SWEEP_PRODUCTS = Number(process.env.BENCH_SWEEP_PRODUCTS ?? 10_000);
+function summarize(runs: { seconds: number; latencies: number[] }[]): Latencies {
+  const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const seconds = runs.reduce((s, r) => s + r.seconds, 0);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
+  return { throughput: latencies.length / seconds, p50: pct(50), p99: pct(99) };
+}
 
-async function benchSweep(stack: Stack, organizationId: string, taskQueue: string, baselineStartsPerSecond: number) {
+interface HttpRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+// The API's callers are other processes: its requests are sent from a thread of their own, so the
+// HTTP client's work does not count against the server it measures (the raw path's client is the
+// Temporal client the API itself uses, in this process).
+const HTTP_LOAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+(async () => {
+  const { requests, concurrency, expect } = workerData;
+  const latencies = [];
+  const bodies = new Array(requests.length);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, requests.length) }, async () => {
+    while (next < requests.length) {
+      const i = next++;
+      const r = requests[i];
+      const t = performance.now();
+      const res = await fetch(r.url, { method: r.method, headers: r.headers, body: r.body });
+      const text = await res.text();
+      if (res.status !== expect) throw new Error('API answered ' + res.status + ': ' + text);
+      latencies.push(performance.now() - t);
+      bodies[i] = text;
+    }
+  }));
+  parentPort.postMessage({ seconds: (performance.now() - started) / 1000, latencies, bodies });
+})();
+`;
+
+/** Sends the requests, CONCURRENCY in flight, from another thread; every answer must have status `expect`. */
+function httpLoad(requests: HttpRequest[], expect: number): Promise<{ seconds: number; latencies: number[]; bodies: string[] }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(HTTP_LOAD, { eval: true, workerData: { requests, concurrency: CONCURRENCY, expect } });
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+}
+
+type Batch = (from: number, count: number) => Promise<{ seconds: number; latencies: number[] }>;
+
+/** `rounds` alternating rounds of each path over `total` operations per path (the API first in odd rounds). */
+async function alternate(total: number, paths: { raw: Batch; api: Batch }) {
+  const raw: { seconds: number; latencies: number[] }[] = [];
+  const api: typeof raw = [];
+  const per = Math.ceil(total / ROUNDS);
+  for (let r = 0, done = 0; done < total; r++, done += per) {
+    const count = Math.min(per, total - done);
+    const order = r % 2 ? (['api', 'raw'] as const) : (['raw', 'api'] as const);
+    for (const which of order) (which === 'raw' ? raw : api).push(await paths[which](done, count));
+  }
+  const rawSummary = summarize(raw);
+  const apiSummary = summarize(api);
+  return {
+    raw: rawSummary,
+    api: apiSummary,
+    ratio: { throughput: apiSummary.throughput / rawSummary.throughput, p50: apiSummary.p50 / rawSummary.p50, p99: apiSummary.p99 / rawSummary.p99 },
+  };
+}
+
+type Comparison = Awaited<ReturnType<typeof alternate>>;
+
+interface Results {
+  server: Server;
+  machine: { cores: number; cpu: string; memoryGB: number; node: string };
+  settings: { n: number; concurrency: number; sweepProducts: number; openCases: number };
+  starts?: Comparison;
+  updates?: Comparison;
+  sweep?: {
+    products: number;
+    /** settledSeconds: until the task queue had no backlog after the first run (the started runs' first tasks). */
+    first: { started: number; seconds: number; perSecond: number; settledSeconds: number };
+    rerun: { read: number; started: number; seconds: number };
+    full: { alreadyRunning: number; started: number; seconds: number; perSecond: number };
+  };
+  memory?: { openCases: number; openRenewalRuns: number; rssBeforeMB: number; peakRssMB: number; casesPerSecond: number };
+}
+
+const peakRssMB = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024;
+const rssMB = () => process.memoryUsage().rss / 1024 / 1024;
+
+async function benchServer(server: Server, sections: Section[], out: string) {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'backoffice-bench-'));
+  const config = loadConfig({
+    ...process.env,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    TEMPORAL_PERSISTENCE: server,
+    TEMPORAL_DEV_PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: '0',
+    EMBEDDED_POSTGRES_PORT: String(await freePort()),
+    SMTP_CAPTURE_PORT: '0',
+    SMS_SINK_PORT: '0',
+    WORKER_METRICS_PORT: '0',
+    // The limits stay on (they are part of the path measured), above what the bench sends.
+    RATE_LIMIT_PER_MINUTE: String(Math.max(N, OPEN_CASES) * 10),
+    TEMPORAL_ADDRESS: '',
+    DATABASE_URL: '',
+    SMTP_URL: '',
+    TWILIO_ACCOUNT_SID: '',
+    TWILIO_AUTH_TOKEN: '',
+    TWILIO_FROM: '',
+  });
+  const results: Results = {
+    server,
+    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    settings: { n: N, concurrency: CONCURRENCY, sweepProducts: SWEEP_PRODUCTS, openCases: OPEN_CASES },
+  };
+  const stack = await startStack({ config, log: createLogger('warn'), roles: { api: true, worker: true } });
+  try {
+    const seed = await seedOrganization(stack.db);
+    const api = stack.urls['API']!;
+    const auth = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+    const { token } = await issueBearerToken({ db: stack.db, authSecret: stack.authSecret }, { role: 'customer', sub: seed.legalRep.id }, 3_600_000);
+    const grantIds: string[] = [];
+    const grantRequest: HttpRequest = {
+      method: 'POST',
+      url: `${api}/v1/support-access-grants`,
+      headers: auth(token),
+      body: JSON.stringify({ organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'mail', resourceIds: ['info@shop.test'] }),
+    };
+    const grant: Batch = async (_from, count) => {
+      const res = await httpLoad(Array<HttpRequest>(count).fill(grantRequest), 201);
+      grantIds.push(...res.bodies.map((b) => (JSON.parse(b) as { id: string }).id));
+      return res;
+    };
+    const rawStart: Batch = (from, count) =>
+      run(from, count, async () => {
+        await stack.client.workflow.start('supportAccess', {
+          workflowId: supportAccessWorkflowId(randomUUID()),
+          taskQueue: config.TEMPORAL_TASK_QUEUE,
+          args: [{ grantId: randomUUID() }],
+        });
+      });
+    // Warm both paths (connections, JIT) before measuring.
+    await Promise.all([grant(0, 20), rawStart(0, 20)]);
+
+    if (sections.includes('starts') || sections.includes('updates')) {
+      grantIds.length = 0;
+      results.starts = await alternate(N, { raw: rawStart, api: grant });
+      print(server, 'starts', results.starts);
+    }
+    if (sections.includes('updates')) {
+      // Half of the grants the API made are revoked through it, the other half by a bare update.
+      const half = Math.floor(grantIds.length / 2);
+      results.updates = await alternate(half, {
+        api: (from, count) =>
+          httpLoad(
+            grantIds.slice(from, from + count).map((id) => ({ method: 'DELETE', url: `${api}/v1/support-access-grants/${id}`, headers: auth(token) })),
+            200,
+          ),
+        raw: (from, count) =>
+          run(from, count, async (i) => {
+            await stack.client.workflow.getHandle(supportAccessWorkflowId(grantIds[half + i]!)).executeUpdate(revokeUpdate, { args: [{ actor: 'bench' }] });
+          }),
+      });
+      print(server, 'updates', results.updates);
+    }
+    if (sections.includes('sweep')) {
+      results.sweep = await benchSweep(stack, seed.org.id, config.TEMPORAL_TASK_QUEUE);
+      const s = results.sweep;
+      console.log(
+        `[${server}] sweep over ${s.products} products: first run ${s.first.started} started in ${s.first.seconds.toFixed(1)} s (${s.first.perSecond.toFixed(1)}/s), settled ${s.first.settledSeconds.toFixed(0)} s later; ` +
+          `re-run ${s.rerun.read} read, ${s.rerun.started} started in ${s.rerun.seconds.toFixed(2)} s; ` +
+          `full reconciliation ${s.full.alreadyRunning} running, ${s.full.started} started in ${s.full.seconds.toFixed(1)} s`,
+      );
+    }
+    if (sections.includes('memory')) {
+      const { token: system } = await issueBearerToken({ authSecret: stack.authSecret }, { role: 'system', sub: 'bench' }, 3_600_000);
+      const before = rssMB();
+      const open: HttpRequest = {
+        method: 'POST',
+        url: `${api}/v1/verification-cases`,
+        headers: auth(system),
+        body: JSON.stringify({ accountId: seed.collaborator.id, reason: 'account_unblock', subject: null }),
+      };
+      const opened = await httpLoad(Array<HttpRequest>(OPEN_CASES).fill(open), 201);
+      // Let the worker take every case's first tasks (the email) before reading the peak.
+      await new Promise((r) => setTimeout(r, 15_000));
+      results.memory = {
+        openCases: OPEN_CASES,
+        openRenewalRuns: results.sweep ? results.sweep.first.started : 0,
+        rssBeforeMB: Math.round(before),
+        peakRssMB: Math.round(peakRssMB()),
+        casesPerSecond: OPEN_CASES / opened.seconds,
+      };
+      console.log(
+        `[${server}] memory: ${OPEN_CASES} open verification cases (${(OPEN_CASES / opened.seconds).toFixed(1)}/s through the API) next to ${results.memory.openRenewalRuns} renewal runs; RSS ${results.memory.rssBeforeMB} MB before, peak ${results.memory.peakRssMB} MB`,
+      );
+    }
+    if (sections.includes('recovery-timing')) await benchRecoveryTiming(stack);
+  } finally {
+    await stack.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  writeFileSync(out, JSON.stringify(results, null, 2));
+}
+
+function print(server: Server, what: string, c: Comparison) {
+  const row = (label: string, r: Latencies) =>
+    `  ${label.padEnd(34)} ${r.throughput.toFixed(1).padStart(8)}/s   p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms`;
+  const labels =
+    what === 'starts' ? ['raw client start', 'POST /v1/support-access-grants'] : ['raw client update (revoke)', 'DELETE /v1/support-access-grants/:id'];
+  console.log(`[${server}] ${what}: ${CONCURRENCY} in flight, ${ROUNDS} alternating rounds per path`);
+  console.log(row(labels[0]!, c.raw));
+  console.log(row(labels[1]!, c.api));
+  console.log(`  API / raw: throughput ×${c.ratio.throughput.toFixed(2)}, p50 ×${c.ratio.p50.toFixed(2)}, p99 ×${c.ratio.p99.toFixed(2)}`);
+}
+
+async function benchSweep(stack: Stack, organizationId: string, taskQueue: string): Promise<NonNullable<Results['sweep']>> {
   // Due 4 to 12 months ahead: each process starts, reads its plan and waits on a timer, as in production.
   const now = Date.now();
   for (let i = 0; i < SWEEP_PRODUCTS; i += 1000) {
@@ -81,8 +320,6 @@ async function benchSweep(stack: Stack, organizationId: string, taskQueue: strin
     }));
     await stack.db.insertInto('products').values(batch).execute();
   }
-  const memory = { peak: process.memoryUsage().rss, before: process.memoryUsage().rss };
-  const sampler = setInterval(() => (memory.peak = Math.max(memory.peak, process.memoryUsage().rss)), 100);
   const sweep = async (mode?: 'full') => {
     const t = performance.now();
     const counts = await stack.client.workflow.execute('renewalSweep', {
@@ -92,98 +329,90 @@ async function benchSweep(stack: Stack, organizationId: string, taskQueue: strin
     });
     return { counts, seconds: (performance.now() - t) / 1000 };
   };
-  try {
-    const first = await sweep();
-    const rerun = await sweep();
-    const full = await sweep('full');
-    const mb = (b: number) => (b / 1024 / 1024).toFixed(0);
-    const rate = (r: typeof first) => r.counts.scanned / r.seconds;
-    console.log(`renewal sweep over ${SWEEP_PRODUCTS} products (${SWEEP_PRODUCTS / 500} pages of 500, 16 starts in flight)\n`);
-    console.log(
-      `  first run: ${first.counts.started} started in ${first.seconds.toFixed(1)} s (${rate(first).toFixed(1)}/s, ×${(rate(first) / baselineStartsPerSecond).toFixed(2)} the raw start rate)`,
-    );
-    // Issue 20: the daily re-run reads only products without a known run; its cost is its total time.
-    console.log(
-      `  re-run (daily, registry): ${rerun.counts.scanned} read, ${rerun.counts.started} started, in ${rerun.seconds.toFixed(2)} s (×${(rerun.seconds / first.seconds).toFixed(3)} the first run's time)`,
-    );
-    console.log(
-      `  reconciliation (weekly, full): ${full.counts.alreadyRunning} already running, ${full.counts.started} started, in ${full.seconds.toFixed(1)} s (${rate(full).toFixed(1)}/s, ×${(rate(full) / baselineStartsPerSecond).toFixed(2)} the raw start rate)`,
-    );
-    console.log(
-      `  process RSS (API + worker + client): ${mb(memory.before)} MB before, peak ${mb(memory.peak)} MB (×${(memory.peak / memory.before).toFixed(2)})\n`,
-    );
-  } finally {
-    clearInterval(sampler);
-  }
+  const first = await sweep();
+  // The re-run is the next day's: the runs the first one started have taken their first tasks.
+  const settled = await settle(stack, taskQueue);
+  const rerun = await sweep();
+  const full = await sweep('full');
+  return {
+    products: SWEEP_PRODUCTS,
+    first: { started: first.counts.started, seconds: first.seconds, perSecond: first.counts.scanned / first.seconds, settledSeconds: settled },
+    rerun: { read: rerun.counts.scanned, started: rerun.counts.started, seconds: rerun.seconds },
+    full: { alreadyRunning: full.counts.alreadyRunning, started: full.counts.started, seconds: full.seconds, perSecond: full.counts.scanned / full.seconds },
+  };
 }
 
-async function benchStarts(stack: Stack) {
-  const { config } = stack;
-  const seed = await seedOrganization(stack.db);
-  const { token } = await issueBearerToken({ db: stack.db, authSecret: stack.authSecret }, { role: 'customer', sub: seed.legalRep.id }, 3_600_000);
-  const body = JSON.stringify({ organizationId: seed.org.id, ticketId: seed.ticket.id, kind: 'mail', resourceIds: ['info@shop.test'] });
-  const api = stack.urls['API']!;
-  const viaApi = async () => {
-    const res = await fetch(`${api}/v1/support-access-grants`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body,
+/** Waits until the task queue's workflow and activity backlogs are empty; the seconds it took. */
+async function settle(stack: Stack, taskQueue: string): Promise<number> {
+  const t = performance.now();
+  const backlog = async (taskQueueType: 1 | 2) => {
+    const res = await stack.client.workflowService.describeTaskQueue({
+      namespace: stack.config.TEMPORAL_NAMESPACE,
+      taskQueue: { name: taskQueue },
+      taskQueueType,
+      reportStats: true,
     });
-    if (res.status !== 201) throw new Error(`API answered ${res.status}: ${await res.text()}`);
+    return Number(res.stats?.approximateBacklogCount ?? 0);
   };
-  const viaClient = async () => {
-    await stack.client.workflow.start('supportAccess', {
-      workflowId: supportAccessWorkflowId(randomUUID()),
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      args: [{ grantId: randomUUID() }],
-    });
-  };
+  // Twice in a row empty: a backlog count is approximate and lags.
+  for (let empty = 0; empty < 2 && performance.now() - t < 30 * 60_000;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    empty = (await backlog(1)) + (await backlog(2)) === 0 ? empty + 1 : 0;
+  }
+  return (performance.now() - t) / 1000;
+}
 
-  // Warm both paths (connections, JIT) before measuring.
-  await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? viaApi() : viaClient())));
-  const baseline = await measure('raw Temporal client start', viaClient);
-  const through = await measure('POST /v1/support-access-grants', viaApi);
-
-  console.log(`\n${N} starts per path, ${CONCURRENCY} in flight, embedded dev server + PostgreSQL, ${os.cpus().length} cores\n`);
-  const row = (r: typeof baseline) =>
-    `  ${r.label.padEnd(34)} ${r.throughput.toFixed(1).padStart(8)}/s   p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms`;
-  console.log(row(baseline));
-  console.log(row(through));
-  console.log(
-    `\n  API / baseline: throughput ×${(through.throughput / baseline.throughput).toFixed(2)}, p50 ×${(through.p50 / baseline.p50).toFixed(2)}, p99 ×${(through.p99 / baseline.p99).toFixed(2)}\n`,
-  );
-
-  await benchSweep(stack, seed.org.id, config.TEMPORAL_TASK_QUEUE, baseline.throughput);
+/** The side-by-side table of every server's results. */
+function table(all: Results[]): string {
+  const f = (n: number | undefined, d = 1) => (n === undefined ? '–' : n.toFixed(d));
+  const lat = (r?: Latencies) => (r ? `${f(r.throughput)}/s, p50 ${f(r.p50, 0)} ms, p99 ${f(r.p99, 0)} ms` : '–');
+  const ratio = (c?: Comparison) => (c ? `×${f(c.ratio.throughput, 2)}, ×${f(c.ratio.p50, 2)}, ×${f(c.ratio.p99, 2)}` : '–');
+  const rows: [string, (r: Results) => string][] = [
+    ['raw start', (r) => lat(r.starts?.raw)],
+    ['API grant (POST)', (r) => lat(r.starts?.api)],
+    ['API / raw start (throughput, p50, p99)', (r) => ratio(r.starts)],
+    ['raw update', (r) => lat(r.updates?.raw)],
+    ['API revoke (DELETE)', (r) => lat(r.updates?.api)],
+    ['API / raw update (throughput, p50, p99)', (r) => ratio(r.updates)],
+    ['sweep, first run', (r) => (r.sweep ? `${r.sweep.first.started} started, ${f(r.sweep.first.seconds)} s (${f(r.sweep.first.perSecond)}/s)` : '–')],
+    ['sweep, re-run', (r) => (r.sweep ? `${r.sweep.rerun.read} read, ${r.sweep.rerun.started} started, ${f(r.sweep.rerun.seconds, 2)} s` : '–')],
+    [
+      'sweep, full reconciliation',
+      (r) => (r.sweep ? `${r.sweep.full.alreadyRunning} running, ${f(r.sweep.full.seconds)} s (${f(r.sweep.full.perSecond)}/s)` : '–'),
+    ],
+    [
+      'peak RSS (API + worker + client)',
+      (r) => (r.memory ? `${r.memory.peakRssMB} MB with ${r.memory.openCases} open cases and ${r.memory.openRenewalRuns} renewal runs` : '–'),
+    ],
+  ];
+  const head = `| measure | ${all.map((r) => (r.server === 'dev' ? 'dev server (SQLite)' : 'Temporal server on PostgreSQL')).join(' | ')} |`;
+  return [head, `| --- |${all.map(() => ' --- |').join('')}`, ...rows.map(([label, cell]) => `| ${label} | ${all.map(cell).join(' | ')} |`)].join('\n');
 }
 
 (async () => {
-  const sections = selectedSections(process.argv.slice(2));
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'backoffice-bench-'));
-  const config = loadConfig({
-    ...process.env,
-    DATA_DIR: dataDir,
-    PORT: '0',
-    TEMPORAL_DEV_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: '0',
-    EMBEDDED_POSTGRES_PORT: String(await freePort()),
-    SMTP_CAPTURE_PORT: '0',
-    SMS_SINK_PORT: '0',
-    WORKER_METRICS_PORT: '0',
-    RATE_LIMIT_PER_MINUTE: String(N * 10),
-    TEMPORAL_ADDRESS: '',
-    DATABASE_URL: '',
-    SMTP_URL: '',
-    TWILIO_ACCOUNT_SID: '',
-    TWILIO_AUTH_TOKEN: '',
-    TWILIO_FROM: '',
-  });
-  const stack = await startStack({ config, log: createLogger('warn'), roles: { api: true, worker: true } });
-  try {
-    if (sections.has('starts')) await benchStarts(stack);
-    if (sections.has('recovery-timing')) await benchRecoveryTiming(stack);
-  } finally {
-    await stack.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+  const argv = process.argv.slice(2);
+  const sections = listOption(argv, 'only', SECTIONS, SECTIONS);
+  const child = option(argv, 'child-out');
+  if (child) return benchServer(option(argv, 'server') as Server, sections, child);
+
+  const servers = listOption(argv, 'server', [...SERVERS, 'both' as const], SERVERS).flatMap((s) => (s === 'both' ? [...SERVERS] : [s]));
+  const stamp = new Date().toISOString().replaceAll(':', '-').slice(0, 19);
+  const dir = path.resolve(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const all: Results[] = [];
+  for (const server of servers) {
+    // One process per server: its memory high-water mark is its own.
+    const out = path.join(dir, `${stamp}-${server}.json`);
+    const code = await new Promise<number | null>((resolve) => {
+      const p = spawn(process.execPath, [...process.execArgv, __filename, '--server', server, '--only', sections.join(','), '--child-out', out], {
+        stdio: 'inherit',
+      });
+      p.on('exit', resolve);
+    });
+    if (code !== 0) throw new Error(`the bench on the ${server} server exited with ${code}`);
+    all.push(JSON.parse(readFileSync(out, 'utf8')) as Results);
   }
+  const m = all[0]!.machine;
+  console.log(`\n${m.cores} cores (${m.cpu}), ${m.memoryGB} GB, Node ${m.node}; results in ${path.relative(process.cwd(), dir)}/${stamp}-*.json\n`);
+  console.log(table(all));
 })().catch((err: Error) => (console.error(err), process.exit(1)));
