@@ -58,8 +58,12 @@ class SpawnedTimeSkippingEnvironment extends TestWorkflowEnvironment {
   child?: ChildProcess;
 
   override async teardown(): Promise<void> {
-    await super.teardown();
-    if (this.child) await stopChild(this.child);
+    // The JVM goes even when the SDK refuses to close (a worker of a timed-out test still holds the connection).
+    try {
+      await super.teardown();
+    } finally {
+      if (this.child) await stopChild(this.child);
+    }
   }
 
   static async attach(address: string, child: ChildProcess): Promise<TestWorkflowEnvironment> {

@@ -19,6 +19,7 @@ import { startSmsSink, type SmsSink } from '../../lib/dev/smsSink';
 import { startSmtpCapture, type SmtpCapture } from '../../lib/dev/smtpCapture';
 import { createKeyring, type Keyring } from '../../temporal/codec';
 import { createDataConverter } from '../../temporal/dataConverter';
+import { ensureTestServer } from '../../temporal/provision';
 import { startDevServer, startTimeSkippingServer } from '../../temporal/servers';
 import { bundleWorkflows } from '../../temporal/worker';
 
@@ -77,6 +78,9 @@ export const timeSkippingEnv = once(async (): Promise<TestWorkflowEnvironment> =
   teardowns.push(() => env.teardown());
   return env;
 });
+
+/** Fetches or builds the time-skipping server once, before the first suite starts its own. */
+const ensureTestServerOnce = once(() => ensureTestServer());
 
 export const devServerEnv = once(async (): Promise<TestWorkflowEnvironment> => {
   const env = await startDevServer({ port: await freePort(), ui: false });
@@ -162,18 +166,27 @@ export function testClient(env: TestWorkflowEnvironment): Client {
 }
 
 /**
- * Hooks for a suite of workflow tests on the time-skipping server. That server stops skipping time
- * for everyone while a task is outstanding, so every workflow a test opened is closed after it.
+ * Hooks for a suite of workflow tests on the time-skipping server, one server per test. That server
+ * stops skipping time for everyone while any task is outstanding, so a task a test left behind
+ * (a child started by an activity, a timed-out test's worker still polling) would freeze the clock
+ * of every later test: a CI run once spent 40 minutes on env.sleep calls that never skipped. A
+ * fresh server starts in well under a second; each test also closes the workflows it opened.
  */
 export function timeSkippingSuite() {
   const suite = { env: undefined as unknown as TestWorkflowEnvironment, client: undefined as unknown as Client, opened: [] as WorkflowHandle[] };
   before(async function () {
     this.timeout(300_000);
-    [suite.env] = await Promise.all([timeSkippingEnv(), workflowBundle(), database()]);
+    await Promise.all([ensureTestServerOnce(), workflowBundle(), database()]);
+  });
+  beforeEach(async function () {
+    this.timeout(120_000);
+    suite.env = await startTimeSkippingServer();
     suite.client = testClient(suite.env);
   });
-  afterEach(async () => {
+  afterEach(async function () {
+    this.timeout(60_000);
     await Promise.all(suite.opened.splice(0).map((h) => h.terminate('test cleanup').catch(() => undefined)));
+    await suite.env?.teardown().catch((err: Error) => console.error('time-skipping teardown:', err.message));
   });
   return suite;
 }

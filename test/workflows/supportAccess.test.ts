@@ -1,36 +1,22 @@
 import { strict as assert } from 'node:assert';
-import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SUPPORT_ACCESS_EXPIRY_MS } from '../../lib/rules';
 import { FailureType } from '../../workflows/shared/failures';
 import { revokeUpdate, statusQuery, supportAccessWorkflowId } from '../../workflows/shared/supportAccess';
-import { database, insertActiveGrant, testClient, seedOrganization, smtpCapture, timeSkippingEnv, workflowBundle } from '../support/fixtures';
+import { database, insertActiveGrant, seedOrganization, smtpCapture, timeSkippingSuite } from '../support/fixtures';
 import { testWorker } from '../support/worker';
 
 describe('supportAccess workflow (time-skipping)', function () {
   this.timeout(120_000);
-  let env: TestWorkflowEnvironment;
-  let client: Client;
-
-  before(async function () {
-    this.timeout(300_000);
-    [env] = await Promise.all([timeSkippingEnv(), workflowBundle(), database()]);
-    client = testClient(env);
-  });
-
-  // An open workflow whose worker has stopped leaves tasks outstanding, and the test server stops
-  // skipping time for everyone while tasks are outstanding: close whatever a test left open.
-  const opened: WorkflowHandle[] = [];
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((h) => h.terminate('test cleanup').catch(() => undefined)));
-  });
+  const suite = timeSkippingSuite();
+  const opened = suite.opened;
 
   async function startGrant(taskQueue: string, kind: 'mail' | 'kdrive' | 'kchat' = 'mail') {
     const { db } = await database();
     const seed = await seedOrganization(db);
     const grant = await insertActiveGrant(db, seed, kind);
-    const handle = await client.workflow.start('supportAccess', {
+    const handle = await suite.client.workflow.start('supportAccess', {
       workflowId: supportAccessWorkflowId(grant.id),
       taskQueue,
       args: [{ grantId: grant.id }],
@@ -45,14 +31,14 @@ describe('supportAccess workflow (time-skipping)', function () {
   };
 
   it('is active one minute before 7 days and expired at 7 days, then emails the granting customer', async () => {
-    const { worker, taskQueue } = await testWorker(env);
+    const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { seed, grant, handle } = await startGrant(taskQueue);
-      await env.sleep(SUPPORT_ACCESS_EXPIRY_MS - 60_000);
+      await suite.env.sleep(SUPPORT_ACCESS_EXPIRY_MS - 60_000);
       assert.equal((await handle.query(statusQuery)).state, 'active');
       assert.equal((await grantStatus(grant.id)).status, 'active');
 
-      await env.sleep(60_000);
+      await suite.env.sleep(60_000);
       assert.deepEqual(await handle.result(), { grantId: grant.id, state: 'expired' });
       assert.deepEqual(await grantStatus(grant.id), { status: 'expired', ended_by: 'system:expiry' });
 
@@ -64,10 +50,10 @@ describe('supportAccess workflow (time-skipping)', function () {
   });
 
   it('revokes before expiry: the update answers, the row and the email follow', async () => {
-    const { worker, taskQueue } = await testWorker(env);
+    const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { seed, grant, handle } = await startGrant(taskQueue, 'kdrive');
-      await env.sleep('2 days');
+      await suite.env.sleep('2 days');
       const status = await handle.executeUpdate(revokeUpdate, { args: [{ actor: `customer:${seed.legalRep.id}` }] });
       assert.deepEqual(status, { grantId: grant.id, state: 'revoked' });
       assert.deepEqual(await handle.result(), { grantId: grant.id, state: 'revoked' });
@@ -78,7 +64,7 @@ describe('supportAccess workflow (time-skipping)', function () {
   });
 
   it('rejects a second revoke with GrantNotActive', async () => {
-    const { worker, taskQueue } = await testWorker(env);
+    const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { seed, grant, handle } = await startGrant(taskQueue);
       await handle.executeUpdate(revokeUpdate, { args: [{ actor: `customer:${seed.legalRep.id}` }] });
@@ -99,21 +85,21 @@ describe('supportAccess workflow (time-skipping)', function () {
   });
 
   it('keeps two grants independent: revoking one leaves the other to expire on its own', async () => {
-    const { worker, taskQueue } = await testWorker(env);
+    const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const mail = await startGrant(taskQueue, 'mail');
       const chat = await startGrant(taskQueue, 'kchat');
       await mail.handle.executeUpdate(revokeUpdate, { args: [{ actor: `customer:${mail.seed.legalRep.id}` }] });
       assert.equal((await chat.handle.query(statusQuery)).state, 'active');
       assert.equal((await grantStatus(chat.grant.id)).status, 'active');
-      await env.sleep(SUPPORT_ACCESS_EXPIRY_MS);
+      await suite.env.sleep(SUPPORT_ACCESS_EXPIRY_MS);
       assert.equal((await chat.handle.result()).state, 'expired');
       assert.equal((await grantStatus(mail.grant.id)).status, 'revoked');
     });
   });
 
   it('completes the grant even when its email can never be delivered', async () => {
-    const { worker, taskQueue } = await testWorker(env);
+    const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { db } = await database();
       const seed = await seedOrganization(db);
@@ -123,7 +109,11 @@ describe('supportAccess workflow (time-skipping)', function () {
         .where('id', '=', seed.legalRep.id)
         .execute();
       const grant = await insertActiveGrant(db, seed);
-      const handle = await client.workflow.start('supportAccess', { workflowId: supportAccessWorkflowId(grant.id), taskQueue, args: [{ grantId: grant.id }] });
+      const handle = await suite.client.workflow.start('supportAccess', {
+        workflowId: supportAccessWorkflowId(grant.id),
+        taskQueue,
+        args: [{ grantId: grant.id }],
+      });
       opened.push(handle);
       await handle.executeUpdate(revokeUpdate, { args: [{ actor: `customer:${seed.legalRep.id}` }] });
       assert.equal((await handle.result()).state, 'revoked');
@@ -139,17 +129,17 @@ describe('supportAccess workflow (time-skipping)', function () {
   it('survives a worker restart: a grant started by one worker is expired by the next', async () => {
     // No sticky cache: the test server cannot time out a sticky queue whose worker is gone
     // (its clock is frozen while that task is outstanding); the real server falls back after 5 s.
-    const first = await testWorker(env, undefined, { maxCachedWorkflows: 0 });
+    const first = await testWorker(suite.env, undefined, { maxCachedWorkflows: 0 });
     const started = await first.worker.runUntil(async () => {
       const grant = await startGrant(first.taskQueue);
       await grant.handle.query(statusQuery); // answered once the first workflow task has run
       return grant;
     });
-    await env.sleep('3 days');
+    await suite.env.sleep('3 days');
     // A new worker on the same task queue picks the history up and replays it.
-    const { worker } = await testWorker(env, first.taskQueue);
+    const { worker } = await testWorker(suite.env, first.taskQueue);
     await worker.runUntil(async () => {
-      await env.sleep('4 days');
+      await suite.env.sleep('4 days');
       assert.equal((await started.handle.result()).state, 'expired');
       assert.equal((await grantStatus(started.grant.id)).status, 'expired');
     });
