@@ -27,7 +27,7 @@ import { issueBearerToken } from '../api/services/bearerTokens';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { startStack, type Stack } from '../scripts/stack';
-import { freePort, seedOrganization } from '../test/support/fixtures';
+import { embeddedStackSettings, seedOrganization } from '../test/support/fixtures';
 import { revokeUpdate, supportAccessWorkflowId } from '../workflows/shared/supportAccess';
 import { benchRecoveryTiming } from './recoveryTiming';
 
@@ -180,23 +180,11 @@ async function benchServer(server: Server, sections: Section[], out: string) {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'backoffice-bench-'));
   const config = loadConfig({
     ...process.env,
-    DATA_DIR: dataDir,
+    ...(await embeddedStackSettings(dataDir, { smtp: false, sms: false })),
     PORT: '0',
     TEMPORAL_PERSISTENCE: server,
-    TEMPORAL_DEV_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: '0',
-    EMBEDDED_POSTGRES_PORT: String(await freePort()),
-    SMTP_CAPTURE_PORT: '0',
-    SMS_SINK_PORT: '0',
-    WORKER_METRICS_PORT: '0',
     // The limits stay on (they are part of the path measured), above what the bench sends.
     RATE_LIMIT_PER_MINUTE: String(Math.max(N, OPEN_CASES) * 10),
-    TEMPORAL_ADDRESS: '',
-    DATABASE_URL: '',
-    SMTP_URL: '',
-    TWILIO_ACCOUNT_SID: '',
-    TWILIO_AUTH_TOKEN: '',
-    TWILIO_FROM: '',
   });
   const results: Results = {
     server,

@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../../lib/config';
 import { silentLogger } from '../../lib/logger';
 import { startStack, type Stack } from '../../scripts/stack';
 import { statusQuery, supportAccessWorkflowId } from '../../workflows/shared/supportAccess';
-import { database, devServerEnv, freePort, seedOrganization, smsSink, smtpCapture, tempDir, workflowBundle } from '../support/fixtures';
+import { embeddedStackSettings, database, devServerEnv, seedOrganization, smsSink, smtpCapture, tempDir, workflowBundle } from '../support/fixtures';
 
 // What `npm start` brings up, on embedded defaults only: dev server with UI and SQLite, embedded
 // PostgreSQL, SMTP capture, SMS sink, worker and API. Stopped and started again on the same data.
@@ -17,27 +17,7 @@ describe('the whole stack on embedded defaults (npm start)', function () {
 
   before(async function () {
     this.timeout(300_000);
-    const unset = {
-      TEMPORAL_ADDRESS: '',
-      DATABASE_URL: '',
-      SMTP_URL: '',
-      TWILIO_ACCOUNT_SID: '',
-      TWILIO_AUTH_TOKEN: '',
-      TWILIO_FROM: '',
-      AUTH_SECRET: '',
-      PAYLOAD_ENCRYPTION_KEY: '',
-    };
-    config = loadConfig({
-      ...unset,
-      DATA_DIR: tempDir('stack'),
-      PORT: String(await freePort()),
-      TEMPORAL_DEV_PORT: String(await freePort()),
-      TEMPORAL_UI_PORT: String(await freePort()),
-      EMBEDDED_POSTGRES_PORT: String(await freePort()),
-      SMTP_CAPTURE_PORT: String(await freePort()),
-      SMS_SINK_PORT: String(await freePort()),
-      WORKER_METRICS_PORT: String(await freePort()),
-    });
+    config = loadConfig(await embeddedStackSettings(tempDir('stack'), { ui: true, metrics: true }));
     await workflowBundle();
   });
   after(async () => stack?.stop());

@@ -8,7 +8,7 @@ import type { Logger } from '../../lib/logger';
 import { qrPng } from '../../lib/qr';
 import { startStack, type Stack } from '../../scripts/stack';
 import { runtimeLog } from '../setup';
-import { freePort, seedOrganization, tempDir, workflowBundle } from '../support/fixtures';
+import { embeddedStackSettings, seedOrganization, tempDir, workflowBundle } from '../support/fixtures';
 
 // A full case on what `npm start` runs (dev server on SQLite, embedded PostgreSQL), then a search of
 // Temporal's database file and of every log line for what the customer sent.
@@ -27,28 +27,10 @@ describe('privacy of a verification case (npm start stack)', function () {
   before(async function () {
     this.timeout(300_000);
     dataDir = tempDir('privacy');
-    const unset = {
-      TEMPORAL_ADDRESS: '',
-      DATABASE_URL: '',
-      SMTP_URL: '',
-      TWILIO_ACCOUNT_SID: '',
-      TWILIO_AUTH_TOKEN: '',
-      TWILIO_FROM: '',
-      AUTH_SECRET: '',
-      PAYLOAD_ENCRYPTION_KEY: '',
-    };
     const config = loadConfig({
-      ...unset,
-      DATA_DIR: dataDir,
+      ...(await embeddedStackSettings(dataDir)),
       LOG_LEVEL: 'debug',
-      PORT: String(await freePort()),
-      TEMPORAL_DEV_PORT: String(await freePort()),
-      TEMPORAL_UI_PORT: '0',
-      EMBEDDED_POSTGRES_PORT: String(await freePort()),
-      SMTP_CAPTURE_PORT: String(await freePort()),
-      SMS_SINK_PORT: String(await freePort()),
       VERIFICATION_BUSINESS_HOURS: 'Mon-Sun 00:00-24:00',
-      WORKER_METRICS_PORT: '0',
     });
     stack = await startStack({ config, log: capture, roles: { api: true, worker: true }, workflowBundle: await workflowBundle() });
   });

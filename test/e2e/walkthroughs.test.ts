@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { loadConfig } from '../../lib/config';
 import { silentLogger } from '../../lib/logger';
 import { startStack, type Stack } from '../../scripts/stack';
-import { freePort, tempDir, workflowBundle } from '../support/fixtures';
+import { embeddedStackSettings, tempDir, workflowBundle } from '../support/fixtures';
 
 const run = promisify(execFile);
 const root = path.join(__dirname, '..', '..');
@@ -23,24 +23,7 @@ describe('the walkthroughs of docs/walkthroughs, run against npm start’s stack
 
   before(async function () {
     this.timeout(300_000);
-    const settings = {
-      TEMPORAL_ADDRESS: '',
-      DATABASE_URL: '',
-      SMTP_URL: '',
-      TWILIO_ACCOUNT_SID: '',
-      TWILIO_AUTH_TOKEN: '',
-      TWILIO_FROM: '',
-      AUTH_SECRET: '',
-      PAYLOAD_ENCRYPTION_KEY: '',
-      DATA_DIR: tempDir('walkthroughs'),
-      PORT: String(await freePort()),
-      TEMPORAL_DEV_PORT: String(await freePort()),
-      TEMPORAL_UI_PORT: '0',
-      EMBEDDED_POSTGRES_PORT: String(await freePort()),
-      SMTP_CAPTURE_PORT: String(await freePort()),
-      SMS_SINK_PORT: String(await freePort()),
-      WORKER_METRICS_PORT: '0',
-    };
+    const settings = await embeddedStackSettings(tempDir('walkthroughs'));
     const config = loadConfig(settings);
     stack = await startStack({ config, log: silentLogger, roles: { api: true, worker: true }, workflowBundle: await workflowBundle() });
     env = { ...process.env, ...settings, BASE: stack.urls['API'] };

@@ -15,7 +15,7 @@ import { loadConfig } from '../../lib/config';
 import { silentLogger } from '../../lib/logger';
 import { startStack, type Stack } from '../../scripts/stack';
 import { supportAccessWorkflowId } from '../../workflows/shared/supportAccess';
-import { freePort, tempDir, workflowBundle } from '../support/fixtures';
+import { embeddedStackSettings, tempDir, workflowBundle } from '../support/fixtures';
 import { launchChromium, screenshot } from './browser';
 
 const run = promisify(execFile);
@@ -34,24 +34,7 @@ describe('the embedded Temporal UI decodes workflow inputs for supervisors only'
   before(async function () {
     this.timeout(300_000);
     browser = await launchChromium(this);
-    const settings = {
-      TEMPORAL_ADDRESS: '',
-      DATABASE_URL: '',
-      SMTP_URL: '',
-      TWILIO_ACCOUNT_SID: '',
-      TWILIO_AUTH_TOKEN: '',
-      TWILIO_FROM: '',
-      AUTH_SECRET: '',
-      PAYLOAD_ENCRYPTION_KEY: '',
-      DATA_DIR: tempDir('temporal-ui'),
-      PORT: String(await freePort()),
-      TEMPORAL_DEV_PORT: String(await freePort()),
-      TEMPORAL_UI_PORT: String(await freePort()),
-      EMBEDDED_POSTGRES_PORT: String(await freePort()),
-      SMTP_CAPTURE_PORT: String(await freePort()),
-      SMS_SINK_PORT: String(await freePort()),
-      WORKER_METRICS_PORT: '0',
-    };
+    const settings = await embeddedStackSettings(tempDir('temporal-ui'), { ui: true });
     const config = loadConfig(settings);
     stack = await startStack({ config, log: silentLogger, roles: { api: true, worker: true }, workflowBundle: await workflowBundle() });
     api = stack.urls['API']!;

@@ -40,6 +40,35 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Settings for npm start's stack on embedded defaults, every external address unset and every port
+ * free (0 where a test does not reach that listener), so several stacks run side by side.
+ */
+export async function embeddedStackSettings(
+  dataDir: string,
+  opts: { ui?: boolean; metrics?: boolean; smtp?: boolean; sms?: boolean } = {},
+): Promise<Record<string, string>> {
+  const port = async (wanted = true) => (wanted ? String(await freePort()) : '0');
+  return {
+    TEMPORAL_ADDRESS: '',
+    DATABASE_URL: '',
+    SMTP_URL: '',
+    TWILIO_ACCOUNT_SID: '',
+    TWILIO_AUTH_TOKEN: '',
+    TWILIO_FROM: '',
+    AUTH_SECRET: '',
+    PAYLOAD_ENCRYPTION_KEY: '',
+    DATA_DIR: dataDir,
+    PORT: await port(),
+    TEMPORAL_DEV_PORT: await port(),
+    TEMPORAL_UI_PORT: await port(opts.ui ?? false),
+    EMBEDDED_POSTGRES_PORT: await port(),
+    SMTP_CAPTURE_PORT: await port(opts.smtp ?? true),
+    SMS_SINK_PORT: await port(opts.sms ?? true),
+    WORKER_METRICS_PORT: await port(opts.metrics ?? false),
+  };
+}
+
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), `backoffice-${prefix}-`));
   teardowns.push(async () => rmSync(dir, { recursive: true, force: true }));
