@@ -26,7 +26,20 @@ const poolOf = (db: Kysely<Database>) => ({
   query: async (q: { text: string; values?: unknown[] }) => ({ rows: (await db.executeQuery(CompiledQuery.raw(q.text, q.values ?? []))).rows }),
 });
 
-export function limiter({ name, points, windowMs, store }: { name: string; points: number; windowMs: number; store?: LimitStore }): Limiter {
+export function limiter({
+  name,
+  points,
+  windowMs,
+  store,
+  lease = false,
+}: {
+  name: string;
+  points: number;
+  windowMs: number;
+  store?: LimitStore;
+  /** Take points from PostgreSQL in leases for keys hot in this process (see leasing below). */
+  lease?: boolean;
+}): Limiter {
   const duration = Math.max(1, Math.round(windowMs / 1000));
   const memory = new RateLimiterMemory({ keyPrefix: name, points, duration });
   const shared = store
@@ -45,7 +58,7 @@ export function limiter({ name, points, windowMs, store }: { name: string; point
       })
     : memory;
   const hashed = (key: string) => (store ? createHmac('sha256', store.secret).update(`${name}:${key}`).digest('base64url') : key);
-  return {
+  const exact: Limiter = {
     async consume(key) {
       try {
         await shared.consume(hashed(key));
@@ -54,6 +67,84 @@ export function limiter({ name, points, windowMs, store }: { name: string; point
         if (res instanceof RateLimiterRes) return Math.max(1, Math.ceil(res.msBeforeNext / 1000));
         throw res;
       }
+    },
+  };
+  return lease && store ? leasing(shared, hashed, points) : exact;
+}
+
+interface Lease {
+  /** Points taken from PostgreSQL and not used yet. */
+  available: number;
+  windowEnd: number;
+  lastUse: number;
+  /** Requests in the current and the previous second: the size of the next lease. */
+  second: number;
+  thisSecond: number;
+  lastSecond: number;
+}
+
+const LEASE_IDLE_MS = 1_000;
+
+/**
+ * A general request limit without a round trip per request (issue 20, item 3). A key takes points
+ * from PostgreSQL in leases as large as the requests it had here in the last second (at most a
+ * twentieth of its limit), so a caller seen once still costs one point a round trip and a hot one a
+ * round trip per lease. Leased points count in PostgreSQL at once: the replicas together never let
+ * more through than the limit; one may refuse a little early while another holds unused points,
+ * which go back after a second of idleness. The recovery limits stay exact (no lease).
+ */
+function leasing(shared: Pick<RateLimiterPostgres, 'consume' | 'reward'>, hashed: (key: string) => string, points: number): Limiter {
+  const maxLease = Math.max(1, Math.floor(points / 20));
+  const leases = new Map<string, Lease>();
+  const timer = setInterval(() => {
+    const now = Date.now();
+    for (const [key, l] of leases) {
+      if (now >= l.windowEnd) leases.delete(key);
+      else if (now - l.lastUse >= LEASE_IDLE_MS) {
+        leases.delete(key);
+        if (l.available > 0) shared.reward(key, l.available).catch(() => undefined); // at worst counted until the window ends
+      }
+    }
+  }, LEASE_IDLE_MS);
+  timer.unref();
+
+  return {
+    async consume(raw) {
+      const key = hashed(raw);
+      const now = Date.now();
+      let l = leases.get(key);
+      if (l && now >= l.windowEnd) (leases.delete(key), (l = undefined));
+      if (l) {
+        const second = Math.floor(now / 1000);
+        if (second !== l.second) [l.lastSecond, l.thisSecond, l.second] = [second === l.second + 1 ? l.thisSecond : 0, 0, second];
+        l.thisSecond += 1;
+        l.lastUse = now;
+        if (l.available > 0) {
+          l.available -= 1;
+          return null;
+        }
+      }
+      const size = Math.min(maxLease, Math.max(1, l?.lastSecond ?? 0, l?.thisSecond ?? 0));
+      let granted: number;
+      let msBeforeNext: number;
+      try {
+        const res = await shared.consume(key, size);
+        [granted, msBeforeNext] = [size, res.msBeforeNext];
+      } catch (res) {
+        if (!(res instanceof RateLimiterRes)) throw res;
+        // Over the limit with this lease: what was left before it is still ours.
+        granted = Math.max(0, points - (res.consumedPoints - size));
+        msBeforeNext = res.msBeforeNext;
+        if (granted === 0 || res.consumedPoints === 0) return Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+        shared.reward(key, size - granted).catch(() => undefined); // PostgreSQL counts what was let through
+      }
+      const second = Math.floor(now / 1000);
+      // Another request of this key may have leased meanwhile: add to its lease, not over it.
+      const fresh = leases.get(key) ?? l ?? { available: 0, windowEnd: 0, lastUse: now, second, thisSecond: 1, lastSecond: 0 };
+      fresh.available += granted - 1;
+      fresh.windowEnd = now + msBeforeNext;
+      leases.set(key, fresh);
+      return null;
     },
   };
 }

@@ -13,7 +13,7 @@ export function rateLimit(opts: {
   windowMs?: number;
 }): RequestHandler {
   const name = opts.name ?? 'requests';
-  const limit = limiter({ name: `rl:${name}`, points: opts.perMinute, windowMs: opts.windowMs ?? 60_000, store: opts.store });
+  const limit = limiter({ name: `rl:${name}`, points: opts.perMinute, windowMs: opts.windowMs ?? 60_000, store: opts.store, lease: true });
   return async (req, _res, next) => {
     const key = req.principal ? `${req.principal.role}:${req.principal.sub}` : `ip:${req.ip}`;
     const waitSeconds = await limit.consume(key);

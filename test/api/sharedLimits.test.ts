@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import express from 'express';
 import { problemHandler } from '../../api/problems';
+import { limiter } from '../../api/limiterStore';
 import { rateLimit } from '../../api/rateLimit';
 import { RecoveryLimiter } from '../../api/recoveryLimits';
 import { silentLogger } from '../../lib/logger';
@@ -88,5 +89,38 @@ describe('limits shared by every replica (PostgreSQL)', function () {
     } finally {
       for (const s of servers) s.close();
     }
+  });
+
+  it('takes a hot caller’s general limit in leases: far fewer round trips than requests, never more than the limit across replicas, unused points given back (issue 20, item 3)', async () => {
+    const { db } = await database();
+    let roundTrips = 0;
+    const counted = db.withPlugin({ transformQuery: (a) => a.node, transformResult: async (a) => (roundTrips++, a.result) });
+    const name = `rl:lease-${randomUUID()}`;
+    const replica = () => limiter({ name, points: 100, windowMs: 60_000, store: { db: counted, secret }, lease: true });
+    const [a, b] = [replica(), replica()];
+    const run = async (l: ReturnType<typeof replica>, n: number) => {
+      let ok = 0;
+      for (let i = 0; i < n; i++) if ((await l.consume('hot-caller')) === null) ok++;
+      return ok;
+    };
+    const okA = await run(a, 60);
+    assert.equal(okA, 60);
+    assert.ok(roundTrips <= 20, `60 requests took ${roundTrips} round trips`);
+    const okB = await run(b, 60);
+    assert.ok(okA + okB <= 100, `the two replicas let ${okA + okB} through a limit of 100`);
+    assert.ok(okA + okB >= 90, `only ${okA + okB} of 100 let through: leases held back too much`);
+    // Idle for a second, each replica gives back what it leased and did not use.
+    await new Promise((r) => setTimeout(r, 2_500));
+    const row = await db.selectFrom('rate_limits').select('points').where('key', 'like', `${name}:%`).executeTakeFirstOrThrow();
+    assert.equal(row.points, okA + okB, 'PostgreSQL counts exactly what was let through');
+  });
+
+  it('counts a caller seen once with one point, exactly (no lease to hoard)', async () => {
+    const { db } = await database();
+    const name = `rl:once-${randomUUID()}`;
+    const replicas = [0, 1, 2].map(() => limiter({ name, points: 100, windowMs: 60_000, store: { db, secret }, lease: true }));
+    for (const r of replicas) assert.equal(await r.consume('caller'), null);
+    const row = await db.selectFrom('rate_limits').select('points').where('key', 'like', `${name}:%`).executeTakeFirstOrThrow();
+    assert.equal(row.points, 3);
   });
 });
