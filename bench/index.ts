@@ -62,6 +62,16 @@ interface Latencies {
   throughput: number;
   p50: number;
   p99: number;
+  /** CPU milliseconds per operation: this process less its HTTP load thread (API, worker, Temporal client), that thread, the rest of the machine (Temporal, PostgreSQL). */
+  cpuMsPerOp?: { process: number; httpClient: number; elsewhere: number };
+}
+
+/** CPU used so far: by this process, and by the whole machine (/proc/stat, in USER_HZ = 10 ms ticks). */
+function cpuNow(): { processMs: number; machineMs: number; clientMs: number } {
+  const { user, system } = process.cpuUsage();
+  const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [u = 0, nice = 0, sys = 0, , , irq = 0, softirq = 0, steal = 0] = ticks;
+  return { processMs: (user + system) / 1000, machineMs: (u + nice + sys + irq + softirq + steal) * 10, clientMs: clientCpuMs };
 }
 
 /** Runs `op` count times, CONCURRENCY in flight, from `from`. */
@@ -97,39 +107,65 @@ interface HttpRequest {
   body?: string;
 }
 
-// The API's callers are other processes: its requests are sent from a thread of their own, so the
-// HTTP client's work does not count against the server it measures (the raw path's client is the
-// Temporal client the API itself uses, in this process).
+// The API's callers are other processes: its requests are sent from one thread of their own, kept
+// for the whole run (a thread per batch charged its start-up to the API), over keep-alive
+// connections with node:http (lighter than fetch). The thread reports its own CPU
+// (/proc/thread-self/stat) so the client's work can be told apart from the server's.
 const HTTP_LOAD = `
-const { parentPort, workerData } = require('node:worker_threads');
-(async () => {
-  const { requests, concurrency, expect } = workerData;
-  const latencies = [];
-  const bodies = new Array(requests.length);
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: Math.min(concurrency, requests.length) }, async () => {
-    while (next < requests.length) {
-      const i = next++;
-      const r = requests[i];
-      const t = performance.now();
-      const res = await fetch(r.url, { method: r.method, headers: r.headers, body: r.body });
-      const text = await res.text();
-      if (res.status !== expect) throw new Error('API answered ' + res.status + ': ' + text);
-      latencies.push(performance.now() - t);
-      bodies[i] = text;
-    }
-  }));
-  parentPort.postMessage({ seconds: (performance.now() - started) / 1000, latencies, bodies });
-})();
+const { parentPort } = require('node:worker_threads');
+const http = require('node:http');
+const { readFileSync } = require('node:fs');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const threadCpuMs = () => { const f = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) * 10; };
+const send = (r) => new Promise((resolve, reject) => {
+  const req = http.request(r.url, { method: r.method, headers: r.body ? { ...r.headers, 'content-length': Buffer.byteLength(r.body) } : r.headers, agent }, (res) => {
+    const chunks = [];
+    res.on('data', (c) => chunks.push(c));
+    res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
+  });
+  req.on('error', reject);
+  req.end(r.body);
+});
+parentPort.on('message', async ({ requests, concurrency, expect }) => {
+  try {
+    const latencies = [];
+    const bodies = new Array(requests.length);
+    let next = 0;
+    const cpu = threadCpuMs();
+    const started = performance.now();
+    await Promise.all(Array.from({ length: Math.min(concurrency, requests.length) }, async () => {
+      while (next < requests.length) {
+        const i = next++;
+        const t = performance.now();
+        const res = await send(requests[i]);
+        if (res.status !== expect) throw new Error('API answered ' + res.status + ': ' + res.text);
+        latencies.push(performance.now() - t);
+        bodies[i] = res.text;
+      }
+    }));
+    parentPort.postMessage({ seconds: (performance.now() - started) / 1000, latencies, bodies, clientCpuMs: threadCpuMs() - cpu });
+  } catch (err) {
+    parentPort.postMessage({ error: String(err) });
+  }
+});
 `;
 
-/** Sends the requests, CONCURRENCY in flight, from another thread; every answer must have status `expect`. */
+let loadThread: Worker | undefined;
+let clientCpuMs = 0;
+
+/** Sends the requests, CONCURRENCY in flight, from the load thread; every answer must have status `expect`. */
 function httpLoad(requests: HttpRequest[], expect: number): Promise<{ seconds: number; latencies: number[]; bodies: string[] }> {
+  loadThread ??= new Worker(HTTP_LOAD, { eval: true });
+  loadThread.unref();
+  const thread = loadThread;
   return new Promise((resolve, reject) => {
-    const worker = new Worker(HTTP_LOAD, { eval: true, workerData: { requests, concurrency: CONCURRENCY, expect } });
-    worker.once('message', resolve);
-    worker.once('error', reject);
+    thread.once('message', (m: { error?: string; seconds: number; latencies: number[]; bodies: string[]; clientCpuMs: number }) => {
+      if (m.error) return reject(new Error(m.error));
+      clientCpuMs += m.clientCpuMs;
+      resolve(m);
+    });
+    thread.once('error', reject);
+    thread.postMessage({ requests, concurrency: CONCURRENCY, expect });
   });
 }
 
@@ -139,14 +175,27 @@ type Batch = (from: number, count: number) => Promise<{ seconds: number; latenci
 async function alternate(total: number, paths: { raw: Batch; api: Batch }) {
   const raw: { seconds: number; latencies: number[] }[] = [];
   const api: typeof raw = [];
+  const cpu = { raw: { processMs: 0, machineMs: 0, clientMs: 0 }, api: { processMs: 0, machineMs: 0, clientMs: 0 } };
   const per = Math.ceil(total / ROUNDS);
   for (let r = 0, done = 0; done < total; r++, done += per) {
     const count = Math.min(per, total - done);
     const order = r % 2 ? (['api', 'raw'] as const) : (['raw', 'api'] as const);
-    for (const which of order) (which === 'raw' ? raw : api).push(await paths[which](done, count));
+    for (const which of order) {
+      const before = cpuNow();
+      (which === 'raw' ? raw : api).push(await paths[which](done, count));
+      const after = cpuNow();
+      cpu[which].processMs += after.processMs - before.processMs;
+      cpu[which].machineMs += after.machineMs - before.machineMs;
+      cpu[which].clientMs += after.clientMs - before.clientMs;
+    }
   }
-  const rawSummary = summarize(raw);
-  const apiSummary = summarize(api);
+  const perOp = (c: typeof cpu.raw) => ({
+    process: (c.processMs - c.clientMs) / total,
+    httpClient: c.clientMs / total,
+    elsewhere: Math.max(0, c.machineMs - c.processMs) / total,
+  });
+  const rawSummary = { ...summarize(raw), cpuMsPerOp: perOp(cpu.raw) };
+  const apiSummary = { ...summarize(api), cpuMsPerOp: perOp(cpu.api) };
   return {
     raw: rawSummary,
     api: apiSummary,
@@ -283,7 +332,10 @@ async function benchServer(server: Server, sections: Section[], out: string) {
 
 function print(server: Server, what: string, c: Comparison) {
   const row = (label: string, r: Latencies) =>
-    `  ${label.padEnd(34)} ${r.throughput.toFixed(1).padStart(8)}/s   p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms`;
+    `  ${label.padEnd(34)} ${r.throughput.toFixed(1).padStart(8)}/s   p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms` +
+    (r.cpuMsPerOp
+      ? `   CPU/op ${r.cpuMsPerOp.process.toFixed(2)} ms server + ${r.cpuMsPerOp.httpClient.toFixed(2)} ms HTTP client + ${r.cpuMsPerOp.elsewhere.toFixed(2)} ms Temporal/PostgreSQL`
+      : '');
   const labels =
     what === 'starts' ? ['raw client start', 'POST /v1/support-access-grants'] : ['raw client update (revoke)', 'DELETE /v1/support-access-grants/:id'];
   console.log(`[${server}] ${what}: ${CONCURRENCY} in flight, ${ROUNDS} alternating rounds per path`);
@@ -354,11 +406,14 @@ async function settle(stack: Stack, taskQueue: string): Promise<number> {
 function table(all: Results[]): string {
   const f = (n: number | undefined, d = 1) => (n === undefined ? '–' : n.toFixed(d));
   const lat = (r?: Latencies) => (r ? `${f(r.throughput)}/s, p50 ${f(r.p50, 0)} ms, p99 ${f(r.p99, 0)} ms` : '–');
+  const cpu = (r?: Latencies) =>
+    r?.cpuMsPerOp ? `${f(r.cpuMsPerOp.process, 2)} + ${f(r.cpuMsPerOp.httpClient, 2)} + ${f(r.cpuMsPerOp.elsewhere, 2)} ms` : '–';
   const ratio = (c?: Comparison) => (c ? `×${f(c.ratio.throughput, 2)}, ×${f(c.ratio.p50, 2)}, ×${f(c.ratio.p99, 2)}` : '–');
   const rows: [string, (r: Results) => string][] = [
     ['raw start', (r) => lat(r.starts?.raw)],
     ['API grant (POST)', (r) => lat(r.starts?.api)],
     ['API / raw start (throughput, p50, p99)', (r) => ratio(r.starts)],
+    ['CPU per start, raw / API (server process + HTTP client + Temporal and PostgreSQL)', (r) => `${cpu(r.starts?.raw)} / ${cpu(r.starts?.api)}`],
     ['raw update', (r) => lat(r.updates?.raw)],
     ['API revoke (DELETE)', (r) => lat(r.updates?.api)],
     ['API / raw update (throughput, p50, p99)', (r) => ratio(r.updates)],
