@@ -68,8 +68,9 @@ export function orderService({ client, db, taskQueue, clock }: OrderDeps) {
         deadline: order.block_deadline.toISOString(),
         resendAllowed: order.status === 'blocked' && left > 0 && caseStatus !== 'submitted',
         resendsLeftToday: left,
-        // The case id is the agents' handle on the identity check, not the customer's.
-        ...(principal.role === 'customer' ? {} : { verificationCaseId: order.verification_case_id }),
+        // The case id is the agents' handle on the identity check, not the customer's. Shown once
+        // the case's process has opened its record: before that, acting on the id would find no case.
+        ...(principal.role === 'customer' ? {} : { verificationCaseId: caseStatus ? order.verification_case_id : null }),
       };
     }
     return {

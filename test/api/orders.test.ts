@@ -80,7 +80,14 @@ describe('orders API (dev server + PostgreSQL)', function () {
     const mine = await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.legalRep });
     assert.deepEqual([mine.json.block.reason, mine.json.block.resendAllowed, mine.json.block.resendsLeftToday], ['suspected phishing', true, 3]);
     assert.equal(mine.json.block.verificationCaseId, undefined, 'customers do not see the case id');
-    assert.ok((await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.agent })).json.block.verificationCaseId);
+    // Agents see the case id once the case exists, so the id they see always answers.
+    let caseId: string | null = null;
+    for (let i = 0; i < 100 && !caseId; i++) {
+      caseId = (await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.agent })).json.block.verificationCaseId;
+      if (!caseId) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(caseId, 'the agent sees the case id');
+    assert.equal((await suite.api.call('GET', `/v1/verification-cases/${caseId}`, { token: suite.tokens.agent })).status, 200);
     assertProblem(await suite.api.call('GET', `/v1/orders/${orderId}`, { token: suite.tokens.outsider }), 404, 'not-found');
   });
 
