@@ -42,6 +42,16 @@ export const DEMO = {
   agentAnna: { id: 'a9000000-0000-4000-8000-0000000a77a0', email: 'anna@support.example', display_name: 'Anna (support)', is_supervisor: true },
   agentTom: { id: 'a9000000-0000-4000-8000-000000000700', email: 'tom@support.example', display_name: 'Tom (support)', is_supervisor: false },
   ticket: { id: '71c00000-0000-4000-8000-000000000001', subject: 'Mails to our shop bounce since Monday' },
+  // Issue 17, P11: a second organization, a client of the demo organization's partner program once
+  // Dan, its legal representative, accepts an invitation (docs/walkthroughs/p11-partner-billing.sh).
+  clientOrganization: { id: '0a000000-0000-4000-8000-000000000002', name: 'Client Shop Sàrl' },
+  dan: {
+    id: 'c0000000-0000-4000-8000-0000000000da',
+    login_email: 'dan@client.example',
+    display_name: 'Dan Weber',
+    mobile_phone: '+41790000004',
+    recovery_email: null,
+  },
 } as const;
 
 (async () => {
@@ -52,12 +62,12 @@ export const DEMO = {
     await db.transaction().execute(async (tx) => {
       await tx
         .insertInto('organizations')
-        .values(DEMO.organization)
+        .values([DEMO.organization, DEMO.clientOrganization])
         .onConflict((oc) => oc.doNothing())
         .execute();
       await tx
         .insertInto('accounts')
-        .values([DEMO.alice, DEMO.bob, DEMO.carla])
+        .values([DEMO.alice, DEMO.bob, DEMO.carla, DEMO.dan])
         .onConflict((oc) => oc.doNothing())
         .execute();
       await tx
@@ -71,6 +81,7 @@ export const DEMO = {
           { organization_id: DEMO.organization.id, account_id: DEMO.alice.id, role: 'legal_representative' },
           { organization_id: DEMO.organization.id, account_id: DEMO.bob.id, role: 'collaborator' },
           { organization_id: DEMO.organization.id, account_id: DEMO.carla.id, role: 'collaborator' },
+          { organization_id: DEMO.clientOrganization.id, account_id: DEMO.dan.id, role: 'legal_representative' },
         ])
         .onConflict((oc) => oc.doNothing())
         .execute();
@@ -131,6 +142,8 @@ export const DEMO = {
     console.log(`export SYSTEM=${await token('system', 'scheduler')}   # system`);
     console.log(`export ORG=${DEMO.organization.id} TICKET=${DEMO.ticket.id} ALICE_ID=${DEMO.alice.id} BOB_ID=${DEMO.bob.id} CARLA_ID=${DEMO.carla.id}`);
     console.log(`export HOSTING=${DEMO_HOSTING_ID}   # a product due for renewal`);
+    console.log(`export DAN=${await token('customer', DEMO.dan.id)}   # customer, legal representative of the client organization`);
+    console.log(`export CLIENT_ORG=${DEMO.clientOrganization.id} DAN_ID=${DEMO.dan.id}`);
   } finally {
     await close();
   }
