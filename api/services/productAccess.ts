@@ -4,7 +4,7 @@
  *   member limited to some products neither reads nor acts on the others, which look unknown).
  *   Managing (billing, cancelling) is for administrators and legal representatives.
  * - A partner of the organization reads the products the client granted (P11), never manages them;
- *   when the client is billed to it, its managers pay their renewals.
+ *   when the client is billed to it, its managers pay their renewals, and the client's do not.
  * - Agents and the system read every product.
  * Anyone else learns nothing: the product is not found.
  */
@@ -37,8 +37,9 @@ export function productAccess(db: Kysely<Database>) {
    * representatives and administrators pay the invoices addressed to it.
    */
   async function pay(productId: string, principal: Pick<Principal, 'role' | 'sub'>) {
+    let own: Awaited<ReturnType<typeof check>>;
     try {
-      return await check(productId, principal, true);
+      own = await check(productId, principal, true);
     } catch (err) {
       if (principal.role !== 'customer' || !(err instanceof Problem) || err.slug !== 'not-found') throw err;
       const product = await findProduct(db, productId);
@@ -48,6 +49,10 @@ export function productAccess(db: Kysely<Database>) {
       if (!membership || membership.role === 'collaborator') throw err;
       return { product, membership: undefined };
     }
+    // Invoiced to a partner, the invoice and its prepaid money are the partner's: the client's managers do not pay it.
+    if (own.membership && (await billedOrganizationOf(db, productId)) !== own.product.organization_id)
+      throw new Problem('forbidden', 'This product is invoiced to your partner, who pays its renewals');
+    return own;
   }
   return {
     /** The product, when the principal may see it; not found otherwise. */

@@ -144,6 +144,17 @@ describe('partner billing API (dev server + PostgreSQL)', function () {
       404,
       "a collaborator of the partner does not pay its clients' invoices",
     );
+    // The client's own managers do not pay an invoice addressed to the partner: it would take the
+    // partner's prepaid money or put the client's card on the partner's books.
+    for (const means of ['prepaid', 'card']) {
+      const byClient = await suite.api.call('POST', `/v1/products/${productId}/payments`, {
+        token: await suite.api.token('customer', client.legalRep.id),
+        body: { means },
+        headers: { 'idempotency-key': randomUUID() },
+      });
+      assert.equal(byClient.status, 403, byClient.text);
+      assert.match(byClient.json.detail, /invoiced to your partner/);
+    }
     const paid = await suite.api.call('POST', `/v1/products/${productId}/payments`, {
       token: suite.tokens.legalRep,
       body: { means: 'card' },
