@@ -99,6 +99,9 @@ expect_match "$text" '24\.00 CHF' "the partner's invoice email"
 echo "   emailed to alice@demo.example (the partner's legal representative): 24.00 CHF"
 expect "$(count_mail dan@client.example "^Invoice issued: renewal of $name\$")" 0 "invoice emails to the client"
 
+say "Dan may not pay it: the invoice is the partner's, and so is the prepaid money"
+expect_match "$(call 403 POST "/v1/products/$P/payments" '{"means":"prepaid"}' "$DAN" "idempotency-key: pb-$(unique)" | field .detail)" "invoiced to your partner" "Dan paying"
+
 say "Alice, the partner's legal representative, pays it from the partner's prepaid account"
 paid=$(call 201 POST "/v1/products/$P/payments" '{"means":"prepaid"}' "$ALICE" "idempotency-key: pb-$(unique)")
 echo "$paid" | field '({ amountCents: x.payment.amountCents, invoice: x.invoice.status })'
