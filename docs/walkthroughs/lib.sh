@@ -115,3 +115,18 @@ wait_until() {
 }
 
 say() { echo "== $*"; }
+
+# fulfil_blocked <order id> <a customer token that reads the order>: blocks the paid order, Anna
+# records a manual verification on its case once the case exists, and the order is fulfilled;
+# prints the product of its first line.
+fulfil_blocked() {
+  local order=$1 reader=$2 case
+  call 202 POST "/v1/orders/$order/block" '{"reason":"suspected phishing"}' "$SYSTEM" > /dev/null
+  has_case() { [ "$(call 200 GET "/v1/orders/$order" '' "$ANNA" | field .block.verificationCaseId)" != null ]; }
+  wait_until "the order's verification case" has_case
+  case=$(call 200 GET "/v1/orders/$order" '' "$ANNA" | field .block.verificationCaseId)
+  call 200 POST "/v1/verification-cases/$case/manual-verification" '{"decision":"approve","reason":"called the customer back"}' "$ANNA" > /dev/null
+  fulfilled() { [ "$(call 200 GET "/v1/orders/$order" '' "$reader" | field .status)" = fulfilled ]; }
+  wait_until "the order fulfilled" fulfilled
+  call 200 GET "/v1/orders/$order" '' "$reader" | field '.lines[0].productId'
+}

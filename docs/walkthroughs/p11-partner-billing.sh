@@ -77,14 +77,7 @@ id=$(echo "$order" | field .id)
 echo "   order $id: $(echo "$order" | field .totalCents) cents, billed to $(echo "$order" | field .billedOrganizationId)"
 expect "$(echo "$order" | field .billedOrganizationId)" "$ORG" "the order billed to the partner"
 expect "$(echo "$order" | field .totalCents)" 2400 "the order's partner price"
-call 202 POST "/v1/orders/$id/block" '{"reason":"suspected phishing"}' "$SYSTEM" > /dev/null
-has_case() { [ "$(call 200 GET "/v1/orders/$id" '' "$ANNA" | field .block.verificationCaseId)" != null ]; }
-wait_until "the order's verification case" has_case
-case=$(call 200 GET "/v1/orders/$id" '' "$ANNA" | field .block.verificationCaseId)
-call 200 POST "/v1/verification-cases/$case/manual-verification" '{"decision":"approve","reason":"called the customer back"}' "$ANNA" > /dev/null
-fulfilled() { [ "$(call 200 GET "/v1/orders/$id" '' "$DAN" | field .status)" = fulfilled ]; }
-wait_until "the order fulfilled" fulfilled
-P=$(call 200 GET "/v1/orders/$id" '' "$DAN" | field '.lines[0].productId')
+P=$(fulfil_blocked "$id" "$DAN")
 
 say "Dan switches automatic renewal off: the renewal process starts and issues the invoice, to the partner"
 seen_alice=$(count_mail alice@demo.example "^Invoice issued: renewal of $name\$")

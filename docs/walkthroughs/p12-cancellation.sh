@@ -11,14 +11,7 @@ source "$(dirname "$0")/lib.sh"
 name="Web hosting $(unique)"
 say "a product to cancel: an order for \"$name\", blocked, verified by Anna, fulfilled"
 id=$(call 201 POST /v1/orders "{\"organizationId\":\"$ORG\",\"accountId\":\"$ALICE_ID\",\"currency\":\"CHF\",\"lines\":[{\"productType\":\"web_hosting\",\"description\":\"$name\",\"quantity\":1,\"unitPriceCents\":12000}],\"payment\":{\"means\":\"card\"}}" "$SYSTEM" | field .id)
-call 202 POST "/v1/orders/$id/block" '{"reason":"suspected phishing"}' "$SYSTEM" > /dev/null
-has_case() { [ "$(call 200 GET "/v1/orders/$id" '' "$ANNA" | field .block.verificationCaseId)" != null ]; }
-wait_until "the order's verification case" has_case
-case=$(call 200 GET "/v1/orders/$id" '' "$ANNA" | field .block.verificationCaseId)
-call 200 POST "/v1/verification-cases/$case/manual-verification" '{"decision":"approve","reason":"called the customer back"}' "$ANNA" > /dev/null
-fulfilled() { [ "$(call 200 GET "/v1/orders/$id" '' "$ALICE" | field .status)" = fulfilled ]; }
-wait_until "the order fulfilled" fulfilled
-PRODUCT=$(call 200 GET "/v1/orders/$id" '' "$ALICE" | field '.lines[0].productId')
+PRODUCT=$(fulfil_blocked "$id" "$ALICE")
 product=$(call 200 GET "/v1/products/$PRODUCT" '' "$ALICE")
 expect "$(echo "$product" | field .status)" active "the product's status"
 pname=$(echo "$product" | field .name)

@@ -17,14 +17,7 @@ call 200 GET "/v1/products/$HOSTING/renewal" '' "$ALICE" | field '({ dueAt: x.du
 name="Hosting $(unique).test"
 say "a product of our own, \"$name\", renewing every 2 months: an order fulfilled"
 id=$(call 201 POST /v1/orders "{\"organizationId\":\"$ORG\",\"accountId\":\"$ALICE_ID\",\"currency\":\"CHF\",\"lines\":[{\"productType\":\"web_hosting\",\"description\":\"$name\",\"quantity\":1,\"unitPriceCents\":12000,\"termMonths\":2}],\"payment\":{\"means\":\"iban_transfer\"}}" "$SYSTEM" | field .id)
-call 202 POST "/v1/orders/$id/block" '{"reason":"suspected phishing"}' "$SYSTEM" > /dev/null
-has_case() { [ "$(call 200 GET "/v1/orders/$id" '' "$ANNA" | field .block.verificationCaseId)" != null ]; }
-wait_until "the order's verification case" has_case
-case=$(call 200 GET "/v1/orders/$id" '' "$ANNA" | field .block.verificationCaseId)
-call 200 POST "/v1/verification-cases/$case/manual-verification" '{"decision":"approve","reason":"called the customer back"}' "$ANNA" > /dev/null
-fulfilled() { [ "$(call 200 GET "/v1/orders/$id" '' "$ALICE" | field .status)" = fulfilled ]; }
-wait_until "the order fulfilled" fulfilled
-P=$(call 200 GET "/v1/orders/$id" '' "$ALICE" | field '.lines[0].productId')
+P=$(fulfil_blocked "$id" "$ALICE")
 before=$(call 200 GET "/v1/products/$P/renewal" '' "$ALICE")
 due=$(echo "$before" | field .dueAt)
 echo "   due $due, $(echo "$before" | field .priceCents) cents"
