@@ -11,7 +11,7 @@
 import type { Database } from '../../db/database';
 import type { Kysely } from 'kysely';
 import { findMembership } from '../../db/repositories/organizations';
-import { billedOrganizationOf, partnerMayAct } from '../../db/repositories/partnerships';
+import { billedOrganizationOf, partnerMayAct, partnershipCovering } from '../../db/repositories/partnerships';
 import { findProduct, membershipForProduct } from '../../db/repositories/products';
 import type { Principal } from '../auth';
 import { notFound, Problem } from '../problems';
@@ -50,7 +50,7 @@ export function productAccess(db: Kysely<Database>) {
       return { product, membership: undefined };
     }
     // Invoiced to a partner, the invoice and its prepaid money are the partner's: the client's managers do not pay it.
-    if (own.membership && (await billedOrganizationOf(db, productId)) !== own.product.organization_id)
+    if (own.membership && (await partnershipCovering(db, own.product.organization_id, productId))?.billing === 'partner')
       throw new Problem('forbidden', 'This product is invoiced to your partner, who pays its renewals');
     return own;
   }
