@@ -15,6 +15,9 @@
  *   waiting, next to the renewal runs the sweep left open; the process's peak RSS (VmHWM) is the
  *   worker's, together with the API and this client (item 4).
  * - `recovery-timing`: the known/unknown timing gap of recovery and login (bench/recoveryTiming.ts).
+ *
+ * `--placement shared|split` (default shared; `shared,split` runs both): split gives Temporal its
+ * own half of the CPUs, as production gives it its own machines (bench/placement.ts).
  */
 import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -29,12 +32,15 @@ import { createLogger } from '../lib/logger';
 import { startStack, type Stack } from '../scripts/stack';
 import { embeddedStackSettings, seedOrganization } from '../test/support/fixtures';
 import { revokeUpdate, supportAccessWorkflowId } from '../workflows/shared/supportAccess';
+import { splitPlacement } from './placement';
 import { benchRecoveryTiming } from './recoveryTiming';
 
 const SECTIONS = ['starts', 'updates', 'sweep', 'memory', 'recovery-timing'] as const;
 type Section = (typeof SECTIONS)[number];
 const SERVERS = ['dev', 'postgres'] as const;
 type Server = (typeof SERVERS)[number];
+const PLACEMENTS = ['shared', 'split'] as const;
+type Placement = (typeof PLACEMENTS)[number];
 
 function option(argv: string[], name: string): string | undefined {
   const at = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
@@ -207,8 +213,10 @@ type Comparison = Awaited<ReturnType<typeof alternate>>;
 
 interface Results {
   server: Server;
+  /** split: Temporal and its database on CPUs of their own (bench/placement.ts). */
+  placement?: Placement;
   machine: { cores: number; cpu: string; memoryGB: number; node: string };
-  settings: { n: number; concurrency: number; sweepProducts: number; openCases: number };
+  settings: { n: number; concurrency: number; sweepProducts: number; openCases: number; maxCachedWorkflows: number };
   starts?: Comparison;
   updates?: Comparison;
   sweep?: {
@@ -224,7 +232,7 @@ interface Results {
 const peakRssMB = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024;
 const rssMB = () => process.memoryUsage().rss / 1024 / 1024;
 
-async function benchServer(server: Server, sections: Section[], out: string) {
+async function benchServer(server: Server, placement: Placement, sections: Section[], out: string) {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'backoffice-bench-'));
   const config = loadConfig({
@@ -237,10 +245,13 @@ async function benchServer(server: Server, sections: Section[], out: string) {
   });
   const results: Results = {
     server,
+    placement,
     machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-    settings: { n: N, concurrency: CONCURRENCY, sweepProducts: SWEEP_PRODUCTS, openCases: OPEN_CASES },
+    settings: { n: N, concurrency: CONCURRENCY, sweepProducts: SWEEP_PRODUCTS, openCases: OPEN_CASES, maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS },
   };
   const stack = await startStack({ config, log: createLogger('warn'), roles: { api: true, worker: true } });
+  const split = placement === 'split' ? splitPlacement() : undefined;
+  if (split) console.log(`[${server}] Temporal and its databases on CPUs ${split.cpus.temporal}, the rest of the stack on ${split.cpus.app}`);
   try {
     const seed = await seedOrganization(stack.db);
     const api = stack.urls['API']!;
@@ -272,7 +283,7 @@ async function benchServer(server: Server, sections: Section[], out: string) {
     if (sections.includes('starts') || sections.includes('updates')) {
       grantIds.length = 0;
       results.starts = await alternate(N, { raw: rawStart, api: grant });
-      print(server, 'starts', results.starts);
+      print(`${server}, ${placement}`, 'starts', results.starts);
     }
     if (sections.includes('updates')) {
       // Half of the grants the API made are revoked through it, the other half by a bare update.
@@ -288,7 +299,7 @@ async function benchServer(server: Server, sections: Section[], out: string) {
             await stack.client.workflow.getHandle(supportAccessWorkflowId(grantIds[half + i]!)).executeUpdate(revokeUpdate, { args: [{ actor: 'bench' }] });
           }),
       });
-      print(server, 'updates', results.updates);
+      print(`${server}, ${placement}`, 'updates', results.updates);
     }
     if (sections.includes('sweep')) {
       results.sweep = await benchSweep(stack, seed.org.id, config.TEMPORAL_TASK_QUEUE);
@@ -319,18 +330,19 @@ async function benchServer(server: Server, sections: Section[], out: string) {
         casesPerSecond: OPEN_CASES / opened.seconds,
       };
       console.log(
-        `[${server}] memory: ${OPEN_CASES} open verification cases (${(OPEN_CASES / opened.seconds).toFixed(1)}/s through the API) next to ${results.memory.openRenewalRuns} renewal runs; RSS ${results.memory.rssBeforeMB} MB before, peak ${results.memory.peakRssMB} MB`,
+        `[${server}] memory: ${OPEN_CASES} open verification cases (${(OPEN_CASES / opened.seconds).toFixed(1)}/s through the API) next to ${results.memory.openRenewalRuns} renewal runs, ${config.WORKER_MAX_CACHED_WORKFLOWS} workflows cached at most; RSS ${results.memory.rssBeforeMB} MB before, peak ${results.memory.peakRssMB} MB`,
       );
     }
     if (sections.includes('recovery-timing')) await benchRecoveryTiming(stack);
   } finally {
+    split?.stop();
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
   writeFileSync(out, JSON.stringify(results, null, 2));
 }
 
-function print(server: Server, what: string, c: Comparison) {
+function print(where: string, what: string, c: Comparison) {
   const row = (label: string, r: Latencies) =>
     `  ${label.padEnd(34)} ${r.throughput.toFixed(1).padStart(8)}/s   p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms` +
     (r.cpuMsPerOp
@@ -338,7 +350,7 @@ function print(server: Server, what: string, c: Comparison) {
       : '');
   const labels =
     what === 'starts' ? ['raw client start', 'POST /v1/support-access-grants'] : ['raw client update (revoke)', 'DELETE /v1/support-access-grants/:id'];
-  console.log(`[${server}] ${what}: ${CONCURRENCY} in flight, ${ROUNDS} alternating rounds per path`);
+  console.log(`[${where}] ${what}: ${CONCURRENCY} in flight, ${ROUNDS} alternating rounds per path`);
   console.log(row(labels[0]!, c.raw));
   console.log(row(labels[1]!, c.api));
   console.log(`  API / raw: throughput ×${c.ratio.throughput.toFixed(2)}, p50 ×${c.ratio.p50.toFixed(2)}, p99 ×${c.ratio.p99.toFixed(2)}`);
@@ -428,7 +440,9 @@ function table(all: Results[]): string {
       (r) => (r.memory ? `${r.memory.peakRssMB} MB with ${r.memory.openCases} open cases and ${r.memory.openRenewalRuns} renewal runs` : '–'),
     ],
   ];
-  const head = `| measure | ${all.map((r) => (r.server === 'dev' ? 'dev server (SQLite)' : 'Temporal server on PostgreSQL')).join(' | ')} |`;
+  const name = (r: Results) =>
+    (r.server === 'dev' ? 'dev server (SQLite)' : 'Temporal server on PostgreSQL') + (r.placement === 'split' ? ', Temporal on its own CPUs' : '');
+  const head = `| measure | ${all.map(name).join(' | ')} |`;
   return [head, `| --- |${all.map(() => ' --- |').join('')}`, ...rows.map(([label, cell]) => `| ${label} | ${all.map(cell).join(' | ')} |`)].join('\n');
 }
 
@@ -436,24 +450,23 @@ function table(all: Results[]): string {
   const argv = process.argv.slice(2);
   const sections = listOption(argv, 'only', SECTIONS, SECTIONS);
   const child = option(argv, 'child-out');
-  if (child) return benchServer(option(argv, 'server') as Server, sections, child);
+  if (child) return benchServer(option(argv, 'server') as Server, option(argv, 'placement') as Placement, sections, child);
 
   const servers = listOption(argv, 'server', [...SERVERS, 'both' as const], SERVERS).flatMap((s) => (s === 'both' ? [...SERVERS] : [s]));
   const stamp = new Date().toISOString().replaceAll(':', '-').slice(0, 19);
   const dir = path.resolve(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
+  const placements = listOption(argv, 'placement', PLACEMENTS, ['shared']);
   const all: Results[] = [];
   for (const server of servers) {
-    // One process per server: its memory high-water mark is its own.
-    const out = path.join(dir, `${stamp}-${server}.json`);
-    const code = await new Promise<number | null>((resolve) => {
-      const p = spawn(process.execPath, [...process.execArgv, __filename, '--server', server, '--only', sections.join(','), '--child-out', out], {
-        stdio: 'inherit',
-      });
-      p.on('exit', resolve);
-    });
-    if (code !== 0) throw new Error(`the bench on the ${server} server exited with ${code}`);
-    all.push(JSON.parse(readFileSync(out, 'utf8')) as Results);
+    for (const placement of placements) {
+      // One process per server and placement: its memory high-water mark is its own.
+      const out = path.join(dir, `${stamp}-${server}${placement === 'split' ? '-split' : ''}.json`);
+      const args = [...process.execArgv, __filename, '--server', server, '--placement', placement, '--only', sections.join(','), '--child-out', out];
+      const code = await new Promise<number | null>((resolve) => spawn(process.execPath, args, { stdio: 'inherit' }).on('exit', resolve));
+      if (code !== 0) throw new Error(`the bench on the ${server} server (${placement}) exited with ${code}`);
+      all.push(JSON.parse(readFileSync(out, 'utf8')) as Results);
+    }
   }
   const m = all[0]!.machine;
   console.log(`\n${m.cores} cores (${m.cpu}), ${m.memoryGB} GB, Node ${m.node}; results in ${path.relative(process.cwd(), dir)}/${stamp}-*.json\n`);
