@@ -165,12 +165,15 @@ function httpLoad(requests: HttpRequest[], expect: number): Promise<{ seconds: n
   loadThread.unref();
   const thread = loadThread;
   return new Promise((resolve, reject) => {
+    // One batch at a time: its error listener goes with its answer (the thread serves the whole run).
+    const failed = (err: Error) => reject(err);
+    thread.once('error', failed);
     thread.once('message', (m: { error?: string; seconds: number; latencies: number[]; bodies: string[]; clientCpuMs: number }) => {
+      thread.off('error', failed);
       if (m.error) return reject(new Error(m.error));
       clientCpuMs += m.clientCpuMs;
       resolve(m);
     });
-    thread.once('error', reject);
     thread.postMessage({ requests, concurrency: CONCURRENCY, expect });
   });
 }
