@@ -1,5 +1,6 @@
 import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import { Pool, types } from 'pg';
+import { outsideRequest } from '../lib/requestContext';
 import type { Database } from './database';
 import { migrations } from './migrations';
 
@@ -10,7 +11,9 @@ export function createDb(connectionString: string, opts: { max?: number; onError
   const pool = new Pool({ connectionString, max: opts.max ?? 10 });
   // A server restart or shutdown errors idle and closing connections; unhandled, that is an
   // uncaught exception. The pool drops the broken client; queries in flight reject on their own.
-  const onError = opts.onError ?? (() => undefined);
+  // A connection's error listener runs in the context the connection was opened in, i.e. the
+  // first request that needed it: report it as nobody's.
+  const onError = outsideRequest(opts.onError ?? (() => undefined));
   pool.on('error', onError);
   pool.on('connect', (client) => client.on('error', onError));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

@@ -20,3 +20,9 @@ export const currentRequestId = (): string | undefined => store.getStore()?.requ
 export function withRequestId<T>(requestId: string, fn: () => T): T {
   return store.run({ requestId }, fn);
 }
+
+/** `fn` run outside any request: for listeners that fire in the context their emitter was created in. */
+export const outsideRequest =
+  <A extends unknown[]>(fn: (...args: A) => void) =>
+  (...args: A): void =>
+    store.exit(() => fn(...args));
