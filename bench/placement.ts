@@ -1,5 +1,5 @@
 /**
- * BENCH_PLACEMENT=split: Temporal gets CPUs of its own, as production gives it machines of its own
+ * `npm run bench -- --placement split`: Temporal gets CPUs of its own, as production gives it machines of its own
  * (docker-compose.yml: its own server and its own PostgreSQL). The Temporal server and the
  * PostgreSQL backends of its two databases run on the first half of the CPUs; this process (API,
  * worker, bench client) and the backends of the application's database on the other half. On a
@@ -23,7 +23,7 @@ function read(file: string): string | undefined {
 }
 
 /** `temporal` for Temporal's server and its database backends, `app` for ours, else undefined. */
-export function sideOf(pid: number, self: number): 'temporal' | 'app' | undefined {
+function sideOf(pid: number, self: number): 'temporal' | 'app' | undefined {
   if (pid === self) return 'app';
   const argv = read(`/proc/${pid}/cmdline`)?.split('\0').filter(Boolean);
   if (!argv?.length) return undefined;
@@ -39,7 +39,7 @@ export function sideOf(pid: number, self: number): 'temporal' | 'app' | undefine
 /** Starts pinning (new backends too, checked every 500 ms); the returned function stops it. */
 export function splitPlacement(): { stop: () => void; cpus: { temporal: string; app: string } } {
   const n = os.cpus().length;
-  if (n < 2) throw new Error('BENCH_PLACEMENT=split needs two CPUs at least');
+  if (n < 2) throw new Error('--placement split needs two CPUs at least');
   const half = Math.floor(n / 2);
   const cpus = { temporal: `0-${half - 1}`, app: `${half}-${n - 1}` };
   const pinned = new Set<string>();

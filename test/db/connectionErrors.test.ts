@@ -7,7 +7,7 @@ import { database } from '../support/fixtures';
 describe('database connection errors (PostgreSQL)', () => {
   it('are reported outside the request that happened to open the connection, so a log search does not blame it', async () => {
     const { db: admin, url } = await database();
-    const seen: (string | undefined)[] = [];
+    const seen: string[] = [];
     const db = createDb(url, { max: 1, onError: () => seen.push(currentRequestId() ?? 'none') });
     try {
       const { rows } = await withRequestId('request-that-opened-it', () => sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db));
