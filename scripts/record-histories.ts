@@ -57,7 +57,7 @@ import { tokenHash } from '../lib/accountSecrets';
 import { hashPassword } from '../lib/passwords';
 import { mailTo } from '../test/support/recovery';
 import { rfpCancelledSignal, rfpWorkflowId } from '../workflows/shared/rfp';
-import { insertDepositOnce, insertPayout, writeLedgerEntry } from '../db/repositories/prepaid';
+import { insertDepositOnce, insertPayoutOnce, writeLedgerEntry } from '../db/repositories/prepaid';
 import { decidePayoutUpdate, payoutReservationUpdate, prepaidDepositWorkflowId, prepaidPayoutWorkflowId } from '../workflows/shared/prepaid';
 import {
   accountNoticeWorkflowId,
@@ -712,7 +712,7 @@ async function startPrepaidPayout({ client, taskQueue, db }: Omit<Ctx, 'env'>) {
     reference: `record:${randomUUID()}`,
   });
   const payoutId = randomUUID();
-  await insertPayout(db, {
+  await insertPayoutOnce(db, {
     id: payoutId,
     organization_id: seed.org.id,
     requested_by: seed.legalRep.id,

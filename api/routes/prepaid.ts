@@ -185,16 +185,19 @@ export function prepaidRoutes(deps: PrepaidRouteDeps) {
     method: 'post',
     path: '/v1/organizations/:id/prepaid/payouts',
     tag,
-    summary: `Pay out prepaid money to a bank account or PayPal (legal representative, recent login): reserved at once, paid once an agent approves, credited back if not decided within ${describeDuration(PREPAID_PAYOUT_DECISION_TIMEOUT_MS)}`,
+    summary: `Pay out prepaid money to a bank account or PayPal (legal representative, recent login); the same idempotencyKey is the same payout: reserved at once, paid once an agent approves, credited back if not decided within ${describeDuration(PREPAID_PAYOUT_DECISION_TIMEOUT_MS)}`,
     roles: ['customer'],
     recentLogin: true,
     params: orgParams,
-    body: z.strictObject({ amountCents: z.number().int().positive(), destination }),
+    body: z.strictObject({ amountCents: z.number().int().positive(), destination, idempotencyKey: z.string().trim().min(8).max(200) }),
     responses: {
-      202: { description: 'Reserved and awaiting approval (or still pending); poll it at Location', schema: payoutSchema },
+      202: {
+        description: 'Reserved and awaiting approval (or still pending; or where it stands, for an idempotencyKey sent before); poll it at Location',
+        schema: payoutSchema,
+      },
       403: { description: 'Not a legal representative, or no recent login', schema: problem },
       404: { description: 'Not one of your organizations', schema: problem },
-      409: { description: 'insufficient-prepaid-balance', schema: problem },
+      409: { description: 'insufficient-prepaid-balance, or the idempotencyKey was used for another payout', schema: problem },
     },
     async handler({ params, body, principal }) {
       const p = await prepaid.requestPayout(principal.sub, params.id, body);

@@ -17,7 +17,7 @@ import {
   findDeposit,
   findPayout,
   insertDepositOnce,
-  insertPayout,
+  insertPayoutOnce,
   listPayouts,
   organizationCardRef,
   organizationCurrency,
@@ -228,29 +228,39 @@ export function prepaidService({ client, db, taskQueue, clock, reservationWaitMs
      * A payout of the balance, by a legal representative. Beyond the balance it is refused at once;
      * otherwise its process debits the ledger (the API waits on that step alone) and waits for an
      * agent. The destination is written here, in PostgreSQL; the process gets the payout's id.
+     * The same idempotency key (per organization) is the same payout: a repeated request reserves
+     * nothing more and answers where the first one stands; the key with other terms is a conflict.
      */
-    async requestPayout(accountId: string, organizationId: string, body: { amountCents: number; destination: PayoutDestinationInput }) {
+    async requestPayout(accountId: string, organizationId: string, body: { amountCents: number; destination: PayoutDestinationInput; idempotencyKey: string }) {
       const currency = await requireManager(organizationId, accountId, 'legal_representative');
       const refuse = () => new Problem('insufficient-prepaid-balance', 'The prepaid balance does not cover this payout');
-      if (body.amountCents > (await balanceOf(db, organizationId, currency))) throw refuse();
-      const payoutId = randomUUID();
+      const payoutId = stableUuid(`prepaid-payout:${organizationId}:${body.idempotencyKey}`);
       const d = body.destination;
-      await insertPayout(db, {
-        id: payoutId,
-        organization_id: organizationId,
-        requested_by: accountId,
+      const terms = {
         amount_cents: body.amountCents,
-        currency,
         destination_kind: d.kind,
         iban: d.kind === 'iban' ? d.iban : null,
         holder: d.kind === 'iban' ? d.holder : null,
         paypal_email: d.kind === 'paypal' ? d.email : null,
-      });
+      };
+      const sameTerms = (p: PrepaidPayout) => (Object.keys(terms) as (keyof typeof terms)[]).every((k) => p[k] === terms[k]);
+      const earlier = await findPayout(db, payoutId);
+      if (earlier) {
+        if (!sameTerms(earlier)) throw new Problem('conflict', 'This idempotencyKey was used for another payout; use a new key', { payoutId });
+        // The first request's answer, again: reserved (or still being reserved), or refused.
+        if (earlier.status === 'refused') throw refuse();
+        if (earlier.status !== 'pending') return payoutView(earlier, 'customer');
+      } else if (body.amountCents > (await balanceOf(db, organizationId, currency))) {
+        throw refuse();
+      }
+      const { payout, created } = await insertPayoutOnce(db, { id: payoutId, organization_id: organizationId, requested_by: accountId, currency, ...terms });
+      if (!sameTerms(payout)) throw new Problem('conflict', 'This idempotencyKey was used for another payout; use a new key', { payoutId });
       try {
-        await startProcess(temporal, 'prepaidPayout', prepaidPayoutWorkflowId(payoutId), { payoutId } satisfies PrepaidPayoutInput, { policy: 'refuse' });
+        // A repeated request joins the process the first one started.
+        await startProcess(temporal, 'prepaidPayout', prepaidPayoutWorkflowId(payoutId), { payoutId } satisfies PrepaidPayoutInput, { policy: 'attach' });
       } catch (err) {
-        // No process, nothing reserved: the row (and its destination) goes.
-        await deletePendingPayout(db, payoutId);
+        // No process, nothing reserved: the row (and its destination) goes, so the same key can try again.
+        if (created) await deletePendingPayout(db, payoutId);
         throw new Problem('unavailable', 'The payout cannot be started right now; nothing was reserved', { cause: (err as Error).name });
       }
       let reservation: PrepaidPayoutReservation | undefined;

@@ -122,14 +122,21 @@ export async function creditDeposit(db: Kysely<Database>, depositId: string, ref
 
 // Payouts
 
-export async function insertPayout(
+/** Inserts the payout unless its id (derived from the idempotency key) is taken; the row under that id either way. */
+export async function insertPayoutOnce(
   db: Db,
   p: Omit<
     PrepaidPayout,
     'status' | 'deadline_at' | 'decided_by' | 'decision_reason' | 'decided_at' | 'provider_reference' | 'failure_reason' | 'created_at' | 'settled_at'
   >,
-): Promise<void> {
-  await prepaidDb(db).insertInto('prepaid_payouts').values(p).execute();
+): Promise<{ payout: PrepaidPayout; created: boolean }> {
+  const inserted = await prepaidDb(db)
+    .insertInto('prepaid_payouts')
+    .values(p)
+    .onConflict((oc) => oc.column('id').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  return inserted ? { payout: inserted, created: true } : { payout: (await findPayout(db, p.id))!, created: false };
 }
 
 export async function deletePendingPayout(db: Db, payoutId: string): Promise<void> {

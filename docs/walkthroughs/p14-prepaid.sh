@@ -73,15 +73,17 @@ expect "$(echo "$statement" | field .balanceCents)" "$((start + 3500))" "the bal
 echo "   balance $(echo "$statement" | field .balanceCents) cents"
 
 say "a payout needs a recent login (the seed's token is not one), a legal representative, the balance"
-expect_match "$(call 403 POST "/v1/organizations/$ORG/prepaid/payouts" '{"amountCents":3500,"destination":{"kind":"paypal","email":"alice@demo.example"}}' "$ALICE" | field .type)" reauthentication-required "Alice's seed token"
+expect_match "$(call 403 POST "/v1/organizations/$ORG/prepaid/payouts" '{"amountCents":3500,"destination":{"kind":"paypal","email":"alice@demo.example"},"idempotencyKey":"walk-stale-token"}' "$ALICE" | field .type)" reauthentication-required "Alice's seed token"
 S=$(call 201 POST /v1/sessions '{"login":"alice@demo.example","password":"alice-demo-password"}' | field .token)
-call 403 POST "/v1/organizations/$ORG/prepaid/payouts" '{"amountCents":3500,"destination":{"kind":"paypal","email":"bob@demo.example"}}' "$BOB" > /dev/null
-expect_match "$(call 409 POST "/v1/organizations/$ORG/prepaid/payouts" "{\"amountCents\":$((start + 3501)),\"destination\":{\"kind\":\"paypal\",\"email\":\"alice@demo.example\"}}" "$S" | field .type)" insufficient-prepaid-balance "a payout beyond the balance"
-call 400 POST "/v1/organizations/$ORG/prepaid/payouts" '{"amountCents":3500,"destination":{"kind":"iban","iban":"CH0000000000000000000","holder":"Demo Hosting SA"}}' "$S" > /dev/null
+call 403 POST "/v1/organizations/$ORG/prepaid/payouts" '{"amountCents":3500,"destination":{"kind":"paypal","email":"bob@demo.example"},"idempotencyKey":"walk-bob-payout"}' "$BOB" > /dev/null
+expect_match "$(call 409 POST "/v1/organizations/$ORG/prepaid/payouts" "{\"amountCents\":$((start + 3501)),\"destination\":{\"kind\":\"paypal\",\"email\":\"alice@demo.example\"},\"idempotencyKey\":\"too-much-$run\"}" "$S" | field .type)" insufficient-prepaid-balance "a payout beyond the balance"
+call 400 POST "/v1/organizations/$ORG/prepaid/payouts" '{"amountCents":3500,"destination":{"kind":"iban","iban":"CH0000000000000000000","holder":"Demo Hosting SA"},"idempotencyKey":"bad-iban-walk"}' "$S" > /dev/null
 
 say "Alice asks for 35.00 $cur to the organization's bank account: reserved at once, emailed"
-po=$(call 202 POST "/v1/organizations/$ORG/prepaid/payouts" '{"amountCents":3500,"destination":{"kind":"iban","iban":"CH93 0076 2011 6238 5295 7","holder":"Demo Hosting SA"}}' "$S")
+payout="{\"amountCents\":3500,\"destination\":{\"kind\":\"iban\",\"iban\":\"CH93 0076 2011 6238 5295 7\",\"holder\":\"Demo Hosting SA\"},\"idempotencyKey\":\"payout-$run\"}"
+po=$(call 202 POST "/v1/organizations/$ORG/prepaid/payouts" "$payout" "$S")
 P=$(echo "$po" | field .id)
+expect "$(call 202 POST "/v1/organizations/$ORG/prepaid/payouts" "$payout" "$S" | field .id)" "$P" "the same request sent again (its idempotencyKey)"
 echo "   payout $P: $(echo "$po" | field .status), to $(echo "$po" | field '.destination.holder + " …" + x.destination.ibanLast4')"
 awaiting() { [ "$(call 200 GET "/v1/prepaid-payouts/$P" '' "$ANNA" | field .status)" = awaiting_approval ]; }
 wait_until "the payout awaiting approval" awaiting

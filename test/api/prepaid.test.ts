@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import { listPayouts } from '../../db/repositories/prepaid';
 import { DECLINED_TEST_CARD_PREFIX } from '../../lib/payments';
 import { depositChargeKey, payoutKey } from '../../workflows/shared/prepaid';
 import { apiSuite, assertProblem } from '../support/api';
@@ -41,7 +42,8 @@ describe('prepaid money: deposits, transfers, payouts, statement (dev server + P
   const requestPayout = async (
     amountCents: number,
     destination: Record<string, unknown> = { kind: 'iban', iban: 'CH93 0076 2011 6238 5295 7', holder: 'Org AG' },
-  ) => suite.api.call('POST', `${org()}/payouts`, { token: await recentLogin(suite.tokens.legalRep), body: { amountCents, destination } });
+    idempotencyKey: string = randomUUID(),
+  ) => suite.api.call('POST', `${org()}/payouts`, { token: await recentLogin(suite.tokens.legalRep), body: { amountCents, destination, idempotencyKey } });
 
   it('credits a deposit by card once, even when the same request is sent twice, and emails a receipt', async () => {
     const body = { amountCents: 2_500, cardRef: `tok_visa_${randomUUID()}`, idempotencyKey: randomUUID() };
@@ -119,14 +121,20 @@ describe('prepaid money: deposits, transfers, payouts, statement (dev server + P
     assertProblem(await deposit(body, suite.tokens.outsider), 404, 'not-found');
     assertProblem(await suite.api.call('GET', org(), { token: suite.tokens.agent }), 403, 'forbidden');
     const destination = { kind: 'paypal', email: 'treasury@example.org' };
-    const admin = await suite.api.call('POST', `${org()}/payouts`, { token: await recentLogin(suite.tokens.admin), body: { amountCents: 100, destination } });
+    const admin = await suite.api.call('POST', `${org()}/payouts`, {
+      token: await recentLogin(suite.tokens.admin),
+      body: { amountCents: 100, destination, idempotencyKey: randomUUID() },
+    });
     assertProblem(admin, 403, 'forbidden');
     // Without a recent login, even the legal representative is asked to prove the password again.
-    const stale = await suite.api.call('POST', `${org()}/payouts`, { token: suite.tokens.legalRep, body: { amountCents: 100, destination } });
+    const stale = await suite.api.call('POST', `${org()}/payouts`, {
+      token: suite.tokens.legalRep,
+      body: { amountCents: 100, destination, idempotencyKey: randomUUID() },
+    });
     assertProblem(stale, 403, 'reauthentication-required');
     const badIban = await suite.api.call('POST', `${org()}/payouts`, {
       token: await recentLogin(suite.tokens.legalRep),
-      body: { amountCents: 100, destination: { kind: 'iban', iban: 'CH00 0000 0000 0000 0000 0', holder: 'X' } },
+      body: { amountCents: 100, destination: { kind: 'iban', iban: 'CH00 0000 0000 0000 0000 0', holder: 'X' }, idempotencyKey: randomUUID() },
     });
     assertProblem(badIban, 400, 'validation-failed');
   });
@@ -172,6 +180,59 @@ describe('prepaid money: deposits, transfers, payouts, statement (dev server + P
     await (await smtpCapture()).waitFor((m) => m.to.includes(suite.seed.admin.login_email) && /Payout of 40\.00 CHF sent/.test(m.subject));
     const audits = await suite.api.db.selectFrom('audit_log').select(['actor_id', 'action']).where('subject_id', '=', r.json.id).execute();
     assert.deepEqual(audits, [{ actor_id: suite.seed.agent.id, action: 'prepaid_payout.approved' }]);
+  });
+
+  it('a payout sent again with its idempotencyKey is the same payout: reserved once, paid once, emailed once', async () => {
+    await transfer(10_000);
+    const key = randomUUID();
+    // A client that timed out and retried, while the first request was still being answered.
+    const [first, again] = await Promise.all([requestPayout(6_000, undefined, key), requestPayout(6_000, undefined, key)]);
+    assert.equal(first.status, 202, first.text);
+    assert.equal(again.status, 202, again.text);
+    assert.equal(again.json.id, first.json.id);
+    assert.equal(await balance(), 4_000, 'reserved once');
+    // Later, the same key once more (the balance left would not cover a second one): where it stands.
+    const later = await requestPayout(6_000, { kind: 'iban', iban: 'ch9300762011623852957', holder: 'Org AG' }, key);
+    assert.equal(later.status, 202, later.text);
+    assert.equal(later.json.id, first.json.id);
+    assert.equal(later.json.status, 'awaiting_approval');
+    // The key with other terms is refused, not taken for a new payout.
+    const other = await requestPayout(5_000, undefined, key);
+    assertProblem(other, 409, 'conflict');
+    assert.equal(await balance(), 4_000);
+
+    const decided = await suite.api.call('POST', `/v1/prepaid-payouts/${first.json.id}/decision`, {
+      token: suite.tokens.agent,
+      body: { decision: 'approve', reason: 'holder matches the organization' },
+    });
+    assert.equal(decided.status, 200, decided.text);
+    await payoutIn(first.json.id, ['paid']);
+    assert.equal((await requestPayout(6_000, undefined, key)).json.status, 'paid', 'after the end, the key answers the payout');
+    const calls = await testPayments.callsFor('payout', payoutKey(first.json.id));
+    assert.deepEqual(
+      calls.map((c) => [c.result, c.amount_cents]),
+      [['executed', 6_000]],
+    );
+    const payouts = await listPayouts(suite.api.db, { organizationId: suite.seed.org.id, limit: 10 });
+    assert.deepEqual(
+      payouts.map((p) => p.id),
+      [first.json.id],
+    );
+    const requested = (await smtpCapture())
+      .messages()
+      .filter((m) => m.to.includes(suite.seed.legalRep.login_email) && /Payout of 60\.00 CHF requested/.test(m.subject));
+    assert.equal(requested.length, 1, 'one "requested" email');
+  });
+
+  it('a payout refused for the balance keeps nothing under its key: the same key after a top-up makes it, once', async () => {
+    await transfer(1_000);
+    const key = randomUUID();
+    assertProblem(await requestPayout(2_000, undefined, key), 409, 'insufficient-prepaid-balance');
+    await transfer(5_000);
+    const made = await requestPayout(2_000, undefined, key);
+    assert.equal(made.status, 202, made.text);
+    assert.equal((await requestPayout(2_000, undefined, key)).json.id, made.json.id);
+    assert.equal(await balance(), 4_000);
   });
 
   it('a rejected payout is credited back once and emailed; nothing reaches the provider', async () => {

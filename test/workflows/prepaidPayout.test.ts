@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import { findPayout, insertPayout, writeLedgerEntry, balanceOf } from '../../db/repositories/prepaid';
+import { findPayout, insertPayoutOnce, writeLedgerEntry, balanceOf } from '../../db/repositories/prepaid';
 import { prepaidDb } from '../../db/tables/prepaid.table';
 import { PREPAID_PAYOUT_DECISION_TIMEOUT_MS } from '../../lib/rules';
 import { decidePayoutUpdate, payoutReservationUpdate, payoutStatusQuery, prepaidPayoutWorkflowId } from '../../workflows/shared/prepaid';
@@ -22,7 +22,7 @@ describe('prepaidPayout workflow (time-skipping)', function () {
       reference: `test:${randomUUID()}`,
     });
     const payoutId = randomUUID();
-    await insertPayout(db, {
+    await insertPayoutOnce(db, {
       id: payoutId,
       organization_id: seed.org.id,
       requested_by: seed.legalRep.id,
