@@ -26,4 +26,4 @@ if (!buildId || !/^[A-Za-z0-9._-]{1,100}$/.test(buildId)) {
   } finally {
     await client.connection.close();
   }
-})().catch((err: Error) => (console.error(err.message), process.exit(1)));
+})().catch((err: unknown) => (console.error(err instanceof Error ? err.message : String(err)), process.exit(1)));
