@@ -6,7 +6,10 @@
  * Per server (`--server dev|postgres|both`, default both; `--only <section>[,<section>]`):
  * - `starts`: grant starts through the whole API (auth, limits, validation, PostgreSQL, workflow
  *   start, audit) against bare starts through a Temporal client, in alternating rounds so both
- *   paths see the same machine (BENCH_N per path, default 300; BENCH_CONCURRENCY in flight, 16).
+ *   paths see the same machine (BENCH_N per path, default 300; BENCH_CONCURRENCY in flight, 16);
+ *   and two floors on the machine the bench runs on: a bare HTTP hop (node:http, parse, start,
+ *   answer: no auth, rules or database), and the same hop writing one row to PostgreSQL before the
+ *   start, as any API that records what it starts must.
  * - `updates`: revoking those grants through the API against the same update sent by a bare
  *   client (an update that runs an activity and answers), alternating too.
  * - `sweep`: the daily renewal sweep over BENCH_SWEEP_PRODUCTS products (default 100,000): first run
@@ -20,12 +23,15 @@
  * own half of the CPUs, as production gives it its own machines (bench/placement.ts).
  */
 import { spawn } from 'node:child_process';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { sql } from 'kysely';
 import { issueBearerToken } from '../api/services/bearerTokens';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
@@ -62,7 +68,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const SWEEP_PRODUCTS = Number(process.env.BENCH_SWEEP_PRODUCTS ?? 100_000);
 const OPEN_CASES = Number(process.env.BENCH_OPEN_CASES ?? 10_000);
 /** Rounds per path in the start and update sections; alternating rounds share the machine's drifts. */
-const ROUNDS = 6;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 
 interface Latencies {
   throughput: number;
@@ -161,6 +167,15 @@ let clientCpuMs = 0;
 
 /** Sends the requests, CONCURRENCY in flight, from the load thread; every answer must have status `expect`. */
 function httpLoad(requests: HttpRequest[], expect: number): Promise<{ seconds: number; latencies: number[]; bodies: string[] }> {
+  // The thread answers batches in turn with untagged messages: a second batch sent before the
+  // first's answer would take that answer for its own. Batches queue.
+  const batch = loadQueue.then(() => sendBatch(requests, expect));
+  loadQueue = batch.catch(() => undefined);
+  return batch;
+}
+let loadQueue: Promise<unknown> = Promise.resolve();
+
+function sendBatch(requests: HttpRequest[], expect: number): Promise<{ seconds: number; latencies: number[]; bodies: string[] }> {
   loadThread ??= new Worker(HTTP_LOAD, { eval: true });
   loadThread.unref();
   const thread = loadThread;
@@ -179,36 +194,51 @@ function httpLoad(requests: HttpRequest[], expect: number): Promise<{ seconds: n
 }
 
 type Batch = (from: number, count: number) => Promise<{ seconds: number; latencies: number[] }>;
+type PathName = 'raw' | 'hop' | 'hopWrite' | 'api';
 
-/** `rounds` alternating rounds of each path over `total` operations per path (the API first in odd rounds). */
-async function alternate(total: number, paths: { raw: Batch; api: Batch }) {
-  const raw: { seconds: number; latencies: number[] }[] = [];
-  const api: typeof raw = [];
-  const cpu = { raw: { processMs: 0, machineMs: 0, clientMs: 0 }, api: { processMs: 0, machineMs: 0, clientMs: 0 } };
+/**
+ * `ROUNDS` rounds of each path over `total` operations per path, the order rotated every round so
+ * no path always goes first. The floors, `hop` and `hopWrite` (starts only), are optional.
+ */
+async function alternate(total: number, paths: { raw: Batch; api: Batch; hop?: Batch; hopWrite?: Batch }, leadIn?: Batch) {
+  const names = (['raw', 'hop', 'hopWrite', 'api'] as const).filter((n) => paths[n]);
+  const runs = new Map<PathName, { seconds: number; latencies: number[] }[]>(names.map((n) => [n, []]));
+  const cpu = new Map(names.map((n) => [n, { processMs: 0, machineMs: 0, clientMs: 0 }]));
   const per = Math.ceil(total / ROUNDS);
+  // A start leaves its workflow's first tasks to the next round: a round of the same size, not
+  // measured, leaves the first measured round the backlog every later one inherits.
+  if (leadIn) await leadIn(0, per);
   for (let r = 0, done = 0; done < total; r++, done += per) {
     const count = Math.min(per, total - done);
-    const order = r % 2 ? (['api', 'raw'] as const) : (['raw', 'api'] as const);
+    const order = names.map((_, k) => names[(k + r) % names.length]!);
     for (const which of order) {
       const before = cpuNow();
-      (which === 'raw' ? raw : api).push(await paths[which](done, count));
+      runs.get(which)!.push(await paths[which]!(done, count));
       const after = cpuNow();
-      cpu[which].processMs += after.processMs - before.processMs;
-      cpu[which].machineMs += after.machineMs - before.machineMs;
-      cpu[which].clientMs += after.clientMs - before.clientMs;
+      const c = cpu.get(which)!;
+      c.processMs += after.processMs - before.processMs;
+      c.machineMs += after.machineMs - before.machineMs;
+      c.clientMs += after.clientMs - before.clientMs;
     }
   }
-  const perOp = (c: typeof cpu.raw) => ({
-    process: (c.processMs - c.clientMs) / total,
-    httpClient: c.clientMs / total,
-    elsewhere: Math.max(0, c.machineMs - c.processMs) / total,
-  });
-  const rawSummary = { ...summarize(raw), cpuMsPerOp: perOp(cpu.raw) };
-  const apiSummary = { ...summarize(api), cpuMsPerOp: perOp(cpu.api) };
+  const summary = (which: PathName): Latencies => {
+    const c = cpu.get(which)!;
+    return {
+      ...summarize(runs.get(which)!),
+      cpuMsPerOp: { process: (c.processMs - c.clientMs) / total, httpClient: c.clientMs / total, elsewhere: Math.max(0, c.machineMs - c.processMs) / total },
+    };
+  };
+  const ratio = (a: Latencies, b: Latencies) => ({ throughput: a.throughput / b.throughput, p50: a.p50 / b.p50, p99: a.p99 / b.p99 });
+  const raw = summary('raw');
+  const api = summary('api');
+  const hop = paths.hop ? summary('hop') : undefined;
+  const hopWrite = paths.hopWrite ? summary('hopWrite') : undefined;
   return {
-    raw: rawSummary,
-    api: apiSummary,
-    ratio: { throughput: apiSummary.throughput / rawSummary.throughput, p50: apiSummary.p50 / rawSummary.p50, p99: apiSummary.p99 / rawSummary.p99 },
+    raw,
+    api,
+    ratio: ratio(api, raw),
+    ...(hop ? { hop, hopRatio: ratio(hop, raw) } : {}),
+    ...(hopWrite ? { hopWrite, hopWriteRatio: ratio(hopWrite, raw) } : {}),
   };
 }
 
@@ -254,6 +284,7 @@ async function benchServer(server: Server, placement: Placement, sections: Secti
   };
   const stack = await startStack({ config, log: createLogger('warn'), roles: { api: true, worker: true } });
   const split = placement === 'split' ? splitPlacement() : undefined;
+  const hopServers: HttpServer[] = [];
   if (split) console.log(`[${server}] Temporal and its databases on CPUs ${split.cpus.temporal}, the rest of the stack on ${split.cpus.app}`);
   try {
     const seed = await seedOrganization(stack.db);
@@ -280,12 +311,25 @@ async function benchServer(server: Server, placement: Placement, sections: Secti
           args: [{ grantId: randomUUID() }],
         });
       });
-    // Warm both paths (connections, JIT) before measuring.
-    await Promise.all([grant(0, 20), rawStart(0, 20)]);
+    // The floor of any HTTP API in front of the start on this machine: the same request, parsed and
+    // answered by a bare node:http server in this process, with no auth, rules or database.
+    // And the same hop writing one row (its own commit) before the start: the floor of an API that
+    // records what it starts.
+    await sql`create table bench_hop_writes (id uuid primary key, body jsonb not null, at timestamptz not null default now())`.execute(stack.db);
+    const floor = async (write: boolean): Promise<Batch> => {
+      const server = await bareHop(stack, config.TEMPORAL_TASK_QUEUE, write);
+      hopServers.push(server);
+      const request: HttpRequest = { ...grantRequest, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
+      return (_from, count) => httpLoad(Array<HttpRequest>(count).fill(request), 201);
+    };
+    const hop = await floor(false);
+    const hopWrite = await floor(true);
+    // Warm every path (connections, JIT) before measuring.
+    await Promise.all([grant(0, 20), rawStart(0, 20), hop(0, 20), hopWrite(0, 20)]);
 
     if (sections.includes('starts') || sections.includes('updates')) {
       grantIds.length = 0;
-      results.starts = await alternate(N, { raw: rawStart, api: grant });
+      results.starts = await alternate(N, { raw: rawStart, hop, hopWrite, api: grant }, rawStart);
       print(`${server}, ${placement}`, 'starts', results.starts);
     }
     if (sections.includes('updates')) {
@@ -341,6 +385,7 @@ async function benchServer(server: Server, placement: Placement, sections: Secti
     }
     if (sections.includes('recovery-timing')) await benchRecoveryTiming(stack);
   } finally {
+    for (const server of hopServers) server.close();
     split?.stop();
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -358,8 +403,13 @@ function print(where: string, what: string, c: Comparison) {
     what === 'starts' ? ['raw client start', 'POST /v1/support-access-grants'] : ['raw client update (revoke)', 'DELETE /v1/support-access-grants/:id'];
   console.log(`[${where}] ${what}: ${CONCURRENCY} in flight, ${ROUNDS} alternating rounds per path`);
   console.log(row(labels[0]!, c.raw));
+  if (c.hop) console.log(row('bare HTTP hop, then start', c.hop));
+  if (c.hopWrite) console.log(row('bare hop, one row written, start', c.hopWrite));
   console.log(row(labels[1]!, c.api));
-  console.log(`  API / raw: throughput ×${c.ratio.throughput.toFixed(2)}, p50 ×${c.ratio.p50.toFixed(2)}, p99 ×${c.ratio.p99.toFixed(2)}`);
+  const r = (x: Comparison['ratio']) => `throughput ×${x.throughput.toFixed(2)}, p50 ×${x.p50.toFixed(2)}, p99 ×${x.p99.toFixed(2)}`;
+  if (c.hopRatio) console.log(`  bare hop / raw: ${r(c.hopRatio)}`);
+  if (c.hopWriteRatio) console.log(`  bare hop with a write / raw: ${r(c.hopWriteRatio)}`);
+  console.log(`  API / raw: ${r(c.ratio)}`);
 }
 
 async function benchSweep(stack: Stack, organizationId: string, taskQueue: string): Promise<NonNullable<Results['sweep']>> {
@@ -400,6 +450,29 @@ async function benchSweep(stack: Stack, organizationId: string, taskQueue: strin
   };
 }
 
+/**
+ * A bare HTTP hop: reads and parses the grant's body, (with `write`, inserts one row with it, its
+ * own commit), starts the same workflow, answers 201 with an id.
+ */
+async function bareHop(stack: Stack, taskQueue: string, write: boolean): Promise<HttpServer> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const id = randomUUID();
+      const body = JSON.parse(Buffer.concat(chunks).toString()) as unknown;
+      (write ? sql`insert into bench_hop_writes (id, body) values (${id}, ${JSON.stringify(body)})`.execute(stack.db) : Promise.resolve())
+        .then(() => stack.client.workflow.start('supportAccess', { workflowId: supportAccessWorkflowId(id), taskQueue, args: [{ grantId: id }] }))
+        .then(
+          () => res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id })),
+          (err: Error) => res.writeHead(500).end(err.message),
+        );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
 /** Waits until the task queue's workflow and activity backlogs are empty; the seconds it took. */
 async function settle(stack: Stack, taskQueue: string): Promise<number> {
   const t = performance.now();
@@ -426,12 +499,19 @@ function table(all: Results[]): string {
   const lat = (r?: Latencies) => (r ? `${f(r.throughput)}/s, p50 ${f(r.p50, 0)} ms, p99 ${f(r.p99, 0)} ms` : '–');
   const cpu = (r?: Latencies) =>
     r?.cpuMsPerOp ? `${f(r.cpuMsPerOp.process, 2)} + ${f(r.cpuMsPerOp.httpClient, 2)} + ${f(r.cpuMsPerOp.elsewhere, 2)} ms` : '–';
-  const ratio = (c?: Comparison) => (c ? `×${f(c.ratio.throughput, 2)}, ×${f(c.ratio.p50, 2)}, ×${f(c.ratio.p99, 2)}` : '–');
+  const ratio = (c?: Pick<Comparison, 'ratio'>) => (c ? `×${f(c.ratio.throughput, 2)}, ×${f(c.ratio.p50, 2)}, ×${f(c.ratio.p99, 2)}` : '–');
   const rows: [string, (r: Results) => string][] = [
     ['raw start', (r) => lat(r.starts?.raw)],
     ['API grant (POST)', (r) => lat(r.starts?.api)],
+    ['bare HTTP hop, then start', (r) => lat(r.starts?.hop)],
+    ['bare hop, one row written, then start', (r) => lat(r.starts?.hopWrite)],
     ['API / raw start (throughput, p50, p99)', (r) => ratio(r.starts)],
-    ['CPU per start, raw / API (server process + HTTP client + Temporal and PostgreSQL)', (r) => `${cpu(r.starts?.raw)} / ${cpu(r.starts?.api)}`],
+    ['bare hop / raw start (throughput, p50, p99)', (r) => ratio(r.starts?.hopRatio ? { ratio: r.starts.hopRatio } : undefined)],
+    ['bare hop with a write / raw start (throughput, p50, p99)', (r) => ratio(r.starts?.hopWriteRatio ? { ratio: r.starts.hopWriteRatio } : undefined)],
+    [
+      'CPU per start, raw / bare hop / hop with a write / API (server process + HTTP client + Temporal and PostgreSQL)',
+      (r) => `${cpu(r.starts?.raw)} / ${cpu(r.starts?.hop)} / ${cpu(r.starts?.hopWrite)} / ${cpu(r.starts?.api)}`,
+    ],
     ['raw update', (r) => lat(r.updates?.raw)],
     ['API revoke (DELETE)', (r) => lat(r.updates?.api)],
     ['API / raw update (throughput, p50, p99)', (r) => ratio(r.updates)],
