@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import express from 'express';
 import { decodeJwt } from 'jose';
-import { verifyToken } from '../../api/auth';
+import { issueToken, verifyToken } from '../../api/auth';
 import { problemHandler } from '../../api/problems';
 import { rateLimit } from '../../api/rateLimit';
 import { silentLogger } from '../../lib/logger';
@@ -47,6 +47,14 @@ describe('tokens and rate limits', function () {
     const unknown = run('--role', 'agent', '--sub', 'agent-7');
     assert.equal(unknown.status, 1);
     assert.match(unknown.stderr, /named by their id/);
+  });
+
+  it('a token verified once is still refused under another secret: the cache of verified tokens is per secret', async () => {
+    const secret = 'first-secret-of-at-least-32-characters';
+    const token = await issueToken(secret, { role: 'system', sub: 'scheduler' }, '5m');
+    assert.equal((await verifyToken(secret, token)).sub, 'scheduler');
+    assert.equal((await verifyToken(secret, token)).sub, 'scheduler', 'from the cache');
+    await assert.rejects(verifyToken('other-secret-of-at-least-32-characters', token), /signature/);
   });
 
   it('answers 429 with Retry-After once a caller exceeds its budget, and counts callers apart', async () => {
