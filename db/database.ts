@@ -23,6 +23,7 @@ import type { OrganizationInvitationsTable } from './tables/invitations.table';
 import type { ClientInvitationsTable, PartnerApplicationsTable, PartnershipsTable, RequestsForProposalTable } from './tables/partners.table';
 import type { BillingPreferencesTable, InvoiceLinesTable, ProductRenewalsTable, RenewalRunsTable } from './tables/renewal.table';
 import type { VerificationCasesTable, VerificationDocumentsTable, VerificationEvidenceTable } from './tables/verification.table';
+import type { PrepaidDepositsTable, PrepaidPayoutsTable } from './tables/prepaid.table';
 import type { RateLimitsTable } from './tables/rateLimits.table';
 import type { WorkflowCommandsTable } from './tables/workflowCommands.table';
 
@@ -49,6 +50,8 @@ export interface Database {
   payments: PaymentsTable;
   refunds: RefundsTable;
   prepaid_ledger_entries: PrepaidLedgerEntriesTable;
+  prepaid_deposits: PrepaidDepositsTable;
+  prepaid_payouts: PrepaidPayoutsTable;
   local_provider_operations: LocalProviderOperationsTable;
   local_provider_calls: LocalProviderCallsTable;
   cancellation_requests: CancellationRequestsTable;

@@ -6,7 +6,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, Db } from '../database';
 import type { Currency } from '../tables/orders.table';
-import { prepaidDb, type PrepaidDepositsTable, type PrepaidPayoutsTable, type PrepaidPayoutStatus } from '../tables/prepaid.table';
+import type { PrepaidDepositsTable, PrepaidPayoutsTable, PrepaidPayoutStatus } from '../tables/prepaid.table';
 
 export type PrepaidDeposit = Selectable<PrepaidDepositsTable>;
 export type PrepaidPayout = Selectable<PrepaidPayoutsTable>;
@@ -16,7 +16,7 @@ export type LedgerEntry = Selectable<Database['prepaid_ledger_entries']>;
 export const isNegativeBalanceError = (err: unknown) => (err as { code?: string })?.code === '23514' && /prepaid balance/.test((err as Error).message);
 
 export async function organizationCurrency(db: Db, organizationId: string): Promise<Currency | undefined> {
-  const row = await prepaidDb(db).selectFrom('organizations').select('currency').where('id', '=', organizationId).executeTakeFirst();
+  const row = await db.selectFrom('organizations').select('currency').where('id', '=', organizationId).executeTakeFirst();
   return row?.currency;
 }
 
@@ -73,8 +73,7 @@ export async function insertDepositOnce(
   db: Db,
   d: Omit<PrepaidDeposit, 'status' | 'provider_reference' | 'failure_reason' | 'created_at' | 'settled_at'>,
 ): Promise<PrepaidDeposit> {
-  const p = prepaidDb(db);
-  await p
+  await db
     .insertInto('prepaid_deposits')
     .values(d)
     .onConflict((oc) => oc.column('id').doNothing())
@@ -83,11 +82,11 @@ export async function insertDepositOnce(
 }
 
 export async function findDeposit(db: Db, depositId: string): Promise<PrepaidDeposit | undefined> {
-  return prepaidDb(db).selectFrom('prepaid_deposits').selectAll().where('id', '=', depositId).executeTakeFirst();
+  return db.selectFrom('prepaid_deposits').selectAll().where('id', '=', depositId).executeTakeFirst();
 }
 
 export async function recordDepositCharge(db: Db, depositId: string, providerReference: string): Promise<void> {
-  await prepaidDb(db)
+  await db
     .updateTable('prepaid_deposits')
     .set({ status: 'charged', provider_reference: providerReference })
     .where('id', '=', depositId)
@@ -96,7 +95,7 @@ export async function recordDepositCharge(db: Db, depositId: string, providerRef
 }
 
 export async function declineDeposit(db: Db, depositId: string, reason: string, now: Date): Promise<void> {
-  await prepaidDb(db)
+  await db
     .updateTable('prepaid_deposits')
     .set({ status: 'declined', failure_reason: reason, settled_at: now })
     .where('id', '=', depositId)
@@ -107,11 +106,11 @@ export async function declineDeposit(db: Db, depositId: string, reason: string, 
 /** Credits a charged deposit once: the entry and the status in one transaction. */
 export async function creditDeposit(db: Kysely<Database>, depositId: string, reference: string, now: Date): Promise<PrepaidDeposit> {
   return db.transaction().execute(async (trx) => {
-    const d = await prepaidDb(trx).selectFrom('prepaid_deposits').selectAll().where('id', '=', depositId).forUpdate().executeTakeFirstOrThrow();
+    const d = await trx.selectFrom('prepaid_deposits').selectAll().where('id', '=', depositId).forUpdate().executeTakeFirstOrThrow();
     if (d.status === 'credited') return d;
     if (d.status !== 'charged') throw new Error(`deposit ${depositId} is ${d.status}, not charged`);
     await writeLedgerEntry(trx, { organizationId: d.organization_id, currency: d.currency, amountCents: d.amount_cents, reason: 'deposit by card', reference });
-    return prepaidDb(trx)
+    return trx
       .updateTable('prepaid_deposits')
       .set({ status: 'credited', settled_at: now })
       .where('id', '=', depositId)
@@ -130,7 +129,7 @@ export async function insertPayoutOnce(
     'status' | 'deadline_at' | 'decided_by' | 'decision_reason' | 'decided_at' | 'provider_reference' | 'failure_reason' | 'created_at' | 'settled_at'
   >,
 ): Promise<{ payout: PrepaidPayout; created: boolean }> {
-  const inserted = await prepaidDb(db)
+  const inserted = await db
     .insertInto('prepaid_payouts')
     .values(p)
     .onConflict((oc) => oc.column('id').doNothing())
@@ -140,15 +139,15 @@ export async function insertPayoutOnce(
 }
 
 export async function deletePendingPayout(db: Db, payoutId: string): Promise<void> {
-  await prepaidDb(db).deleteFrom('prepaid_payouts').where('id', '=', payoutId).where('status', '=', 'pending').execute();
+  await db.deleteFrom('prepaid_payouts').where('id', '=', payoutId).where('status', '=', 'pending').execute();
 }
 
 export async function findPayout(db: Db, payoutId: string): Promise<PrepaidPayout | undefined> {
-  return prepaidDb(db).selectFrom('prepaid_payouts').selectAll().where('id', '=', payoutId).executeTakeFirst();
+  return db.selectFrom('prepaid_payouts').selectAll().where('id', '=', payoutId).executeTakeFirst();
 }
 
 export async function listPayouts(db: Db, filter: { status?: PrepaidPayoutStatus; organizationId?: string; limit: number }): Promise<PrepaidPayout[]> {
-  let q = prepaidDb(db).selectFrom('prepaid_payouts').selectAll().orderBy('created_at', 'asc').limit(filter.limit);
+  let q = db.selectFrom('prepaid_payouts').selectAll().orderBy('created_at', 'asc').limit(filter.limit);
   if (filter.status) q = q.where('status', '=', filter.status);
   if (filter.organizationId) q = q.where('organization_id', '=', filter.organizationId);
   return q.execute();
@@ -168,7 +167,7 @@ export async function reservePayout(
 ): Promise<{ status: 'reserved'; deadlineAt: Date } | { status: 'refused'; reason: 'insufficient-prepaid-balance' | 'not-pending' }> {
   try {
     return await db.transaction().execute(async (trx) => {
-      const p = await prepaidDb(trx).selectFrom('prepaid_payouts').selectAll().where('id', '=', payoutId).forUpdate().executeTakeFirstOrThrow();
+      const p = await trx.selectFrom('prepaid_payouts').selectAll().where('id', '=', payoutId).forUpdate().executeTakeFirstOrThrow();
       if (p.status === 'refused') return { status: 'refused', reason: 'insufficient-prepaid-balance' } as const;
       if (p.status !== 'pending') {
         return p.deadline_at ? ({ status: 'reserved', deadlineAt: p.deadline_at } as const) : ({ status: 'refused', reason: 'not-pending' } as const);
@@ -180,12 +179,12 @@ export async function reservePayout(
         reason: 'payout requested',
         reference,
       });
-      await prepaidDb(trx).updateTable('prepaid_payouts').set({ status: 'awaiting_approval', deadline_at: deadlineAt }).where('id', '=', payoutId).execute();
+      await trx.updateTable('prepaid_payouts').set({ status: 'awaiting_approval', deadline_at: deadlineAt }).where('id', '=', payoutId).execute();
       return { status: 'reserved', deadlineAt } as const;
     });
   } catch (err) {
     if (!isNegativeBalanceError(err)) throw err;
-    await prepaidDb(db)
+    await db
       .updateTable('prepaid_payouts')
       .set({ status: 'refused', failure_reason: 'the prepaid balance does not cover it', settled_at: now })
       .where('id', '=', payoutId)
@@ -201,7 +200,7 @@ export async function decidePayout(
   payoutId: string,
   d: { status: 'approved' | 'rejected' | 'expired'; agentId: string | null; reason: string; now: Date },
 ): Promise<{ changed: boolean; payout: PrepaidPayout | undefined }> {
-  const changed = await prepaidDb(db)
+  const changed = await db
     .updateTable('prepaid_payouts')
     .set({ status: d.status, decided_by: d.agentId, decision_reason: d.reason, decided_at: d.now })
     .where('id', '=', payoutId)
@@ -212,7 +211,7 @@ export async function decidePayout(
 }
 
 export async function markPayoutPaid(db: Db, payoutId: string, providerReference: string, now: Date): Promise<void> {
-  await prepaidDb(db)
+  await db
     .updateTable('prepaid_payouts')
     .set({ status: 'paid', provider_reference: providerReference, settled_at: now })
     .where('id', '=', payoutId)
@@ -228,7 +227,7 @@ export async function returnPayout(
   outcome: { status: 'rejected' | 'expired' | 'failed'; reason: string | null; now: Date },
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    const p = await prepaidDb(trx).selectFrom('prepaid_payouts').selectAll().where('id', '=', payoutId).forUpdate().executeTakeFirstOrThrow();
+    const p = await trx.selectFrom('prepaid_payouts').selectAll().where('id', '=', payoutId).forUpdate().executeTakeFirstOrThrow();
     const why = {
       rejected: 'payout rejected, credited back',
       expired: 'payout not decided in time, credited back',
@@ -241,7 +240,7 @@ export async function returnPayout(
       reason: why[outcome.status],
       reference,
     });
-    await prepaidDb(trx)
+    await trx
       .updateTable('prepaid_payouts')
       .set({ status: outcome.status, settled_at: outcome.now, ...(outcome.reason ? { failure_reason: outcome.reason } : {}) })
       .where('id', '=', payoutId)

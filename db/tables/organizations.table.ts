@@ -1,4 +1,5 @@
 import type { ColumnType } from 'kysely';
+import type { Currency } from './orders.table';
 
 export interface OrganizationsTable {
   id: string;
@@ -9,5 +10,7 @@ export interface OrganizationsTable {
   /** P11: a partner that wants requests for proposal. */
   rfp_opt_in: ColumnType<boolean, boolean | undefined, boolean>;
   payment_card_ref: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The organization's currency: its prepaid account's, CHF unless set. */
+  currency: ColumnType<Currency, Currency | undefined, Currency>;
   created_at: ColumnType<Date, Date | undefined, never>;
 }

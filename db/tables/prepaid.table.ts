@@ -1,9 +1,5 @@
-/**
- * Issue 17, item 4: the tables of prepaid money, and the organization's currency. Declared beside
- * `Database` rather than in it: `prepaidDb()` gives a handle that knows them.
- */
-import type { ColumnType, Kysely, Transaction } from 'kysely';
-import type { Database } from '../database';
+/** Issue 17, item 4: the tables of prepaid money (the organization's currency is `organizations.currency`). */
+import type { ColumnType } from 'kysely';
 import type { Currency } from './orders.table';
 
 export const PREPAID_DEPOSIT_STATUSES = ['pending', 'charged', 'credited', 'declined'] as const;
@@ -55,22 +51,4 @@ export interface PrepaidPayoutsTable {
   failure_reason: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: ColumnType<Date, Date | undefined, never>;
   settled_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
-}
-
-export interface PrepaidTables {
-  prepaid_deposits: PrepaidDepositsTable;
-  prepaid_payouts: PrepaidPayoutsTable;
-  /** The organization's currency: its prepaid account's, CHF unless set. */
-  organizations: { currency: ColumnType<Currency, Currency | undefined, Currency> };
-}
-
-export type PrepaidDatabase = Database & PrepaidTables;
-export type PrepaidDb = Kysely<PrepaidDatabase> | Transaction<PrepaidDatabase>;
-
-/** The same connection (or transaction), typed with the prepaid tables. */
-export function prepaidDb(db: Kysely<Database>): Kysely<PrepaidDatabase>;
-export function prepaidDb(db: Transaction<Database>): Transaction<PrepaidDatabase>;
-export function prepaidDb(db: Kysely<Database> | Transaction<Database>): PrepaidDb;
-export function prepaidDb(db: Kysely<Database> | Transaction<Database>): PrepaidDb {
-  return db as unknown as PrepaidDb;
 }

@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { findPayout, insertPayoutOnce, writeLedgerEntry, balanceOf } from '../../db/repositories/prepaid';
-import { prepaidDb } from '../../db/tables/prepaid.table';
 import { PREPAID_PAYOUT_DECISION_TIMEOUT_MS } from '../../lib/rules';
 import { decidePayoutUpdate, payoutReservationUpdate, payoutStatusQuery, prepaidPayoutWorkflowId } from '../../workflows/shared/prepaid';
 import { database, seedOrganization, smtpCapture, timeSkippingSuite } from '../support/fixtures';
@@ -71,7 +70,7 @@ describe('prepaidPayout workflow (time-skipping)', function () {
     const { worker, taskQueue } = await testWorker(suite.env);
     await worker.runUntil(async () => {
       const { db, seed, payoutId, handle } = await startPayout(taskQueue, 1_000, 1_000);
-      await prepaidDb(db).updateTable('prepaid_payouts').set({ holder: 'refused-payout AG' }).where('id', '=', payoutId).execute();
+      await db.updateTable('prepaid_payouts').set({ holder: 'refused-payout AG' }).where('id', '=', payoutId).execute();
       await handle.executeUpdate(payoutReservationUpdate);
       await handle.executeUpdate(decidePayoutUpdate, { args: [{ agentId: seed.agent.id, decision: 'approve', reason: 'ok' }] });
       assert.deepEqual(await handle.result(), { payoutId, status: 'failed' });
