@@ -1,10 +1,13 @@
 /** Shared by the entry points: load config (exit 2 naming the variable), start, stop on signals. */
+import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { startStack, type Stack } from './stack';
 
 export async function main(roles: { api: boolean; worker: boolean }, banner: (stack: Stack) => void): Promise<void> {
+  if (process.stdin.isTTY && !process.env[RELAYED] && process.platform !== 'win32') return relayFromTerminal();
   let config;
   try {
     config = loadConfig(process.env);
@@ -43,4 +46,31 @@ export async function main(roles: { api: boolean; worker: boolean }, banner: (st
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGHUP', () => shutdown('SIGHUP'));
+  if (process.env[RELAYED] && process.connected) {
+    // The relaying process is gone (killed, its terminal closed): stop as on a signal.
+    process.on('disconnect', () => shutdown('relay gone'));
+    process.channel?.unref();
+  }
+}
+
+const RELAYED = 'BACKOFFICE_RELAYED_FROM_TERMINAL';
+
+/**
+ * Ctrl-C in a terminal signals its whole foreground process group: the embedded PostgreSQL and
+ * Temporal server stopped at once, under the requests and activities being drained, which then
+ * failed on a terminated connection. From a terminal, the stack runs in a process group of its own
+ * (with everything it spawns) and this process relays the signals to it, so it stops in order.
+ */
+function relayFromTerminal(): Promise<void> {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    detached: true,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, [RELAYED]: '1' },
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
+  return new Promise((_resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1)));
+  });
 }
