@@ -3,8 +3,8 @@
  * embedded servers, 2 workers and 2 API replicas as child processes, the proxy, and their drain.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
+import { freePort } from '../lib/ports';
 import { ConfigError, loadConfig } from '../lib/config';
 import { silentLogger } from '../lib/logger';
 import { WORKER_SHUTDOWN_FORCE_MS } from '../temporal/worker';
@@ -16,16 +16,6 @@ const WORKERS = 2;
 
 const tsx = (script: string, env: NodeJS.ProcessEnv) =>
   spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, script)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 async function until(what: string, child: ChildProcess, probe: () => Promise<boolean>, timeoutMs = 180_000) {
   const end = Date.now() + timeoutMs;

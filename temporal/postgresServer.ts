@@ -21,12 +21,12 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import pg from 'pg';
+import { bindable, freePort as pickPort } from '../lib/ports';
 import { buildInto, cacheRoot, isExecutable, listening, ProvisionError, requireTool, run, withLock, withProgress } from './provision';
 
 type Log = (line: string) => void;
@@ -184,17 +184,6 @@ export async function setupTemporalSchemas(files: PostgresServerFiles, databaseU
   }
 }
 
-/** A port free now; 0 lets the system choose. */
-async function freePort(host: string, port = 0): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(port, host, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Membership ports are recorded in a PostgreSQL smallint (cluster_membership.rpc_port): one above
  * 32767 stops the server at start, and the system picks its ports from 32768 up. So: 20000-32767.
@@ -203,7 +192,7 @@ async function freeMembershipPort(host: string, taken: Set<number>): Promise<num
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 12_768);
     if (taken.has(port)) continue;
-    if (await freePort(host, port).catch(() => undefined)) return port;
+    if (await bindable(port, host)) return port;
   }
   throw new ProvisionError(`no free port between 20000 and 32767 on ${host}`);
 }
@@ -277,8 +266,8 @@ export async function startPostgresServer(opts: {
   await setupTemporalSchemas(files, opts.databaseUrl, { log });
 
   const host = '127.0.0.1';
-  const ports: Record<string, number> = { frontendGrpc: opts.port ?? (await freePort(host)) };
-  for (const name of ['frontendHttp', 'historyGrpc', 'matchingGrpc', 'workerGrpc', 'metrics']) ports[name] = await freePort(host);
+  const ports: Record<string, number> = { frontendGrpc: opts.port ?? (await pickPort(host)) };
+  for (const name of ['frontendHttp', 'historyGrpc', 'matchingGrpc', 'workerGrpc', 'metrics']) ports[name] = await pickPort(host);
   const taken = new Set<number>();
   for (const name of ['frontend', 'history', 'matching', 'worker']) taken.add((ports[`${name}Membership`] = await freeMembershipPort(host, taken)));
   const root = path.resolve(opts.root);

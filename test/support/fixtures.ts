@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, type WorkflowHandle } from '@temporalio/client';
@@ -16,6 +15,7 @@ import { createDb, migrateToLatest } from '../../db/connection';
 import type { Database } from '../../db/database';
 import { startEmbeddedPostgres } from '../../db/embedded';
 import { startSmsSink, type SmsSink } from '../../lib/dev/smsSink';
+import { freePort } from '../../lib/ports';
 import { startSmtpCapture, type SmtpCapture } from '../../lib/dev/smtpCapture';
 import { createKeyring, type Keyring } from '../../temporal/codec';
 import { createDataConverter } from '../../temporal/dataConverter';
@@ -29,41 +29,7 @@ const once = <T>(start: () => Promise<T>): (() => Promise<T>) => {
   return () => (started ??= start());
 };
 
-const bindable = (port: number) =>
-  new Promise<number | undefined>((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(undefined));
-    server.listen(port, '127.0.0.1', () => {
-      const { port: bound } = server.address() as { port: number };
-      server.close(() => resolve(bound));
-    });
-  });
-
-/** The lowest port the kernel hands out for outgoing connections and `listen(0)`. */
-const EPHEMERAL_LOW = (() => {
-  try {
-    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
-  } catch {
-    return 32768; // not Linux: the IANA range starts at 49152, so this stays below it too
-  }
-})();
-const handedOut = new Set<number>();
-
-/**
- * A free port below the kernel's ephemeral range: between this check and the server's own bind, an
- * outgoing connection of any process could take an ephemeral port as its local port (it did in CI:
- * EADDRINUSE on a port picked with listen(0)). Below that range only an explicit listener can.
- */
-export async function freePort(): Promise<number> {
-  const from = Math.min(20_000, EPHEMERAL_LOW - 1000);
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = from + Math.floor(Math.random() * (EPHEMERAL_LOW - from));
-    if (handedOut.has(port) || (await bindable(port)) === undefined) continue;
-    handedOut.add(port);
-    return port;
-  }
-  return (await bindable(0))!;
-}
+export { freePort };
 
 /**
  * Settings for npm start's stack on embedded defaults, every external address unset and every port
