@@ -5,7 +5,6 @@
  * payout's destination stays in PostgreSQL), starts or updates the processes and reads the books.
  * A transfer the system records is a ledger entry alone: no money moves here, none at a provider.
  */
-import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database';
