@@ -347,13 +347,21 @@ async function main() {
       async blockedOrder(_p: (typeof people)[number]) {
         const seed = await seedOrganization(db);
         const agent = (await issueBearerToken({ db, authSecret }, { role: 'agent', sub: seed.agent.id }, 2 * 3_600_000)).token;
-        const order = await call('POST', '/v1/orders', systemToken, {
-          organizationId: seed.org.id,
-          accountId: seed.legalRep.id,
-          currency: 'CHF',
-          lines: [{ productType: 'web_hosting', description: 'Web hosting', quantity: 1, unitPriceCents: 4_800 }],
-          payment: { means: 'card', reference: `ch_checkout_${randomUUID().slice(0, 8)}` },
-        });
+        // One key for every retry of this checkout: a retried request never records a second order.
+        const checkout = `ch_checkout_${randomUUID().slice(0, 8)}`;
+        const order = await call(
+          'POST',
+          '/v1/orders',
+          systemToken,
+          {
+            organizationId: seed.org.id,
+            accountId: seed.legalRep.id,
+            currency: 'CHF',
+            lines: [{ productType: 'web_hosting', description: 'Web hosting', quantity: 1, unitPriceCents: 4_800 }],
+            payment: { means: 'card', reference: checkout },
+          },
+          { 'idempotency-key': checkout },
+        );
         if (order.status !== 201) return;
         const orderId: string = order.json.id;
         if ((await call('POST', `/v1/orders/${orderId}/block`, systemToken, { reason: 'chaos: suspected phishing' })).status !== 202) return;

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { PAYMENT_MEANS } from '../../db/tables/orders.table';
 import { BLOCKED_ORDER_RESEND_WINDOW_MS, BLOCKED_ORDER_RESENDS_PER_DAY, describePeriod } from '../../lib/rules';
+import { idempotencyKey } from '../idempotency';
 import { problemSchema as problem } from '../problems';
 import { defineRoute, type AnyRoute } from '../routing';
 import { orderService, type OrderDeps } from '../services/orders';
@@ -60,7 +61,7 @@ export function orderRoutes(deps: OrderDeps): AnyRoute[] {
       method: 'post',
       path: '/v1/orders',
       tag: 'Orders',
-      summary: 'Record a paid order (the shop’s checkout)',
+      summary: 'Record a paid order (the shop’s checkout); requires an Idempotency-Key header: the same key again is the same order',
       roles: ['system'],
       body: z.strictObject({
         organizationId: uuid,
@@ -89,12 +90,13 @@ export function orderRoutes(deps: OrderDeps): AnyRoute[] {
       }),
       responses: {
         201: { description: 'The paid order (paid from the prepaid account: debited now)', schema: orderSchema },
-        409: { description: 'The prepaid balance does not cover the order', schema: problem },
+        200: { description: 'The same Idempotency-Key again: the order recorded under it, not a second one', schema: orderSchema },
+        409: { description: 'The prepaid balance does not cover the order, or the Idempotency-Key was used for another order', schema: problem },
         422: { description: 'Unknown organization or customer, or a zero total', schema: problem },
       },
-      async handler({ body, principal }) {
-        const order = await orders.record(principal, body);
-        return { status: 201, body: order, headers: { Location: `/v1/orders/${order.id}` } };
+      async handler({ body, principal, req }) {
+        const { created, order } = await orders.record(principal, body, idempotencyKey(req, 'records an order'));
+        return { status: created ? 201 : 200, body: order, headers: { Location: `/v1/orders/${order.id}` } };
       },
     }),
     defineRoute({

@@ -14,7 +14,8 @@ import {
   RENEWAL_MAX_TERMS_AHEAD,
   RENEWAL_REMINDER_MAX_LEAD_MONTHS,
 } from '../../lib/rules';
-import { problemSchema as problem, Problem } from '../problems';
+import { idempotencyKey } from '../idempotency';
+import { problemSchema as problem } from '../problems';
 import { defineRoute, type AnyRoute } from '../routing';
 import { renewalService, type RenewalDeps } from '../services/renewal';
 
@@ -204,11 +205,7 @@ export function renewalRoutes(deps: RenewalDeps): AnyRoute[] {
         422: { description: 'More than is due, or more terms than the product allows', schema: problem },
       },
       async handler({ params, body, principal, req }) {
-        const key = req.get('idempotency-key');
-        if (!key || !/^[A-Za-z0-9_.:-]{8,100}$/.test(key)) {
-          throw new Problem('validation-failed', 'Send an Idempotency-Key header (8 to 100 letters, digits, _ . : -) so a retried request never pays twice');
-        }
-        const { outcome, renewal } = await renewals.pay(principal, params.id, body, key);
+        const { outcome, renewal } = await renewals.pay(principal, params.id, body, idempotencyKey(req, 'pays'));
         const status = outcome === 'created' ? 201 : outcome === 'accepted' ? 202 : 200;
         return { status, body: renewal, headers: { Location: `/v1/payments/${renewal.payment.id}` } };
       },

@@ -4,7 +4,7 @@
  * it, or an administrator or legal representative of its organization, reads it and asks for the
  * procedure again; agents and the system read every order. The API routes call these functions.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database';
@@ -12,6 +12,7 @@ import { audit } from '../../db/repositories/audit';
 import {
   countRecentResends,
   findOrderHeader,
+  findOrderByIdempotencyKey,
   InsufficientPrepaidBalance,
   markOrderBlocked,
   orderDetails,
@@ -132,8 +133,22 @@ export function orderService({ client, db, taskQueue, clock }: OrderDeps) {
   return {
     read: async (principal: Principal, orderId: string) => present((await visibleOrder(orderId, principal)).id, principal),
 
-    /** The shop's checkout records a paid order; paid from the prepaid account, the account is debited now. */
-    async record(principal: Principal, input: Omit<PaidOrder, 'recordedBy'>) {
+    /**
+     * The shop's checkout records a paid order; paid from the prepaid account, the account is debited
+     * now. Once per Idempotency-Key: the key again answers the order recorded under it (created:
+     * false), nothing recorded, debited or credited twice; the key with another request is a conflict.
+     */
+    async record(principal: Principal, input: Omit<PaidOrder, 'recordedBy' | 'idempotency'>, idempotencyKey: string) {
+      // The parsed request, its keys in the schema's order: the same order sent again digests the same.
+      const requestDigest = createHash('sha256').update(JSON.stringify(input)).digest('base64url');
+      const earlier = async () => {
+        const found = await findOrderByIdempotencyKey(db, idempotencyKey);
+        if (found && found.request_digest !== requestDigest)
+          throw new Problem('conflict', 'This Idempotency-Key was used for another order; use a new key', { orderId: found.id });
+        return found && { created: false, order: await present(found.id, principal) };
+      };
+      const replay = await earlier();
+      if (replay) return replay;
       if (!(await findMembership(db, input.organizationId, input.accountId)))
         throw new Problem('unprocessable', 'The customer is not a member of this organization', { pointer: '/accountId' });
       const total = input.lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
@@ -149,7 +164,12 @@ export function orderService({ client, db, taskQueue, clock }: OrderDeps) {
       try {
         ({ id, commands } = await db.transaction().execute(async (trx) => {
           const partner = await partnerTerms(trx, input);
-          const { orderId } = await recordPaidOrder(trx, { ...input, recordedBy: principal.sub, ...(partner ? { partner } : {}) });
+          const { orderId } = await recordPaidOrder(trx, {
+            ...input,
+            recordedBy: principal.sub,
+            idempotency: { key: idempotencyKey, requestDigest },
+            ...(partner ? { partner } : {}),
+          });
           // The partner's cashback is credited by a process (money moves in activities), queued with the order.
           const cashback =
             partner && partner.billedTotalCents === null
@@ -167,11 +187,14 @@ export function orderService({ client, db, taskQueue, clock }: OrderDeps) {
         }));
       } catch (err) {
         if (err instanceof InsufficientPrepaidBalance) throw new Problem('insufficient-prepaid-balance', 'The prepaid account does not cover this order');
+        // The same key sent twice at once: the other request recorded it, this transaction undid all of its own.
+        const replay = (err as { code?: string }).code === '23505' ? await earlier() : undefined;
+        if (replay) return replay;
         throw err;
       }
       // The order is recorded: Temporal away, the relay starts the process later; a 503 would only make the checkout order twice.
       await sendCommitted({ client, db }, commands).catch(() => undefined);
-      return present(id, principal);
+      return { created: true, order: await present(id, principal) };
     },
 
     /** Blocks a paid order once; its process runs from here. When it cannot start, the order is left as it was. */

@@ -29,6 +29,7 @@ import * as handoverFormerStays from './20261205190000_handover_former_stays';
 import * as accountCountry from './20261205200000_account_country';
 import * as prepaidMoney from './20261210100000_prepaid_money';
 import * as orderPartnerBilling from './20261210110000_order_partner_billing';
+import * as orderIdempotency from './20261212100000_order_idempotency';
 
 /** Listed statically (not read from disk) so the same code runs under tsx, compiled or bundled. */
 export const migrations: Record<string, Migration> = {
@@ -62,4 +63,5 @@ export const migrations: Record<string, Migration> = {
   '20261205200000_account_country': accountCountry,
   '20261210100000_prepaid_money': prepaidMoney,
   '20261210110000_order_partner_billing': orderPartnerBilling,
+  '20261212100000_order_idempotency': orderIdempotency,
 };

@@ -17,11 +17,18 @@ export interface PaidOrder {
   lines: { productType: string; description: string; quantity: number; unitPriceCents: number; termMonths?: number | null }[];
   payment: { means: PaymentMeans; status: 'captured' | 'in_progress'; reference: string | null; cardRef?: string };
   recordedBy: string;
+  /** The checkout's Idempotency-Key and a digest of its request: one order per key. */
+  idempotency?: { key: string; requestDigest: string };
   /**
    * P11: the client's partner, if any, and when the client is billed to it, the partner pays the
    * order's total at the partner price (api/services/orders.ts computes it).
    */
   partner?: { organizationId: string; billedTotalCents: number | null };
+}
+
+/** The order recorded under a checkout's Idempotency-Key, if any. */
+export async function findOrderByIdempotencyKey(db: Db, key: string): Promise<{ id: string; request_digest: string | null } | undefined> {
+  return db.selectFrom('orders').select(['id', 'request_digest']).where('idempotency_key', '=', key).executeTakeFirst();
 }
 
 /** Writes the order, its lines and its payment; call inside a transaction. */
@@ -48,6 +55,8 @@ export async function recordPaidOrder(trx: Db, order: PaidOrder): Promise<{ orde
       fulfilled_at: null,
       cancelled_at: null,
       cancel_reason: null,
+      idempotency_key: order.idempotency?.key ?? null,
+      request_digest: order.idempotency?.requestDigest ?? null,
     })
     .execute();
   await trx

@@ -24,6 +24,9 @@ export interface OrdersTable {
   fulfilled_at: Date | null;
   cancelled_at: Date | null;
   cancel_reason: string | null;
+  /** The checkout's Idempotency-Key, and a digest of its request; null for orders recorded before keys. */
+  idempotency_key: ColumnType<string | null, string | null | undefined, never>;
+  request_digest: ColumnType<string | null, string | null | undefined, never>;
   created_at: ColumnType<Date, Date | undefined, never>;
 }
 

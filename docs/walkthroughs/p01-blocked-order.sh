@@ -9,7 +9,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 say "the shop records a paid order (the system role)"
-order=$(call 201 POST /v1/orders "{\"organizationId\":\"$ORG\",\"accountId\":\"$ALICE_ID\",\"currency\":\"CHF\",\"lines\":[{\"productType\":\"web_hosting\",\"description\":\"Web hosting $(unique)\",\"quantity\":1,\"unitPriceCents\":12000}],\"payment\":{\"means\":\"card\"}}" "$SYSTEM")
+order=$(call 201 POST /v1/orders "{\"organizationId\":\"$ORG\",\"accountId\":\"$ALICE_ID\",\"currency\":\"CHF\",\"lines\":[{\"productType\":\"web_hosting\",\"description\":\"Web hosting $(unique)\",\"quantity\":1,\"unitPriceCents\":12000}],\"payment\":{\"means\":\"card\"}}" "$SYSTEM" "idempotency-key: checkout-$(unique)")
 id=$(echo "$order" | field .id)
 expect "$(echo "$order" | field .status)" paid "the recorded order's status"
 

@@ -46,7 +46,7 @@ pship=$(partner_of client)
 echo "   partnership $pship (billing: client)"
 
 say "the system records Dan's order of 100.00 + 20.00 CHF, paid by card: the public price, billed to the client"
-order=$(call 201 POST /v1/orders "{\"organizationId\":\"$CLIENT_ORG\",\"accountId\":\"$DAN_ID\",\"currency\":\"CHF\",\"lines\":[{\"productType\":\"web_hosting\",\"description\":\"Web hosting\",\"quantity\":1,\"unitPriceCents\":10000},{\"productType\":\"domain\",\"description\":\"client-$(unique).example\",\"quantity\":1,\"unitPriceCents\":2000}],\"payment\":{\"means\":\"card\",\"status\":\"captured\",\"reference\":\"pay_$(unique)\"}}" "$SYSTEM")
+order=$(call 201 POST /v1/orders "{\"organizationId\":\"$CLIENT_ORG\",\"accountId\":\"$DAN_ID\",\"currency\":\"CHF\",\"lines\":[{\"productType\":\"web_hosting\",\"description\":\"Web hosting\",\"quantity\":1,\"unitPriceCents\":10000},{\"productType\":\"domain\",\"description\":\"client-$(unique).example\",\"quantity\":1,\"unitPriceCents\":2000}],\"payment\":{\"means\":\"card\",\"status\":\"captured\",\"reference\":\"pay_$(unique)\"}}" "$SYSTEM" "idempotency-key: checkout-$(unique)")
 oid=$(echo "$order" | field .id)
 expect "$(echo "$order" | field .totalCents)" 12000 "the order's total (public price)"
 expect "$(echo "$order" | field .billedOrganizationId)" null "who is billed"
@@ -72,7 +72,7 @@ echo "   partnership $pship (billing: partner)"
 
 name="Hosting $(unique).test"
 say "a hosting of the client, \"$name\", 30.00 CHF every 2 months: an order fulfilled (blocked, verified by Anna)"
-order=$(call 201 POST /v1/orders "{\"organizationId\":\"$CLIENT_ORG\",\"accountId\":\"$DAN_ID\",\"currency\":\"CHF\",\"lines\":[{\"productType\":\"web_hosting\",\"description\":\"$name\",\"quantity\":1,\"unitPriceCents\":3000,\"termMonths\":2}],\"payment\":{\"means\":\"iban_transfer\"}}" "$SYSTEM")
+order=$(call 201 POST /v1/orders "{\"organizationId\":\"$CLIENT_ORG\",\"accountId\":\"$DAN_ID\",\"currency\":\"CHF\",\"lines\":[{\"productType\":\"web_hosting\",\"description\":\"$name\",\"quantity\":1,\"unitPriceCents\":3000,\"termMonths\":2}],\"payment\":{\"means\":\"iban_transfer\"}}" "$SYSTEM" "idempotency-key: checkout-$(unique)")
 id=$(echo "$order" | field .id)
 echo "   order $id: $(echo "$order" | field .totalCents) cents, billed to $(echo "$order" | field .billedOrganizationId)"
 expect "$(echo "$order" | field .billedOrganizationId)" "$ORG" "the order billed to the partner"

@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 
 name="Web hosting $(unique)"
 say "a product to cancel: an order for \"$name\", blocked, verified by Anna, fulfilled"
-id=$(call 201 POST /v1/orders "{\"organizationId\":\"$ORG\",\"accountId\":\"$ALICE_ID\",\"currency\":\"CHF\",\"lines\":[{\"productType\":\"web_hosting\",\"description\":\"$name\",\"quantity\":1,\"unitPriceCents\":12000}],\"payment\":{\"means\":\"card\"}}" "$SYSTEM" | field .id)
+id=$(call 201 POST /v1/orders "{\"organizationId\":\"$ORG\",\"accountId\":\"$ALICE_ID\",\"currency\":\"CHF\",\"lines\":[{\"productType\":\"web_hosting\",\"description\":\"$name\",\"quantity\":1,\"unitPriceCents\":12000}],\"payment\":{\"means\":\"card\"}}" "$SYSTEM" "idempotency-key: checkout-$(unique)" | field .id)
 PRODUCT=$(fulfil_blocked "$id" "$ALICE")
 product=$(call 200 GET "/v1/products/$PRODUCT" '' "$ALICE")
 expect "$(echo "$product" | field .status)" active "the product's status"

@@ -16,7 +16,7 @@ call 200 GET "/v1/products/$HOSTING/renewal" '' "$ALICE" | field '({ dueAt: x.du
 
 name="Hosting $(unique).test"
 say "a product of our own, \"$name\", renewing every 2 months: an order fulfilled"
-id=$(call 201 POST /v1/orders "{\"organizationId\":\"$ORG\",\"accountId\":\"$ALICE_ID\",\"currency\":\"CHF\",\"lines\":[{\"productType\":\"web_hosting\",\"description\":\"$name\",\"quantity\":1,\"unitPriceCents\":12000,\"termMonths\":2}],\"payment\":{\"means\":\"iban_transfer\"}}" "$SYSTEM" | field .id)
+id=$(call 201 POST /v1/orders "{\"organizationId\":\"$ORG\",\"accountId\":\"$ALICE_ID\",\"currency\":\"CHF\",\"lines\":[{\"productType\":\"web_hosting\",\"description\":\"$name\",\"quantity\":1,\"unitPriceCents\":12000,\"termMonths\":2}],\"payment\":{\"means\":\"iban_transfer\"}}" "$SYSTEM" "idempotency-key: checkout-$(unique)" | field .id)
 P=$(fulfil_blocked "$id" "$ALICE")
 before=$(call 200 GET "/v1/products/$P/renewal" '' "$ALICE")
 due=$(echo "$before" | field .dueAt)

@@ -10,6 +10,7 @@
  * Requests go through node:http, not fetch, so paths like `../` reach the server as written.
  */
 import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { apiSuite } from '../support/api';
 
@@ -349,6 +350,7 @@ describe('fuzzing every OpenAPI operation (issue 14, item 9)', function () {
     assert.equal(partner.status, 400, partner.text);
     const order = await api.call('POST', '/v1/orders', {
       token: tokens.system,
+      headers: { 'idempotency-key': `checkout-${randomUUID()}` },
       body: {
         organizationId: seed.org.id,
         accountId: seed.legalRep.id,

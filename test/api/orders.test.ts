@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
 import { BLOCKED_ORDER_AUTO_CANCEL_MS } from '../../lib/rules';
 import { smtpCapture } from '../support/fixtures';
 import { apiSuite, assertProblem } from '../support/api';
@@ -16,8 +17,11 @@ describe('orders API (dev server + PostgreSQL)', function () {
     lines: [{ productType: 'web_hosting', description: 'Web hosting', quantity: 2, unitPriceCents: 4_990 }],
     payment,
   });
+  /** The shop's checkout: a key of its own per order unless one is given. */
+  const postOrder = (body: unknown, token = suite.tokens.system, key = `checkout-${randomUUID()}`) =>
+    suite.api.call('POST', '/v1/orders', { token, body, headers: { 'idempotency-key': key } });
   const createAndBlock = async () => {
-    const created = await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: orderBody() });
+    const created = await postOrder(orderBody(), suite.tokens.system);
     assert.equal(created.status, 201, created.text);
     assert.equal(created.json.totalCents, 9_980);
     const blocked = await suite.api.call('POST', `/v1/orders/${created.json.id}/block`, { token: suite.tokens.system, body: { reason: 'suspected phishing' } });
@@ -27,18 +31,34 @@ describe('orders API (dev server + PostgreSQL)', function () {
   };
 
   it('validates orders: the total, the payment state, the customer', async () => {
-    assertProblem(
-      await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: orderBody({ means: 'card', status: 'in_progress' }) }),
-      422,
-      'unprocessable',
+    assertProblem(await postOrder(orderBody({ means: 'card', status: 'in_progress' }), suite.tokens.system), 422, 'unprocessable');
+    assertProblem(await postOrder({ ...orderBody(), lines: [] }, suite.tokens.system), 400, 'validation-failed');
+    assertProblem(await postOrder({ ...orderBody(), accountId: suite.seed.outsider.id }, suite.tokens.system), 422, 'unprocessable');
+    assertProblem(await postOrder(orderBody(), suite.tokens.legalRep), 403, 'forbidden');
+  });
+
+  it('records an order once per Idempotency-Key: sent again, even at once, it is the same order; the key with another order is refused', async () => {
+    const key = `checkout-${randomUUID()}`;
+    const [a, b] = await Promise.all([postOrder(orderBody(), undefined, key), postOrder(orderBody(), undefined, key)]);
+    assert.deepEqual([a.status, b.status].sort(), [200, 201], `${a.text} ${b.text}`);
+    assert.equal(a.json.id, b.json.id);
+    const later = await postOrder(orderBody(), undefined, key);
+    assert.equal(later.status, 200, later.text);
+    assert.equal(later.json.id, a.json.id);
+    assert.equal(later.headers.get('location'), `/v1/orders/${a.json.id}`);
+    const orders = await suite.api.db.selectFrom('orders').select('id').where('organization_id', '=', suite.seed.org.id).execute();
+    assert.deepEqual(orders, [{ id: a.json.id }], 'one order');
+    const payments = await suite.api.db.selectFrom('payments').select('id').where('order_id', '=', a.json.id).execute();
+    assert.equal(payments.length, 1, 'one payment');
+    const other = await postOrder(
+      { ...orderBody(), lines: [{ productType: 'domain', description: 'other.example', quantity: 1, unitPriceCents: 1_500 }] },
+      undefined,
+      key,
     );
-    assertProblem(await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: { ...orderBody(), lines: [] } }), 400, 'validation-failed');
-    assertProblem(
-      await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: { ...orderBody(), accountId: suite.seed.outsider.id } }),
-      422,
-      'unprocessable',
-    );
-    assertProblem(await suite.api.call('POST', '/v1/orders', { token: suite.tokens.legalRep, body: orderBody() }), 403, 'forbidden');
+    assertProblem(other, 409, 'conflict');
+    const missing = await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: orderBody() });
+    assertProblem(missing, 400, 'validation-failed');
+    assert.match(missing.json.detail, /Idempotency-Key/);
   });
 
   it('records each line’s term (yearly unless said, null for a one-off) and the paying card’s token (issue 17, item 1)', async () => {
@@ -50,7 +70,7 @@ describe('orders API (dev server + PostgreSQL)', function () {
         { productType: 'setup', description: 'Migration service', quantity: 1, unitPriceCents: 9_000, termMonths: null },
       ],
     };
-    const created = await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body });
+    const created = await postOrder(body);
     assert.equal(created.status, 201, created.text);
     assert.deepEqual(created.json.lines.map((l: { description: string; termMonths: number | null }) => [l.description, l.termMonths]).sort(), [
       ['Migration service', null],
@@ -59,16 +79,8 @@ describe('orders API (dev server + PostgreSQL)', function () {
     ]);
     const payment = await suite.api.db.selectFrom('payments').select('card_ref').where('order_id', '=', created.json.id).executeTakeFirstOrThrow();
     assert.equal(payment.card_ref, 'card_tok_checkout');
-    assertProblem(
-      await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: { ...body, payment: { means: 'iban_transfer', cardRef: 'card_x' } } }),
-      422,
-      'unprocessable',
-    );
-    assertProblem(
-      await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: { ...body, lines: [{ ...body.lines[0], termMonths: 0 }] } }),
-      400,
-      'validation-failed',
-    );
+    assertProblem(await postOrder({ ...body, payment: { means: 'iban_transfer', cardRef: 'card_x' } }, suite.tokens.system), 422, 'unprocessable');
+    assertProblem(await postOrder({ ...body, lines: [{ ...body.lines[0], termMonths: 0 }] }, suite.tokens.system), 400, 'validation-failed');
   });
 
   it('blocks once, shows the reason, the deadline and the re-send allowance; a second block is 409', async () => {

@@ -34,6 +34,7 @@ describe('partner billing API (dev server + PostgreSQL)', function () {
   const order = (organizationId: string, accountId: string) =>
     suite.api.call('POST', '/v1/orders', {
       token: suite.tokens.system,
+      headers: { 'idempotency-key': `checkout-${randomUUID()}` },
       body: {
         organizationId,
         accountId,

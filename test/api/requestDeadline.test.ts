@@ -73,7 +73,11 @@ describe('request deadline: a request stuck on PostgreSQL answers 503 (PostgreSQ
       lines: [{ productType: 'domain', description: 'example.ch', quantity: 1, unitPriceCents: 1_500 }],
       payment: { means: 'prepaid' },
     };
-    const res = await fetch(`${base}/v1/orders`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const res = await fetch(`${base}/v1/orders`, {
+      method: 'POST',
+      headers: { ...headers, 'idempotency-key': `checkout-${randomUUID()}` },
+      body: JSON.stringify(body),
+    });
     // Answered while the lock is still held: only the deadline can have answered.
     assert.equal(res.status, 503);
     assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);

@@ -122,6 +122,7 @@ describe('every process on Temporal with PostgreSQL persistence, API and worker 
   it('P1 + P2: a blocked order is unblocked and fulfilled once an agent approves the identity check the customer passed from the emailed link', async () => {
     const created = await api.call('POST', '/v1/orders', {
       token: tokens.system,
+      headers: { 'idempotency-key': `checkout-${randomUUID()}` },
       body: {
         organizationId: seed.org.id,
         accountId: seed.legalRep.id,
