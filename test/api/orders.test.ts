@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import { balanceOf, writeLedgerEntry } from '../../db/repositories/prepaid';
 import { BLOCKED_ORDER_AUTO_CANCEL_MS } from '../../lib/rules';
 import { smtpCapture } from '../support/fixtures';
 import { apiSuite, assertProblem } from '../support/api';
@@ -59,6 +60,21 @@ describe('orders API (dev server + PostgreSQL)', function () {
     const missing = await suite.api.call('POST', '/v1/orders', { token: suite.tokens.system, body: orderBody() });
     assertProblem(missing, 400, 'validation-failed');
     assert.match(missing.json.detail, /Idempotency-Key/);
+  });
+
+  it('debits the prepaid account once for an order sent twice with its key', async () => {
+    const org = suite.seed.org.id;
+    await writeLedgerEntry(suite.api.db, {
+      organizationId: org,
+      currency: 'CHF',
+      amountCents: 20_000,
+      reason: 'bank transfer',
+      reference: `test:${randomUUID()}`,
+    });
+    const key = `checkout-${randomUUID()}`;
+    const [a, b] = await Promise.all([postOrder(orderBody({ means: 'prepaid' }), undefined, key), postOrder(orderBody({ means: 'prepaid' }), undefined, key)]);
+    assert.deepEqual([a.status, b.status].sort(), [200, 201], `${a.text} ${b.text}`);
+    assert.equal(await balanceOf(suite.api.db, org, 'CHF'), 20_000 - 9_980);
   });
 
   it('records each line’s term (yearly unless said, null for a one-off) and the paying card’s token (issue 17, item 1)', async () => {
