@@ -20,7 +20,7 @@ const listening = (port: string) =>
 describe('npm start in a terminal, stopped with Ctrl-C', function () {
   this.timeout(300_000);
 
-  it('stops in order: the API and the worker first, then the database and the Temporal server, none of them under a request', async () => {
+  it('stops in order: the API and the worker first, then the database and the Temporal server; no connection is cut under the stack', async () => {
     await workflowBundle();
     const settings = await embeddedStackSettings(tempDir('terminal'));
     const child = spawn('script', ['-qfec', 'npm start', '/dev/null'], { cwd: root, env: { ...process.env, ...settings, LOG_LEVEL: 'debug' } });
